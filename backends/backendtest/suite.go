@@ -1,0 +1,265 @@
+// Package backendtest is the conformance suite every kr backend passes: the
+// in-memory reference, the file vault and each OS store, run against the
+// real thing.
+package backendtest
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/kr-keyring/kr/backends"
+)
+
+// Factory returns a backend holding no secrets, private to the test (for a
+// shared store such as a keyring, use a unique service per call).
+type Factory func(t *testing.T) backends.Backend
+
+// Options adjusts the suite for a slow store.
+type Options struct {
+	// Concurrency is the number of parallel writers in the concurrency
+	// test; 0 means 8.
+	Concurrency int
+}
+
+// Run runs the whole suite. Each subtest gets a fresh backend.
+func Run(t *testing.T, newBackend Factory, opts ...Options) {
+	var o Options
+	if len(opts) > 0 {
+		o = opts[0]
+	}
+	if o.Concurrency == 0 {
+		o.Concurrency = 8
+	}
+	fresh := func(t *testing.T) backends.Backend { return backends.Checked(newBackend(t)) }
+	ctx := func(t *testing.T) context.Context {
+		c, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		t.Cleanup(cancel)
+		return c
+	}
+
+	t.Run("SetGet", func(t *testing.T) {
+		b, c := fresh(t), ctx(t)
+		mustSet(t, c, b, "db/prod", []byte("s3cret"))
+		mustGet(t, c, b, "db/prod", []byte("s3cret"))
+	})
+	t.Run("Overwrite", func(t *testing.T) {
+		b, c := fresh(t), ctx(t)
+		mustSet(t, c, b, "token", []byte("first value, longer"))
+		mustSet(t, c, b, "token", []byte("second"))
+		mustGet(t, c, b, "token", []byte("second"))
+		names := mustList(t, c, b, "")
+		if !slices.Equal(names, []string{"token"}) {
+			t.Fatalf("List after overwrite = %q, want [token]", names)
+		}
+	})
+	t.Run("GetMissing", func(t *testing.T) {
+		b, c := fresh(t), ctx(t)
+		_, err := b.Get(c, "no/such/secret")
+		if !errors.Is(err, backends.ErrNotFound) {
+			t.Fatalf("Get missing: err = %v, want ErrNotFound", err)
+		}
+	})
+	t.Run("Delete", func(t *testing.T) {
+		b, c := fresh(t), ctx(t)
+		mustSet(t, c, b, "a", []byte("1"))
+		mustSet(t, c, b, "b", []byte("2"))
+		if err := b.Delete(c, "a"); err != nil {
+			t.Fatalf("Delete: %v", err)
+		}
+		if _, err := b.Get(c, "a"); !errors.Is(err, backends.ErrNotFound) {
+			t.Fatalf("Get after Delete: err = %v, want ErrNotFound", err)
+		}
+		mustGet(t, c, b, "b", []byte("2"))
+		if err := b.Delete(c, "a"); !errors.Is(err, backends.ErrNotFound) {
+			t.Fatalf("second Delete: err = %v, want ErrNotFound", err)
+		}
+	})
+	t.Run("ListSortedPrefix", func(t *testing.T) {
+		b, c := fresh(t), ctx(t)
+		for _, n := range []string{"z", "app/b", "app/a", "app", "apple", "db/prod"} {
+			mustSet(t, c, b, n, []byte("v-"+n))
+		}
+		if got, want := mustList(t, c, b, ""), []string{"app", "app/a", "app/b", "apple", "db/prod", "z"}; !slices.Equal(got, want) {
+			t.Fatalf("List(\"\") = %q, want %q", got, want)
+		}
+		if got, want := mustList(t, c, b, "app/"), []string{"app/a", "app/b"}; !slices.Equal(got, want) {
+			t.Fatalf("List(app/) = %q, want %q", got, want)
+		}
+		if got := mustList(t, c, b, "nothing"); len(got) != 0 {
+			t.Fatalf("List(nothing) = %q, want none", got)
+		}
+	})
+	t.Run("EmptyStore", func(t *testing.T) {
+		b, c := fresh(t), ctx(t)
+		if got := mustList(t, c, b, ""); len(got) != 0 {
+			t.Fatalf("List on a new store = %q, want none", got)
+		}
+	})
+	t.Run("BinaryValues", func(t *testing.T) {
+		b, c := fresh(t), ctx(t)
+		all := make([]byte, 512)
+		for i := range all {
+			all[i] = byte(i)
+		}
+		cases := map[string][]byte{
+			"bin/all-bytes": all,
+			"bin/nul":       {0},
+			"bin/newlines":  []byte("line1\nline2\r\n\n"),
+			"bin/utf8":      []byte("pässwörd ✓ 密码"),
+			"bin/invalid":   {0xff, 0xfe, 0x80, 0xc3},
+			"bin/padding":   bytes.Repeat([]byte{16}, 32), // looks like PKCS#7 padding
+		}
+		for n, v := range cases {
+			mustSet(t, c, b, n, v)
+		}
+		for n, v := range cases {
+			mustGet(t, c, b, n, v)
+		}
+	})
+	t.Run("EmptyValue", func(t *testing.T) {
+		b, c := fresh(t), ctx(t)
+		mustSet(t, c, b, "empty", []byte{})
+		mustGet(t, c, b, "empty", []byte{})
+	})
+	t.Run("NameCharacters", func(t *testing.T) {
+		b, c := fresh(t), ctx(t)
+		names := []string{
+			"a.b_c-d/e@f+g:h",
+			"user@example.com",
+			"x",
+			strings.Repeat("n", backends.MaxNameSize),
+			"A/B/C/D/E/F",
+			"with:colon",
+		}
+		for i, n := range names {
+			mustSet(t, c, b, n, []byte(fmt.Sprint("value ", i)))
+		}
+		for i, n := range names {
+			mustGet(t, c, b, n, []byte(fmt.Sprint("value ", i)))
+		}
+		got := mustList(t, c, b, "")
+		want := slices.Clone(names)
+		slices.Sort(want)
+		if !slices.Equal(got, want) {
+			t.Fatalf("List = %q, want %q", got, want)
+		}
+	})
+	t.Run("InvalidNames", func(t *testing.T) {
+		b, c := fresh(t), ctx(t)
+		for _, n := range []string{"", "../x", "a//b", "/a", "a/", ".", "a/./b", "a/../b",
+			strings.Repeat("n", backends.MaxNameSize+1), "tab\there", "nl\n", "nul\x00", "sp ace", "é"} {
+			if err := b.Set(c, n, []byte("v")); !errors.Is(err, backends.ErrInvalidName) {
+				t.Errorf("Set(%q): err = %v, want ErrInvalidName", n, err)
+			}
+			if _, err := b.Get(c, n); !errors.Is(err, backends.ErrInvalidName) {
+				t.Errorf("Get(%q): err = %v, want ErrInvalidName", n, err)
+			}
+			if err := b.Delete(c, n); !errors.Is(err, backends.ErrInvalidName) {
+				t.Errorf("Delete(%q): err = %v, want ErrInvalidName", n, err)
+			}
+		}
+		if got := mustList(t, c, b, ""); len(got) != 0 {
+			t.Fatalf("invalid names left items behind: %q", got)
+		}
+	})
+	t.Run("LargeValue", func(t *testing.T) {
+		b, c := fresh(t), ctx(t)
+		v := make([]byte, backends.MaxValueSize)
+		for i := range v {
+			v[i] = byte(i*7 + i>>8)
+		}
+		mustSet(t, c, b, "large", v)
+		mustGet(t, c, b, "large", v)
+		mustSet(t, c, b, "large", []byte("small again"))
+		mustGet(t, c, b, "large", []byte("small again"))
+	})
+	t.Run("TooBig", func(t *testing.T) {
+		b, c := fresh(t), ctx(t)
+		mustSet(t, c, b, "keep", []byte("old"))
+		err := b.Set(c, "keep", make([]byte, backends.MaxValueSize+1))
+		if !errors.Is(err, backends.ErrTooBig) {
+			t.Fatalf("Set of MaxValueSize+1 bytes: err = %v, want ErrTooBig", err)
+		}
+		mustGet(t, c, b, "keep", []byte("old"))
+	})
+	t.Run("CanceledContext", func(t *testing.T) {
+		b := fresh(t)
+		c, cancel := context.WithCancel(context.Background())
+		cancel()
+		done := make(chan error, 1)
+		go func() { done <- b.Set(c, "never", []byte("v")) }()
+		select {
+		case err := <-done:
+			if err == nil {
+				t.Fatalf("Set with a canceled context succeeded")
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("Set with a canceled context did not return within 5s")
+		}
+		if _, err := b.Get(ctx(t), "never"); !errors.Is(err, backends.ErrNotFound) {
+			t.Fatalf("Get after canceled Set: err = %v, want ErrNotFound", err)
+		}
+	})
+	t.Run("ConcurrentWriters", func(t *testing.T) {
+		b, c := fresh(t), ctx(t)
+		var wg sync.WaitGroup
+		errs := make(chan error, o.Concurrency)
+		for i := range o.Concurrency {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				errs <- b.Set(c, fmt.Sprintf("conc/%02d", i), []byte(fmt.Sprint("value ", i)))
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Fatalf("concurrent Set: %v", err)
+			}
+		}
+		for i := range o.Concurrency {
+			mustGet(t, c, b, fmt.Sprintf("conc/%02d", i), []byte(fmt.Sprint("value ", i)))
+		}
+		if got := mustList(t, c, b, "conc/"); len(got) != o.Concurrency {
+			t.Fatalf("List after %d concurrent writes = %d names", o.Concurrency, len(got))
+		}
+	})
+}
+
+func mustSet(t *testing.T, ctx context.Context, b backends.Backend, name string, v []byte) {
+	t.Helper()
+	if err := b.Set(ctx, name, v); err != nil {
+		t.Fatalf("Set(%q): %v", name, err)
+	}
+}
+
+func mustGet(t *testing.T, ctx context.Context, b backends.Backend, name string, want []byte) {
+	t.Helper()
+	got, err := b.Get(ctx, name)
+	if err != nil {
+		t.Fatalf("Get(%q): %v", name, err)
+	}
+	if !bytes.Equal(got, want) {
+		if len(got) > 64 || len(want) > 64 {
+			t.Fatalf("Get(%q): got %d bytes, want %d bytes (contents differ)", name, len(got), len(want))
+		}
+		t.Fatalf("Get(%q) = %q, want %q", name, got, want)
+	}
+}
+
+func mustList(t *testing.T, ctx context.Context, b backends.Backend, prefix string) []string {
+	t.Helper()
+	names, err := b.List(ctx, prefix)
+	if err != nil {
+		t.Fatalf("List(%q): %v", prefix, err)
+	}
+	return names
+}
