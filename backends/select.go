@@ -70,9 +70,8 @@ func Select(ctx context.Context, want string, native []Candidate, fallback Candi
 	if err != nil {
 		return nil, "", err
 	}
-	note = fmt.Sprintf("using backend %s", fallback.Name)
 	if len(why) > 0 {
-		note += " (" + strings.Join(why, "; ") + ")"
+		note = fmt.Sprintf("using backend %s (%s)", fallback.Name, strings.Join(why, "; "))
 	}
 	return Checked(b), note, nil
 }

@@ -1,0 +1,203 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/kr-keyring/kr/backends"
+	"github.com/kr-keyring/kr/backends/file"
+)
+
+// App holds what every command shares: the streams, the environment and the
+// global flags. It is built once per run by Main (or by a test).
+type App struct {
+	IO     *IOStreams
+	Getenv func(string) string
+
+	// Global flags, after defaults from the environment.
+	BackendName string
+	Service     string
+	VaultDir    string
+	Timeout     time.Duration
+
+	opened backends.Backend // the backend, once opened
+	vault  *file.Vault      // the file vault, once opened
+}
+
+// NewApp returns an App on the process's own streams and environment.
+func NewApp() *App {
+	return &App{IO: SystemIO(), Getenv: os.Getenv}
+}
+
+// context bounds one command's work by --timeout.
+func (a *App) context(parent context.Context) (context.Context, context.CancelFunc) {
+	if a.Timeout <= 0 {
+		return context.WithCancel(parent)
+	}
+	return context.WithTimeout(parent, a.Timeout)
+}
+
+// Backend opens the selected backend once per run.
+func (a *App) Backend(ctx context.Context) (backends.Backend, error) {
+	if a.opened != nil {
+		return a.opened, nil
+	}
+	fallback := backends.Candidate{Name: backends.File, Open: func(ctx context.Context) (backends.Backend, error) {
+		return a.Vault()
+	}}
+	b, note, err := backends.Select(ctx, a.BackendName, a.nativeStores(), fallback)
+	if err != nil {
+		return nil, err
+	}
+	if note != "" && backends.Unwrap(b).Name() == backends.File {
+		dir := a.VaultDir
+		fmt.Fprintf(a.IO.ErrOut, "kr: %s, vault %s\n", note, dir)
+	}
+	a.opened = b
+	return b, nil
+}
+
+// Vault opens the file vault (without creating it).
+func (a *App) Vault() (*file.Vault, error) {
+	if a.vault != nil {
+		return a.vault, nil
+	}
+	if a.VaultDir == "" {
+		dir, err := defaultVaultDir()
+		if err != nil {
+			return nil, withHint(fmt.Errorf("find the vault directory: %w", err), "set KR_VAULT or --vault")
+		}
+		a.VaultDir = dir
+	}
+	v, err := file.Open(file.Options{
+		Dir:          a.VaultDir,
+		Decrypter:    a.decrypter(),
+		Create:       a.newVaultPassphrase,
+		ShowRecovery: a.showRecoveryCode,
+	})
+	if err != nil {
+		return nil, err
+	}
+	a.vault = v
+	return v, nil
+}
+
+// passphrase finds the vault passphrase without prompting where it can:
+// KR_PASSPHRASE_FILE, then KR_PASSPHRASE, then the terminal. Without any of
+// them reading is locked (exit 4), never a hang on a closed stdin.
+func (a *App) passphrase(ctx context.Context, prompt string) ([]byte, error) {
+	if p, ok, err := a.passphraseFromEnv(); ok || err != nil {
+		return p, err
+	}
+	if !a.IO.InIsTTY {
+		return nil, withHint(fmt.Errorf("%w: the vault needs its passphrase and there is no terminal", backends.ErrLocked),
+			"run 'kr unlock' first, or set KR_PASSPHRASE_FILE to a file holding the passphrase")
+	}
+	t, err := a.IO.OpenTerminal()
+	if err != nil {
+		return nil, withHint(fmt.Errorf("%w: %v", backends.ErrLocked, err),
+			"run 'kr unlock' first, or set KR_PASSPHRASE_FILE to a file holding the passphrase")
+	}
+	defer t.Close()
+	return t.ReadSecret(prompt)
+}
+
+// passphraseFromEnv reads KR_PASSPHRASE_FILE or KR_PASSPHRASE. ok is false
+// when neither is set.
+func (a *App) passphraseFromEnv() (p []byte, ok bool, err error) {
+	if path := a.Getenv("KR_PASSPHRASE_FILE"); path != "" {
+		b, err := readBounded(path, 4096)
+		if err != nil {
+			return nil, true, withHint(fmt.Errorf("read KR_PASSPHRASE_FILE: %w", err), "point KR_PASSPHRASE_FILE at a readable file holding only the passphrase")
+		}
+		b = bytes.TrimSuffix(b, []byte("\n"))
+		b = bytes.TrimSuffix(b, []byte("\r"))
+		if len(b) == 0 {
+			return nil, true, fmt.Errorf("KR_PASSPHRASE_FILE %s is empty", path)
+		}
+		return b, true, nil
+	}
+	if p := a.Getenv("KR_PASSPHRASE"); p != "" {
+		return []byte(p), true, nil
+	}
+	return nil, false, nil
+}
+
+// newPassphrase asks for a new passphrase: from the environment, or twice on
+// the terminal.
+func (a *App) newPassphrase(ctx context.Context, what string) ([]byte, error) {
+	if p, ok, err := a.passphraseFromEnv(); ok || err != nil {
+		return p, err
+	}
+	if !a.IO.InIsTTY {
+		return nil, withHint(fmt.Errorf("%w: a new %s is needed and there is no terminal", backends.ErrLocked, what),
+			"set KR_PASSPHRASE_FILE (or KR_PASSPHRASE) for non-interactive use")
+	}
+	t, err := a.IO.OpenTerminal()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", backends.ErrLocked, err)
+	}
+	defer t.Close()
+	p1, err := t.ReadSecret(fmt.Sprintf("New %s: ", what))
+	if err != nil {
+		return nil, err
+	}
+	if len(p1) == 0 {
+		return nil, errors.New("empty passphrase refused")
+	}
+	p2, err := t.ReadSecret(fmt.Sprintf("Repeat the %s: ", what))
+	if err != nil {
+		return nil, err
+	}
+	if !bytes.Equal(p1, p2) {
+		wipe(p1)
+		wipe(p2)
+		return nil, errors.New("the two entries differ; nothing was changed")
+	}
+	wipe(p2)
+	return p1, nil
+}
+
+func (a *App) newVaultPassphrase(ctx context.Context) ([]byte, error) {
+	return a.newPassphrase(ctx, "vault passphrase")
+}
+
+// showRecoveryCode shows the recovery code of a vault created by a first
+// write. It goes to the terminal only: a code in a CI log is a leaked key.
+func (a *App) showRecoveryCode(code string) {
+	if a.IO.OpenTerminal != nil && a.IO.InIsTTY {
+		if t, err := a.IO.OpenTerminal(); err == nil {
+			defer t.Close()
+			fmt.Fprintf(t, "kr: created a new vault in %s\nkr: recovery code: %s\nkr: write it down now: it is shown only once and is the only way back if the passphrase is lost\n", a.VaultDir, code)
+			return
+		}
+	}
+	fmt.Fprintf(a.IO.ErrOut, "kr: created a new vault in %s; with no terminal its recovery code was not shown\nkr: hint: keep the passphrase safe, or create vaults with 'kr init', which prints the recovery code\n", a.VaultDir)
+}
+
+func readBounded(path string, limit int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("%s is larger than %d bytes", path, limit)
+	}
+	return b, nil
+}
+
+func wipe(b []byte) {
+	for i := range b {
+		b[i] = 0
+	}
+}

@@ -1,0 +1,70 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kr-keyring/kr/backends"
+)
+
+// check is one line of `kr doctor`.
+type check struct {
+	Name   string `json:"name"`
+	Status string `json:"status"` // ok, warn, fail or info
+	Detail string `json:"detail"`
+}
+
+func newDoctorCmd(app *App) *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "doctor",
+		Short: "Show which store kr uses and whether it works",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx, cancel := app.context(cmd.Context())
+			defer cancel()
+			checks := app.doctor(ctx)
+			if asJSON {
+				return writeJSON(app.IO.Out, checks)
+			}
+			for _, c := range checks {
+				fmt.Fprintf(app.IO.Out, "%-4s  %-14s %s\n", c.Status, c.Name, oneLine(c.Detail))
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
+}
+
+func (a *App) doctor(ctx context.Context) []check {
+	checks := []check{{"kr", "info", fmt.Sprintf("%s %s/%s %s", Version, runtime.GOOS, runtime.GOARCH, runtime.Version())}}
+	checks = append(checks, a.nativeChecks(ctx)...)
+
+	if v, err := a.Vault(); err != nil {
+		checks = append(checks, check{"vault", "fail", err.Error()})
+	} else if !v.Exists() {
+		checks = append(checks, check{"vault", "info", fmt.Sprintf("%s (not created yet; the first 'kr set' or 'kr init' creates it)", v.Dir())})
+	} else if _, err := v.List(ctx, ""); err != nil {
+		checks = append(checks, check{"vault", "fail", fmt.Sprintf("%s: %v", v.Dir(), err)})
+	} else {
+		id, _ := v.ID()
+		checks = append(checks, check{"vault", "ok", fmt.Sprintf("%s (recipient %s)", v.Dir(), id)})
+	}
+	checks = append(checks, a.agentChecks(ctx)...)
+
+	b, err := a.Backend(ctx)
+	if err != nil {
+		checks = append(checks, check{"backend", "fail", fmt.Sprintf("%s: %v", a.BackendName, err)})
+	} else {
+		detail := backends.Unwrap(b).Name()
+		if a.BackendName == backends.Auto {
+			detail += " (chosen by auto)"
+		}
+		checks = append(checks, check{"backend", "ok", detail + ", service " + a.Service})
+	}
+	return checks
+}

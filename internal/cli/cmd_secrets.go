@@ -1,0 +1,212 @@
+package cli
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"unicode/utf8"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kr-keyring/kr/backends"
+)
+
+func newSetCmd(app *App) *cobra.Command {
+	return &cobra.Command{
+		Use:   "set NAME",
+		Short: "Store a secret (hidden prompt, or all of stdin when piped)",
+		Long: `Store a secret under NAME. On a terminal kr asks for the value twice without
+echo; otherwise it reads all of stdin, byte for byte (use printf, not echo, to
+avoid a trailing newline). The value is never taken from the command line.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			name := args[0]
+			if err := backends.ValidateName(name); err != nil {
+				return err
+			}
+			value, err := app.readValue(name)
+			if err != nil {
+				return err
+			}
+			defer wipe(value)
+			ctx, cancel := app.context(cmd.Context())
+			defer cancel()
+			b, err := app.Backend(ctx)
+			if err != nil {
+				return err
+			}
+			if err := b.Set(ctx, name, value); err != nil {
+				return fmt.Errorf("set %s: %w", name, err)
+			}
+			return nil
+		},
+	}
+}
+
+// readValue reads a secret: twice from a hidden prompt on a terminal, else
+// all of stdin (at most MaxValueSize bytes).
+func (a *App) readValue(name string) ([]byte, error) {
+	if a.IO.InIsTTY {
+		t, err := a.IO.OpenTerminal()
+		if err != nil {
+			return nil, err
+		}
+		defer t.Close()
+		v1, err := t.ReadSecret(fmt.Sprintf("Value for %s: ", name))
+		if err != nil {
+			return nil, err
+		}
+		v2, err := t.ReadSecret("Repeat the value: ")
+		if err != nil {
+			return nil, err
+		}
+		defer wipe(v2)
+		if !bytes.Equal(v1, v2) {
+			wipe(v1)
+			return nil, errors.New("the two entries differ; nothing was stored")
+		}
+		return v1, nil
+	}
+	v, err := io.ReadAll(io.LimitReader(a.IO.In, backends.MaxValueSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("read the value from stdin: %w", err)
+	}
+	if len(v) > backends.MaxValueSize {
+		return nil, fmt.Errorf("%w: stdin holds more than %d bytes (1 MiB); nothing was stored", backends.ErrTooBig, backends.MaxValueSize)
+	}
+	return v, nil
+}
+
+func newGetCmd(app *App) *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "get NAME",
+		Short: "Print a secret's value",
+		Long: `Print the value stored under NAME, byte for byte. A newline is added only when
+stdout is a terminal. With --json, print {"name": ..., "value": ...}, with
+"encoding": "base64" when the value is not UTF-8 text.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			name := args[0]
+			ctx, cancel := app.context(cmd.Context())
+			defer cancel()
+			b, err := app.Backend(ctx)
+			if err != nil {
+				return err
+			}
+			v, err := b.Get(ctx, name)
+			if err != nil {
+				return getError(name, err)
+			}
+			defer wipe(v)
+			if asJSON {
+				return writeJSON(app.IO.Out, jsonValue(name, v))
+			}
+			if _, err := app.IO.Out.Write(v); err != nil {
+				return err
+			}
+			if app.IO.OutIsTTY {
+				fmt.Fprintln(app.IO.Out)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
+}
+
+// getError words a failed read, naming the secret.
+func getError(name string, err error) error {
+	if errors.Is(err, backends.ErrNotFound) {
+		return withHint(fmt.Errorf("%w: %s", backends.ErrNotFound, name), "'kr ls' lists the stored names; 'kr set %s' stores one", name)
+	}
+	return fmt.Errorf("get %s: %w", name, err)
+}
+
+type secretJSON struct {
+	Name     string `json:"name"`
+	Value    string `json:"value"`
+	Encoding string `json:"encoding,omitempty"`
+}
+
+func jsonValue(name string, v []byte) secretJSON {
+	if utf8.Valid(v) {
+		return secretJSON{Name: name, Value: string(v)}
+	}
+	return secretJSON{Name: name, Value: base64.StdEncoding.EncodeToString(v), Encoding: "base64"}
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func newRmCmd(app *App) *cobra.Command {
+	return &cobra.Command{
+		Use:     "rm NAME...",
+		Aliases: []string{"remove", "delete"},
+		Short:   "Remove secrets",
+		Args:    cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			for _, name := range args {
+				if err := backends.ValidateName(name); err != nil {
+					return err
+				}
+			}
+			ctx, cancel := app.context(cmd.Context())
+			defer cancel()
+			b, err := app.Backend(ctx)
+			if err != nil {
+				return err
+			}
+			for _, name := range args {
+				if err := b.Delete(ctx, name); err != nil {
+					return getError(name, err)
+				}
+			}
+			return nil
+		},
+	}
+}
+
+func newLsCmd(app *App) *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:     "ls [PREFIX]",
+		Aliases: []string{"list"},
+		Short:   "List secret names (never values)",
+		Args:    cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			prefix := ""
+			if len(args) == 1 {
+				prefix = args[0]
+			}
+			ctx, cancel := app.context(cmd.Context())
+			defer cancel()
+			b, err := app.Backend(ctx)
+			if err != nil {
+				return err
+			}
+			names, err := b.List(ctx, prefix)
+			if err != nil {
+				return fmt.Errorf("list: %w", err)
+			}
+			if asJSON {
+				if names == nil {
+					names = []string{}
+				}
+				return writeJSON(app.IO.Out, names)
+			}
+			for _, n := range names {
+				fmt.Fprintln(app.IO.Out, n)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print a JSON array")
+	return cmd
+}

@@ -1,0 +1,194 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kr-keyring/kr/backends/file"
+)
+
+func newInitCmd(app *App) *cobra.Command {
+	return &cobra.Command{
+		Use:   "init",
+		Short: "Create the file vault and print its recovery code",
+		Long: `Create the age-encrypted file vault (--vault, KR_VAULT, or the default
+directory). The passphrase comes from KR_PASSPHRASE_FILE, KR_PASSPHRASE or a
+prompt asked twice. The recovery code is printed once, on stdout: keep it
+somewhere safe, it opens the vault if the passphrase is lost ('kr recover').`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			v, err := app.Vault()
+			if err != nil {
+				return err
+			}
+			if v.Exists() {
+				return withHint(fmt.Errorf("a vault already exists in %s", v.Dir()), "'kr passwd' changes its passphrase; --vault DIR creates another")
+			}
+			pass, err := app.newPassphrase(cmd.Context(), "vault passphrase")
+			if err != nil {
+				return err
+			}
+			defer wipe(pass)
+			ctx, cancel := app.context(cmd.Context())
+			defer cancel()
+			code, err := v.Init(ctx, pass)
+			if err != nil {
+				return fmt.Errorf("create the vault: %w", err)
+			}
+			fmt.Fprintf(app.IO.ErrOut, "kr: created a vault in %s\nkr: the recovery code below is shown only once: store it apart from the passphrase\n", v.Dir())
+			fmt.Fprintln(app.IO.Out, code)
+			return nil
+		},
+	}
+}
+
+func newPasswdCmd(app *App) *cobra.Command {
+	return &cobra.Command{
+		Use:   "passwd",
+		Short: "Change the file vault's passphrase",
+		Long: `Change the vault's passphrase. Only identity.age is rewritten; no secret is
+re-encrypted. Non-interactively, the current passphrase comes from
+KR_PASSPHRASE_FILE or KR_PASSPHRASE and the new one from KR_NEW_PASSPHRASE_FILE.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			v, err := app.existingVault()
+			if err != nil {
+				return err
+			}
+			old, err := app.passphrase(cmd.Context(), "Current vault passphrase: ")
+			if err != nil {
+				return err
+			}
+			defer wipe(old)
+			next, err := app.replacementPassphrase(cmd)
+			if err != nil {
+				return err
+			}
+			defer wipe(next)
+			ctx, cancel := app.context(cmd.Context())
+			defer cancel()
+			if err := v.Passwd(ctx, old, next); err != nil {
+				return passphraseError(err, "change the passphrase")
+			}
+			fmt.Fprintf(app.IO.ErrOut, "kr: passphrase changed for %s\n", v.Dir())
+			return nil
+		},
+	}
+}
+
+func newRecoverCmd(app *App) *cobra.Command {
+	return &cobra.Command{
+		Use:   "recover",
+		Short: "Set a new passphrase with the recovery code",
+		Long: `Open the vault with the recovery code shown by 'kr init' and set a new
+passphrase. The code is asked on the terminal, or read from KR_RECOVERY_CODE_FILE;
+the new passphrase from a prompt or KR_NEW_PASSPHRASE_FILE.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			v, err := app.existingVault()
+			if err != nil {
+				return err
+			}
+			code, err := app.recoveryCode()
+			if err != nil {
+				return err
+			}
+			next, err := app.replacementPassphrase(cmd)
+			if err != nil {
+				return err
+			}
+			defer wipe(next)
+			ctx, cancel := app.context(cmd.Context())
+			defer cancel()
+			if err := v.Recover(ctx, code, next); err != nil {
+				return passphraseError(err, "recover the vault")
+			}
+			fmt.Fprintf(app.IO.ErrOut, "kr: new passphrase set for %s\n", v.Dir())
+			return nil
+		},
+	}
+}
+
+func (a *App) existingVault() (*file.Vault, error) {
+	v, err := a.Vault()
+	if err != nil {
+		return nil, err
+	}
+	if !v.Exists() {
+		return nil, withHint(fmt.Errorf("no vault in %s", v.Dir()), "'kr init' creates one")
+	}
+	return v, nil
+}
+
+// replacementPassphrase reads the new passphrase for passwd and recover.
+func (a *App) replacementPassphrase(cmd *cobra.Command) ([]byte, error) {
+	if path := a.Getenv("KR_NEW_PASSPHRASE_FILE"); path != "" {
+		b, err := readBounded(path, 4096)
+		if err != nil {
+			return nil, fmt.Errorf("read KR_NEW_PASSPHRASE_FILE: %w", err)
+		}
+		b = []byte(strings.TrimRight(string(b), "\r\n"))
+		if len(b) == 0 {
+			return nil, errors.New("KR_NEW_PASSPHRASE_FILE is empty")
+		}
+		return b, nil
+	}
+	if !a.IO.InIsTTY {
+		return nil, withHint(errors.New("a new passphrase is needed and there is no terminal"), "set KR_NEW_PASSPHRASE_FILE")
+	}
+	t, err := a.IO.OpenTerminal()
+	if err != nil {
+		return nil, err
+	}
+	defer t.Close()
+	p1, err := t.ReadSecret("New vault passphrase: ")
+	if err != nil {
+		return nil, err
+	}
+	if len(p1) == 0 {
+		return nil, errors.New("empty passphrase refused")
+	}
+	p2, err := t.ReadSecret("Repeat the new passphrase: ")
+	if err != nil {
+		return nil, err
+	}
+	defer wipe(p2)
+	if string(p1) != string(p2) {
+		wipe(p1)
+		return nil, errors.New("the two entries differ; nothing was changed")
+	}
+	return p1, nil
+}
+
+func (a *App) recoveryCode() (string, error) {
+	if path := a.Getenv("KR_RECOVERY_CODE_FILE"); path != "" {
+		b, err := readBounded(path, 1024)
+		if err != nil {
+			return "", fmt.Errorf("read KR_RECOVERY_CODE_FILE: %w", err)
+		}
+		return strings.TrimSpace(string(b)), nil
+	}
+	if !a.IO.InIsTTY {
+		return "", withHint(errors.New("the recovery code is needed and there is no terminal"), "set KR_RECOVERY_CODE_FILE")
+	}
+	t, err := a.IO.OpenTerminal()
+	if err != nil {
+		return "", err
+	}
+	defer t.Close()
+	b, err := t.ReadSecret("Recovery code: ")
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimSpace(string(b)), nil
+}
+
+func passphraseError(err error, what string) error {
+	if errors.Is(err, file.ErrBadPassphrase) {
+		return withHint(fmt.Errorf("%s: %w; nothing was changed", what, err), "check the passphrase or recovery code and try again")
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}

@@ -1,0 +1,178 @@
+// Package cli implements kr's commands: flags, prompts, output and exit
+// codes. Every command reads and writes through App.IO so tests run it
+// without a terminal.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kr-keyring/kr/backends"
+)
+
+// Version is set at build time (-ldflags "-X ...cli.Version=v1.2.3").
+var Version = "dev"
+
+// Main runs kr with the process's arguments and returns the exit code.
+func Main() int {
+	return Run(context.Background(), NewApp(), os.Args[1:])
+}
+
+// Run runs one command line and returns the exit code, having printed any
+// error in kr's output policy.
+func Run(ctx context.Context, app *App, args []string) int {
+	root := NewRootCmd(app)
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	if err != nil {
+		if isCobraUsage(err) {
+			err = &usageError{err}
+		}
+		printError(app.IO.ErrOut, err)
+	}
+	return exitCode(err)
+}
+
+// isCobraUsage recognises the argument and flag errors cobra returns as
+// plain errors.
+func isCobraUsage(err error) bool {
+	var ue *usageError
+	if errors.As(err, &ue) {
+		return false
+	}
+	msg := err.Error()
+	for _, p := range []string{"unknown command", "unknown flag", "unknown shorthand flag", "flag needs an argument",
+		"invalid argument", "accepts ", "requires at least", "requires at most", "requires exactly", "bad flag syntax",
+		"if any flags in the group", "none of the others can be"} {
+		if strings.Contains(msg, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// NewRootCmd builds the command tree around app.
+func NewRootCmd(app *App) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "kr",
+		Short: "Keep secrets in the OS keyring and hand them to programs",
+		Long: `kr stores secrets in the operating system's credential store (Secret Service,
+Keychain, Credential Manager) or in an age-encrypted file vault, and injects them
+into programs as environment variables.
+
+  printf %s "$TOKEN" | kr set api/token     # or: kr set api/token (hidden prompt)
+  kr get api/token
+  kr exec -e API_TOKEN=api/token -- ./deploy`,
+		SilenceErrors:     true,
+		SilenceUsage:      true,
+		CompletionOptions: cobra.CompletionOptions{DisableDefaultCmd: true},
+		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			return app.applyEnvDefaults(cmd)
+		},
+	}
+	root.SetIn(app.IO.In)
+	root.SetOut(app.IO.Out)
+	root.SetErr(app.IO.ErrOut)
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return &usageError{err} })
+
+	f := root.PersistentFlags()
+	f.StringVar(&app.BackendName, "backend", "", "store: auto, secretservice, keychain, dpapi or file (env KR_BACKEND)")
+	f.StringVar(&app.Service, "service", "", "service name items are filed under (env KR_SERVICE, default \"kr\")")
+	f.StringVar(&app.VaultDir, "vault", "", "file vault directory (env KR_VAULT)")
+	f.DurationVar(&app.Timeout, "timeout", 10*time.Second, "give up on the store after this long")
+
+	for _, add := range []func(*App) *cobra.Command{
+		newSetCmd, newGetCmd, newRmCmd, newLsCmd,
+		newInitCmd, newPasswdCmd, newRecoverCmd,
+		newExecCmd, newEnvCmd, newAllowCmd,
+		newUnlockCmd, newLockCmd, newAgentCmd,
+		newDoctorCmd, newCompletionCmd, newVersionCmd,
+	} {
+		root.AddCommand(add(app))
+	}
+	return root
+}
+
+// applyEnvDefaults fills flags that were not given from KR_* variables.
+func (a *App) applyEnvDefaults(cmd *cobra.Command) error {
+	flags := cmd.Flags()
+	if !flags.Changed("backend") {
+		a.BackendName = a.Getenv("KR_BACKEND")
+	}
+	if a.BackendName == "" {
+		a.BackendName = backends.Auto
+	}
+	known := false
+	for _, k := range backends.Known {
+		known = known || k == a.BackendName
+	}
+	if !known {
+		return usagef("unknown backend %q (choose one of %s)", a.BackendName, strings.Join(backends.Known, ", "))
+	}
+	if !flags.Changed("service") {
+		a.Service = a.Getenv("KR_SERVICE")
+	}
+	if a.Service == "" {
+		a.Service = "kr"
+	}
+	if strings.ContainsAny(a.Service, ":\x00\n") || len(a.Service) > 128 {
+		return usagef("invalid service name %q (no ':', at most 128 bytes)", a.Service)
+	}
+	if !flags.Changed("vault") {
+		a.VaultDir = a.Getenv("KR_VAULT")
+	}
+	if !flags.Changed("timeout") {
+		if s := a.Getenv("KR_TIMEOUT"); s != "" {
+			d, err := time.ParseDuration(s)
+			if err != nil {
+				return usagef("KR_TIMEOUT: %v", err)
+			}
+			a.Timeout = d
+		}
+	}
+	if a.Timeout <= 0 {
+		return usagef("--timeout must be positive")
+	}
+	return nil
+}
+
+func newVersionCmd(app *App) *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print kr's version",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			_, err := fmt.Fprintf(app.IO.Out, "kr %s\n", Version)
+			return err
+		},
+	}
+}
+
+func newCompletionCmd(app *App) *cobra.Command {
+	return &cobra.Command{
+		Use:       "completion bash|zsh|fish|powershell",
+		Short:     "Print a shell completion script",
+		Args:      cobra.ExactArgs(1),
+		ValidArgs: []string{"bash", "zsh", "fish", "powershell"},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			root := cmd.Root()
+			switch args[0] {
+			case "bash":
+				return root.GenBashCompletionV2(app.IO.Out, true)
+			case "zsh":
+				return root.GenZshCompletion(app.IO.Out)
+			case "fish":
+				return root.GenFishCompletion(app.IO.Out, true)
+			case "powershell":
+				return root.GenPowerShellCompletionWithDesc(app.IO.Out)
+			}
+			return usagef("unknown shell %q (bash, zsh, fish or powershell)", args[0])
+		},
+	}
+}
