@@ -1,0 +1,137 @@
+package cli_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"testing"
+
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/kr-keyring/kr/backends/file"
+	"github.com/kr-keyring/kr/internal/cli"
+)
+
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){
+		"kr": func() { os.Exit(cli.Main()) },
+	})
+}
+
+// TestScripts runs the end-to-end scripts in testdata/script: each runs the
+// real kr binary in a fresh directory with a private vault, no agent, no
+// session bus and no terminal unless the script asks for one.
+func TestScripts(t *testing.T) {
+	testscript.Run(t, testscript.Params{
+		Dir:                 "testdata/script",
+		RequireExplicitExec: true,
+		RequireUniqueNames:  true,
+		Setup:               scriptSetup,
+		Cmds:                scriptCmds,
+	})
+}
+
+func scriptSetup(e *testscript.Env) error {
+	home := filepath.Join(e.WorkDir, "home")
+	run := filepath.Join(e.WorkDir, "run")
+	for _, d := range []string{home, run} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return err
+		}
+	}
+	e.Setenv("HOME", home)
+	e.Setenv("USERPROFILE", home)
+	e.Setenv("XDG_DATA_HOME", filepath.Join(home, ".local", "share"))
+	e.Setenv("XDG_CONFIG_HOME", filepath.Join(home, ".config"))
+	e.Setenv("XDG_RUNTIME_DIR", run)
+	e.Setenv("KR_VAULT", filepath.Join(e.WorkDir, "vault"))
+	e.Setenv("KR_BACKEND", "file")
+	e.Setenv("KR_NO_AGENT", "1")
+	e.Setenv("DBUS_SESSION_BUS_ADDRESS", "unix:path="+filepath.Join(e.WorkDir, "no-bus"))
+	return nil
+}
+
+var scriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []string){
+	// exits N PROG ARGS...: run PROG and require exit status N; stdout and
+	// stderr are kept for the next stdout/stderr checks.
+	"exits": func(ts *testscript.TestScript, neg bool, args []string) {
+		if neg || len(args) < 2 {
+			ts.Fatalf("usage: exits N prog [args...]")
+		}
+		want, err := strconv.Atoi(args[0])
+		if err != nil {
+			ts.Fatalf("exits: %v", err)
+		}
+		got := 0
+		if err := ts.Exec(args[1], args[2:]...); err != nil {
+			var ee *exec.ExitError
+			if !errors.As(err, &ee) {
+				ts.Fatalf("exits: %v", err)
+			}
+			got = ee.ExitCode()
+		}
+		if got != want {
+			ts.Fatalf("%s exited with %d, want %d", args[1], got, want)
+		}
+	},
+	// mkvault: create the vault at $KR_VAULT with $KR_PASSPHRASE and a low
+	// scrypt cost, so that scripts which are not about creation run fast.
+	"mkvault": func(ts *testscript.TestScript, neg bool, args []string) {
+		v, err := file.Open(file.Options{Dir: ts.Getenv("KR_VAULT"), ScryptWorkFactor: 10})
+		ts.Check(err)
+		code, err := v.Init(context.Background(), []byte(ts.Getenv("KR_PASSPHRASE")))
+		ts.Check(err)
+		ts.Check(os.WriteFile(ts.MkAbs("recovery-code"), []byte(code+"\n"), 0o600))
+	},
+	// mkbytes FILE N: write N bytes of a repeating pattern.
+	"mkbytes": func(ts *testscript.TestScript, neg bool, args []string) {
+		if len(args) != 2 {
+			ts.Fatalf("usage: mkbytes file n")
+		}
+		n, err := strconv.Atoi(args[1])
+		ts.Check(err)
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = byte('a' + i%26)
+		}
+		ts.Check(os.WriteFile(ts.MkAbs(args[0]), b, 0o600))
+	},
+	// truncate FILE N: cut FILE to N bytes.
+	"truncate": func(ts *testscript.TestScript, neg bool, args []string) {
+		if len(args) != 2 {
+			ts.Fatalf("usage: truncate file n")
+		}
+		n, err := strconv.ParseInt(args[1], 10, 64)
+		ts.Check(err)
+		ts.Check(os.Truncate(ts.MkAbs(args[0]), n))
+	},
+	// corrupt FILE: flip one bit in the middle of FILE.
+	"corrupt": func(ts *testscript.TestScript, neg bool, args []string) {
+		if len(args) != 1 {
+			ts.Fatalf("usage: corrupt file")
+		}
+		b, err := os.ReadFile(ts.MkAbs(args[0]))
+		ts.Check(err)
+		if len(b) == 0 {
+			ts.Fatalf("corrupt: %s is empty", args[0])
+		}
+		b[len(b)/2] ^= 0x10
+		ts.Check(os.WriteFile(ts.MkAbs(args[0]), b, 0o600))
+	},
+	// secretfile VAR NAME: print the path of NAME's file in the vault (as a
+	// variable, SECRETFILE), for scripts that damage it.
+	"secretfile": func(ts *testscript.TestScript, neg bool, args []string) {
+		if len(args) != 2 {
+			ts.Fatalf("usage: secretfile VAR name")
+		}
+		p := filepath.Join(ts.Getenv("KR_VAULT"), "secrets", args[1]+".age")
+		if _, err := os.Stat(p); err != nil {
+			ts.Fatalf("%v", fmt.Errorf("secret file for %s: %w", args[1], err))
+		}
+		ts.Setenv(args[0], p)
+	},
+}
