@@ -1,0 +1,105 @@
+package secretservice
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/godbus/dbus/v5"
+
+	"github.com/kr-keyring/kr/backends"
+)
+
+// sessionBusAddress finds the session bus the way libdbus does, minus
+// autolaunch: starting a bus (dbus-launch, X11) from a CLI would leave a
+// daemon behind and hang on a headless machine.
+func sessionBusAddress() (string, error) {
+	if addr := os.Getenv("DBUS_SESSION_BUS_ADDRESS"); addr != "" {
+		if strings.HasPrefix(addr, "autolaunch:") {
+			return "", fmt.Errorf("%w: DBUS_SESSION_BUS_ADDRESS asks for autolaunch, which kr does not do", backends.ErrUnavailable)
+		}
+		return addr, nil
+	}
+	dir := os.Getenv("XDG_RUNTIME_DIR")
+	if dir == "" {
+		dir = filepath.Join("/run/user", strconv.Itoa(os.Getuid()))
+	}
+	sock := filepath.Join(dir, "bus")
+	if fi, err := os.Stat(sock); err == nil && fi.Mode()&os.ModeSocket != 0 {
+		return "unix:path=" + dbus.EscapeBusAddressValue(sock), nil
+	}
+	return "", fmt.Errorf("%w: no D-Bus session bus (DBUS_SESSION_BUS_ADDRESS is unset and %s does not exist)", backends.ErrUnavailable, sock)
+}
+
+// connect dials, authenticates and says Hello under ctx. godbus's
+// handshake takes no context, so it runs aside and a late connection is
+// closed rather than leaked.
+func connect(ctx context.Context, address string) (*dbus.Conn, error) {
+	type result struct {
+		conn *dbus.Conn
+		err  error
+	}
+	done := make(chan result, 1)
+	abandon := make(chan struct{})
+	go func() {
+		conn, err := dbus.Dial(address)
+		if err != nil {
+			done <- result{nil, err}
+			return
+		}
+		// Closing the connection is what unblocks a handshake stuck on a
+		// peer that never answers.
+		stop := make(chan struct{})
+		go func() {
+			select {
+			case <-abandon:
+				conn.Close()
+			case <-stop:
+			}
+		}()
+		err = conn.Auth(nil)
+		if err == nil {
+			err = conn.Hello()
+		}
+		close(stop)
+		if err != nil {
+			conn.Close()
+			done <- result{nil, err}
+			return
+		}
+		done <- result{conn, nil}
+	}()
+	select {
+	case r := <-done:
+		if r.err != nil {
+			return nil, fmt.Errorf("%w: connect to the session bus: %v", backends.ErrUnavailable, r.err)
+		}
+		if ctx.Err() != nil {
+			r.conn.Close()
+			return nil, unavailableCtx("connect to the session bus", ctx.Err())
+		}
+		return r.conn, nil
+	case <-ctx.Done():
+		close(abandon)
+		go func() {
+			if r := <-done; r.conn != nil {
+				r.conn.Close()
+			}
+		}()
+		return nil, unavailableCtx("connect to the session bus", ctx.Err())
+	}
+}
+
+// unavailableCtx keeps both the sentinel and the context's error testable,
+// so auto-selection can tell "no answer in time" from "not there".
+func unavailableCtx(what string, err error) error {
+	return fmt.Errorf("%w: %s: no answer in time: %w", backends.ErrUnavailable, what, err)
+}
+
+func isContextErr(err error) bool {
+	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)
+}
