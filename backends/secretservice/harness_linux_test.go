@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -170,7 +171,8 @@ func startBus(root string) (string, func(), error) {
 	}
 	cmd := exec.Command("dbus-daemon", "--config-file="+conf, "--nofork", "--print-address=1")
 	cmd.SysProcAttr = childAttrs()
-	cmd.Stderr = os.Stderr
+	// Its only chatter is about fd limits it may not raise here.
+	cmd.Stderr = io.Discard
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		return "", nil, err
@@ -286,3 +288,6 @@ func openTest(t testing.TB, opts Options) *Backend {
 	t.Cleanup(func() { _ = b.Close() })
 	return b
 }
+
+// listenUnix is a socket that accepts connections and never answers.
+func listenUnix(path string) (net.Listener, error) { return net.Listen("unix", path) }

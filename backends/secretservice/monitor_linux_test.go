@@ -1,0 +1,124 @@
+package secretservice
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"os/exec"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/godbus/dbus/v5"
+)
+
+// TestNoPlaintextOnBus records every message on the private bus with
+// dbus-monitor --binary (the raw wire bytes) while kr stores and reads a
+// distinctive value. In the encrypted session the value must not appear; in
+// a control run forced to the plain algorithm it must, which proves the
+// monitor really saw the payloads.
+func TestNoPlaintextOnBus(t *testing.T) {
+	monitor := needTool(t, "dbus-monitor", "dbus")
+	for _, tc := range []struct {
+		algorithm string
+		wantSeen  bool
+	}{
+		{algorithmDH, false},
+		{algorithmPlain, true},
+	} {
+		t.Run(tc.algorithm, func(t *testing.T) {
+			b := openTest(t, Options{algorithm: tc.algorithm})
+			if got := b.currentAlgorithm(); got != tc.algorithm {
+				t.Fatalf("session algorithm = %q, want %q", got, tc.algorithm)
+			}
+			canary := []byte("kr-canary-" + randomHex(t, 16))
+			wire := recordBus(t, monitor, func(ctx context.Context) {
+				if err := b.Set(ctx, "canary", canary); err != nil {
+					t.Fatal(err)
+				}
+				got, err := b.Get(ctx, "canary")
+				if err != nil || !bytes.Equal(got, canary) {
+					t.Fatalf("Get = %q, %v", got, err)
+				}
+			})
+			for _, method := range []string{"CreateItem", "GetSecret"} {
+				if !bytes.Contains(wire, []byte(method)) {
+					t.Fatalf("monitor did not capture the %s call", method)
+				}
+			}
+			// Half the value too, in case a message splits it.
+			seen := bytes.Contains(wire, canary) || bytes.Contains(wire, canary[len(canary)/2:])
+			t.Logf("%s: monitor captured %d bytes; value seen: %v", tc.algorithm, len(wire), seen)
+			if seen != tc.wantSeen {
+				t.Fatalf("%s session: value on the bus = %v, want %v", tc.algorithm, seen, tc.wantSeen)
+			}
+		})
+	}
+}
+
+// recordBus runs fn while dbus-monitor records the test bus, and returns
+// the raw bytes it captured. Marker calls before and after make sure the
+// monitor was attached for all of fn and flushed everything.
+func recordBus(t *testing.T, monitor string, fn func(context.Context)) []byte {
+	t.Helper()
+	ctx := testContext(t, 30*time.Second)
+	cmd := exec.CommandContext(ctx, monitor, "--address", env.addr, "--binary")
+	cmd.SysProcAttr = childAttrs()
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer stopProcess(cmd)
+	var mu sync.Mutex
+	var wire bytes.Buffer
+	go func() {
+		buf := make([]byte, 64<<10)
+		for {
+			n, err := out.Read(buf)
+			mu.Lock()
+			wire.Write(buf[:n])
+			mu.Unlock()
+			if err != nil {
+				return
+			}
+		}
+	}()
+	captured := func() []byte {
+		mu.Lock()
+		defer mu.Unlock()
+		return bytes.Clone(wire.Bytes())
+	}
+
+	conn, err := dbus.Connect(env.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	waitMarker := func(marker string) {
+		deadline := time.Now().Add(10 * time.Second)
+		for !bytes.Contains(captured(), []byte(marker)) {
+			if time.Now().After(deadline) {
+				t.Fatalf("dbus-monitor did not show marker %s within 10s", marker)
+			}
+			var has bool
+			_ = conn.BusObject().CallWithContext(ctx, "org.freedesktop.DBus.NameHasOwner", 0, marker).Store(&has)
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	waitMarker("kr.test.start" + randomHex(t, 4))
+	fn(ctx)
+	waitMarker("kr.test.end" + randomHex(t, 4))
+	return captured()
+}
+
+func randomHex(t testing.TB, n int) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return hex.EncodeToString(b)
+}
