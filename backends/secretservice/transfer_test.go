@@ -1,0 +1,196 @@
+package secretservice
+
+import (
+	"bytes"
+	"crypto/aes"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"errors"
+	"math/big"
+	"testing"
+)
+
+func TestDHAgreement(t *testing.T) {
+	for range 8 {
+		a, err := newDHKeyPair(rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := newDHKeyPair(rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ka, err := a.deriveKey(b.public)
+		if err != nil {
+			t.Fatal(err)
+		}
+		kb, err := b.deriveKey(a.public)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ka) != 16 || !bytes.Equal(ka, kb) {
+			t.Fatalf("keys differ or wrong size: %x %x", ka, kb)
+		}
+		if want := referenceKey(a.private, b.public); !bytes.Equal(ka, want) {
+			t.Fatalf("key %x, reference %x", ka, want)
+		}
+		a.wipe()
+		if a.private.Sign() != 0 {
+			t.Fatalf("wipe left the private key")
+		}
+	}
+}
+
+// referenceKey spells the spec out by hand: HKDF-SHA256 with a NULL salt
+// (32 zero bytes) and empty info over the 128-byte big-endian shared
+// secret, first 16 bytes.
+func referenceKey(private *big.Int, peer []byte) []byte {
+	s := new(big.Int).Exp(new(big.Int).SetBytes(peer), private, oakleyGroup2)
+	shared := make([]byte, 128)
+	s.FillBytes(shared)
+	extract := hmac.New(sha256.New, make([]byte, 32))
+	extract.Write(shared)
+	expand := hmac.New(sha256.New, extract.Sum(nil))
+	expand.Write([]byte{1})
+	return expand.Sum(nil)[:16]
+}
+
+func TestDeriveKeyRejectsBadPublicKeys(t *testing.T) {
+	kp, err := newDHKeyPair(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := oakleyGroup2.Bytes()
+	pMinus1 := new(big.Int).Sub(oakleyGroup2, big.NewInt(1)).Bytes()
+	for name, pub := range map[string][]byte{
+		"empty": {}, "zero": {0}, "one": {1}, "p-1": pMinus1, "p": p,
+		"too long": append([]byte{1}, p...),
+	} {
+		if _, err := kp.deriveKey(pub); err == nil {
+			t.Errorf("%s public key accepted", name)
+		}
+	}
+}
+
+func TestEncryptDecrypt(t *testing.T) {
+	key := make([]byte, 16)
+	rand.Read(key)
+	sizes := []int{0, 1, 15, 16, 17, 31, 32, 33, 255, 256, 1 << 20}
+	for _, n := range sizes {
+		plain := make([]byte, n)
+		for i := range plain {
+			plain[i] = byte(i)
+		}
+		iv, ct, err := encryptSecret(key, plain, rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(iv) != aes.BlockSize || len(ct)%aes.BlockSize != 0 || len(ct) <= n || len(ct) > n+aes.BlockSize {
+			t.Fatalf("size %d: iv %d bytes, ciphertext %d bytes", n, len(iv), len(ct))
+		}
+		if n >= 16 && bytes.Contains(ct, plain[:16]) {
+			t.Fatalf("size %d: plaintext visible in ciphertext", n)
+		}
+		got, err := decryptSecret(key, iv, ct)
+		if err != nil || !bytes.Equal(got, plain) {
+			t.Fatalf("size %d: round trip gave %d bytes, %v", n, len(got), err)
+		}
+	}
+	// A fresh IV each time: the same value never encrypts the same way.
+	iv1, ct1, _ := encryptSecret(key, []byte("same"), rand.Reader)
+	iv2, ct2, _ := encryptSecret(key, []byte("same"), rand.Reader)
+	if bytes.Equal(iv1, iv2) || bytes.Equal(ct1, ct2) {
+		t.Fatalf("two encryptions of the same value are identical")
+	}
+}
+
+// encryptRaw CBC-encrypts blocks without adding padding, to forge replies.
+func encryptRaw(t *testing.T, key, iv, blocks []byte) []byte {
+	t.Helper()
+	c, _ := aes.NewCipher(key)
+	out := make([]byte, len(blocks))
+	for i := 0; i < len(blocks); i += 16 {
+		prev := iv
+		if i > 0 {
+			prev = out[i-16 : i]
+		}
+		var x [16]byte
+		for j := range x {
+			x[j] = blocks[i+j] ^ prev[j]
+		}
+		c.Encrypt(out[i:i+16], x[:])
+	}
+	return out
+}
+
+func TestDecryptRejectsBadInput(t *testing.T) {
+	key := make([]byte, 16)
+	iv := make([]byte, 16)
+	rand.Read(key)
+	rand.Read(iv)
+	block := func(tail ...byte) []byte {
+		b := bytes.Repeat([]byte{'x'}, 16-len(tail))
+		return append(b, tail...)
+	}
+	for name, plain := range map[string][]byte{
+		"pad 0":           block(0),
+		"pad 17":          block(17),
+		"pad 255":         block(255),
+		"inconsistent 2":  block(1, 2),
+		"inconsistent 16": append(bytes.Repeat([]byte{16}, 15), 15),
+		"one bad of 16":   append(append([]byte{15}, bytes.Repeat([]byte{16}, 14)...), 16),
+	} {
+		if _, err := decryptSecret(key, iv, encryptRaw(t, key, iv, plain)); !errors.Is(err, errBadPadding) {
+			t.Errorf("%s: err = %v, want bad padding", name, err)
+		}
+	}
+	good := encryptRaw(t, key, iv, bytes.Repeat([]byte{16}, 16))
+	if got, err := decryptSecret(key, iv, good); err != nil || len(got) != 0 {
+		t.Errorf("a full padding block: %q, %v; want empty", got, err)
+	}
+	for name, c := range map[string]struct{ iv, ct []byte }{
+		"empty":      {iv, nil},
+		"short":      {iv, good[:15]},
+		"not blocks": {iv, append(bytes.Clone(good), 1)},
+		"short iv":   {iv[:8], good},
+		"no iv":      {nil, good},
+	} {
+		if _, err := decryptSecret(key, c.iv, c.ct); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}
+
+// FuzzUnpad checks the constant-time padding check against the obvious one.
+func FuzzUnpad(f *testing.F) {
+	f.Add(bytes.Repeat([]byte{16}, 16))
+	f.Add(append(bytes.Repeat([]byte{'a'}, 15), 1))
+	f.Add(append(bytes.Repeat([]byte{'a'}, 14), 2, 2))
+	f.Add(append(bytes.Repeat([]byte{'a'}, 14), 1, 2))
+	f.Add(append(bytes.Repeat([]byte{'a'}, 15), 0))
+	f.Add(append(bytes.Repeat([]byte{'a'}, 30), 3, 3))
+	f.Fuzz(func(t *testing.T, buf []byte) {
+		if len(buf) < 16 || len(buf)%16 != 0 {
+			return
+		}
+		n, ok := unpadLen(buf)
+		wantN, wantOK := naiveUnpad(buf)
+		if ok != wantOK || (ok && n != wantN) {
+			t.Fatalf("unpadLen(%x) = %d, %v; want %d, %v", buf, n, ok, wantN, wantOK)
+		}
+	})
+}
+
+func naiveUnpad(buf []byte) (int, bool) {
+	pad := int(buf[len(buf)-1])
+	if pad < 1 || pad > 16 {
+		return 0, false
+	}
+	for _, b := range buf[len(buf)-pad:] {
+		if int(b) != pad {
+			return 0, false
+		}
+	}
+	return len(buf) - pad, true
+}
