@@ -120,6 +120,17 @@ func Open(ctx context.Context, opts Options) (*Backend, error) {
 	if b.service == "" {
 		b.service = "kr"
 	}
+	// Our half of the key agreement is computed while the bus handshake
+	// runs: it is most of the CPU time of a short-lived kr process.
+	keys := make(chan keyPairResult, 1)
+	if opts.algorithm != algorithmPlain {
+		go func() {
+			kp, err := newDHKeyPair(randReader())
+			keys <- keyPairResult{kp, err}
+		}()
+	} else {
+		close(keys)
+	}
 	if b.conn == nil {
 		addr, err := sessionBusAddress()
 		if err != nil {
@@ -130,7 +141,12 @@ func Open(ctx context.Context, opts Options) (*Backend, error) {
 		}
 		b.ownsConn = true
 	}
-	if err := b.openSession(ctx, opts.algorithm); err != nil {
+	kp := <-keys
+	defer kp.kp.wipe()
+	if kp.err != nil {
+		return nil, fmt.Errorf("secret service: %w", kp.err)
+	}
+	if err := b.openSession(ctx, opts.algorithm, kp.kp); err != nil {
 		if b.ownsConn {
 			b.conn.Close()
 		}
@@ -170,11 +186,17 @@ func (b *Backend) Close() error {
 	return nil
 }
 
+type keyPairResult struct {
+	kp  *dhKeyPair
+	err error
+}
+
 // openSession negotiates the transfer algorithm: Diffie-Hellman with
 // AES-128, or plain only when the service says it does not support that.
-func (b *Backend) openSession(ctx context.Context, force string) error {
+// kp is our key pair for DH, or nil to make one.
+func (b *Backend) openSession(ctx context.Context, force string, kp *dhKeyPair) error {
 	if force != algorithmPlain {
-		err := b.openDHSession(ctx)
+		err := b.openDHSession(ctx, kp)
 		if err == nil || force == algorithmDH || dbusErrorName(err) != errNotSupported {
 			return err
 		}
@@ -191,15 +213,17 @@ func (b *Backend) openSession(ctx context.Context, force string) error {
 	return nil
 }
 
-func (b *Backend) openDHSession(ctx context.Context) error {
-	kp, err := newDHKeyPair(randReader())
-	if err != nil {
-		return err
+func (b *Backend) openDHSession(ctx context.Context, kp *dhKeyPair) error {
+	if kp == nil {
+		var err error
+		if kp, err = newDHKeyPair(randReader()); err != nil {
+			return err
+		}
+		defer kp.wipe()
 	}
-	defer kp.wipe()
 	var out dbus.Variant
 	var path dbus.ObjectPath
-	err = b.call(ctx, servicePath, ifaceService+".OpenSession", algorithmDH, dbus.MakeVariant(kp.public)).Store(&out, &path)
+	err := b.call(ctx, servicePath, ifaceService+".OpenSession", algorithmDH, dbus.MakeVariant(kp.public)).Store(&out, &path)
 	if err != nil {
 		if dbusErrorName(err) == errNotSupported {
 			return err
@@ -698,7 +722,7 @@ func (b *Backend) reopenSession(ctx context.Context, stale dbus.ObjectPath) erro
 	if current != stale {
 		return nil
 	}
-	return b.openSession(ctx, algorithm)
+	return b.openSession(ctx, algorithm, nil)
 }
 
 // encode wraps value for the service: encrypted under the session key, or
