@@ -323,6 +323,11 @@ func (b *Backend) Set(ctx context.Context, name string, value []byte) error {
 	if err != nil {
 		return fmt.Errorf("secret service: set %s: %w", name, err)
 	}
+	if item == "" || item == noObject {
+		// A prompt that did not say which item it made: without knowing
+		// ours, removing "the others" could remove it.
+		return nil
+	}
 	others, err := b.search(ctx, attrs, false)
 	if err != nil {
 		return fmt.Errorf("secret service: set %s: remove older copies: %w", name, err)
@@ -364,10 +369,8 @@ func (b *Backend) createItem(ctx context.Context, name string, attrs map[string]
 			if err != nil {
 				return "", err
 			}
-			if p, ok := result.Value().(dbus.ObjectPath); ok {
-				return p, nil
-			}
-			return "", nil
+			p, _ := result.Value().(dbus.ObjectPath)
+			return p, nil
 		}
 		if attempt > 0 {
 			return "", b.classify(ctx, "create item", err)
