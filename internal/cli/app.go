@@ -68,7 +68,7 @@ func (a *App) Vault() (*file.Vault, error) {
 		return a.vault, nil
 	}
 	if a.VaultDir == "" {
-		dir, err := defaultVaultDir()
+		dir, err := file.DefaultDir()
 		if err != nil {
 			return nil, withHint(fmt.Errorf("find the vault directory: %w", err), "set KR_VAULT or --vault")
 		}

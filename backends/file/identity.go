@@ -1,0 +1,241 @@
+package file
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io/fs"
+	"strings"
+	"sync"
+
+	"filippo.io/age"
+
+	"github.com/kr-keyring/kr/backends"
+)
+
+// maxScryptWorkFactor caps what a (possibly hostile) identity.age may make
+// us compute: 2^20 takes about 4 s and 1 GiB.
+const maxScryptWorkFactor = 20
+
+// unwrapIdentity opens identity.age (or recovery.age) with a passphrase and
+// returns the X25519 identity whose recipient is want.
+func unwrapIdentity(wrapped, passphrase []byte, want string) (*age.X25519Identity, []byte, error) {
+	sid, err := age.NewScryptIdentity(string(passphrase))
+	if err != nil {
+		return nil, nil, err
+	}
+	sid.SetMaxWorkFactor(maxScryptWorkFactor)
+	plain, err := decryptLimited(wrapped, maxSmallFile, sid)
+	if err != nil {
+		var nm *age.NoIdentityMatchError
+		if errors.As(err, &nm) {
+			return nil, nil, ErrBadPassphrase
+		}
+		return nil, nil, fmt.Errorf("identity file: %w", err)
+	}
+	ids, err := age.ParseIdentities(bytes.NewReader(plain))
+	if err != nil {
+		wipe(plain)
+		return nil, nil, fmt.Errorf("identity file: %w", err)
+	}
+	for _, id := range ids {
+		if x, ok := id.(*age.X25519Identity); ok && x.Recipient().String() == want {
+			return x, plain, nil
+		}
+	}
+	wipe(plain)
+	return nil, nil, fmt.Errorf("identity file does not hold the vault's identity %s", want)
+}
+
+// PassphraseDecrypter unwraps the vault's identity.age with a passphrase,
+// asked at most once per process, and keeps the identity for the process's
+// lifetime.
+type PassphraseDecrypter struct {
+	Passphrase func(ctx context.Context) ([]byte, error)
+
+	mu  sync.Mutex
+	ids map[string]*age.X25519Identity
+}
+
+func (d *PassphraseDecrypter) Decrypt(ctx context.Context, v *Vault, ciphertext []byte) ([]byte, error) {
+	id, err := d.identity(ctx, v)
+	if err != nil {
+		return nil, err
+	}
+	return decryptLimited(ciphertext, maxCiphertext, id)
+}
+
+func (d *PassphraseDecrypter) identity(ctx context.Context, v *Vault) (*age.X25519Identity, error) {
+	vid, err := v.ID()
+	if err != nil {
+		return nil, err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if id := d.ids[vid]; id != nil {
+		return id, nil
+	}
+	wrapped, err := v.IdentityFile()
+	if err != nil {
+		return nil, err
+	}
+	if d.Passphrase == nil {
+		return nil, fmt.Errorf("%w: no passphrase source", backends.ErrLocked)
+	}
+	pass, err := d.Passphrase(ctx)
+	if err != nil {
+		return nil, err
+	}
+	id, plain, err := unwrapIdentity(wrapped, pass, vid)
+	wipe(pass)
+	if err != nil {
+		return nil, err
+	}
+	wipe(plain)
+	if d.ids == nil {
+		d.ids = map[string]*age.X25519Identity{}
+	}
+	d.ids[vid] = id
+	return id, nil
+}
+
+// Passwd rewraps identity.age for a new passphrase. No secret is touched.
+func (v *Vault) Passwd(ctx context.Context, old, new []byte) error {
+	return v.rewrap(ctx, identityFile, old, new)
+}
+
+// Recover opens recovery.age with the recovery code and writes identity.age
+// for a new passphrase.
+func (v *Vault) Recover(ctx context.Context, code string, new []byte) error {
+	return v.rewrap(ctx, recoveryFile, []byte(normalizeRecoveryCode(code)), new)
+}
+
+func (v *Vault) rewrap(ctx context.Context, from string, key, newPass []byte) error {
+	if len(newPass) == 0 {
+		return errors.New("empty passphrase refused")
+	}
+	m, err := v.manifest()
+	if err != nil {
+		return err
+	}
+	unlock, err := v.lock(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	wrapped, err := readFileChecked(v.path(from), maxSmallFile)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("%s is missing from %s", from, v.opts.Dir)
+		}
+		return err
+	}
+	_, plain, err := unwrapIdentity(wrapped, key, m.Identity)
+	if err != nil {
+		if errors.Is(err, ErrBadPassphrase) && from == recoveryFile {
+			return fmt.Errorf("%w: the recovery code does not open %s", ErrBadPassphrase, recoveryFile)
+		}
+		return err
+	}
+	defer wipe(plain)
+	rewrapped, err := v.wrap(plain, newPass)
+	if err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return writeAtomic(v.path(identityFile), rewrapped)
+}
+
+// AddRecipient adds an age X25519 recipient (another device, a teammate)
+// and re-encrypts every secret to the new set. An interruption loses
+// nothing: each file is replaced atomically and vault.json, written last,
+// still names every recipient a file may be encrypted to.
+func (v *Vault) AddRecipient(ctx context.Context, recipient string) error {
+	if _, err := age.ParseX25519Recipient(recipient); err != nil {
+		return fmt.Errorf("recipient %q: %w", recipient, err)
+	}
+	m, err := v.manifest()
+	if err != nil {
+		return err
+	}
+	for _, r := range m.Recipients {
+		if r == recipient {
+			return nil
+		}
+	}
+	names, err := v.List(ctx, "")
+	if err != nil {
+		return err
+	}
+	unlock, err := v.lock(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	next := *m
+	next.Recipients = append(append([]string(nil), m.Recipients...), recipient)
+	rs, err := v.recipients(&next)
+	if err != nil {
+		return err
+	}
+	for _, name := range names {
+		value, err := v.Get(ctx, name)
+		if err != nil {
+			return fmt.Errorf("re-encrypt %s: %w", name, err)
+		}
+		plain := secretPlaintext(name, value)
+		wipe(value)
+		ct, err := encrypt(plain, rs...)
+		wipe(plain)
+		if err != nil {
+			return err
+		}
+		if err := writeAtomic(v.secretPath(name), ct); err != nil {
+			return err
+		}
+	}
+	return writeManifest(v.path(manifestFile), &next)
+}
+
+// Recovery codes: 30 characters of an alphabet without look-alikes (150
+// bits), shown in groups of five. The dashed, upper-case form is the scrypt
+// passphrase, so `age -d recovery.age` takes the code exactly as shown.
+const recoveryAlphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+
+func newRecoveryCode() (string, error) {
+	raw := make([]byte, 30)
+	if _, err := rand.Read(raw); err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	for i, r := range raw {
+		if i > 0 && i%5 == 0 {
+			b.WriteByte('-')
+		}
+		b.WriteByte(recoveryAlphabet[r%32]) // 256 is a multiple of 32: no bias
+	}
+	return b.String(), nil
+}
+
+// normalizeRecoveryCode accepts the code in any case, with or without
+// dashes and spaces.
+func normalizeRecoveryCode(code string) string {
+	var clean []byte
+	for _, c := range []byte(strings.ToUpper(code)) {
+		if c != '-' && c != ' ' && c != '\t' && c != '\n' && c != '\r' {
+			clean = append(clean, c)
+		}
+	}
+	var b strings.Builder
+	for i, c := range clean {
+		if i > 0 && i%5 == 0 {
+			b.WriteByte('-')
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
+}

@@ -1,0 +1,90 @@
+package file
+
+import (
+	"errors"
+	"strings"
+)
+
+// escapeName maps a valid secret name to a relative slash path that is the
+// same file on every file system: case-insensitive ones (macOS, Windows),
+// Windows' reserved device names and trailing dots, and kr's own hidden
+// files. Every byte outside [a-z0-9._-@+] becomes %XX (upper-case hex), so
+// "DB" is "%44%42" and the mapping is injective and reversible.
+func escapeName(name string) string {
+	segs := strings.Split(name, "/")
+	for i, s := range segs {
+		segs[i] = escapeSegment(s, i < len(segs)-1)
+	}
+	return strings.Join(segs, "/")
+}
+
+func escapeSegment(s string, isDir bool) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		escape := !plainByte(c) ||
+			(i == 0 && c == '.') || // never a hidden file: those are kr's temp files
+			(i == len(s)-1 && c == '.') || // Windows drops a trailing dot
+			(i == 0 && reservedOnWindows(s)) ||
+			// A directory "x.age" would collide with the file of name "x".
+			(isDir && c == '.' && s[i:] == secretExt)
+		if escape {
+			b.WriteByte('%')
+			b.WriteByte(hexDigits[c>>4])
+			b.WriteByte(hexDigits[c&15])
+		} else {
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
+
+const hexDigits = "0123456789ABCDEF"
+
+func plainByte(c byte) bool {
+	return 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || strings.IndexByte("._-@+", c) >= 0
+}
+
+// reservedOnWindows reports device names Windows maps whatever the
+// extension: CON, PRN, AUX, NUL, COM1-9, LPT1-9 (and the superscript
+// variants, which cannot occur in a valid name).
+func reservedOnWindows(seg string) bool {
+	base := strings.ToUpper(seg)
+	if i := strings.IndexByte(base, '.'); i >= 0 {
+		base = base[:i]
+	}
+	switch base {
+	case "CON", "PRN", "AUX", "NUL":
+		return true
+	}
+	return len(base) == 4 && (strings.HasPrefix(base, "COM") || strings.HasPrefix(base, "LPT")) &&
+		base[3] >= '1' && base[3] <= '9'
+}
+
+var errBadEscape = errors.New("malformed escape")
+
+// unescapeName reverses escapeName; it accepts only what escapeName writes.
+func unescapeName(p string) (string, error) {
+	var b strings.Builder
+	for i := 0; i < len(p); i++ {
+		c := p[i]
+		if c != '%' {
+			b.WriteByte(c)
+			continue
+		}
+		if i+2 >= len(p) {
+			return "", errBadEscape
+		}
+		hi, lo := strings.IndexByte(hexDigits, p[i+1]), strings.IndexByte(hexDigits, p[i+2])
+		if hi < 0 || lo < 0 {
+			return "", errBadEscape
+		}
+		b.WriteByte(byte(hi<<4 | lo))
+		i += 2
+	}
+	name := b.String()
+	if escapeName(name) != p {
+		return "", errBadEscape // not canonical: two paths must not decode to one name
+	}
+	return name, nil
+}

@@ -1,0 +1,3 @@
+package file
+
+const isDarwin = true

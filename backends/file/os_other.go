@@ -1,0 +1,5 @@
+//go:build !darwin
+
+package file
+
+const isDarwin = false

@@ -1,0 +1,246 @@
+package file
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/kr-keyring/kr/backends"
+)
+
+// headerPrefix starts every secret's plaintext; the name that follows binds
+// the file to its name, so a file copied over another is detected.
+const headerPrefix = "kr-secret/v1 "
+
+func secretPlaintext(name string, value []byte) []byte {
+	p := make([]byte, 0, len(headerPrefix)+len(name)+1+len(value))
+	p = append(p, headerPrefix...)
+	p = append(p, name...)
+	p = append(p, '\n')
+	return append(p, value...)
+}
+
+// parseSecret splits a secret's plaintext into its bound name and value.
+func parseSecret(plain []byte) (name string, value []byte, err error) {
+	if !bytes.HasPrefix(plain, []byte(headerPrefix)) {
+		return "", nil, errors.New("no kr-secret/v1 header")
+	}
+	rest := plain[len(headerPrefix):]
+	nl := bytes.IndexByte(rest[:min(len(rest), backends.MaxNameSize+1)], '\n')
+	if nl < 0 {
+		return "", nil, errors.New("header line is not terminated")
+	}
+	name = string(rest[:nl])
+	if err := backends.ValidateName(name); err != nil {
+		return "", nil, fmt.Errorf("header: %w", err)
+	}
+	return name, rest[nl+1:], nil
+}
+
+func (v *Vault) secretPath(name string) string {
+	return filepath.Join(v.opts.Dir, secretsDir, filepath.FromSlash(escapeName(name))+secretExt)
+}
+
+// Get decrypts name's file and checks that it holds name.
+func (v *Vault) Get(ctx context.Context, name string) ([]byte, error) {
+	if _, err := v.manifest(); err != nil {
+		if errors.Is(err, ErrNoVault) {
+			return nil, fmt.Errorf("%w: %s (there is no vault in %s)", backends.ErrNotFound, name, v.opts.Dir)
+		}
+		return nil, err
+	}
+	ct, err := readFileChecked(v.secretPath(name), maxCiphertext)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%w: %s", backends.ErrNotFound, name)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("secret %s: %w", name, err)
+	}
+	if v.opts.Decrypter == nil {
+		return nil, fmt.Errorf("%w: no way to decrypt the vault", backends.ErrLocked)
+	}
+	plain, err := v.opts.Decrypter.Decrypt(ctx, v, ct)
+	if err != nil {
+		if errors.Is(err, backends.ErrLocked) || errors.Is(err, ErrBadPassphrase) || errors.Is(err, backends.ErrCanceled) ||
+			errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, backends.ErrUnavailable) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("secret %s: file %s is damaged or not for this vault: %w", name, v.rel(v.secretPath(name)), err)
+	}
+	bound, value, err := parseSecret(plain)
+	if err != nil {
+		wipe(plain)
+		return nil, fmt.Errorf("secret %s: file %s is damaged: %w", name, v.rel(v.secretPath(name)), err)
+	}
+	if bound != name {
+		wipe(plain)
+		return nil, fmt.Errorf("secret %s: file holds secret %s: renamed or swapped? (%s)", name, bound, v.rel(v.secretPath(name)))
+	}
+	out := append([]byte(nil), value...)
+	wipe(plain)
+	return out, nil
+}
+
+// Set encrypts value to the vault's recipients and replaces name's file
+// atomically. On a missing vault it creates one first when Options.Create
+// allows.
+func (v *Vault) Set(ctx context.Context, name string, value []byte) error {
+	if err := backends.ValidateName(name); err != nil {
+		return err
+	}
+	m, err := v.manifest()
+	if errors.Is(err, ErrNoVault) {
+		m, err = v.create(ctx)
+	}
+	if err != nil {
+		return err
+	}
+	unlock, err := v.lock(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	// Re-read under the lock: a recipient may have been added meanwhile.
+	if m, err = v.manifest(); err != nil {
+		return err
+	}
+	rs, err := v.recipients(m)
+	if err != nil {
+		return err
+	}
+	plain := secretPlaintext(name, value)
+	ct, err := encrypt(plain, rs...)
+	wipe(plain)
+	if err != nil {
+		return err
+	}
+	p := v.secretPath(name)
+	if err := makeDirs(v.path(secretsDir), filepath.Dir(p)); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return writeAtomic(p, ct)
+}
+
+// create makes the vault on a first write, under the lock so that many
+// first writers make one vault.
+func (v *Vault) create(ctx context.Context) (*manifest, error) {
+	if v.opts.Create == nil {
+		return nil, fmt.Errorf("%w: %s", ErrNoVault, v.opts.Dir)
+	}
+	if err := makeDir(v.opts.Dir); err != nil {
+		return nil, err
+	}
+	unlock, err := v.lock(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	if !v.Exists() {
+		pass, err := v.opts.Create(ctx)
+		if err != nil {
+			return nil, err
+		}
+		code, err := v.initLocked(pass)
+		wipe(pass)
+		if err != nil {
+			return nil, err
+		}
+		if v.opts.ShowRecovery != nil {
+			v.opts.ShowRecovery(code)
+		}
+	}
+	return v.manifest()
+}
+
+// Delete removes name's file.
+func (v *Vault) Delete(ctx context.Context, name string) error {
+	if err := backends.ValidateName(name); err != nil {
+		return err
+	}
+	if _, err := v.manifest(); err != nil {
+		if errors.Is(err, ErrNoVault) {
+			return fmt.Errorf("%w: %s (there is no vault in %s)", backends.ErrNotFound, name, v.opts.Dir)
+		}
+		return err
+	}
+	unlock, err := v.lock(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	p := v.secretPath(name)
+	if err := os.Remove(p); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("%w: %s", backends.ErrNotFound, name)
+		}
+		return err
+	}
+	syncDir(filepath.Dir(p))
+	// Drop directories the removal left empty; a failure only leaves one.
+	root := v.path(secretsDir)
+	for d := filepath.Dir(p); d != root && strings.HasPrefix(d, root); d = filepath.Dir(d) {
+		if os.Remove(d) != nil {
+			break
+		}
+	}
+	return nil
+}
+
+// List walks secrets/ and returns the names under prefix, sorted.
+func (v *Vault) List(ctx context.Context, prefix string) ([]string, error) {
+	if _, err := v.manifest(); err != nil {
+		if errors.Is(err, ErrNoVault) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	root := v.path(secretsDir)
+	var names []string
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if p == root && errors.Is(err, fs.ErrNotExist) {
+				return fs.SkipAll
+			}
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		base := d.Name()
+		if strings.HasPrefix(base, ".") {
+			if d.IsDir() && p != root {
+				return fs.SkipDir
+			}
+			return nil // temp files and anything hidden are kr's own
+		}
+		if d.IsDir() || !strings.HasSuffix(base, secretExt) {
+			return nil
+		}
+		rel, err := filepath.Rel(root, p)
+		if err != nil {
+			return nil
+		}
+		name, err := unescapeName(strings.TrimSuffix(filepath.ToSlash(rel), secretExt))
+		if err != nil || backends.ValidateName(name) != nil {
+			return nil // not a file kr wrote
+		}
+		if strings.HasPrefix(name, prefix) {
+			names = append(names, name)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %w", root, err)
+	}
+	sort.Strings(names)
+	return names, nil
+}

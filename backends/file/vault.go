@@ -1,0 +1,367 @@
+// Package file is kr's age-encrypted vault: a directory that works on every
+// OS, needs no daemon, and that the standard age tool can always recover.
+//
+//	vault.json          format version and the public recipients (age1...)
+//	identity.age        the vault's X25519 identity, encrypted to the passphrase
+//	recovery.age        the same identity, encrypted to the recovery code
+//	secrets/NAME.age    each value, encrypted to the recipients; the plaintext
+//	                    starts with "kr-secret/v1 NAME\n", binding it to its name
+//
+// Writing needs no passphrase (public-key encryption); reading goes through
+// a Decrypter. Writers are serialised by a lock file and every file is
+// replaced atomically, so a crash leaves the old or the new value.
+package file
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"filippo.io/age"
+
+	"github.com/kr-keyring/kr/backends"
+)
+
+// ErrNoVault means the directory holds no vault (no vault.json) yet.
+var ErrNoVault = errors.New("no vault here")
+
+// ErrBadPassphrase means the passphrase or recovery code does not open the identity.
+var ErrBadPassphrase = errors.New("wrong passphrase")
+
+// Decrypter decrypts an age file encrypted to a vault's recipients. The
+// default one unwraps identity.age with a passphrase; the agent's client is
+// another.
+type Decrypter interface {
+	Decrypt(ctx context.Context, v *Vault, ciphertext []byte) ([]byte, error)
+}
+
+// Options configures Open.
+type Options struct {
+	Dir string
+	// Decrypter reads secrets. Nil means Get fails with backends.ErrLocked.
+	Decrypter Decrypter
+	// Create, when non-nil, is called on the first write to a missing vault
+	// for the new passphrase; the recovery code goes to ShowRecovery. Nil
+	// means writing to a missing vault fails with ErrNoVault.
+	Create func(ctx context.Context) (passphrase []byte, err error)
+	// ShowRecovery receives the recovery code of a vault created by Set.
+	ShowRecovery func(code string)
+	// ScryptWorkFactor is log2 of scrypt's N for new wrappings; 0 means 18.
+	ScryptWorkFactor int
+}
+
+// Vault is a vault directory. It implements backends.Backend.
+type Vault struct {
+	opts Options
+}
+
+var _ backends.Backend = (*Vault)(nil)
+
+const (
+	manifestFile = "vault.json"
+	identityFile = "identity.age"
+	recoveryFile = "recovery.age"
+	secretsDir   = "secrets"
+	lockFile     = ".lock"
+	secretExt    = ".age"
+
+	formatVersion = 1
+	// maxCiphertext bounds what Get reads: a 1 MiB value, its header, age's
+	// 16 bytes per 64 KiB chunk and the recipient stanzas, with room to spare.
+	maxCiphertext = backends.MaxValueSize + 256<<10
+	maxSmallFile  = 64 << 10
+)
+
+// Open returns the vault in opts.Dir. It creates nothing: a missing vault
+// is created by Init or by the first Set.
+func Open(opts Options) (*Vault, error) {
+	if opts.Dir == "" {
+		return nil, errors.New("vault directory not set")
+	}
+	dir, err := filepath.Abs(opts.Dir)
+	if err != nil {
+		return nil, err
+	}
+	opts.Dir = dir
+	if opts.ScryptWorkFactor == 0 {
+		opts.ScryptWorkFactor = 18
+	}
+	return &Vault{opts: opts}, nil
+}
+
+func (v *Vault) Name() string { return backends.File }
+
+// Dir is the vault's directory.
+func (v *Vault) Dir() string { return v.opts.Dir }
+
+func (v *Vault) path(elem ...string) string {
+	return filepath.Join(append([]string{v.opts.Dir}, elem...)...)
+}
+
+// Exists reports whether the directory holds a vault.
+func (v *Vault) Exists() bool {
+	_, err := os.Stat(v.path(manifestFile))
+	return err == nil
+}
+
+// manifest is vault.json.
+type manifest struct {
+	Version    int      `json:"version"`
+	Identity   string   `json:"identity"`
+	Recipients []string `json:"recipients"`
+}
+
+// parseManifest reads vault.json strictly: a known version, an X25519
+// identity that is among the recipients, and recipients that parse.
+func parseManifest(b []byte) (*manifest, error) {
+	if len(b) > maxSmallFile {
+		return nil, fmt.Errorf("%s is larger than %d bytes", manifestFile, maxSmallFile)
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	var m manifest
+	if err := dec.Decode(&m); err != nil {
+		return nil, fmt.Errorf("%s: %w", manifestFile, err)
+	}
+	if dec.More() {
+		return nil, fmt.Errorf("%s: trailing data after the object", manifestFile)
+	}
+	if m.Version != formatVersion {
+		return nil, fmt.Errorf("%s: format version %d is not supported (this kr reads version %d)", manifestFile, m.Version, formatVersion)
+	}
+	if _, err := age.ParseX25519Recipient(m.Identity); err != nil {
+		return nil, fmt.Errorf("%s: identity: %w", manifestFile, err)
+	}
+	own := false
+	seen := map[string]bool{}
+	for _, r := range m.Recipients {
+		if _, err := age.ParseX25519Recipient(r); err != nil {
+			return nil, fmt.Errorf("%s: recipient %q: %w", manifestFile, r, err)
+		}
+		if seen[r] {
+			return nil, fmt.Errorf("%s: recipient %s listed twice", manifestFile, r)
+		}
+		seen[r] = true
+		own = own || r == m.Identity
+	}
+	if !own {
+		return nil, fmt.Errorf("%s: the vault's own identity is not among its recipients", manifestFile)
+	}
+	return &m, nil
+}
+
+func (v *Vault) manifest() (*manifest, error) {
+	if err := checkDir(v.opts.Dir); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("%w: %s", ErrNoVault, v.opts.Dir)
+		}
+		return nil, err
+	}
+	b, err := readFileChecked(v.path(manifestFile), maxSmallFile)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%w: %s", ErrNoVault, v.opts.Dir)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return parseManifest(b)
+}
+
+// ID is the vault's own recipient (age1...): what the agent keys it by.
+func (v *Vault) ID() (string, error) {
+	m, err := v.manifest()
+	if err != nil {
+		return "", err
+	}
+	return m.Identity, nil
+}
+
+// Recipients lists who the secrets are encrypted to.
+func (v *Vault) Recipients() ([]string, error) {
+	m, err := v.manifest()
+	if err != nil {
+		return nil, err
+	}
+	return m.Recipients, nil
+}
+
+// IdentityFile returns identity.age as stored.
+func (v *Vault) IdentityFile() ([]byte, error) {
+	if _, err := v.manifest(); err != nil {
+		return nil, err
+	}
+	return readFileChecked(v.path(identityFile), maxSmallFile)
+}
+
+func (v *Vault) recipients(m *manifest) ([]age.Recipient, error) {
+	rs := make([]age.Recipient, 0, len(m.Recipients))
+	for _, s := range m.Recipients {
+		r, err := age.ParseX25519Recipient(s)
+		if err != nil {
+			return nil, err
+		}
+		rs = append(rs, r)
+	}
+	return rs, nil
+}
+
+// Init creates the vault with passphrase and returns its recovery code.
+func (v *Vault) Init(ctx context.Context, passphrase []byte) (string, error) {
+	if err := makeDir(v.opts.Dir); err != nil {
+		return "", err
+	}
+	unlock, err := v.lock(ctx)
+	if err != nil {
+		return "", err
+	}
+	defer unlock()
+	return v.initLocked(passphrase)
+}
+
+func (v *Vault) initLocked(passphrase []byte) (string, error) {
+	if len(passphrase) == 0 {
+		return "", errors.New("empty passphrase refused")
+	}
+	if v.Exists() {
+		return "", fmt.Errorf("a vault already exists in %s", v.opts.Dir)
+	}
+	id, err := age.GenerateX25519Identity()
+	if err != nil {
+		return "", err
+	}
+	pub := id.Recipient().String()
+	plain := []byte(fmt.Sprintf("# kr vault identity, created %s\n# public key: %s\n%s\n",
+		time.Now().UTC().Format(time.RFC3339), pub, id))
+	defer wipe(plain)
+	code, err := newRecoveryCode()
+	if err != nil {
+		return "", err
+	}
+	wrapped, err := v.wrap(plain, passphrase)
+	if err != nil {
+		return "", err
+	}
+	recovery, err := v.wrap(plain, []byte(code))
+	if err != nil {
+		return "", err
+	}
+	if err := makeDir(v.path(secretsDir)); err != nil {
+		return "", err
+	}
+	if err := writeAtomic(v.path(identityFile), wrapped); err != nil {
+		return "", err
+	}
+	if err := writeAtomic(v.path(recoveryFile), recovery); err != nil {
+		return "", err
+	}
+	m, _ := json.MarshalIndent(manifest{Version: formatVersion, Identity: pub, Recipients: []string{pub}}, "", "  ")
+	// vault.json last: its presence is what makes the vault exist.
+	if err := writeAtomic(v.path(manifestFile), append(m, '\n')); err != nil {
+		return "", err
+	}
+	return code, nil
+}
+
+// wrap encrypts plain to a scrypt recipient (a passphrase or recovery code).
+func (v *Vault) wrap(plain, passphrase []byte) ([]byte, error) {
+	r, err := age.NewScryptRecipient(string(passphrase))
+	if err != nil {
+		return nil, err
+	}
+	r.SetWorkFactor(v.opts.ScryptWorkFactor)
+	return encrypt(plain, r)
+}
+
+func encrypt(plain []byte, rs ...age.Recipient) ([]byte, error) {
+	var buf bytes.Buffer
+	w, err := age.Encrypt(&buf, rs...)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := w.Write(plain); err != nil {
+		return nil, err
+	}
+	if err := w.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// decryptLimited decrypts an age file, refusing plaintexts over limit.
+func decryptLimited(ciphertext []byte, limit int64, ids ...age.Identity) ([]byte, error) {
+	r, err := age.Decrypt(bytes.NewReader(ciphertext), ids...)
+	if err != nil {
+		return nil, err
+	}
+	out, err := io.ReadAll(io.LimitReader(r, limit+1))
+	if err != nil {
+		wipe(out)
+		return nil, err
+	}
+	if int64(len(out)) > limit {
+		wipe(out)
+		return nil, fmt.Errorf("plaintext is larger than %d bytes", limit)
+	}
+	return out, nil
+}
+
+func wipe(b []byte) {
+	for i := range b {
+		b[i] = 0
+	}
+}
+
+// readFileChecked reads a vault file through a size limit, refusing one
+// that others can write.
+func readFileChecked(path string, limit int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if err := checkFileInfo(path, fi); err != nil {
+		return nil, err
+	}
+	b, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("%s is larger than %d bytes", path, limit)
+	}
+	return b, nil
+}
+
+// DefaultDir is where the vault lives without --vault or KR_VAULT.
+func DefaultDir() (string, error) { return defaultDir() }
+
+func xdgDataDir() (string, error) {
+	if d := os.Getenv("XDG_DATA_HOME"); d != "" && filepath.IsAbs(d) {
+		return filepath.Join(d, "kr", "vault"), nil
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(home, ".local", "share", "kr", "vault"), nil
+}
+
+// trimComment is used for messages: a path relative to the vault.
+func (v *Vault) rel(p string) string {
+	if r, err := filepath.Rel(v.opts.Dir, p); err == nil && !strings.HasPrefix(r, "..") {
+		return r
+	}
+	return p
+}
