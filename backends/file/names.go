@@ -10,12 +10,39 @@ import (
 // Windows' reserved device names and trailing dots, and kr's own hidden
 // files. Every byte outside [a-z0-9._-@+] becomes %XX (upper-case hex), so
 // "DB" is "%44%42" and the mapping is injective and reversible.
+//
+// A segment whose escaped form is too long for one file name (most file
+// systems allow 255 bytes) is split over directories: "AAA~/~BBB~/~CCC".
+// '~' is not a name character, so it never appears otherwise, and a piece
+// never starts with '.', never ends with '.' and is never a device name.
 func escapeName(name string) string {
 	segs := strings.Split(name, "/")
 	for i, s := range segs {
-		segs[i] = escapeSegment(s, i < len(segs)-1)
+		segs[i] = splitLong(escapeSegment(s, i < len(segs)-1))
 	}
 	return strings.Join(segs, "/")
+}
+
+// maxPiece bounds one path component, leaving room for ".age" and for
+// "~" markers.
+const maxPiece = 180
+
+func splitLong(e string) string {
+	if len(e) <= maxPiece {
+		return e
+	}
+	var parts []string
+	for len(e) > maxPiece {
+		cut := maxPiece
+		// Never cut a %XX triple.
+		if i := strings.LastIndexByte(e[:cut], '%'); i >= 0 && i > cut-3 {
+			cut = i
+		}
+		parts = append(parts, e[:cut])
+		e = e[cut:]
+	}
+	parts = append(parts, e)
+	return strings.Join(parts, "~/~")
 }
 
 func escapeSegment(s string, isDir bool) string {
@@ -64,7 +91,8 @@ func reservedOnWindows(seg string) bool {
 var errBadEscape = errors.New("malformed escape")
 
 // unescapeName reverses escapeName; it accepts only what escapeName writes.
-func unescapeName(p string) (string, error) {
+func unescapeName(path string) (string, error) {
+	p := strings.ReplaceAll(path, "~/~", "")
 	var b strings.Builder
 	for i := 0; i < len(p); i++ {
 		c := p[i]
@@ -83,7 +111,7 @@ func unescapeName(p string) (string, error) {
 		i += 2
 	}
 	name := b.String()
-	if escapeName(name) != p {
+	if escapeName(name) != path {
 		return "", errBadEscape // not canonical: two paths must not decode to one name
 	}
 	return name, nil

@@ -88,7 +88,7 @@ func TestKillDuringSet(t *testing.T) {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(time.Duration(rng.IntN(25_000)) * time.Microsecond)
+		time.Sleep(time.Duration(rng.IntN(8_000)) * time.Microsecond)
 		cmd.Process.Signal(syscall.SIGKILL)
 		err := cmd.Wait()
 		if err == nil {

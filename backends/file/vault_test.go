@@ -1,0 +1,313 @@
+package file
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/kr-keyring/kr/backends"
+	"github.com/kr-keyring/kr/backends/backendtest"
+)
+
+const testPass = "test passphrase"
+
+func newVault(t testing.TB) *Vault {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "vault")
+	v, err := Open(Options{
+		Dir:              dir,
+		ScryptWorkFactor: 10,
+		Decrypter: &PassphraseDecrypter{Passphrase: func(context.Context) ([]byte, error) {
+			return []byte(testPass), nil
+		}},
+		Create: func(context.Context) ([]byte, error) { return []byte(testPass), nil },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func TestConformance(t *testing.T) {
+	backendtest.Run(t, func(t *testing.T) backends.Backend { return newVault(t) })
+}
+
+func TestCreateOnFirstWrite(t *testing.T) {
+	v := newVault(t)
+	var shown string
+	v.opts.ShowRecovery = func(code string) { shown = code }
+	if v.Exists() {
+		t.Fatal("a new directory holds a vault")
+	}
+	if err := v.Set(context.Background(), "a", []byte("1")); err != nil {
+		t.Fatal(err)
+	}
+	if !v.Exists() || len(normalizeRecoveryCode(shown)) != 35 {
+		t.Fatalf("vault not created or recovery code %q not shown", shown)
+	}
+	if runtime.GOOS != "windows" {
+		for _, p := range []string{"", "secrets", "vault.json", "identity.age", "recovery.age", "secrets/a.age"} {
+			fi, err := os.Stat(v.path(p))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if perm := fi.Mode().Perm(); perm&0o077 != 0 {
+				t.Errorf("%s has mode %04o, want no group or other bits", p, perm)
+			}
+		}
+	}
+	// Without Create, a missing vault is an error and nothing is made.
+	w, _ := Open(Options{Dir: filepath.Join(t.TempDir(), "none")})
+	if err := w.Set(context.Background(), "a", []byte("1")); !errors.Is(err, ErrNoVault) {
+		t.Fatalf("Set on a missing vault without Create: %v", err)
+	}
+	if _, err := os.Stat(w.Dir()); !os.IsNotExist(err) {
+		t.Fatalf("directory created: %v", err)
+	}
+}
+
+func TestWrongPassphrase(t *testing.T) {
+	v := newVault(t)
+	ctx := context.Background()
+	if err := v.Set(ctx, "a", []byte("1")); err != nil {
+		t.Fatal(err)
+	}
+	r, _ := Open(Options{Dir: v.Dir(), Decrypter: &PassphraseDecrypter{Passphrase: func(context.Context) ([]byte, error) {
+		return []byte("not it"), nil
+	}}})
+	_, err := r.Get(ctx, "a")
+	if !errors.Is(err, ErrBadPassphrase) {
+		t.Fatalf("Get with a wrong passphrase: %v", err)
+	}
+	if strings.Contains(err.Error(), "not it") {
+		t.Fatalf("the passphrase is in the error: %v", err)
+	}
+	if err := v.Passwd(ctx, []byte("not it"), []byte("new")); !errors.Is(err, ErrBadPassphrase) {
+		t.Fatalf("Passwd with a wrong passphrase: %v", err)
+	}
+	if err := v.Recover(ctx, "AAAAA-AAAAA", []byte("new")); !errors.Is(err, ErrBadPassphrase) {
+		t.Fatalf("Recover with a wrong code: %v", err)
+	}
+	if got, err := v.Get(ctx, "a"); err != nil || string(got) != "1" {
+		t.Fatalf("after failed passwd/recover: %q, %v", got, err)
+	}
+}
+
+func TestPasswdTouchesNoSecret(t *testing.T) {
+	v := newVault(t)
+	ctx := context.Background()
+	for i := range 5 {
+		if err := v.Set(ctx, fmt.Sprint("s", i), []byte(fmt.Sprint("v", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before := snapshot(t, v.path(secretsDir))
+	if err := v.Passwd(ctx, []byte(testPass), []byte("second")); err != nil {
+		t.Fatal(err)
+	}
+	if after := snapshot(t, v.path(secretsDir)); after != before {
+		t.Fatal("passwd changed secret files")
+	}
+	r, _ := Open(Options{Dir: v.Dir(), Decrypter: &PassphraseDecrypter{Passphrase: func(context.Context) ([]byte, error) {
+		return []byte("second"), nil
+	}}})
+	if got, err := r.Get(ctx, "s3"); err != nil || string(got) != "v3" {
+		t.Fatalf("Get after passwd: %q, %v", got, err)
+	}
+}
+
+func snapshot(t *testing.T, dir string) string {
+	var b strings.Builder
+	filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !d.IsDir() {
+			data, _ := os.ReadFile(p)
+			fi, _ := d.Info()
+			fmt.Fprintf(&b, "%s %d %x\n", p, fi.ModTime().UnixNano(), data)
+		}
+		return nil
+	})
+	return b.String()
+}
+
+func TestRecover(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "v")
+	v, _ := Open(Options{Dir: dir, ScryptWorkFactor: 10})
+	ctx := context.Background()
+	code, err := v.Init(ctx, []byte("lost"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := v.Set(ctx, "x", []byte("kept")); err != nil {
+		t.Fatal(err)
+	}
+	// Any case, any grouping.
+	sloppy := strings.ToLower(strings.ReplaceAll(code, "-", " "))
+	if err := v.Recover(ctx, sloppy, []byte("found")); err != nil {
+		t.Fatal(err)
+	}
+	r, _ := Open(Options{Dir: dir, Decrypter: &PassphraseDecrypter{Passphrase: func(context.Context) ([]byte, error) {
+		return []byte("found"), nil
+	}}})
+	if got, err := r.Get(ctx, "x"); err != nil || string(got) != "kept" {
+		t.Fatalf("after recover: %q, %v", got, err)
+	}
+}
+
+func TestDamagedAndSwappedFiles(t *testing.T) {
+	v := newVault(t)
+	ctx := context.Background()
+	for _, n := range []string{"a", "b", "c"} {
+		if err := v.Set(ctx, n, []byte("value of "+n)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ct, _ := os.ReadFile(v.secretPath("a"))
+	os.WriteFile(v.secretPath("a"), ct[:len(ct)-10], 0o600)
+	if _, err := v.Get(ctx, "a"); err == nil || !strings.Contains(err.Error(), "secret a:") {
+		t.Fatalf("truncated: %v", err)
+	}
+	os.WriteFile(v.secretPath("b"), bytes.ReplaceAll(ct, []byte{ct[len(ct)-5]}, []byte{ct[len(ct)-5] ^ 1}), 0o600)
+	if _, err := v.Get(ctx, "b"); err == nil || !strings.Contains(err.Error(), "secret b:") {
+		t.Fatalf("corrupted: %v", err)
+	}
+	os.WriteFile(v.secretPath("b"), ct, 0o600) // a's file under b's name
+	if _, err := v.Get(ctx, "b"); err == nil || !strings.Contains(err.Error(), "holds secret a") {
+		t.Fatalf("swapped: %v", err)
+	}
+	if got, err := v.Get(ctx, "c"); err != nil || string(got) != "value of c" {
+		t.Fatalf("an undamaged secret: %q, %v", got, err)
+	}
+}
+
+func TestModesRefused(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("no mode bits")
+	}
+	v := newVault(t)
+	ctx := context.Background()
+	if err := v.Set(ctx, "a", []byte("1")); err != nil {
+		t.Fatal(err)
+	}
+	for _, mode := range []os.FileMode{0o770, 0o702, 0o777} {
+		os.Chmod(v.Dir(), mode)
+		if _, err := v.Get(ctx, "a"); err == nil || !strings.Contains(err.Error(), "writable") {
+			t.Errorf("dir mode %04o: Get: %v", mode, err)
+		}
+		if err := v.Set(ctx, "b", []byte("2")); err == nil {
+			t.Errorf("dir mode %04o: Set succeeded", mode)
+		}
+	}
+	os.Chmod(v.Dir(), 0o700)
+	os.Chmod(v.secretPath("a"), 0o620)
+	if _, err := v.Get(ctx, "a"); err == nil || !strings.Contains(err.Error(), "group-writable") {
+		t.Errorf("group-writable file: %v", err)
+	}
+	os.Chmod(v.secretPath("a"), 0o600)
+	if _, err := v.Get(ctx, "b"); !errors.Is(err, backends.ErrNotFound) {
+		t.Fatalf("a refused Set wrote b: %v", err)
+	}
+}
+
+func TestAddRecipient(t *testing.T) {
+	v := newVault(t)
+	ctx := context.Background()
+	if err := v.Set(ctx, "team/db", []byte("shared")); err != nil {
+		t.Fatal(err)
+	}
+	other, err := Open(Options{Dir: filepath.Join(t.TempDir(), "o"), ScryptWorkFactor: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := other.Init(ctx, []byte("other")); err != nil {
+		t.Fatal(err)
+	}
+	oid, _ := other.ID()
+	if err := v.AddRecipient(ctx, oid); err != nil {
+		t.Fatal(err)
+	}
+	rs, _ := v.Recipients()
+	if len(rs) != 2 {
+		t.Fatalf("recipients %q", rs)
+	}
+	// The other vault's identity now reads this vault's secret file.
+	wrapped, _ := other.IdentityFile()
+	id, plain, err := unwrapIdentity(wrapped, []byte("other"), oid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wipe(plain)
+	ct, _ := os.ReadFile(v.secretPath("team/db"))
+	got, err := decryptLimited(ct, maxCiphertext, id)
+	if err != nil || !bytes.HasSuffix(got, []byte("\nshared")) {
+		t.Fatalf("teammate decrypt: %q, %v", got, err)
+	}
+	if err := v.AddRecipient(ctx, "age1notarecipient"); err == nil {
+		t.Fatal("a bad recipient was accepted")
+	}
+}
+
+func TestEscapeName(t *testing.T) {
+	cases := map[string]string{
+		"db/prod":   "db/prod",
+		"DB":        "%44%42",
+		"a:b":       "a%3Ab",
+		"con":       "%63on",
+		"LPT1.txt":  "%4C%50%541.txt",
+		"com0":      "com0",
+		"a./b":      "a%2E/b",
+		".hidden":   "%2Ehidden",
+		"x.age/y":   "x%2Eage/y",
+		"x.age":     "x.age",
+		"u@h+t-_.z": "u@h+t-_.z",
+	}
+	for in, want := range cases {
+		if got := escapeName(in); got != want {
+			t.Errorf("escapeName(%q) = %q, want %q", in, got, want)
+		}
+		if back, err := unescapeName(want); err != nil || back != in {
+			t.Errorf("unescapeName(%q) = %q, %v", want, back, err)
+		}
+	}
+	for _, bad := range []string{"%4", "%zz", "a~/~b", "%44%42~/~x", "a%2fb", "%2F"} {
+		if n, err := unescapeName(bad); err == nil {
+			t.Errorf("unescapeName(%q) = %q, want an error", bad, n)
+		}
+	}
+}
+
+func TestLongNames(t *testing.T) {
+	for _, name := range []string{strings.Repeat("a", 256), strings.Repeat("Z", 256), strings.Repeat("ab/", 85) + "c",
+		strings.Repeat("a", 179) + "Bcd", strings.Repeat("a", 178) + "Bcd"} {
+		e := escapeName(name)
+		for _, comp := range strings.Split(e, "/") {
+			if len(comp)+len(secretExt) > 255 || strings.HasPrefix(comp, ".") || strings.HasSuffix(comp, ".") {
+				t.Errorf("%q: component %q", name, comp)
+			}
+		}
+		if back, err := unescapeName(e); err != nil || back != name {
+			t.Errorf("round trip of %q: %q, %v", name, back, err)
+		}
+	}
+}
+
+func TestListSkipsForeignFiles(t *testing.T) {
+	v := newVault(t)
+	ctx := context.Background()
+	v.Set(ctx, "ok", []byte("1"))
+	for _, junk := range []string{".kr-tmp-0123", "README", "BAD%zz.age", "UPPER.age", "x.txt"} {
+		os.WriteFile(v.path(secretsDir, junk), []byte("x"), 0o600)
+	}
+	names, err := v.List(ctx, "")
+	if err != nil || len(names) != 1 || names[0] != "ok" {
+		t.Fatalf("List = %q, %v", names, err)
+	}
+}
