@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"errors"
+
 	"context"
 
 	"github.com/spf13/cobra"
@@ -24,3 +26,5 @@ func newAgentCmd(app *App) *cobra.Command {
 
 // agentChecks reports the agent in `kr doctor`.
 func (a *App) agentChecks(ctx context.Context) []check { return nil }
+
+var errNotYet = errors.New("not implemented yet")

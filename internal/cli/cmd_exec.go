@@ -1,26 +1,244 @@
 package cli
 
 import (
+	"context"
 	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
 
 	"github.com/spf13/cobra"
+
+	"github.com/kr-keyring/kr/internal/envref"
+	"github.com/kr-keyring/kr/internal/execenv"
 )
 
-// STUB: exec, env and allow are being written (issue 6).
-
-var errNotYet = errors.New("not implemented yet")
-
-func newExecCmd(app *App) *cobra.Command {
-	return &cobra.Command{Use: "exec [flags] -- COMMAND [ARGS...]", Short: "Run a command with secrets in its environment",
-		RunE: func(cmd *cobra.Command, args []string) error { return errNotYet }}
+// envSources are the flags exec and env share.
+type envSources struct {
+	assignments []string // -e VAR=NAME
+	envFiles    []string // --env-file FILE
 }
 
+func (s *envSources) addFlags(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.StringArrayVarP(&s.assignments, "env", "e", nil, "set VAR to the secret NAME (VAR=NAME; repeatable)")
+	f.StringArrayVar(&s.envFiles, "env-file", nil, "read variables from a dotenv FILE; values may be kr://NAME (repeatable)")
+}
+
+// resolve builds the environment: inherited (kr:// values resolved), the
+// allowed .kr.env, env files, then -e, later ones winning.
+func (a *App) resolve(ctx context.Context, s *envSources) (*envref.Result, error) {
+	var layers []envref.Layer
+	proj, err := a.projectLayer()
+	if err != nil {
+		return nil, err
+	}
+	if proj != nil {
+		layers = append(layers, *proj)
+	}
+	for _, path := range s.envFiles {
+		vars, err := envref.LoadFile(path)
+		if err != nil {
+			return nil, withHint(fmt.Errorf("env file: %w", err), "env files hold KEY=value lines; values may be kr://NAME")
+		}
+		layers = append(layers, envref.Layer{Source: path, Vars: vars})
+	}
+	var cmdline []envref.Var
+	for _, as := range s.assignments {
+		v, err := envref.ParseAssignment(as)
+		if err != nil {
+			return nil, usagef("%v", err)
+		}
+		cmdline = append(cmdline, v)
+	}
+	layers = append(layers, envref.Layer{Source: "-e", Vars: cmdline})
+	return envref.Resolve(ctx, &lazyGetter{app: a}, os.Environ(), layers)
+}
+
+// projectLayer loads ./.kr.env when the user allowed its exact content,
+// and says why when it exists but is not loaded.
+func (a *App) projectLayer() (*envref.Layer, error) {
+	trust, err := envref.DefaultTrust(a.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	status, content, err := trust.Check(envref.ProjectFile)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", envref.ProjectFile, err)
+	}
+	switch status {
+	case envref.NotAllowed:
+		fmt.Fprintf(a.IO.ErrOut, "kr: %s is not allowed, so it was not loaded; review it and run 'kr allow'\n", envref.ProjectFile)
+		return nil, nil
+	case envref.Changed:
+		fmt.Fprintf(a.IO.ErrOut, "kr: %s changed since it was allowed, so it was not loaded; review it and run 'kr allow' again\n", envref.ProjectFile)
+		return nil, nil
+	case envref.Absent:
+		return nil, nil
+	}
+	vars, err := envref.Parse(content, envref.ProjectFile)
+	if err != nil {
+		return nil, err
+	}
+	return &envref.Layer{Source: envref.ProjectFile, Vars: vars}, nil
+}
+
+// lazyGetter opens the backend only when a reference needs it, so that
+// `kr exec` without references works with no store at all.
+type lazyGetter struct {
+	app  *App
+	once sync.Once
+}
+
+func (g *lazyGetter) Get(ctx context.Context, name string) ([]byte, error) {
+	b, err := g.app.Backend(ctx)
+	if err != nil {
+		return nil, err
+	}
+	v, err := b.Get(ctx, name)
+	if err != nil {
+		return nil, getError(name, err)
+	}
+	return v, nil
+}
+
+func newExecCmd(app *App) *cobra.Command {
+	var src envSources
+	var mask bool
+	cmd := &cobra.Command{
+		Use:   "exec [flags] -- COMMAND [ARGS...]",
+		Short: "Run a command with secrets in its environment",
+		Long: `Run COMMAND with secrets injected as environment variables, from (later
+overriding earlier) inherited variables whose value is kr://NAME, an allowed
+.kr.env in this directory, each --env-file, and each -e VAR=NAME. Every reference
+is resolved before the command starts; one that fails stops kr with nothing run.
+
+On Unix kr replaces itself with the command, which keeps kr's pid, signals and
+exit status. With --mask (or on Windows) kr runs it as a child, forwards
+SIGINT, SIGTERM, SIGHUP and SIGQUIT, and exits with its status; --mask replaces
+each injected value of 4 or more bytes in its stdout and stderr with
+"<concealed by kr>". KR_PASSPHRASE and KR_PASSPHRASE_FILE never reach it.`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx, cancel := app.context(cmd.Context())
+			res, err := app.resolve(ctx, &src)
+			cancel()
+			if err != nil {
+				return err
+			}
+			path, err := execenv.LookPath(args[0], res.Env)
+			if err != nil {
+				return withHint(&exitWithMessage{code: 127, err: err}, "check the command name and PATH")
+			}
+			if !mask && execenv.CanExec {
+				err := execenv.Exec(path, args, res.Env)
+				return fmt.Errorf("exec %s: %w", args[0], err)
+			}
+			st, err := execenv.Run(execenv.Options{
+				Path: path, Args: args, Env: res.Env,
+				Stdin: app.IO.In, Stdout: app.IO.Out, Stderr: app.IO.ErrOut,
+				Secrets: res.Secrets, Mask: mask,
+			})
+			if err != nil {
+				return &exitWithMessage{code: 126, err: fmt.Errorf("run %s: %w", args[0], err)}
+			}
+			if st.Signal != nil {
+				execenv.Reraise(st.Signal)
+			}
+			return &ExitCodeError{Code: st.Code}
+		},
+	}
+	cmd.Flags().SetInterspersed(false)
+	src.addFlags(cmd)
+	cmd.Flags().BoolVar(&mask, "mask", false, "run as a child and conceal injected values in its output")
+	return cmd
+}
+
+// exitWithMessage is an error printed as usual but ending kr with code.
+type exitWithMessage struct {
+	code int
+	err  error
+}
+
+func (e *exitWithMessage) Error() string { return e.err.Error() }
+func (e *exitWithMessage) Unwrap() error { return e.err }
+
 func newEnvCmd(app *App) *cobra.Command {
-	return &cobra.Command{Use: "env", Short: "Print resolved variables for a shell",
-		RunE: func(cmd *cobra.Command, args []string) error { return errNotYet }}
+	var src envSources
+	var format string
+	cmd := &cobra.Command{
+		Use:   "env [flags]",
+		Short: "Print resolved variables for a shell (sh, fish, powershell, dotenv, json)",
+		Long: `Print the variables kr would set for 'kr exec' (the ones from .kr.env, env
+files, -e, and inherited kr:// references), quoted for --format:
+  eval "$(kr env -e TOKEN=api/token)"           # sh, bash, zsh
+  kr env --format fish -e TOKEN=api/token | source`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx, cancel := app.context(cmd.Context())
+			defer cancel()
+			res, err := app.resolve(ctx, &src)
+			if err != nil {
+				return err
+			}
+			if err := envref.Write(app.IO.Out, format, res.Set); err != nil {
+				var unknown bool
+				for _, f := range envref.Formats {
+					unknown = unknown || f == format
+				}
+				if !unknown {
+					return usagef("%v", err)
+				}
+				return err
+			}
+			return nil
+		},
+	}
+	src.addFlags(cmd)
+	cmd.Flags().StringVar(&format, "format", "sh", "sh, fish, powershell, dotenv or json")
+	return cmd
 }
 
 func newAllowCmd(app *App) *cobra.Command {
-	return &cobra.Command{Use: "allow", Short: "Trust this directory's .kr.env as it is now",
-		RunE: func(cmd *cobra.Command, args []string) error { return errNotYet }}
+	var revoke bool
+	cmd := &cobra.Command{
+		Use:   "allow [FILE]",
+		Short: "Trust this directory's .kr.env (or FILE) as it is now",
+		Long: `Record the exact content of .kr.env (or FILE) as trusted, so that kr exec and
+kr env load it. A later change makes it untrusted again. --revoke forgets it.`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			path := envref.ProjectFile
+			if len(args) == 1 {
+				path = args[0]
+			}
+			trust, err := envref.DefaultTrust(app.Getenv)
+			if err != nil {
+				return err
+			}
+			abs, _ := filepath.Abs(path)
+			if revoke {
+				had, err := trust.Revoke(path)
+				if err != nil {
+					return err
+				}
+				if !had {
+					return withHint(fmt.Errorf("%s was not allowed", abs), "nothing to revoke")
+				}
+				fmt.Fprintf(app.IO.ErrOut, "kr: %s is no longer allowed\n", abs)
+				return nil
+			}
+			if err := trust.Allow(path); err != nil {
+				if errors.Is(err, os.ErrNotExist) {
+					return withHint(fmt.Errorf("%s does not exist", abs), "create it with KEY=kr://NAME lines first")
+				}
+				return err
+			}
+			fmt.Fprintf(app.IO.ErrOut, "kr: allowed %s as it is now\n", abs)
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&revoke, "revoke", false, "forget that FILE was allowed")
+	return cmd
 }

@@ -56,11 +56,14 @@ func (e *ExitCodeError) Error() string { return fmt.Sprintf("exit status %d", e.
 func exitCode(err error) int {
 	var ec *ExitCodeError
 	var ue *usageError
+	var em *exitWithMessage
 	switch {
 	case err == nil:
 		return exitOK
 	case errors.As(err, &ec):
 		return ec.Code
+	case errors.As(err, &em):
+		return em.code
 	case errors.As(err, &ue):
 		return exitUsage
 	case errors.Is(err, backends.ErrNotFound):

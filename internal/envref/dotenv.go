@@ -1,0 +1,273 @@
+// Package envref builds the environment kr hands a program: dotenv files,
+// kr://NAME references resolved through a store, and the trust record that
+// lets a project's .kr.env load only after `kr allow`.
+package envref
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// Var is one assignment from an env file or the command line.
+type Var struct {
+	Key   string
+	Value string
+	Line  int // 1-based line in its file; 0 when not from a file
+}
+
+// MaxFileSize bounds an env file.
+const MaxFileSize = 1 << 20
+
+// ParseError reports where a file is malformed.
+type ParseError struct {
+	File string
+	Line int
+	Msg  string
+}
+
+func (e *ParseError) Error() string {
+	return fmt.Sprintf("%s: error at line %d: %s", e.File, e.Line, e.Msg)
+}
+
+// ParseFile reads a dotenv file through MaxFileSize.
+func ParseFile(r io.Reader, name string) ([]Var, error) {
+	b, err := io.ReadAll(io.LimitReader(r, MaxFileSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	if len(b) > MaxFileSize {
+		return nil, fmt.Errorf("%s: larger than %d bytes", name, MaxFileSize)
+	}
+	return Parse(b, name)
+}
+
+// Parse reads dotenv syntax:
+//
+//	KEY=value            # unquoted: trailing spaces and " #..." comments dropped
+//	export KEY=value     # the export prefix is accepted
+//	KEY='literal $x \n'  # single quotes: nothing is special
+//	KEY="a\nb \"q\" \$"  # double quotes: \n \r \t \" \\ \$ escapes, may span lines
+//	# comment lines and blank lines
+//
+// Nothing is expanded: $VAR stays as written, so a file cannot read other
+// variables by accident. Values of the form kr://NAME are references.
+func Parse(b []byte, name string) ([]Var, error) {
+	b = bytes.TrimPrefix(b, []byte("\xef\xbb\xbf"))
+	if bytes.IndexByte(b, 0) >= 0 {
+		line := 1 + bytes.Count(b[:bytes.IndexByte(b, 0)], []byte("\n"))
+		return nil, &ParseError{name, line, "NUL byte"}
+	}
+	p := &parser{src: string(b), file: name, line: 1}
+	var vars []Var
+	for !p.eof() {
+		v, ok, err := p.assignment()
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			vars = append(vars, v)
+		}
+	}
+	return vars, nil
+}
+
+type parser struct {
+	src  string
+	pos  int
+	file string
+	line int
+}
+
+func (p *parser) eof() bool { return p.pos >= len(p.src) }
+
+func (p *parser) errf(format string, args ...any) error {
+	return &ParseError{p.file, p.line, fmt.Sprintf(format, args...)}
+}
+
+func (p *parser) skipSpaces() {
+	for !p.eof() && (p.src[p.pos] == ' ' || p.src[p.pos] == '\t') {
+		p.pos++
+	}
+}
+
+// endLine consumes the rest of a line that may hold only spaces and a
+// comment.
+func (p *parser) endLine() error {
+	p.skipSpaces()
+	if p.eof() {
+		return nil
+	}
+	switch p.src[p.pos] {
+	case '#':
+		for !p.eof() && p.src[p.pos] != '\n' {
+			p.pos++
+		}
+	case '\r':
+		if p.pos+1 < len(p.src) && p.src[p.pos+1] == '\n' {
+			p.pos++
+		} else {
+			return p.errf("stray carriage return")
+		}
+	case '\n':
+	default:
+		return p.errf("unexpected %q after the value", p.src[p.pos])
+	}
+	if !p.eof() {
+		p.pos++ // the newline
+		p.line++
+	}
+	return nil
+}
+
+func (p *parser) assignment() (Var, bool, error) {
+	p.skipSpaces()
+	if p.eof() {
+		return Var{}, false, nil
+	}
+	if c := p.src[p.pos]; c == '#' || c == '\n' || c == '\r' {
+		return Var{}, false, p.endLine()
+	}
+	line := p.line
+	key := p.word()
+	if key == "export" {
+		p.skipSpaces()
+		if !p.eof() && p.src[p.pos] != '=' {
+			key = p.word()
+		}
+	}
+	if key == "" {
+		return Var{}, false, p.errf("expected KEY=value")
+	}
+	if !validKey(key) {
+		return Var{}, false, p.errf("invalid variable name %q (use letters, digits and _, not starting with a digit)", key)
+	}
+	p.skipSpaces()
+	if p.eof() || p.src[p.pos] != '=' {
+		return Var{}, false, p.errf("expected '=' after %s", key)
+	}
+	p.pos++
+	p.skipSpaces()
+	var val string
+	var err error
+	switch {
+	case p.eof():
+	case p.src[p.pos] == '\'':
+		val, err = p.singleQuoted()
+	case p.src[p.pos] == '"':
+		val, err = p.doubleQuoted()
+	default:
+		val = p.unquoted()
+	}
+	if err != nil {
+		return Var{}, false, err
+	}
+	if err := p.endLine(); err != nil {
+		return Var{}, false, err
+	}
+	return Var{Key: key, Value: val, Line: line}, true, nil
+}
+
+func (p *parser) word() string {
+	start := p.pos
+	for !p.eof() {
+		c := p.src[p.pos]
+		if c == '=' || c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '#' {
+			break
+		}
+		p.pos++
+	}
+	return p.src[start:p.pos]
+}
+
+func validKey(k string) bool {
+	for i := 0; i < len(k); i++ {
+		c := k[i]
+		if !(c == '_' || 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || i > 0 && '0' <= c && c <= '9') {
+			return false
+		}
+	}
+	return k != ""
+}
+
+func (p *parser) unquoted() string {
+	start := p.pos
+	end := p.pos
+	for !p.eof() {
+		c := p.src[p.pos]
+		if c == '\n' || c == '\r' {
+			break
+		}
+		if c == '#' && p.pos > start && (p.src[p.pos-1] == ' ' || p.src[p.pos-1] == '\t') {
+			break
+		}
+		p.pos++
+		if c != ' ' && c != '\t' {
+			end = p.pos
+		}
+	}
+	v := p.src[start:end]
+	p.pos = end
+	return v
+}
+
+func (p *parser) singleQuoted() (string, error) {
+	startLine := p.line
+	p.pos++
+	i := strings.IndexByte(p.src[p.pos:], '\'')
+	if i < 0 {
+		p.line = startLine
+		return "", p.errf("unterminated single quote")
+	}
+	v := p.src[p.pos : p.pos+i]
+	p.line += strings.Count(v, "\n")
+	p.pos += i + 1
+	return v, nil
+}
+
+var errUnterminated = errors.New("unterminated double quote")
+
+func (p *parser) doubleQuoted() (string, error) {
+	startLine := p.line
+	p.pos++
+	var b strings.Builder
+	for {
+		if p.eof() {
+			p.line = startLine
+			return "", p.errf("%v", errUnterminated)
+		}
+		c := p.src[p.pos]
+		p.pos++
+		switch c {
+		case '"':
+			return b.String(), nil
+		case '\n':
+			p.line++
+			b.WriteByte(c)
+		case '\\':
+			if p.eof() {
+				continue
+			}
+			e := p.src[p.pos]
+			p.pos++
+			switch e {
+			case 'n':
+				b.WriteByte('\n')
+			case 'r':
+				b.WriteByte('\r')
+			case 't':
+				b.WriteByte('\t')
+			case '"', '\\', '$', '\'', '`':
+				b.WriteByte(e)
+			case '\n':
+				p.line++ // a line continuation
+			default:
+				return "", p.errf("unknown escape \\%c in double quotes", e)
+			}
+		default:
+			b.WriteByte(c)
+		}
+	}
+}

@@ -1,0 +1,188 @@
+package envref
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+)
+
+// ProjectFile is the per-directory env file, loaded only once allowed.
+const ProjectFile = ".kr.env"
+
+// Trust records which project files the user allowed, by absolute path and
+// the SHA-256 of their exact content: like direnv, a changed file is
+// untrusted until allowed again.
+type Trust struct {
+	Path string // the record, a JSON object path -> hex digest
+}
+
+// DefaultTrust keeps the record in KR_CONFIG_DIR or the user's config dir.
+func DefaultTrust(getenv func(string) string) (*Trust, error) {
+	dir := getenv("KR_CONFIG_DIR")
+	if dir == "" {
+		d, err := os.UserConfigDir()
+		if err != nil {
+			return nil, err
+		}
+		dir = filepath.Join(d, "kr")
+	}
+	return &Trust{Path: filepath.Join(dir, "allowed.json")}, nil
+}
+
+func (t *Trust) load() (map[string]string, error) {
+	m := map[string]string{}
+	f, err := os.Open(t.Path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return m, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, 4<<20))
+	if err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, fmt.Errorf("%s: %w", t.Path, err)
+	}
+	return m, nil
+}
+
+func (t *Trust) save(m map[string]string) error {
+	if err := os.MkdirAll(filepath.Dir(t.Path), 0o700); err != nil {
+		return err
+	}
+	b, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return err
+	}
+	var rnd [8]byte
+	rand.Read(rnd[:])
+	tmp := t.Path + ".tmp-" + hex.EncodeToString(rnd[:])
+	if err := os.WriteFile(tmp, append(b, '\n'), 0o600); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, t.Path); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return nil
+}
+
+// canonical resolves symlinks so one file has one record.
+func canonical(path string) (string, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return "", err
+	}
+	return filepath.EvalSymlinks(abs)
+}
+
+func digest(b []byte) string {
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+// Allow records path's current content as trusted.
+func (t *Trust) Allow(path string) error {
+	p, err := canonical(path)
+	if err != nil {
+		return err
+	}
+	b, err := readLimited(p)
+	if err != nil {
+		return err
+	}
+	if _, err := Parse(b, path); err != nil {
+		return fmt.Errorf("not allowed: %w", err)
+	}
+	m, err := t.load()
+	if err != nil {
+		return err
+	}
+	m[p] = digest(b)
+	return t.save(m)
+}
+
+// Revoke forgets path. It reports whether there was a record.
+func (t *Trust) Revoke(path string) (bool, error) {
+	p, err := canonical(path)
+	if err != nil {
+		abs, aerr := filepath.Abs(path)
+		if aerr != nil {
+			return false, err
+		}
+		p = abs
+	}
+	m, err := t.load()
+	if err != nil {
+		return false, err
+	}
+	if _, ok := m[p]; !ok {
+		return false, nil
+	}
+	delete(m, p)
+	return true, t.save(m)
+}
+
+// Status of a project file.
+type Status int
+
+const (
+	Absent     Status = iota // no file
+	Allowed                  // content matches the record
+	NotAllowed               // never allowed
+	Changed                  // allowed once, changed since
+)
+
+// Check reads path and says whether its content is trusted. The content
+// returned is the one checked, so what is parsed is what was allowed.
+func (t *Trust) Check(path string) (Status, []byte, error) {
+	p, err := canonical(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return Absent, nil, nil
+	}
+	if err != nil {
+		return Absent, nil, err
+	}
+	b, err := readLimited(p)
+	if err != nil {
+		return Absent, nil, err
+	}
+	m, err := t.load()
+	if err != nil {
+		return Absent, nil, err
+	}
+	want, ok := m[p]
+	switch {
+	case !ok:
+		return NotAllowed, nil, nil
+	case want != digest(b):
+		return Changed, nil, nil
+	}
+	return Allowed, b, nil
+}
+
+func readLimited(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > MaxFileSize {
+		return nil, fmt.Errorf("%s is larger than %d bytes", path, MaxFileSize)
+	}
+	return b, nil
+}

@@ -1,0 +1,98 @@
+package execenv
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+)
+
+// ErrNotFound means the command is not in the child's PATH (exit 127, as a
+// shell would give).
+var ErrNotFound = errors.New("command not found")
+
+// LookPath finds file in the PATH of env (the child's, not kr's).
+func LookPath(file string, env []string) (string, error) {
+	path := ""
+	for _, kv := range env {
+		k, v, _ := strings.Cut(kv, "=")
+		if k == "PATH" || (runtime.GOOS == "windows" && strings.EqualFold(k, "PATH")) {
+			path = v
+		}
+	}
+	if strings.ContainsAny(file, `/\`) {
+		if _, err := os.Stat(file); err != nil {
+			return "", fmt.Errorf("%s: %w", file, ErrNotFound)
+		}
+		return file, nil
+	}
+	exts := []string{""}
+	if runtime.GOOS == "windows" {
+		exts = []string{"", ".exe", ".com", ".bat", ".cmd"}
+	}
+	for _, dir := range filepath.SplitList(path) {
+		if dir == "" {
+			continue // an empty entry would mean the working directory
+		}
+		for _, ext := range exts {
+			p := filepath.Join(dir, file+ext)
+			if fi, err := os.Stat(p); err == nil && !fi.IsDir() && (runtime.GOOS == "windows" || fi.Mode()&0o111 != 0) {
+				return p, nil
+			}
+		}
+	}
+	return "", fmt.Errorf("%s: %w", file, ErrNotFound)
+}
+
+// Options for Run.
+type Options struct {
+	Path   string // from LookPath
+	Args   []string
+	Env    []string
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer
+	// Secrets, when non-nil, are masked in the child's stdout and stderr.
+	Secrets [][]byte
+	Mask    bool
+}
+
+// Status is how the child ended.
+type Status struct {
+	Code   int       // exit code, when it exited
+	Signal os.Signal // the signal that killed it, or nil
+}
+
+// Run starts the child, forwards kr's termination signals to it, waits, and
+// reports how it ended.
+func Run(o Options) (Status, error) {
+	cmd := exec.Command(o.Path, o.Args[1:]...)
+	cmd.Args = o.Args
+	cmd.Env = o.Env
+	cmd.Stdin = o.Stdin
+	cmd.Stdout, cmd.Stderr = o.Stdout, o.Stderr
+	var masker *Masker
+	if o.Mask {
+		var ws []io.Writer
+		masker, ws = NewMasker(o.Secrets, o.Stdout, o.Stderr)
+		cmd.Stdout, cmd.Stderr = ws[0], ws[1]
+	}
+	stop := forwardSignals(cmd)
+	defer stop()
+	if err := cmd.Start(); err != nil {
+		return Status{}, err
+	}
+	err := cmd.Wait()
+	if masker != nil {
+		masker.Close()
+	}
+	var ee *exec.ExitError
+	if err != nil && !errors.As(err, &ee) {
+		return Status{}, err
+	}
+	return statusOf(cmd.ProcessState), nil
+}
