@@ -1,0 +1,228 @@
+package envref
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/kr-keyring/kr/backends"
+	"github.com/kr-keyring/kr/backends/memory"
+)
+
+func TestParse(t *testing.T) {
+	src := "\xef\xbb\xbf# comment\n" +
+		"PLAIN=value\n" +
+		"export EXPORTED=yes\r\n" +
+		"  SPACED = trimmed value   # comment\n" +
+		"HASH=a#b\n" +
+		"SINGLE='lit $HOME \\n \"q\"'\n" +
+		"DOUBLE=\"a\\nb \\\"q\\\" \\$x \\\\ tab\\t\"\n" +
+		"MULTI=\"line1\nline2\"\n" +
+		"EMPTY=\n" +
+		"REF=kr://db/prod\n" +
+		"QREF=\"kr://api/token\"\n" +
+		"\n" +
+		"LAST=end"
+	vars, err := Parse([]byte(src), "t.env")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Var{
+		{"PLAIN", "value", 2}, {"EXPORTED", "yes", 3}, {"SPACED", "trimmed value", 4}, {"HASH", "a#b", 5},
+		{"SINGLE", `lit $HOME \n "q"`, 6}, {"DOUBLE", "a\nb \"q\" $x \\ tab\t", 7}, {"MULTI", "line1\nline2", 8},
+		{"EMPTY", "", 10}, {"REF", "kr://db/prod", 11}, {"QREF", "kr://api/token", 12}, {"LAST", "end", 14},
+	}
+	if len(vars) != len(want) {
+		t.Fatalf("got %d vars %+v, want %d", len(vars), vars, len(want))
+	}
+	for i := range want {
+		if vars[i] != want[i] {
+			t.Errorf("var %d = %+v, want %+v", i, vars[i], want[i])
+		}
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	cases := map[string]string{
+		"A=1\nB\n":          "t.env: error at line 2: expected '=' after B",
+		"A=1\n1X=2\n":       `t.env: error at line 2: invalid variable name "1X"`,
+		"A='open\nB=2\n":    "t.env: error at line 1: unterminated single quote",
+		"A=1\n\nB=\"open\n": "t.env: error at line 3: unterminated double quote",
+		"A=\"x\" junk\n":    `t.env: error at line 1: unexpected 'j' after the value`,
+		"A=\"\\q\"\n":       `t.env: error at line 1: unknown escape \q in double quotes`,
+		"A=1\nB=\x00\n":     "t.env: error at line 2: NUL byte",
+		"=x\n":              "t.env: error at line 1: expected KEY=value",
+		"export\n":          "t.env: error at line 1: expected KEY=value",
+		"A-B=1\n":           `t.env: error at line 1: invalid variable name "A-B"`,
+	}
+	for src, want := range cases {
+		_, err := Parse([]byte(src), "t.env")
+		if err == nil || !strings.HasPrefix(err.Error(), want) {
+			t.Errorf("Parse(%q) error = %v, want %q", src, err, want)
+		}
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	for _, s := range []string{"A=1\n", "export B='x'\n", "C=\"a\\nb\"\n# c\n", "D=kr://x\r\n", "E=\"multi\nline\"", "F= v # c"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		vars, err := Parse(b, "f.env")
+		if err != nil {
+			var pe *ParseError
+			if !errors.As(err, &pe) || pe.Line < 1 || pe.Line > strings.Count(string(b), "\n")+1 {
+				t.Fatalf("bad error %v", err)
+			}
+			return
+		}
+		// What Write prints as dotenv parses back to the same variables.
+		var out strings.Builder
+		if err := Write(&out, "dotenv", vars); err != nil {
+			t.Fatal(err)
+		}
+		back, err := Parse([]byte(out.String()), "back.env")
+		if err != nil {
+			t.Fatalf("re-parse of %q: %v", out.String(), err)
+		}
+		if len(back) != len(vars) {
+			t.Fatalf("round trip lost variables: %+v vs %+v", vars, back)
+		}
+		for i := range vars {
+			if back[i].Key != vars[i].Key || back[i].Value != vars[i].Value {
+				t.Fatalf("round trip %+v -> %+v", vars[i], back[i])
+			}
+		}
+	})
+}
+
+func TestResolve(t *testing.T) {
+	ctx := context.Background()
+	store := backends.Checked(memory.New())
+	store.Set(ctx, "db/prod", []byte("pw1"))
+	store.Set(ctx, "api", []byte("tok"))
+	inherited := []string{"HOME=/h", "FROM_ENV=kr://api", "OVERRIDDEN=kr://nosuch", "KR_PASSPHRASE=hunter2", "KR_PASSPHRASE_FILE=/p"}
+	res, err := Resolve(ctx, store, inherited, []Layer{
+		{Source: "a.env", Vars: []Var{{"OVERRIDDEN", "plain", 1}, {"PG", "kr://db/prod", 2}}},
+		{Source: "-e", Vars: []Var{{"PG2", "kr://db/prod", 0}}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := strings.Join(res.Env, "\n")
+	for _, want := range []string{"HOME=/h", "FROM_ENV=tok", "OVERRIDDEN=plain", "PG=pw1", "PG2=pw1"} {
+		if !strings.Contains(env+"\n", want+"\n") {
+			t.Errorf("env lacks %s:\n%s", want, env)
+		}
+	}
+	if strings.Contains(env, "KR_PASSPHRASE") || strings.Contains(env, "hunter2") {
+		t.Errorf("kr's passphrase reached the child:\n%s", env)
+	}
+	if len(res.Secrets) != 2 {
+		t.Errorf("secrets %q: each name once", res.Secrets)
+	}
+	if got := fmt.Sprint(res.Set); got != "[{FROM_ENV tok 0} {OVERRIDDEN plain 0} {PG pw1 0} {PG2 pw1 0}]" {
+		t.Errorf("Set = %s", got)
+	}
+
+	_, err = Resolve(ctx, store, nil, []Layer{{Source: "b.env", Vars: []Var{{"X", "kr://missing/one", 3}}}})
+	if !errors.Is(err, backends.ErrNotFound) || !strings.Contains(err.Error(), "X=kr://missing/one (from b.env line 3)") {
+		t.Fatalf("unresolvable: %v", err)
+	}
+	store.Set(ctx, "nul", []byte("a\x00b"))
+	if _, err := Resolve(ctx, store, nil, []Layer{{Vars: []Var{{"N", "kr://nul", 0}}}}); !errors.Is(err, ErrNUL) {
+		t.Fatalf("NUL value: %v", err)
+	}
+}
+
+func TestParseAssignment(t *testing.T) {
+	if v, err := ParseAssignment("PGPASSWORD=db/prod"); err != nil || v.Value != "kr://db/prod" {
+		t.Fatalf("%v %v", v, err)
+	}
+	for _, bad := range []string{"NOEQ", "1X=a", "X=../a", "X="} {
+		if _, err := ParseAssignment(bad); err == nil {
+			t.Errorf("ParseAssignment(%q) accepted", bad)
+		}
+	}
+}
+
+func TestTrust(t *testing.T) {
+	dir := t.TempDir()
+	tr := &Trust{Path: filepath.Join(dir, "cfg", "allowed.json")}
+	p := filepath.Join(dir, ".kr.env")
+	if st, _, _ := tr.Check(p); st != Absent {
+		t.Fatalf("missing file: %v", st)
+	}
+	os.WriteFile(p, []byte("A=kr://x\n"), 0o600)
+	if st, _, _ := tr.Check(p); st != NotAllowed {
+		t.Fatalf("new file: %v", st)
+	}
+	if err := tr.Allow(p); err != nil {
+		t.Fatal(err)
+	}
+	st, content, _ := tr.Check(p)
+	if st != Allowed || string(content) != "A=kr://x\n" {
+		t.Fatalf("allowed file: %v %q", st, content)
+	}
+	os.WriteFile(p, []byte("A=kr://x\nB=kr://y\n"), 0o600)
+	if st, _, _ := tr.Check(p); st != Changed {
+		t.Fatalf("changed file: %v", st)
+	}
+	if had, err := tr.Revoke(p); !had || err != nil {
+		t.Fatalf("revoke: %v %v", had, err)
+	}
+	if st, _, _ := tr.Check(p); st != NotAllowed {
+		t.Fatalf("revoked: %v", st)
+	}
+	os.WriteFile(p, []byte("bad line\n"), 0o600)
+	if err := tr.Allow(p); err == nil {
+		t.Fatal("a malformed file was allowed")
+	}
+}
+
+// TestQuoting evaluates `kr env` output in a real sh and parses the JSON.
+func TestQuoting(t *testing.T) {
+	values := []string{`it's "quoted"`, `$HOME $(id) ` + "`id`", `back\slash\\n`, "two\nlines\n", "  spaces  ", "ünïcødé ✓", "'", `\`, "", "tab\there", "cr\rhere"}
+	var vars []Var
+	for i, v := range values {
+		vars = append(vars, Var{Key: fmt.Sprintf("V%d", i), Value: v})
+	}
+	var sh strings.Builder
+	if err := Write(&sh, "sh", vars); err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range values {
+		out, err := exec.Command("sh", "-c", sh.String()+fmt.Sprintf(`printf %%s "$V%d"`, i)).Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(out) != want {
+			t.Errorf("sh round trip of %q gave %q", want, out)
+		}
+	}
+	var dot strings.Builder
+	Write(&dot, "dotenv", vars)
+	back, err := Parse([]byte(dot.String()), "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range vars {
+		if back[i].Value != vars[i].Value {
+			t.Errorf("dotenv round trip of %q gave %q", vars[i].Value, back[i].Value)
+		}
+	}
+	if got := QuoteFish(`a'b\c`); got != `'a\'b\\c'` {
+		t.Errorf("fish: %s", got)
+	}
+	if got := QuotePowerShell("a'b\u2019c$x"); got != "'a''b\u2019\u2019c$x'" {
+		t.Errorf("powershell: %s", got)
+	}
+	if err := Write(&sh, "sh", []Var{{"N", "a\x00", 0}}); !errors.Is(err, ErrNUL) {
+		t.Errorf("NUL: %v", err)
+	}
+}
