@@ -1,0 +1,183 @@
+//go:build linux
+
+package winetest
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// prefixVersion names the prepared prefix; bump it when setup changes.
+const prefixVersion = "kr-wine-v1"
+
+// Env is a prepared wine prefix.
+type Env struct {
+	Wine   string
+	Prefix string
+	env    []string
+}
+
+// Setup finds wine and prepares the shared prefix. Without wine the test
+// skips, except under CI, where a missing wine is a failure.
+func Setup(t testing.TB) *Env {
+	t.Helper()
+	if runtime.GOARCH != "amd64" {
+		t.Skip("wine tests need linux/amd64")
+	}
+	wine := ""
+	for _, c := range []string{"/usr/lib/wine/wine64", "wine64", "wine"} {
+		if p, err := exec.LookPath(c); err == nil {
+			wine = p
+			break
+		}
+	}
+	if wine == "" {
+		missing(t, "wine64 is not installed (Debian package wine64)")
+	}
+	if _, err := exec.LookPath("x86_64-w64-mingw32-gcc"); err != nil {
+		missing(t, "x86_64-w64-mingw32-gcc is not installed (Debian package gcc-mingw-w64-x86-64)")
+	}
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		cache = os.TempDir()
+	}
+	root := filepath.Join(cache, prefixVersion)
+	e := &Env{Wine: wine, Prefix: filepath.Join(root, "prefix")}
+	e.env = append(os.Environ(),
+		"WINEPREFIX="+e.Prefix,
+		"WINEDEBUG=-all",
+		// No Mono or Gecko install dialogs; our ProcessPrng before wine's own.
+		"WINEDLLOVERRIDES=mscoree,mshtml=;bcryptprimitives=n,b",
+		"DISPLAY=",
+	)
+	if err := os.MkdirAll(root, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	// One test process prepares the prefix; the others wait for it.
+	lock, err := os.OpenFile(filepath.Join(root, "lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Close()
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN)
+	ready := filepath.Join(root, "ready")
+	if _, err := os.Stat(ready); err != nil {
+		if err := e.prepare(root); err != nil {
+			t.Fatalf("prepare the wine prefix: %v", err)
+		}
+		os.WriteFile(ready, nil, 0o600)
+	}
+	return e
+}
+
+func missing(t testing.TB, why string) {
+	t.Helper()
+	if os.Getenv("CI") != "" {
+		t.Fatalf("%s; CI must install it", why)
+	}
+	t.Skip(why)
+}
+
+func (e *Env) prepare(root string) error {
+	os.RemoveAll(e.Prefix)
+	src := filepath.Join(root, "processprng.c")
+	dll := filepath.Join(root, "bcryptprimitives.dll")
+	if err := os.WriteFile(src, processPrngSource, 0o600); err != nil {
+		return err
+	}
+	if out, err := exec.Command("x86_64-w64-mingw32-gcc", "-shared", "-O2", "-o", dll, src, "-lbcrypt").CombinedOutput(); err != nil {
+		return fmt.Errorf("build the ProcessPrng shim: %v\n%s", err, out)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	boot := e.Command(ctx, "wineboot", "-i")
+	if out, err := boot.CombinedOutput(); err != nil {
+		return fmt.Errorf("wineboot: %v\n%s", err, out)
+	}
+	e.waitServer()
+	sys32 := filepath.Join(e.Prefix, "drive_c", "windows", "system32")
+	b, err := os.ReadFile(dll)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(sys32, "bcryptprimitives.dll"), b, 0o644)
+}
+
+// waitServer waits for wineserver to settle, so that the next run starts
+// from a prefix on disk.
+func (e *Env) waitServer() {
+	server := filepath.Join(filepath.Dir(e.Wine), "wineserver")
+	if _, err := os.Stat(server); err != nil {
+		server = "wineserver"
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, server, "-w")
+	cmd.Env = e.env
+	cmd.Run()
+}
+
+// Command runs a Windows program under wine.
+func (e *Env) Command(ctx context.Context, exe string, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, e.Wine, append([]string{exe}, args...)...)
+	cmd.Env = append([]string(nil), e.env...)
+	cmd.WaitDelay = 10 * time.Second
+	return cmd
+}
+
+// Build cross-compiles the main package pkg (e.g. "./cmd/kr") to an .exe.
+func (e *Env) Build(t testing.TB, pkg string) string {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), filepath.Base(pkg)+".exe")
+	goBuild(t, "build", "-o", out, pkg)
+	return out
+}
+
+// BuildTest cross-compiles pkg's tests to a Windows test binary.
+func (e *Env) BuildTest(t testing.TB, pkg string) string {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), filepath.Base(pkg)+".test.exe")
+	goBuild(t, "test", "-c", "-o", out, pkg)
+	return out
+}
+
+func goBuild(t testing.TB, args ...string) {
+	t.Helper()
+	cmd := exec.Command("go", args...)
+	cmd.Env = append(os.Environ(), "GOOS=windows", "GOARCH=amd64", "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+}
+
+// RunTest runs a Windows test binary under wine and fails t unless it
+// passes. Each Windows test's outcome line is logged.
+func (e *Env) RunTest(t testing.TB, exe string, args ...string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	var out bytes.Buffer
+	cmd := e.Command(ctx, exe, append([]string{"-test.v", "-test.timeout=4m"}, args...)...)
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	for _, line := range strings.Split(out.String(), "\n") {
+		if strings.HasPrefix(strings.TrimSpace(line), "--- ") {
+			t.Log("wine: " + strings.TrimSpace(line))
+		}
+	}
+	if err != nil || !strings.Contains(out.String(), "\nPASS") && !strings.HasPrefix(out.String(), "PASS") {
+		t.Fatalf("Windows tests failed under wine (%v):\n%s", err, out.String())
+	}
+}
