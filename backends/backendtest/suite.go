@@ -26,6 +26,10 @@ type Options struct {
 	// Concurrency is the number of parallel writers in the concurrency
 	// test; 0 means 8.
 	Concurrency int
+	// MaxNameLen, when set, is the longest name the store under test
+	// takes (wine keeps credentials in registry keys of at most 255
+	// characters; real Windows takes 32767). 0 means backends.MaxNameSize.
+	MaxNameLen int
 }
 
 // Run runs the whole suite. Each subtest gets a fresh backend.
@@ -36,6 +40,9 @@ func Run(t *testing.T, newBackend Factory, opts ...Options) {
 	}
 	if o.Concurrency == 0 {
 		o.Concurrency = 8
+	}
+	if o.MaxNameLen == 0 {
+		o.MaxNameLen = backends.MaxNameSize
 	}
 	fresh := func(t *testing.T) backends.Backend { return backends.Checked(newBackend(t)) }
 	ctx := func(t *testing.T) context.Context {
@@ -134,7 +141,7 @@ func Run(t *testing.T, newBackend Factory, opts ...Options) {
 			"a.b_c-d/e@f+g:h",
 			"user@example.com",
 			"x",
-			strings.Repeat("n", backends.MaxNameSize),
+			strings.Repeat("n", o.MaxNameLen),
 			"A/B/C/D/E/F",
 			"with:colon",
 		}

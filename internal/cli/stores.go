@@ -6,6 +6,7 @@ import (
 	"runtime"
 
 	"github.com/kr-keyring/kr/backends"
+	"github.com/kr-keyring/kr/backends/dpapi"
 	"github.com/kr-keyring/kr/backends/secretservice"
 )
 
@@ -17,9 +18,14 @@ func (a *App) nativeStores() []backends.Candidate {
 	ss := backends.Candidate{Name: backends.SecretService, Open: func(ctx context.Context) (backends.Backend, error) {
 		return secretservice.Open(ctx, secretservice.Options{Service: a.Service})
 	}}
+	dp := backends.Candidate{Name: backends.DPAPI, Open: func(ctx context.Context) (backends.Backend, error) {
+		return dpapi.Open(ctx, dpapi.Options{Service: a.Service})
+	}}
 	switch runtime.GOOS {
-	case "darwin", "windows":
+	case "darwin":
 		return nil
+	case "windows":
+		return []backends.Candidate{dp}
 	}
 	return []backends.Candidate{ss}
 }
