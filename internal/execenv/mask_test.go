@@ -118,10 +118,16 @@ func FuzzMask(f *testing.F) {
 		if !bytes.Equal(got, whole) {
 			t.Fatalf("split writes %v changed the output: %q vs %q", cuts, got, whole)
 		}
-		for _, s := range secrets {
-			if len(s) >= MinMaskLen && !bytes.Contains(data, []byte(Concealed)) && !bytes.Contains(s, []byte(Concealed)) &&
-				bytes.Contains(got, s) {
-				t.Fatalf("secret %q survives in %q", s, got)
+		// Between markers is the child's own output: no secret may stand
+		// there whole (a marker's "<" or ">" next to data is not a leak).
+		if bytes.Contains(data, []byte(Concealed)) {
+			return
+		}
+		for _, piece := range bytes.Split(got, []byte(Concealed)) {
+			for _, s := range secrets {
+				if len(s) >= MinMaskLen && bytes.Contains(piece, s) {
+					t.Fatalf("secret %q survives in %q", s, got)
+				}
 			}
 		}
 	})
