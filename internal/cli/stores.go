@@ -7,6 +7,7 @@ import (
 
 	"github.com/kr-keyring/kr/backends"
 	"github.com/kr-keyring/kr/backends/dpapi"
+	"github.com/kr-keyring/kr/backends/keychain"
 	"github.com/kr-keyring/kr/backends/secretservice"
 )
 
@@ -21,9 +22,12 @@ func (a *App) nativeStores() []backends.Candidate {
 	dp := backends.Candidate{Name: backends.DPAPI, Open: func(ctx context.Context) (backends.Backend, error) {
 		return dpapi.Open(ctx, dpapi.Options{Service: a.Service})
 	}}
+	kc := backends.Candidate{Name: backends.Keychain, Open: func(ctx context.Context) (backends.Backend, error) {
+		return keychain.Open(ctx, keychain.Options{Service: a.Service})
+	}}
 	switch runtime.GOOS {
 	case "darwin":
-		return nil
+		return []backends.Candidate{kc}
 	case "windows":
 		return []backends.Candidate{dp}
 	}
