@@ -64,7 +64,7 @@ func Select(ctx context.Context, want string, native []Candidate, fallback Candi
 		if errors.Is(err, context.DeadlineExceeded) {
 			err = fmt.Errorf("no answer within %v", ProbeTimeout)
 		}
-		why = append(why, fmt.Sprintf("%s: %v", c.Name, err))
+		why = append(why, fmt.Sprintf("%s: %v", c.Name, trimName(err.Error())))
 	}
 	b, err = fallback.Open(ctx)
 	if err != nil {
@@ -74,6 +74,15 @@ func Select(ctx context.Context, want string, native []Candidate, fallback Candi
 		note = fmt.Sprintf("using backend %s (%s)", fallback.Name, strings.Join(why, "; "))
 	}
 	return Checked(b), note, nil
+}
+
+// trimName drops a backend's own "name: " lead from a message the note
+// already introduces.
+func trimName(msg string) string {
+	for _, lead := range []string{"secret service: ", "keychain: ", "credential manager: "} {
+		msg = strings.TrimPrefix(msg, lead)
+	}
+	return msg
 }
 
 func isKnown(name string) bool {

@@ -55,8 +55,7 @@ func (a *App) Backend(ctx context.Context) (backends.Backend, error) {
 		return nil, err
 	}
 	if note != "" && backends.Unwrap(b).Name() == backends.File {
-		dir := a.VaultDir
-		fmt.Fprintf(a.IO.ErrOut, "kr: %s, vault %s\n", note, dir)
+		fmt.Fprintf(a.IO.ErrOut, "kr: %s; vault %s\n", note, a.VaultDir)
 	}
 	a.opened = b
 	return b, nil
