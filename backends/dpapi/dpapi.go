@@ -13,13 +13,13 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 
 	"github.com/kr-keyring/kr/backends"
+	"github.com/kr-keyring/kr/internal/limitio"
 )
 
 // MaxBlob is Credential Manager's CRED_MAX_CREDENTIAL_BLOB_SIZE. Wine does
@@ -138,7 +138,7 @@ func (b *Backend) Get(ctx context.Context, name string) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("secret %s: %w", name, err)
 	}
-	sealed, err := readLimited(filepath.Join(b.dir, r.file), backends.MaxValueSize+64<<10)
+	sealed, err := limitio.ReadFile(filepath.Join(b.dir, r.file), backends.MaxValueSize+64<<10)
 	if err != nil {
 		return nil, fmt.Errorf("secret %s: its sealed value is missing or unreadable: %w", name, err)
 	}
@@ -256,20 +256,4 @@ func (b *Backend) List(ctx context.Context, prefix string) ([]string, error) {
 	}
 	sort.Strings(names)
 	return names, nil
-}
-
-func readLimited(path string, limit int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(b)) > limit {
-		return nil, fmt.Errorf("%s is larger than %d bytes", path, limit)
-	}
-	return b, nil
 }

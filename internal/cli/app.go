@@ -5,12 +5,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"time"
 
 	"github.com/kr-keyring/kr/backends"
 	"github.com/kr-keyring/kr/backends/file"
+	"github.com/kr-keyring/kr/internal/limitio"
 )
 
 // App holds what every command shares: the streams, the environment and the
@@ -110,7 +110,7 @@ func (a *App) passphrase(ctx context.Context, prompt string) ([]byte, error) {
 // when neither is set.
 func (a *App) passphraseFromEnv() (p []byte, ok bool, err error) {
 	if path := a.Getenv("KR_PASSPHRASE_FILE"); path != "" {
-		b, err := readBounded(path, 4096)
+		b, err := limitio.ReadFile(path, 4096)
 		if err != nil {
 			return nil, true, withHint(fmt.Errorf("read KR_PASSPHRASE_FILE: %w", err), "point KR_PASSPHRASE_FILE at a readable file holding only the passphrase")
 		}
@@ -137,28 +137,35 @@ func (a *App) newPassphrase(ctx context.Context, what string) ([]byte, error) {
 		return nil, withHint(fmt.Errorf("%w: a new %s is needed and there is no terminal", backends.ErrLocked, what),
 			"set KR_PASSPHRASE_FILE (or KR_PASSPHRASE) for non-interactive use")
 	}
+	p, err := a.askTwice(fmt.Sprintf("New %s: ", what), fmt.Sprintf("Repeat the %s: ", what), "nothing was changed")
+	if err == nil && len(p) == 0 {
+		err = errors.New("empty passphrase refused")
+	}
+	return p, err
+}
+
+// askTwice reads a secret twice from the terminal, without echo, and
+// returns it when both entries match.
+func (a *App) askTwice(prompt, repeat, onMismatch string) ([]byte, error) {
 	t, err := a.IO.OpenTerminal()
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", backends.ErrLocked, err)
 	}
 	defer t.Close()
-	p1, err := t.ReadSecret(fmt.Sprintf("New %s: ", what))
+	p1, err := t.ReadSecret(prompt)
 	if err != nil {
 		return nil, err
 	}
-	if len(p1) == 0 {
-		return nil, errors.New("empty passphrase refused")
-	}
-	p2, err := t.ReadSecret(fmt.Sprintf("Repeat the %s: ", what))
+	p2, err := t.ReadSecret(repeat)
 	if err != nil {
+		wipe(p1)
 		return nil, err
 	}
+	defer wipe(p2)
 	if !bytes.Equal(p1, p2) {
 		wipe(p1)
-		wipe(p2)
-		return nil, errors.New("the two entries differ; nothing was changed")
+		return nil, fmt.Errorf("the two entries differ; %s", onMismatch)
 	}
-	wipe(p2)
 	return p1, nil
 }
 
@@ -177,22 +184,6 @@ func (a *App) showRecoveryCode(code string) {
 		}
 	}
 	fmt.Fprintf(a.IO.ErrOut, "kr: created a new vault in %s; with no terminal its recovery code was not shown\nkr: hint: keep the passphrase safe, or create vaults with 'kr init', which prints the recovery code\n", a.VaultDir)
-}
-
-func readBounded(path string, limit int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(b)) > limit {
-		return nil, fmt.Errorf("%s is larger than %d bytes", path, limit)
-	}
-	return b, nil
 }
 
 func wipe(b []byte) {

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -50,25 +49,7 @@ avoid a trailing newline). The value is never taken from the command line.`,
 // all of stdin (at most MaxValueSize bytes).
 func (a *App) readValue(name string) ([]byte, error) {
 	if a.IO.InIsTTY {
-		t, err := a.IO.OpenTerminal()
-		if err != nil {
-			return nil, err
-		}
-		defer t.Close()
-		v1, err := t.ReadSecret(fmt.Sprintf("Value for %s: ", name))
-		if err != nil {
-			return nil, err
-		}
-		v2, err := t.ReadSecret("Repeat the value: ")
-		if err != nil {
-			return nil, err
-		}
-		defer wipe(v2)
-		if !bytes.Equal(v1, v2) {
-			wipe(v1)
-			return nil, errors.New("the two entries differ; nothing was stored")
-		}
-		return v1, nil
+		return a.askTwice(fmt.Sprintf("Value for %s: ", name), "Repeat the value: ", "nothing was stored")
 	}
 	v, err := io.ReadAll(io.LimitReader(a.IO.In, backends.MaxValueSize+1))
 	if err != nil {

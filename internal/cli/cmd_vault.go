@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kr-keyring/kr/backends/file"
+	"github.com/kr-keyring/kr/internal/limitio"
 )
 
 func newInitCmd(app *App) *cobra.Command {
@@ -126,7 +127,7 @@ func (a *App) existingVault() (*file.Vault, error) {
 // replacementPassphrase reads the new passphrase for passwd and recover.
 func (a *App) replacementPassphrase(cmd *cobra.Command) ([]byte, error) {
 	if path := a.Getenv("KR_NEW_PASSPHRASE_FILE"); path != "" {
-		b, err := readBounded(path, 4096)
+		b, err := limitio.ReadFile(path, 4096)
 		if err != nil {
 			return nil, fmt.Errorf("read KR_NEW_PASSPHRASE_FILE: %w", err)
 		}
@@ -139,33 +140,16 @@ func (a *App) replacementPassphrase(cmd *cobra.Command) ([]byte, error) {
 	if !a.IO.InIsTTY {
 		return nil, withHint(errors.New("a new passphrase is needed and there is no terminal"), "set KR_NEW_PASSPHRASE_FILE")
 	}
-	t, err := a.IO.OpenTerminal()
-	if err != nil {
-		return nil, err
+	p, err := a.askTwice("New vault passphrase: ", "Repeat the new passphrase: ", "nothing was changed")
+	if err == nil && len(p) == 0 {
+		err = errors.New("empty passphrase refused")
 	}
-	defer t.Close()
-	p1, err := t.ReadSecret("New vault passphrase: ")
-	if err != nil {
-		return nil, err
-	}
-	if len(p1) == 0 {
-		return nil, errors.New("empty passphrase refused")
-	}
-	p2, err := t.ReadSecret("Repeat the new passphrase: ")
-	if err != nil {
-		return nil, err
-	}
-	defer wipe(p2)
-	if string(p1) != string(p2) {
-		wipe(p1)
-		return nil, errors.New("the two entries differ; nothing was changed")
-	}
-	return p1, nil
+	return p, err
 }
 
 func (a *App) recoveryCode() (string, error) {
 	if path := a.Getenv("KR_RECOVERY_CODE_FILE"); path != "" {
-		b, err := readBounded(path, 1024)
+		b, err := limitio.ReadFile(path, 1024)
 		if err != nil {
 			return "", fmt.Errorf("read KR_RECOVERY_CODE_FILE: %w", err)
 		}

@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/kr-keyring/kr/internal/limitio"
 )
 
 // Var is one assignment from an env file or the command line.
@@ -34,12 +36,9 @@ func (e *ParseError) Error() string {
 
 // ParseFile reads a dotenv file through MaxFileSize.
 func ParseFile(r io.Reader, name string) ([]Var, error) {
-	b, err := io.ReadAll(io.LimitReader(r, MaxFileSize+1))
+	b, err := limitio.Read(r, name, MaxFileSize)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
-	}
-	if len(b) > MaxFileSize {
-		return nil, fmt.Errorf("%s: larger than %d bytes", name, MaxFileSize)
+		return nil, err
 	}
 	return Parse(b, name)
 }

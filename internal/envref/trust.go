@@ -11,6 +11,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/kr-keyring/kr/internal/limitio"
 )
 
 // ProjectFile is the per-directory env file, loaded only once allowed.
@@ -97,7 +99,7 @@ func (t *Trust) Allow(path string) error {
 	if err != nil {
 		return err
 	}
-	b, err := readLimited(p)
+	b, err := limitio.ReadFile(p, MaxFileSize)
 	if err != nil {
 		return err
 	}
@@ -153,7 +155,7 @@ func (t *Trust) Check(path string) (Status, []byte, error) {
 	if err != nil {
 		return Absent, nil, err
 	}
-	b, err := readLimited(p)
+	b, err := limitio.ReadFile(p, MaxFileSize)
 	if err != nil {
 		return Absent, nil, err
 	}
@@ -169,20 +171,4 @@ func (t *Trust) Check(path string) (Status, []byte, error) {
 		return Changed, nil, nil
 	}
 	return Allowed, b, nil
-}
-
-func readLimited(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(b) > MaxFileSize {
-		return nil, fmt.Errorf("%s is larger than %d bytes", path, MaxFileSize)
-	}
-	return b, nil
 }
