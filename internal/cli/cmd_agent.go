@@ -1,30 +1,320 @@
 package cli
 
 import (
-	"errors"
-
 	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
 
+	"github.com/awnumar/memguard"
 	"github.com/spf13/cobra"
+
+	"github.com/kr-keyring/kr/agent"
+	"github.com/kr-keyring/kr/backends/file"
+	"github.com/kr-keyring/kr/internal/envref"
+	"github.com/kr-keyring/kr/ipc"
 )
 
-// STUB: unlock, lock and agent are being written (issue 4).
+// agentDisabled: KR_NO_AGENT=1 keeps kr from using or starting the agent.
+func (a *App) agentDisabled() bool { return a.Getenv("KR_NO_AGENT") == "1" }
+
+func (a *App) agentPath() (string, error) { return ipc.DefaultPath(a.Getenv) }
+
+// dialAgent connects to a running agent; it fails at once when none runs.
+func (a *App) dialAgent(ctx context.Context) (*agent.Client, error) {
+	path, err := a.agentPath()
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	c, err := ipc.Dial(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	return agent.NewClient(c), nil
+}
+
+// ensureAgent returns a client of the running agent, starting one (once,
+// under a lock, like gpg-agent) when none answers.
+func (a *App) ensureAgent(ctx context.Context) (*agent.Client, error) {
+	if c, err := a.dialAgent(ctx); err == nil {
+		return c, nil
+	}
+	path, err := a.agentPath()
+	if err != nil {
+		return nil, err
+	}
+	unlock, err := startLock(path)
+	if err != nil {
+		return nil, fmt.Errorf("start the agent: %w", err)
+	}
+	defer unlock()
+	if c, err := a.dialAgent(ctx); err == nil {
+		return c, nil // another kr started it meanwhile
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(exe, "agent", "serve")
+	cmd.Env = agentEnv(os.Environ())
+	cmd.SysProcAttr = detached()
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start the agent: %w", err)
+	}
+	go cmd.Wait()
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		if c, err := a.dialAgent(ctx); err == nil {
+			return c, nil
+		}
+		if time.Now().After(deadline) {
+			return nil, errors.New("start the agent: it did not answer within 3s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// agentEnv is the agent's environment: never a passphrase meant for kr.
+func agentEnv(env []string) []string {
+	out := env[:0:0]
+	for _, kv := range env {
+		k, _, _ := strings.Cut(kv, "=")
+		drop := false
+		for _, c := range envref.Controlled {
+			drop = drop || k == c
+		}
+		if !drop {
+			out = append(out, kv)
+		}
+	}
+	return out
+}
+
+// unlockAgent hands the vault's identity file and the passphrase to the
+// agent, which unwraps it itself.
+func (a *App) unlockAgent(ctx context.Context, v *file.Vault, pass []byte, ttl, idle time.Duration) (*agent.Client, error) {
+	id, err := v.ID()
+	if err != nil {
+		return nil, err
+	}
+	wrapped, err := v.IdentityFile()
+	if err != nil {
+		return nil, err
+	}
+	c, err := a.ensureAgent(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.Unlock(id, wrapped, pass, ttl, idle); err != nil {
+		c.Close()
+		if errors.Is(err, agent.ErrBadPassphrase) {
+			return nil, file.ErrBadPassphrase
+		}
+		return nil, err
+	}
+	return c, nil
+}
 
 func newUnlockCmd(app *App) *cobra.Command {
-	return &cobra.Command{Use: "unlock", Short: "Unlock the vault in the agent for a while",
-		RunE: func(cmd *cobra.Command, args []string) error { return errNotYet }}
+	var ttl, idle time.Duration
+	cmd := &cobra.Command{
+		Use:   "unlock",
+		Short: "Unlock the file vault in the agent for a while",
+		Long: `Hand the vault's identity to the agent (started if needed), which keeps it,
+sealed in memory, for --ttl (default 15m, at most 24h; time in suspend counts) and
+decrypts for later kr commands, which then need no passphrase. The passphrase
+comes from KR_PASSPHRASE_FILE, KR_PASSPHRASE or the terminal.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if ttl <= 0 || ttl > agent.MaxTTL {
+				return usagef("--ttl must be between 1s and %v", agent.MaxTTL)
+			}
+			if idle < 0 || idle > ttl {
+				return usagef("--idle must be between 0 and the ttl")
+			}
+			v, err := app.existingVault()
+			if err != nil {
+				return err
+			}
+			pass, err := app.passphrase(cmd.Context(), "Vault passphrase: ")
+			if err != nil {
+				return err
+			}
+			defer wipe(pass)
+			ctx, cancel := app.context(cmd.Context())
+			defer cancel()
+			c, err := app.unlockAgent(ctx, v, pass, ttl, idle)
+			if err != nil {
+				return passphraseError(err, "unlock")
+			}
+			c.Close()
+			fmt.Fprintf(app.IO.ErrOut, "kr: vault %s unlocked in the agent until %s\n", v.Dir(), time.Now().Add(ttl).Format("15:04:05"))
+			return nil
+		},
+	}
+	cmd.Flags().DurationVar(&ttl, "ttl", agent.DefaultTTL, "how long the agent keeps the key (absolute)")
+	cmd.Flags().DurationVar(&idle, "idle", 0, "forget the key after this long unused (0: never)")
+	return cmd
 }
 
 func newLockCmd(app *App) *cobra.Command {
-	return &cobra.Command{Use: "lock", Short: "Make the agent forget unlocked keys",
-		RunE: func(cmd *cobra.Command, args []string) error { return errNotYet }}
+	return &cobra.Command{
+		Use:   "lock",
+		Short: "Make the agent forget every unlocked key",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := app.dialAgent(cmd.Context())
+			if err != nil {
+				fmt.Fprintln(app.IO.ErrOut, "kr: no agent is running; nothing to lock")
+				return nil
+			}
+			defer c.Close()
+			return c.Lock()
+		},
+	}
 }
 
 func newAgentCmd(app *App) *cobra.Command {
-	return &cobra.Command{Use: "agent", Short: "Start, stop or inspect the agent"}
+	cmd := &cobra.Command{
+		Use:   "agent",
+		Short: "Start, stop or inspect the agent",
+	}
+	var asJSON bool
+	status := &cobra.Command{
+		Use:   "status",
+		Short: "Say whether the agent runs and what it holds unlocked",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			path, _ := app.agentPath()
+			c, err := app.dialAgent(cmd.Context())
+			if err != nil {
+				if asJSON {
+					return writeJSON(app.IO.Out, map[string]any{"running": false, "socket": path})
+				}
+				fmt.Fprintf(app.IO.Out, "agent: not running (%s)\n", path)
+				return nil
+			}
+			defer c.Close()
+			st, err := c.Status()
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return writeJSON(app.IO.Out, map[string]any{"running": true, "socket": path, "pid": st.PID, "vaults": st.Vaults})
+			}
+			fmt.Fprintf(app.IO.Out, "agent: running, pid %d (%s)\n", st.PID, path)
+			for _, v := range st.Vaults {
+				fmt.Fprintf(app.IO.Out, "unlocked: %s until %s\n", v.ID, v.ExpiresAt)
+			}
+			return nil
+		},
+	}
+	status.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	start := &cobra.Command{
+		Use:   "start",
+		Short: "Start the agent if it is not running",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if app.agentDisabled() {
+				return errors.New("KR_NO_AGENT=1 is set")
+			}
+			c, err := app.ensureAgent(cmd.Context())
+			if err != nil {
+				return err
+			}
+			return c.Close()
+		},
+	}
+	stop := &cobra.Command{
+		Use:   "stop",
+		Short: "Wipe the agent's keys and stop it",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := app.dialAgent(cmd.Context())
+			if err != nil {
+				fmt.Fprintln(app.IO.ErrOut, "kr: no agent is running")
+				return nil
+			}
+			defer c.Close()
+			return c.Stop()
+		},
+	}
+	serve := &cobra.Command{
+		Use:    "serve",
+		Short:  "Run the agent in the foreground (kr starts it itself when needed)",
+		Args:   cobra.NoArgs,
+		Hidden: true,
+		RunE:   func(cmd *cobra.Command, args []string) error { return app.serveAgent(cmd.Context()) },
+	}
+	cmd.AddCommand(status, start, stop, serve)
+	return cmd
+}
+
+// serveAgent runs the agent until it is stopped or signalled; either way
+// its keys are wiped first.
+func (a *App) serveAgent(ctx context.Context) error {
+	locked, warning := agent.Harden()
+	if warning != "" {
+		fmt.Fprintf(a.IO.ErrOut, "kr agent: warning: %s\n", warning)
+	}
+	path, err := a.agentPath()
+	if err != nil {
+		return err
+	}
+	l, err := ipc.Listen(path)
+	if err != nil {
+		return err
+	}
+	srv := agent.NewServer(agent.Options{LockedMemory: locked})
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	sigs := make(chan os.Signal, 1)
+	// Named signals only: catching everything would include SIGURG, which
+	// the Go runtime uses for preemption.
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	go func() {
+		select {
+		case <-sigs:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	err = srv.Serve(ctx, l)
+	srv.Wipe()
+	if locked {
+		memguard.Purge()
+	}
+	return err
 }
 
 // agentChecks reports the agent in `kr doctor`.
-func (a *App) agentChecks(ctx context.Context) []check { return nil }
-
-var errNotYet = errors.New("not implemented yet")
+func (a *App) agentChecks(ctx context.Context) []check {
+	path, err := a.agentPath()
+	if err != nil {
+		return []check{{"agent", "warn", err.Error()}}
+	}
+	if a.agentDisabled() {
+		return []check{{"agent", "info", "disabled (KR_NO_AGENT=1)"}}
+	}
+	c, err := a.dialAgent(ctx)
+	if err != nil {
+		return []check{{"agent", "info", fmt.Sprintf("not running (%s; started by 'kr unlock' or a read at the terminal)", path)}}
+	}
+	defer c.Close()
+	st, err := c.Status()
+	if err != nil {
+		return []check{{"agent", "fail", err.Error()}}
+	}
+	detail := fmt.Sprintf("running, pid %d, %s", st.PID, path)
+	for _, v := range st.Vaults {
+		detail += fmt.Sprintf("; %s unlocked until %s", v.ID, v.ExpiresAt)
+	}
+	return []check{{"agent", "ok", detail}}
+}

@@ -1,0 +1,296 @@
+package agent
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"sync"
+	"time"
+
+	"filippo.io/age"
+)
+
+// TTL limits.
+const (
+	DefaultTTL = 15 * time.Minute
+	MaxTTL     = 24 * time.Hour
+)
+
+// Options configures a Server.
+type Options struct {
+	// MaxConns caps concurrent connections; more are closed at once.
+	MaxConns int
+	// RequestTimeout bounds reading one request and writing its answer:
+	// a client that connects and says nothing is dropped.
+	RequestTimeout time.Duration
+	// LockedMemory says whether memory can be locked (see Harden); without
+	// it keys are kept in ordinary buffers.
+	LockedMemory bool
+	// Now is the clock, for tests.
+	Now func() time.Time
+}
+
+// Server holds unlocked vault identities.
+type Server struct {
+	opts  Options
+	mu    sync.Mutex
+	keys  map[string]*entry
+	slots chan struct{}
+	stop  chan struct{}
+	once  sync.Once
+}
+
+type entry struct {
+	key     sealed
+	pub     []byte
+	expires time.Time // monotonic reading: time in process
+	wallExp time.Time // wall clock: also counts time in suspend
+	idle    time.Duration
+	idleEnd time.Time
+}
+
+// NewServer returns a Server with no vault unlocked.
+func NewServer(opts Options) *Server {
+	if opts.MaxConns == 0 {
+		opts.MaxConns = 32
+	}
+	if opts.RequestTimeout == 0 {
+		opts.RequestTimeout = 5 * time.Second
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	return &Server{opts: opts, keys: map[string]*entry{}, slots: make(chan struct{}, opts.MaxConns), stop: make(chan struct{})}
+}
+
+// Serve accepts connections until ctx ends, a client asks it to stop, or
+// the listener fails. Expired keys are wiped every second.
+func (s *Server) Serve(ctx context.Context, l net.Listener) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	defer l.Close() // before returning: the socket goes with the agent
+	go func() {
+		select {
+		case <-ctx.Done():
+		case <-s.stop:
+		}
+		l.Close()
+	}()
+	go func() {
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				s.expire()
+			}
+		}
+	}()
+	for {
+		c, err := l.Accept()
+		if err != nil {
+			select {
+			case <-s.stop:
+				return nil
+			default:
+			}
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+		select {
+		case s.slots <- struct{}{}:
+			go func() {
+				defer func() { <-s.slots }()
+				s.ServeConn(c)
+			}()
+		default:
+			c.Close() // over the cap
+		}
+	}
+}
+
+// Wipe forgets every key.
+func (s *Server) Wipe() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for id, e := range s.keys {
+		e.key.destroy()
+		delete(s.keys, id)
+	}
+}
+
+func (s *Server) expire() {
+	now := s.opts.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for id, e := range s.keys {
+		if e.expired(now) {
+			e.key.destroy()
+			delete(s.keys, id)
+		}
+	}
+}
+
+func (e *entry) expired(now time.Time) bool {
+	if !now.Before(e.expires) || !now.Round(0).Before(e.wallExp) {
+		return true
+	}
+	return e.idle > 0 && !now.Before(e.idleEnd)
+}
+
+// ServeConn answers requests on one connection until it closes.
+func (s *Server) ServeConn(c net.Conn) {
+	defer c.Close()
+	for {
+		c.SetDeadline(time.Now().Add(s.opts.RequestTimeout))
+		var req Request
+		if err := readMsg(c, &req); err != nil {
+			if !errors.Is(err, io.EOF) {
+				writeMsg(c, Response{V: Version, Error: err.Error(), Code: "bad-request"})
+			}
+			return
+		}
+		resp := s.handle(&req)
+		wipe(req.Passphrase)
+		wipe(req.IdentityFile)
+		err := writeMsg(c, resp)
+		wipe(resp.Plaintext)
+		if err != nil || req.Op == OpStop {
+			return
+		}
+	}
+}
+
+func fail(code, format string, args ...any) Response {
+	return Response{V: Version, Code: code, Error: fmt.Sprintf(format, args...)}
+}
+
+func (s *Server) handle(req *Request) Response {
+	switch req.Op {
+	case OpUnlock:
+		return s.unlock(req)
+	case OpDecrypt:
+		return s.decrypt(req)
+	case OpLock:
+		s.Wipe()
+		return Response{V: Version}
+	case OpStatus:
+		return Response{V: Version, Status: s.status()}
+	case OpStop:
+		s.Wipe()
+		s.once.Do(func() { close(s.stop) })
+		return Response{V: Version}
+	}
+	return fail("bad-request", "unknown operation %q", req.Op)
+}
+
+func (s *Server) unlock(req *Request) Response {
+	ttl := time.Duration(req.TTLSeconds) * time.Second
+	if ttl == 0 {
+		ttl = DefaultTTL
+	}
+	if ttl < 0 || ttl > MaxTTL {
+		return fail("bad-request", "ttl must be between 1s and %v", MaxTTL)
+	}
+	idle := time.Duration(req.IdleSeconds) * time.Second
+	if idle < 0 || idle > ttl {
+		return fail("bad-request", "idle timeout must be between 0 and the ttl")
+	}
+	sid, err := age.NewScryptIdentity(string(req.Passphrase))
+	if err != nil {
+		return fail("bad-request", "%v", err)
+	}
+	sid.SetMaxWorkFactor(20)
+	r, err := age.Decrypt(bytes.NewReader(req.IdentityFile), sid)
+	if err != nil {
+		var nm *age.NoIdentityMatchError
+		if errors.As(err, &nm) {
+			return fail("bad-passphrase", "wrong passphrase")
+		}
+		return fail("bad-request", "identity file: %v", err)
+	}
+	plain, err := io.ReadAll(io.LimitReader(r, 64<<10))
+	if err != nil {
+		wipe(plain)
+		return fail("bad-request", "identity file: %v", err)
+	}
+	scalar, err := parseIdentityFile(plain)
+	wipe(plain)
+	if err != nil {
+		return fail("bad-request", "%v", err)
+	}
+	id, err := recipientOf(scalar)
+	if err != nil || id != req.VaultID {
+		wipe(scalar)
+		return fail("bad-request", "the identity does not belong to vault %s", req.VaultID)
+	}
+	pub, _ := ecdhPublic(scalar)
+	now := s.opts.Now()
+	e := &entry{key: sealKey(scalar, s.opts.LockedMemory), pub: pub,
+		expires: now.Add(ttl), wallExp: now.Round(0).Add(ttl), idle: idle, idleEnd: now.Add(idle)}
+	s.mu.Lock()
+	if old := s.keys[id]; old != nil {
+		old.key.destroy()
+	}
+	s.keys[id] = e
+	s.mu.Unlock()
+	return Response{V: Version}
+}
+
+func (s *Server) decrypt(req *Request) Response {
+	now := s.opts.Now()
+	s.mu.Lock()
+	e := s.keys[req.VaultID]
+	if e != nil && e.expired(now) {
+		e.key.destroy()
+		delete(s.keys, req.VaultID)
+		e = nil
+	}
+	if e != nil && e.idle > 0 {
+		e.idleEnd = now.Add(e.idle)
+	}
+	s.mu.Unlock()
+	if e == nil {
+		return fail("locked", "vault %s is not unlocked in the agent", req.VaultID)
+	}
+	var plain []byte
+	err := e.key.open(func(scalar []byte) error {
+		r, err := age.Decrypt(bytes.NewReader(req.Ciphertext), &x25519Identity{scalar: scalar, pub: e.pub})
+		if err != nil {
+			return err
+		}
+		plain, err = io.ReadAll(io.LimitReader(r, MaxMessage/2))
+		return err
+	})
+	if err != nil {
+		wipe(plain)
+		return fail("decrypt", "decrypt: %v", err)
+	}
+	return Response{V: Version, Plaintext: plain}
+}
+
+func (s *Server) status() *Status {
+	now := s.opts.Now()
+	st := &Status{PID: os.Getpid(), Vaults: []VaultStatus{}}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for id, e := range s.keys {
+		if e.expired(now) {
+			continue
+		}
+		vs := VaultStatus{ID: id, ExpiresAt: e.wallExp.Format(time.RFC3339)}
+		if e.idle > 0 {
+			vs.IdleUntil = now.Round(0).Add(e.idleEnd.Sub(now)).Format(time.RFC3339)
+		}
+		st.Vaults = append(st.Vaults, vs)
+	}
+	return st
+}

@@ -1,0 +1,146 @@
+//go:build !windows
+
+package ipc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// DefaultPath is $XDG_RUNTIME_DIR/kr/agent.sock, else a per-uid directory
+// under the temp dir.
+func DefaultPath(getenv func(string) string) (string, error) {
+	if d := getenv("XDG_RUNTIME_DIR"); d != "" && filepath.IsAbs(d) {
+		return filepath.Join(d, "kr", "agent.sock"), nil
+	}
+	return filepath.Join(os.TempDir(), "kr-"+strconv.Itoa(os.Getuid()), "agent.sock"), nil
+}
+
+// CheckDir checks the socket's directory as GnuPG does: a real directory
+// (not a symlink), owned by us, with no group or other permissions.
+func CheckDir(dir string) error {
+	fi, err := os.Lstat(dir)
+	if err != nil {
+		return err
+	}
+	if fi.Mode()&fs.ModeSymlink != 0 {
+		return fmt.Errorf("socket directory %s is a symlink: refusing it", dir)
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("socket directory %s is not a directory", dir)
+	}
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok && int(st.Uid) != os.Getuid() {
+		return fmt.Errorf("socket directory %s is owned by uid %d, not by you: refusing it", dir, st.Uid)
+	}
+	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
+		return fmt.Errorf("socket directory %s has mode %04o, want 0700: refusing it", dir, perm)
+	}
+	return nil
+}
+
+func ensureDir(dir string) error {
+	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+		return err
+	}
+	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+		return err
+	}
+	return CheckDir(dir)
+}
+
+// Listen listens on path. A socket there that answers means another agent:
+// ErrAgentRunning. One that does not is stale and is replaced.
+func Listen(path string) (net.Listener, error) {
+	if err := ensureDir(filepath.Dir(path)); err != nil {
+		return nil, err
+	}
+	if _, err := os.Lstat(path); err == nil {
+		c, err := net.DialTimeout("unix", path, 500*time.Millisecond)
+		if err == nil {
+			c.Close()
+			return nil, fmt.Errorf("%w on %s", ErrAgentRunning, path)
+		}
+		if err := os.Remove(path); err != nil {
+			return nil, fmt.Errorf("remove stale socket: %w", err)
+		}
+	}
+	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
+	if err != nil {
+		return nil, err
+	}
+	// Closing must not unlink a path that another agent may own by then.
+	l.SetUnlinkOnClose(false)
+	if err := os.Chmod(path, 0o600); err != nil {
+		l.Close()
+		return nil, err
+	}
+	fi, err := os.Lstat(path)
+	if err != nil {
+		l.Close()
+		return nil, err
+	}
+	return &listener{UnixListener: l, path: path, ours: fi}, nil
+}
+
+type listener struct {
+	*net.UnixListener
+	path string
+	ours fs.FileInfo
+	once sync.Once
+}
+
+// Accept returns the next connection from this user; others are closed
+// unread.
+func (l *listener) Accept() (net.Conn, error) {
+	for {
+		c, err := l.UnixListener.AcceptUnix()
+		if err != nil {
+			return nil, err
+		}
+		uid, err := peerUID(c)
+		if err == nil && uid == os.Getuid() {
+			return c, nil
+		}
+		c.Close()
+	}
+}
+
+// Close stops listening and removes the socket if it is still ours.
+func (l *listener) Close() error {
+	var err error
+	l.once.Do(func() {
+		err = l.UnixListener.Close()
+		if fi, e := os.Lstat(l.path); e == nil && os.SameFile(fi, l.ours) {
+			os.Remove(l.path)
+		}
+	})
+	return err
+}
+
+// Dial connects to the agent after checking that the socket's directory
+// is ours, and then that the process listening is ours.
+func Dial(ctx context.Context, path string) (net.Conn, error) {
+	if err := CheckDir(filepath.Dir(path)); err != nil {
+		return nil, err
+	}
+	var d net.Dialer
+	c, err := d.DialContext(ctx, "unix", path)
+	if err != nil {
+		return nil, err
+	}
+	uid, err := peerUID(c.(*net.UnixConn))
+	if err != nil || uid != os.Getuid() {
+		c.Close()
+		return nil, fmt.Errorf("%w: the agent socket %s is served by uid %d", ErrPeer, path, uid)
+	}
+	return c, nil
+}

@@ -1,0 +1,319 @@
+//go:build windows
+
+package ipc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/windows"
+)
+
+// DefaultPath is the named pipe \\.\pipe\kr-agent-<user SID>.
+func DefaultPath(getenv func(string) string) (string, error) {
+	sid, err := userSID()
+	if err != nil {
+		return "", err
+	}
+	return `\\.\pipe\kr-agent-` + sid.String(), nil
+}
+
+// CheckDir has nothing to check on Windows: the pipe's own descriptor
+// admits only this user.
+func CheckDir(dir string) error { return nil }
+
+func userSID() (*windows.SID, error) {
+	tu, err := windows.GetCurrentProcessToken().GetTokenUser()
+	if err != nil {
+		return nil, err
+	}
+	return tu.User.Sid.Copy()
+}
+
+// processSID is the user of the process pid, by its token.
+func processSID(pid uint32) (*windows.SID, error) {
+	p, err := windows.OpenProcess(windows.PROCESS_QUERY_LIMITED_INFORMATION, false, pid)
+	if err != nil {
+		return nil, err
+	}
+	defer windows.CloseHandle(p)
+	var tok windows.Token
+	if err := windows.OpenProcessToken(p, windows.TOKEN_QUERY, &tok); err != nil {
+		return nil, err
+	}
+	defer tok.Close()
+	tu, err := tok.GetTokenUser()
+	if err != nil {
+		return nil, err
+	}
+	return tu.User.Sid.Copy()
+}
+
+const pipeBuffer = 64 << 10
+
+type pipeListener struct {
+	name string
+	sid  *windows.SID
+	sa   *windows.SecurityAttributes
+
+	mu     sync.Mutex
+	next   windows.Handle // the instance the next Accept waits on
+	closed bool
+}
+
+// Listen creates the first instance of the pipe, owner-only, local only.
+// If an instance exists already (a running agent, or a squatter), it fails.
+func Listen(name string) (net.Listener, error) {
+	sid, err := userSID()
+	if err != nil {
+		return nil, err
+	}
+	sd, err := windows.SecurityDescriptorFromString("O:" + sid.String() + "D:P(A;;GA;;;" + sid.String() + ")")
+	if err != nil {
+		return nil, err
+	}
+	sa := &windows.SecurityAttributes{SecurityDescriptor: sd}
+	sa.Length = uint32(unsafeSizeofSA)
+	l := &pipeListener{name: name, sid: sid, sa: sa}
+	h, err := l.instance(true)
+	if err != nil {
+		if errors.Is(err, windows.ERROR_ACCESS_DENIED) || errors.Is(err, windows.ERROR_PIPE_BUSY) {
+			return nil, fmt.Errorf("%w on %s (or another process holds the pipe name)", ErrAgentRunning, name)
+		}
+		return nil, err
+	}
+	l.next = h
+	return l, nil
+}
+
+func (l *pipeListener) instance(first bool) (windows.Handle, error) {
+	name, err := windows.UTF16PtrFromString(l.name)
+	if err != nil {
+		return 0, err
+	}
+	flags := uint32(windows.PIPE_ACCESS_DUPLEX)
+	if first {
+		flags |= windows.FILE_FLAG_FIRST_PIPE_INSTANCE
+	}
+	return windows.CreateNamedPipe(name, flags,
+		windows.PIPE_TYPE_BYTE|windows.PIPE_READMODE_BYTE|windows.PIPE_WAIT|windows.PIPE_REJECT_REMOTE_CLIENTS,
+		windows.PIPE_UNLIMITED_INSTANCES, pipeBuffer, pipeBuffer, 0, l.sa)
+}
+
+// Accept waits for a client, checks that its process belongs to this user,
+// and returns the connection; other clients are disconnected unread.
+func (l *pipeListener) Accept() (net.Conn, error) {
+	for {
+		l.mu.Lock()
+		h, closed := l.next, l.closed
+		l.mu.Unlock()
+		if closed {
+			return nil, net.ErrClosed
+		}
+		err := windows.ConnectNamedPipe(h, nil)
+		if err != nil && !errors.Is(err, windows.ERROR_PIPE_CONNECTED) {
+			return nil, err
+		}
+		l.mu.Lock()
+		if l.closed {
+			l.mu.Unlock()
+			windows.CloseHandle(h)
+			return nil, net.ErrClosed
+		}
+		next, err := l.instance(false)
+		if err != nil {
+			l.mu.Unlock()
+			return nil, err
+		}
+		l.next = next
+		l.mu.Unlock()
+		var pid uint32
+		ok := false
+		if windows.GetNamedPipeClientProcessId(h, &pid) == nil {
+			if sid, err := processSID(pid); err == nil && windows.EqualSid(sid, l.sid) {
+				ok = true
+			}
+		}
+		if !ok {
+			windows.DisconnectNamedPipe(h)
+			windows.CloseHandle(h)
+			continue
+		}
+		return newPipeConn(h, l.name, true), nil
+	}
+}
+
+// Close stops listening; a pending Accept is woken by a connection of our
+// own.
+func (l *pipeListener) Close() error {
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		return nil
+	}
+	l.closed = true
+	h := l.next
+	l.mu.Unlock()
+	if c, err := dialPipe(l.name, 200*time.Millisecond); err == nil {
+		c.Close()
+	}
+	return windows.CloseHandle(h)
+}
+
+func (l *pipeListener) Addr() net.Addr { return pipeAddr(l.name) }
+
+type pipeAddr string
+
+func (a pipeAddr) Network() string { return "pipe" }
+func (a pipeAddr) String() string  { return string(a) }
+
+// Dial opens the pipe and checks that the server process is this user's
+// before anything is sent (a squatter's pipe is refused).
+func Dial(ctx context.Context, name string) (net.Conn, error) {
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		deadline = time.Now().Add(5 * time.Second)
+	}
+	for {
+		c, err := dialPipe(name, time.Until(deadline))
+		if err == nil {
+			return c, nil
+		}
+		if !errors.Is(err, windows.ERROR_PIPE_BUSY) || time.Now().After(deadline) {
+			if errors.Is(err, windows.ERROR_FILE_NOT_FOUND) {
+				return nil, fmt.Errorf("dial %s: %w", name, os.ErrNotExist)
+			}
+			return nil, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
+
+func dialPipe(name string, _ time.Duration) (net.Conn, error) {
+	p, err := windows.UTF16PtrFromString(name)
+	if err != nil {
+		return nil, err
+	}
+	h, err := windows.CreateFile(p, windows.GENERIC_READ|windows.GENERIC_WRITE, 0, nil, windows.OPEN_EXISTING,
+		windows.SECURITY_SQOS_PRESENT|windows.SECURITY_IDENTIFICATION, 0)
+	if err != nil {
+		return nil, err
+	}
+	var pid uint32
+	if err := windows.GetNamedPipeServerProcessId(h, &pid); err != nil {
+		windows.CloseHandle(h)
+		return nil, err
+	}
+	want, err := userSID()
+	if err != nil {
+		windows.CloseHandle(h)
+		return nil, err
+	}
+	sid, err := processSID(pid)
+	if err != nil || !windows.EqualSid(sid, want) {
+		windows.CloseHandle(h)
+		return nil, fmt.Errorf("%w: the pipe %s is served by another user", ErrPeer, name)
+	}
+	return newPipeConn(h, name, false), nil
+}
+
+// pipeConn is a net.Conn on a blocking pipe handle. A deadline that passes
+// closes the handle, which ends a blocked ReadFile or WriteFile: a stuck
+// peer cannot hold the agent.
+type pipeConn struct {
+	h      windows.Handle
+	name   string
+	server bool
+
+	mu     sync.Mutex
+	timer  *time.Timer
+	closed bool
+}
+
+func newPipeConn(h windows.Handle, name string, server bool) *pipeConn {
+	return &pipeConn{h: h, name: name, server: server}
+}
+
+func (c *pipeConn) Read(b []byte) (int, error) {
+	var n uint32
+	err := windows.ReadFile(c.h, b, &n, nil)
+	if errors.Is(err, windows.ERROR_BROKEN_PIPE) || errors.Is(err, windows.ERROR_PIPE_NOT_CONNECTED) {
+		return int(n), io.EOF
+	}
+	if err != nil && c.isClosed() {
+		return int(n), os.ErrDeadlineExceeded
+	}
+	if err == nil && n == 0 && len(b) > 0 {
+		return 0, io.EOF
+	}
+	return int(n), err
+}
+
+func (c *pipeConn) Write(b []byte) (int, error) {
+	var n uint32
+	err := windows.WriteFile(c.h, b, &n, nil)
+	if err != nil && c.isClosed() {
+		return int(n), os.ErrDeadlineExceeded
+	}
+	return int(n), err
+}
+
+func (c *pipeConn) isClosed() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.closed
+}
+
+func (c *pipeConn) Close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return nil
+	}
+	c.closed = true
+	if c.timer != nil {
+		c.timer.Stop()
+	}
+	if c.server {
+		windows.FlushFileBuffers(c.h)
+		windows.DisconnectNamedPipe(c.h)
+	}
+	return windows.CloseHandle(c.h)
+}
+
+func (c *pipeConn) SetDeadline(t time.Time) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.timer != nil {
+		c.timer.Stop()
+		c.timer = nil
+	}
+	if t.IsZero() {
+		return nil
+	}
+	c.timer = time.AfterFunc(time.Until(t), func() {
+		c.mu.Lock()
+		if !c.closed {
+			c.closed = true
+			windows.CancelIoEx(c.h, nil)
+			windows.CloseHandle(c.h)
+		}
+		c.mu.Unlock()
+	})
+	return nil
+}
+
+func (c *pipeConn) SetReadDeadline(t time.Time) error  { return c.SetDeadline(t) }
+func (c *pipeConn) SetWriteDeadline(t time.Time) error { return c.SetDeadline(t) }
+func (c *pipeConn) LocalAddr() net.Addr                { return pipeAddr(c.name) }
+func (c *pipeConn) RemoteAddr() net.Addr               { return pipeAddr(c.name) }
