@@ -32,6 +32,9 @@ type Options struct {
 	LockedMemory bool
 	// Now is the clock, for tests.
 	Now func() time.Time
+	// ExitWhenEmpty ends Serve after this long with no key held and no
+	// request, so an agent nobody uses does not linger; 0 means 10m.
+	ExitWhenEmpty time.Duration
 }
 
 // Server holds unlocked vault identities.
@@ -39,6 +42,7 @@ type Server struct {
 	opts  Options
 	mu    sync.Mutex
 	keys  map[string]*entry
+	last  time.Time // the last request, or when the last key went
 	slots chan struct{}
 	stop  chan struct{}
 	once  sync.Once
@@ -64,6 +68,9 @@ func NewServer(opts Options) *Server {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if opts.ExitWhenEmpty == 0 {
+		opts.ExitWhenEmpty = 10 * time.Minute
+	}
 	return &Server{opts: opts, keys: map[string]*entry{}, slots: make(chan struct{}, opts.MaxConns), stop: make(chan struct{})}
 }
 
@@ -88,7 +95,9 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 			case <-ctx.Done():
 				return
 			case <-t.C:
-				s.expire()
+				if s.expire() {
+					s.once.Do(func() { close(s.stop) })
+				}
 			}
 		}
 	}()
@@ -127,16 +136,23 @@ func (s *Server) Wipe() {
 	}
 }
 
-func (s *Server) expire() {
+// expire wipes expired keys and reports whether the agent has been empty
+// and unused for ExitWhenEmpty.
+func (s *Server) expire() (idle bool) {
 	now := s.opts.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.last.IsZero() {
+		s.last = now
+	}
 	for id, e := range s.keys {
 		if e.expired(now) {
 			e.key.destroy()
 			delete(s.keys, id)
+			s.last = now
 		}
 	}
+	return len(s.keys) == 0 && now.Sub(s.last) > s.opts.ExitWhenEmpty
 }
 
 func (e *entry) expired(now time.Time) bool {
@@ -174,6 +190,9 @@ func fail(code, format string, args ...any) Response {
 }
 
 func (s *Server) handle(req *Request) Response {
+	s.mu.Lock()
+	s.last = s.opts.Now()
+	s.mu.Unlock()
 	switch req.Op {
 	case OpUnlock:
 		return s.unlock(req)
