@@ -2,7 +2,6 @@ package agent
 
 import (
 	"bytes"
-	"crypto/ecdh"
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
@@ -12,6 +11,7 @@ import (
 
 	"filippo.io/age"
 	"golang.org/x/crypto/chacha20poly1305"
+	"golang.org/x/crypto/curve25519"
 	"golang.org/x/crypto/hkdf"
 )
 
@@ -39,11 +39,11 @@ func parseIdentityFile(plain []byte) ([]byte, error) {
 
 // recipientOf is the age1... recipient of scalar.
 func recipientOf(scalar []byte) (string, error) {
-	k, err := ecdh.X25519().NewPrivateKey(scalar)
+	pub, err := curve25519.X25519(scalar, curve25519.Basepoint)
 	if err != nil {
 		return "", err
 	}
-	return bech32Encode("age", k.PublicKey().Bytes())
+	return bech32Encode("age", pub)
 }
 
 // x25519Identity unwraps age's X25519 stanzas with a scalar borrowed from a
@@ -79,15 +79,9 @@ func (i *x25519Identity) unwrap(s *age.Stanza) ([]byte, error) {
 	if err != nil || len(share) != 32 {
 		return nil, errors.New("invalid X25519 stanza share")
 	}
-	priv, err := ecdh.X25519().NewPrivateKey(i.scalar)
-	if err != nil {
-		return nil, err
-	}
-	peer, err := ecdh.X25519().NewPublicKey(share)
-	if err != nil {
-		return nil, err
-	}
-	shared, err := priv.ECDH(peer)
+	// x/crypto's X25519 keeps no copy of the scalar, unlike a crypto/ecdh
+	// PrivateKey, which would leave one on the heap.
+	shared, err := curve25519.X25519(i.scalar, share)
 	if err != nil {
 		return nil, err
 	}
@@ -145,11 +139,16 @@ func hrpExpand(hrp []byte) []byte {
 }
 
 func bech32Decode(s []byte) (hrp, data []byte, err error) {
-	lower := bytes.ToLower(s)
-	defer wipe(lower)
-	if !bytes.Equal(lower, s) && !bytes.Equal(bytes.ToUpper(s), s) {
+	hasLower, hasUpper := false, false
+	for _, c := range s {
+		hasLower = hasLower || 'a' <= c && c <= 'z'
+		hasUpper = hasUpper || 'A' <= c && c <= 'Z'
+	}
+	if hasLower && hasUpper {
 		return nil, nil, errors.New("mixed case")
 	}
+	lower := bytes.ToLower(s)
+	defer wipe(lower)
 	pos := bytes.LastIndexByte(lower, '1')
 	if pos < 1 || pos+7 > len(lower) {
 		return nil, nil, errors.New("malformed bech32")
@@ -213,12 +212,4 @@ func convertBits(data []byte, from, to uint, pad bool) ([]byte, error) {
 		return nil, errors.New("invalid padding")
 	}
 	return out, nil
-}
-
-func ecdhPublic(scalar []byte) ([]byte, error) {
-	k, err := ecdh.X25519().NewPrivateKey(scalar)
-	if err != nil {
-		return nil, err
-	}
-	return k.PublicKey().Bytes(), nil
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"filippo.io/age"
+	"golang.org/x/crypto/curve25519"
 )
 
 // TTL limits.
@@ -223,22 +224,12 @@ func (s *Server) unlock(req *Request) Response {
 	if idle < 0 || idle > ttl {
 		return fail("bad-request", "idle timeout must be between 0 and the ttl")
 	}
-	sid, err := age.NewScryptIdentity(string(req.Passphrase))
-	if err != nil {
-		return fail("bad-request", "%v", err)
-	}
-	sid.SetMaxWorkFactor(20)
-	r, err := age.Decrypt(bytes.NewReader(req.IdentityFile), sid)
+	plain, err := openIdentityFile(req.IdentityFile, req.Passphrase)
 	if err != nil {
 		var nm *age.NoIdentityMatchError
 		if errors.As(err, &nm) {
 			return fail("bad-passphrase", "wrong passphrase")
 		}
-		return fail("bad-request", "identity file: %v", err)
-	}
-	plain, err := io.ReadAll(io.LimitReader(r, 64<<10))
-	if err != nil {
-		wipe(plain)
 		return fail("bad-request", "identity file: %v", err)
 	}
 	scalar, err := parseIdentityFile(plain)
@@ -251,7 +242,11 @@ func (s *Server) unlock(req *Request) Response {
 		wipe(scalar)
 		return fail("bad-request", "the identity does not belong to vault %s", req.VaultID)
 	}
-	pub, _ := ecdhPublic(scalar)
+	pub, err := curve25519.X25519(scalar, curve25519.Basepoint)
+	if err != nil {
+		wipe(scalar)
+		return fail("bad-request", "%v", err)
+	}
 	now := s.opts.Now()
 	e := &entry{key: sealKey(scalar, s.opts.LockedMemory), pub: pub,
 		expires: now.Add(ttl), wallExp: now.Round(0).Add(ttl), idle: idle, idleEnd: now.Add(idle)}
