@@ -119,9 +119,17 @@ func (l *listener) Close() error {
 	var err error
 	l.once.Do(func() {
 		err = l.UnixListener.Close()
-		if fi, e := os.Lstat(l.path); e == nil && os.SameFile(fi, l.ours) {
-			os.Remove(l.path)
+		// Inode numbers are reused at once, so a file with our inode may
+		// still be another agent's: one that answers is not ours to remove.
+		fi, e := os.Lstat(l.path)
+		if e != nil || !os.SameFile(fi, l.ours) {
+			return
 		}
+		if c, e := net.DialTimeout("unix", l.path, 200*time.Millisecond); e == nil {
+			c.Close()
+			return
+		}
+		os.Remove(l.path)
 	})
 	return err
 }
