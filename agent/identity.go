@@ -11,7 +11,6 @@ import (
 
 	"filippo.io/age"
 	"golang.org/x/crypto/chacha20poly1305"
-	"golang.org/x/crypto/curve25519"
 	"golang.org/x/crypto/hkdf"
 )
 
@@ -39,7 +38,7 @@ func parseIdentityFile(plain []byte) ([]byte, error) {
 
 // recipientOf is the age1... recipient of scalar.
 func recipientOf(scalar []byte) (string, error) {
-	pub, err := curve25519.X25519(scalar, curve25519.Basepoint)
+	pub, err := x25519(scalar, basepoint)
 	if err != nil {
 		return "", err
 	}
@@ -79,9 +78,7 @@ func (i *x25519Identity) unwrap(s *age.Stanza) ([]byte, error) {
 	if err != nil || len(share) != 32 {
 		return nil, errors.New("invalid X25519 stanza share")
 	}
-	// x/crypto's X25519 keeps no copy of the scalar, unlike a crypto/ecdh
-	// PrivateKey, which would leave one on the heap.
-	shared, err := curve25519.X25519(i.scalar, share)
+	shared, err := x25519(i.scalar, share)
 	if err != nil {
 		return nil, err
 	}
@@ -153,7 +150,7 @@ func bech32Decode(s []byte) (hrp, data []byte, err error) {
 	if pos < 1 || pos+7 > len(lower) {
 		return nil, nil, errors.New("malformed bech32")
 	}
-	hrp = bytes.ToUpper(lower[:pos])
+	hrp = append([]byte(nil), lower[:pos]...) // "age-secret-key-": not secret
 	vals := make([]byte, 0, len(lower)-pos-1)
 	defer wipe(vals)
 	for _, c := range lower[pos+1:] {
@@ -163,7 +160,7 @@ func bech32Decode(s []byte) (hrp, data []byte, err error) {
 		}
 		vals = append(vals, byte(i))
 	}
-	check := append(hrpExpand(bytes.ToLower(hrp)), vals...)
+	check := append(hrpExpand(hrp), vals...)
 	defer wipe(check)
 	if polymod(check) != 1 {
 		return nil, nil, errors.New("bad bech32 checksum")

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"filippo.io/age"
-	"golang.org/x/crypto/curve25519"
 )
 
 // TTL limits.
@@ -242,7 +241,7 @@ func (s *Server) unlock(req *Request) Response {
 		wipe(scalar)
 		return fail("bad-request", "the identity does not belong to vault %s", req.VaultID)
 	}
-	pub, err := curve25519.X25519(scalar, curve25519.Basepoint)
+	pub, err := x25519(scalar, basepoint)
 	if err != nil {
 		wipe(scalar)
 		return fail("bad-request", "%v", err)

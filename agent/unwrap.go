@@ -11,7 +11,6 @@ import (
 	"filippo.io/age"
 	"golang.org/x/crypto/chacha20poly1305"
 	"golang.org/x/crypto/hkdf"
-	"golang.org/x/crypto/scrypt"
 )
 
 // maxScryptLogN caps the work a hostile identity file can ask for.
@@ -37,7 +36,7 @@ func (i *scryptIdentity) Unwrap(stanzas []*age.Stanza) ([]byte, error) {
 		if err != nil || logN <= 0 || logN > maxScryptLogN || strconv.Itoa(logN) != s.Args[1] {
 			return nil, errors.New("invalid or too large scrypt work factor")
 		}
-		key, err := scrypt.Key(i.pass, append([]byte("age-encryption.org/v1/scrypt"), salt...), 1<<logN, 8, 1, chacha20poly1305.KeySize)
+		key, err := scryptKey(i.pass, append([]byte("age-encryption.org/v1/scrypt"), salt...), 1<<logN, 8, chacha20poly1305.KeySize)
 		if err != nil {
 			return nil, err
 		}
