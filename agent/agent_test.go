@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"net"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -162,8 +161,7 @@ func TestBadMessages(t *testing.T) {
 }
 
 func TestServeOverSocket(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "kr")
-	path := filepath.Join(dir, "agent.sock")
+	path := testAddr(t)
 	l, err := ipc.Listen(path)
 	if err != nil {
 		t.Fatal(err)
@@ -259,7 +257,7 @@ func FuzzDecode(f *testing.F) {
 func BenchmarkDecrypt(b *testing.B) {
 	id, wrapped := newIdentityFile(b, "pw")
 	vault := id.Recipient().String()
-	path := filepath.Join(b.TempDir(), "kr", "agent.sock")
+	path := testAddr(b)
 	l, err := ipc.Listen(path)
 	if err != nil {
 		b.Fatal(err)

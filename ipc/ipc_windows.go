@@ -81,6 +81,18 @@ func Listen(name string) (net.Listener, error) {
 	sa := &windows.SecurityAttributes{SecurityDescriptor: sd}
 	sa.Length = uint32(unsafeSizeofSA)
 	l := &pipeListener{name: name, sid: sid, sa: sa}
+	// FILE_FLAG_FIRST_PIPE_INSTANCE refuses a name in use on Windows, but
+	// wine does not enforce it: look for an existing instance first.
+	if p, err := windows.UTF16PtrFromString(name); err == nil {
+		h, err := windows.CreateFile(p, windows.GENERIC_READ, 0, nil, windows.OPEN_EXISTING,
+			windows.SECURITY_SQOS_PRESENT|windows.SECURITY_IDENTIFICATION, 0)
+		if err == nil {
+			windows.CloseHandle(h)
+		}
+		if err == nil || errors.Is(err, windows.ERROR_PIPE_BUSY) {
+			return nil, fmt.Errorf("%w on %s (or another process holds the pipe name)", ErrAgentRunning, name)
+		}
+	}
 	h, err := l.instance(true)
 	if err != nil {
 		if errors.Is(err, windows.ERROR_ACCESS_DENIED) || errors.Is(err, windows.ERROR_PIPE_BUSY) {
