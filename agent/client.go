@@ -80,3 +80,24 @@ func (cl *Client) Status() (*Status, error) {
 	}
 	return resp.Status, nil
 }
+
+// CachePut keeps an OS-store value under key for ttl.
+func (cl *Client) CachePut(key string, value []byte, ttl time.Duration) error {
+	_, err := cl.call(Request{Op: OpCachePut, CacheKey: key, Value: value, TTLSeconds: int64(ttl / time.Second)})
+	return err
+}
+
+// CacheGet returns a cached value, or an error wrapping ErrLocked.
+func (cl *Client) CacheGet(key string) ([]byte, error) {
+	resp, err := cl.call(Request{Op: OpCacheGet, CacheKey: key})
+	if err != nil {
+		return nil, err
+	}
+	return resp.Plaintext, nil
+}
+
+// CacheDrop forgets a cached value.
+func (cl *Client) CacheDrop(key string) error {
+	_, err := cl.call(Request{Op: OpCacheDrop, CacheKey: key})
+	return err
+}

@@ -26,6 +26,10 @@ const (
 	OpLock    = "lock"
 	OpStatus  = "status"
 	OpStop    = "stop"
+	// The value cache for OS-store items (`kr unlock --cache NAME...`).
+	OpCachePut  = "cache-put"
+	OpCacheGet  = "cache-get"
+	OpCacheDrop = "cache-drop"
 )
 
 // Request is one client message. Byte fields travel base64-encoded.
@@ -37,6 +41,8 @@ type Request struct {
 	Passphrase   []byte `json:"passphrase,omitempty"`
 	Ciphertext   []byte `json:"ciphertext,omitempty"`
 	TTLSeconds   int64  `json:"ttl_seconds,omitempty"`
+	CacheKey     string `json:"cache_key,omitempty"`
+	Value        []byte `json:"value,omitempty"`
 	IdleSeconds  int64  `json:"idle_seconds,omitempty"`
 }
 
@@ -53,6 +59,7 @@ type Response struct {
 type Status struct {
 	PID    int           `json:"pid"`
 	Vaults []VaultStatus `json:"vaults"`
+	Cached []string      `json:"cached"` // cache keys, never values
 }
 
 // VaultStatus is one unlocked vault.

@@ -1,8 +1,12 @@
 package agent
 
 import (
+	"errors"
+
 	"github.com/awnumar/memguard"
 )
+
+var errDestroyed = errors.New("key was wiped")
 
 // sealed holds a key at rest; open lends it out for one operation.
 type sealed interface {
@@ -15,6 +19,9 @@ type sealed interface {
 type enclaveKey struct{ e *memguard.Enclave }
 
 func (k *enclaveKey) open(f func([]byte) error) error {
+	if k.e == nil {
+		return errDestroyed
+	}
 	b, err := k.e.Open()
 	if err != nil {
 		return err
@@ -35,7 +42,7 @@ func (k *plainKey) destroy()                        { wipe(k.b) }
 
 // sealKey takes ownership of key (wiping the caller's copy).
 func sealKey(key []byte, locked bool) sealed {
-	if locked {
+	if locked && len(key) > 0 { // memguard refuses empty buffers
 		return &enclaveKey{memguard.NewEnclave(key)} // NewEnclave wipes key
 	}
 	k := &plainKey{b: append([]byte(nil), key...)}

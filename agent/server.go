@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"sort"
 	"sync"
 	"time"
 
@@ -42,7 +43,8 @@ type Server struct {
 	opts  Options
 	mu    sync.Mutex
 	keys  map[string]*entry
-	last  time.Time // the last request, or when the last key went
+	cache map[string]*entry // OS-store values by backend, service and name
+	last  time.Time         // the last request, or when the last key went
 	slots chan struct{}
 	stop  chan struct{}
 	once  sync.Once
@@ -71,7 +73,7 @@ func NewServer(opts Options) *Server {
 	if opts.ExitWhenEmpty == 0 {
 		opts.ExitWhenEmpty = 10 * time.Minute
 	}
-	return &Server{opts: opts, keys: map[string]*entry{}, slots: make(chan struct{}, opts.MaxConns), stop: make(chan struct{})}
+	return &Server{opts: opts, keys: map[string]*entry{}, cache: map[string]*entry{}, slots: make(chan struct{}, opts.MaxConns), stop: make(chan struct{})}
 }
 
 // Serve accepts connections until ctx ends, a client asks it to stop, or
@@ -134,6 +136,10 @@ func (s *Server) Wipe() {
 		e.key.destroy()
 		delete(s.keys, id)
 	}
+	for k, e := range s.cache {
+		e.key.destroy()
+		delete(s.cache, k)
+	}
 }
 
 // expire wipes expired keys and reports whether the agent has been empty
@@ -145,14 +151,16 @@ func (s *Server) expire() (idle bool) {
 	if s.last.IsZero() {
 		s.last = now
 	}
-	for id, e := range s.keys {
-		if e.expired(now) {
-			e.key.destroy()
-			delete(s.keys, id)
-			s.last = now
+	for _, m := range []map[string]*entry{s.keys, s.cache} {
+		for id, e := range m {
+			if e.expired(now) {
+				e.key.destroy()
+				delete(m, id)
+				s.last = now
+			}
 		}
 	}
-	return len(s.keys) == 0 && now.Sub(s.last) > s.opts.ExitWhenEmpty
+	return len(s.keys) == 0 && len(s.cache) == 0 && now.Sub(s.last) > s.opts.ExitWhenEmpty
 }
 
 func (e *entry) expired(now time.Time) bool {
@@ -203,6 +211,45 @@ func (s *Server) handle(req *Request) Response {
 		return Response{V: Version}
 	case OpStatus:
 		return Response{V: Version, Status: s.status()}
+	case OpCachePut:
+		ttl := time.Duration(req.TTLSeconds) * time.Second
+		if ttl <= 0 || ttl > MaxTTL || req.CacheKey == "" {
+			return fail("bad-request", "cache-put needs a key and a ttl between 1s and %v", MaxTTL)
+		}
+		now := s.opts.Now()
+		e := &entry{key: sealKey(bytes.Clone(req.Value), s.opts.LockedMemory), expires: now.Add(ttl), wallExp: now.Round(0).Add(ttl)}
+		wipe(req.Value)
+		s.mu.Lock()
+		if old := s.cache[req.CacheKey]; old != nil {
+			old.key.destroy()
+		}
+		s.cache[req.CacheKey] = e
+		s.mu.Unlock()
+		return Response{V: Version}
+	case OpCacheGet:
+		now := s.opts.Now()
+		s.mu.Lock()
+		e := s.cache[req.CacheKey]
+		if e != nil && e.expired(now) {
+			e.key.destroy()
+			delete(s.cache, req.CacheKey)
+			e = nil
+		}
+		s.mu.Unlock()
+		if e == nil {
+			return fail("locked", "not cached")
+		}
+		var v []byte
+		e.key.open(func(b []byte) error { v = bytes.Clone(b); return nil })
+		return Response{V: Version, Plaintext: v}
+	case OpCacheDrop:
+		s.mu.Lock()
+		if e := s.cache[req.CacheKey]; e != nil {
+			e.key.destroy()
+			delete(s.cache, req.CacheKey)
+		}
+		s.mu.Unlock()
+		return Response{V: Version}
 	case OpStop:
 		s.Wipe()
 		s.once.Do(func() { close(s.stop) })
@@ -305,5 +352,12 @@ func (s *Server) status() *Status {
 		}
 		st.Vaults = append(st.Vaults, vs)
 	}
+	st.Cached = []string{}
+	for k, e := range s.cache {
+		if !e.expired(now) {
+			st.Cached = append(st.Cached, k)
+		}
+	}
+	sort.Strings(st.Cached)
 	return st
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kr-keyring/kr/agent"
+	"github.com/kr-keyring/kr/backends"
 	"github.com/kr-keyring/kr/backends/file"
 	"github.com/kr-keyring/kr/internal/envref"
 	"github.com/kr-keyring/kr/ipc"
@@ -122,8 +123,66 @@ func (a *App) unlockAgent(ctx context.Context, v *file.Vault, pass []byte, ttl, 
 	return c, nil
 }
 
+// cacheKey names an OS-store value in the agent's cache: the backend as
+// configured, the service and the name.
+func (a *App) cacheKey(name string) string {
+	return a.BackendName + "\x00" + a.Service + "\x00" + name
+}
+
+// cachedValue asks a running agent for a value cached by
+// `kr unlock --cache`; ok is false when there is none (or no agent).
+func (a *App) cachedValue(ctx context.Context, name string) (v []byte, ok bool) {
+	if a.agentDisabled() || a.BackendName == backends.File {
+		return nil, false
+	}
+	c, err := a.dialAgent(ctx)
+	if err != nil {
+		return nil, false
+	}
+	defer c.Close()
+	v, err = c.CacheGet(a.cacheKey(name))
+	return v, err == nil
+}
+
+// dropCached forgets name in a running agent's cache after kr changed it.
+func (a *App) dropCached(ctx context.Context, name string) {
+	if a.agentDisabled() || a.BackendName == backends.File {
+		return
+	}
+	if c, err := a.dialAgent(ctx); err == nil {
+		c.CacheDrop(a.cacheKey(name))
+		c.Close()
+	}
+}
+
+// cacheValues reads names from the OS store and hands them to the agent.
+func (a *App) cacheValues(ctx context.Context, names []string, ttl time.Duration) error {
+	b, err := a.Backend(ctx)
+	if err != nil {
+		return err
+	}
+	c, err := a.ensureAgent(ctx)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	for _, n := range names {
+		v, err := b.Get(ctx, n)
+		if err != nil {
+			return getError(n, err)
+		}
+		err = c.CachePut(a.cacheKey(n), v, ttl)
+		wipe(v)
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func newUnlockCmd(app *App) *cobra.Command {
 	var ttl, idle time.Duration
+	var cache []string
 	cmd := &cobra.Command{
 		Use:   "unlock",
 		Short: "Unlock the file vault in the agent for a while",
@@ -138,6 +197,23 @@ comes from KR_PASSPHRASE_FILE, KR_PASSPHRASE or the terminal.`,
 			}
 			if idle < 0 || idle > ttl {
 				return usagef("--idle must be between 0 and the ttl")
+			}
+			if len(cache) > 0 {
+				if app.BackendName == backends.File {
+					return usagef("--cache is for OS-store items; the file vault is unlocked as a whole")
+				}
+				for _, n := range cache {
+					if err := backends.ValidateName(n); err != nil {
+						return err
+					}
+				}
+				ctx, cancel := app.context(cmd.Context())
+				defer cancel()
+				if err := app.cacheValues(ctx, cache, ttl); err != nil {
+					return err
+				}
+				fmt.Fprintf(app.IO.ErrOut, "kr: %d value(s) cached in the agent until %s\n", len(cache), time.Now().Add(ttl).Format("15:04:05"))
+				return nil
 			}
 			v, err := app.existingVault()
 			if err != nil {
@@ -161,6 +237,7 @@ comes from KR_PASSPHRASE_FILE, KR_PASSPHRASE or the terminal.`,
 	}
 	cmd.Flags().DurationVar(&ttl, "ttl", agent.DefaultTTL, "how long the agent keeps the key (absolute)")
 	cmd.Flags().DurationVar(&idle, "idle", 0, "forget the key after this long unused (0: never)")
+	cmd.Flags().StringSliceVar(&cache, "cache", nil, "instead, cache these OS-store items' values in the agent for --ttl")
 	return cmd
 }
 
@@ -207,11 +284,14 @@ func newAgentCmd(app *App) *cobra.Command {
 				return err
 			}
 			if asJSON {
-				return writeJSON(app.IO.Out, map[string]any{"running": true, "socket": path, "pid": st.PID, "vaults": st.Vaults})
+				return writeJSON(app.IO.Out, map[string]any{"running": true, "socket": path, "pid": st.PID, "vaults": st.Vaults, "cached": len(st.Cached)})
 			}
 			fmt.Fprintf(app.IO.Out, "agent: running, pid %d (%s)\n", st.PID, path)
 			for _, v := range st.Vaults {
 				fmt.Fprintf(app.IO.Out, "unlocked: %s until %s\n", v.ID, v.ExpiresAt)
+			}
+			for _, k := range st.Cached {
+				fmt.Fprintf(app.IO.Out, "cached: %s\n", strings.ReplaceAll(k, "\x00", " "))
 			}
 			return nil
 		},

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sync"
 
 	"github.com/spf13/cobra"
 
@@ -86,21 +85,10 @@ func (a *App) projectLayer() (*envref.Layer, error) {
 
 // lazyGetter opens the backend only when a reference needs it, so that
 // `kr exec` without references works with no store at all.
-type lazyGetter struct {
-	app  *App
-	once sync.Once
-}
+type lazyGetter struct{ app *App }
 
 func (g *lazyGetter) Get(ctx context.Context, name string) ([]byte, error) {
-	b, err := g.app.Backend(ctx)
-	if err != nil {
-		return nil, err
-	}
-	v, err := b.Get(ctx, name)
-	if err != nil {
-		return nil, getError(name, err)
-	}
-	return v, nil
+	return g.app.get(ctx, name)
 }
 
 func newExecCmd(app *App) *cobra.Command {

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -40,6 +41,7 @@ avoid a trailing newline). The value is never taken from the command line.`,
 			if err := b.Set(ctx, name, value); err != nil {
 				return fmt.Errorf("set %s: %w", name, err)
 			}
+			app.dropCached(ctx, name)
 			return nil
 		},
 	}
@@ -74,13 +76,9 @@ stdout is a terminal. With --json, print {"name": ..., "value": ...}, with
 			name := args[0]
 			ctx, cancel := app.context(cmd.Context())
 			defer cancel()
-			b, err := app.Backend(ctx)
+			v, err := app.get(ctx, name)
 			if err != nil {
 				return err
-			}
-			v, err := b.Get(ctx, name)
-			if err != nil {
-				return getError(name, err)
 			}
 			defer wipe(v)
 			if asJSON {
@@ -97,6 +95,26 @@ stdout is a terminal. With --json, print {"name": ..., "value": ...}, with
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
+}
+
+// get reads one secret: from the agent's cache of OS-store values when
+// `kr unlock --cache` put it there, else from the backend.
+func (a *App) get(ctx context.Context, name string) ([]byte, error) {
+	if err := backends.ValidateName(name); err != nil {
+		return nil, err
+	}
+	if v, ok := a.cachedValue(ctx, name); ok {
+		return v, nil
+	}
+	b, err := a.Backend(ctx)
+	if err != nil {
+		return nil, err
+	}
+	v, err := b.Get(ctx, name)
+	if err != nil {
+		return nil, getError(name, err)
+	}
+	return v, nil
 }
 
 // getError words a failed read, naming the secret.
@@ -145,6 +163,7 @@ func newRmCmd(app *App) *cobra.Command {
 				return err
 			}
 			for _, name := range args {
+				app.dropCached(ctx, name)
 				if err := b.Delete(ctx, name); err != nil {
 					return getError(name, err)
 				}

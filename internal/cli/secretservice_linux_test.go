@@ -50,6 +50,15 @@ echo "ls:"; kr ls
 echo "doctor:"; kr doctor
 kr rm st/item
 echo "after rm: $(secret-tool lookup service kr username st/item || echo gone)"
+
+# kr unlock --cache: the agent keeps the value for the ttl; kr get reads it
+# there, even once the store no longer has it, until kr lock.
+KR_NO_AGENT= kr unlock --cache db/prod --ttl 1m
+secret-tool clear service kr username db/prod
+echo "cached: $(KR_NO_AGENT= kr get db/prod)"
+KR_NO_AGENT= kr lock
+KR_NO_AGENT= kr get db/prod 2>/dev/null || echo "after lock: exit $?"
+KR_NO_AGENT= kr agent stop
 `
 	cmd := exec.Command("dbus-run-session", "--", "sh", "-c", script)
 	cmd.Env = append(os.Environ(), "KRBIN="+exe, "GOKR="+gokr, "HOME="+tmp,
@@ -69,6 +78,8 @@ echo "after rm: $(secret-tool lookup service kr username st/item || echo gone)"
 		"ls:\ndb/prod\npy/item\nst/item\n",
 		"backend        secretservice (chosen by auto)",
 		"after rm: gone\n",
+		"cached: from-kr v@lue\n",
+		"after lock: exit 3\n",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("output lacks %q", want)
