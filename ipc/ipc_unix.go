@@ -152,3 +152,17 @@ func Dial(ctx context.Context, path string) (net.Conn, error) {
 	}
 	return c, nil
 }
+
+// peerUID asks the kernel for the peer's uid through the connection's raw
+// control, without duplicating the descriptor.
+func peerUID(c *net.UnixConn) (int, error) {
+	raw, err := c.SyscallConn()
+	if err != nil {
+		return -1, err
+	}
+	uid, cerr := -1, error(nil)
+	if err := raw.Control(func(fd uintptr) { uid, cerr = peerUIDOf(int(fd)) }); err != nil {
+		return -1, err
+	}
+	return uid, cerr
+}

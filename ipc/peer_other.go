@@ -2,12 +2,9 @@
 
 package ipc
 
-import (
-	"errors"
-	"net"
-)
+import "errors"
 
-// peerUID: no peer credentials here, so no connection is trusted.
-func peerUID(c *net.UnixConn) (int, error) {
+// peerUIDOf: no peer credentials here, so no connection is trusted.
+func peerUIDOf(fd int) (int, error) {
 	return -1, errors.New("peer credentials are not supported on this system")
 }
