@@ -66,7 +66,10 @@ func (a *App) ensureAgent(ctx context.Context) (*agent.Client, error) {
 	cmd := exec.Command(exe, "agent", "serve")
 	cmd.Env = agentEnv(os.Environ())
 	cmd.SysProcAttr = detached()
-	if err := cmd.Start(); err != nil {
+	restore := closeOnExecAll()
+	err = cmd.Start()
+	restore()
+	if err != nil {
 		return nil, fmt.Errorf("start the agent: %w", err)
 	}
 	go cmd.Wait()
