@@ -5,7 +5,6 @@ go 1.26.8
 require (
 	filippo.io/age v1.3.2
 	filippo.io/edwards25519 v1.2.0
-	github.com/awnumar/memguard v0.23.0
 	github.com/danieljoos/wincred v1.2.3
 	github.com/godbus/dbus/v5 v5.2.4
 	github.com/keybase/go-keychain v0.0.1
@@ -19,7 +18,6 @@ require (
 
 require (
 	filippo.io/hpke v0.4.0 // indirect
-	github.com/awnumar/memcall v0.4.0 // indirect
 	github.com/inconshreveable/mousetrap v1.1.0 // indirect
 	github.com/spf13/pflag v1.0.9 // indirect
 	golang.org/x/tools v0.49.0 // indirect

@@ -8,8 +8,7 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// canLockMemory probes mlock, which memguard needs and would panic
-// without.
+// canLockMemory probes mlock, which keeps keys out of swap.
 func canLockMemory() error {
 	page := make([]byte, unix.Getpagesize())
 	if err := unix.Mlock(page); err != nil {
@@ -30,3 +29,6 @@ func Harden() (lockedMemory bool, warning string) {
 	}
 	return true, ""
 }
+
+func lockMemory(b []byte)   { unix.Mlock(b) }
+func unlockMemory(b []byte) { unix.Munlock(b) }

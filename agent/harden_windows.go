@@ -20,3 +20,15 @@ func Harden() (lockedMemory bool, warning string) {
 	windows.VirtualUnlock(addr, uintptr(len(page)))
 	return true, ""
 }
+
+func lockMemory(b []byte) {
+	if len(b) > 0 {
+		windows.VirtualLock(uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)))
+	}
+}
+
+func unlockMemory(b []byte) {
+	if len(b) > 0 {
+		windows.VirtualUnlock(uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)))
+	}
+}

@@ -1,9 +1,8 @@
 package agent
 
 import (
+	"crypto/rand"
 	"errors"
-
-	"github.com/awnumar/memguard"
 )
 
 var errDestroyed = errors.New("key was wiped")
@@ -14,38 +13,64 @@ type sealed interface {
 	destroy()
 }
 
-// enclaveKey keeps a key encrypted in memory (memguard's Enclave) and
-// decrypts it into a locked, guarded buffer only while in use.
-type enclaveKey struct{ e *memguard.Enclave }
-
-func (k *enclaveKey) open(f func([]byte) error) error {
-	if k.e == nil {
-		return errDestroyed
-	}
-	b, err := k.e.Open()
-	if err != nil {
-		return err
-	}
-	defer b.Destroy()
-	return f(b.Bytes())
+// splitKey keeps a key as two shares, a random pad and key XOR pad, each in
+// its own buffer, locked in memory (no swap) where the OS allows it. No
+// buffer ever holds the key at rest; it exists in clear only while open,
+// in a locked buffer wiped right after.
+//
+// This replaces memguard's Enclave, which gives the same at-rest property:
+// memguard's package init sets RLIMIT_CORE to 0, hard limit included, in
+// every process that links it, and kr's agent shares its binary with the
+// CLI, whose `kr exec` children would inherit that.
+type splitKey struct {
+	pad, masked []byte
+	locked      bool
 }
 
-func (k *enclaveKey) destroy() { k.e = nil }
-
-// plainKey is the fallback when memory cannot be locked (a low
-// RLIMIT_MEMLOCK, a Windows working-set quota): memguard would panic, so
-// the key is kept in an ordinary buffer, wiped on destroy.
-type plainKey struct{ b []byte }
-
-func (k *plainKey) open(f func([]byte) error) error { return f(k.b) }
-func (k *plainKey) destroy()                        { wipe(k.b) }
-
-// sealKey takes ownership of key (wiping the caller's copy).
-func sealKey(key []byte, locked bool) sealed {
-	if locked && len(key) > 0 { // memguard refuses empty buffers
-		return &enclaveKey{memguard.NewEnclave(key)} // NewEnclave wipes key
+func (k *splitKey) open(f func([]byte) error) error {
+	if k.pad == nil {
+		return errDestroyed
 	}
-	k := &plainKey{b: append([]byte(nil), key...)}
+	clear := make([]byte, len(k.pad))
+	if k.locked {
+		lockMemory(clear)
+	}
+	defer func() {
+		wipe(clear)
+		if k.locked {
+			unlockMemory(clear)
+		}
+	}()
+	for i := range clear {
+		clear[i] = k.masked[i] ^ k.pad[i]
+	}
+	return f(clear)
+}
+
+func (k *splitKey) destroy() {
+	wipe(k.pad)
+	wipe(k.masked)
+	if k.locked {
+		unlockMemory(k.pad)
+		unlockMemory(k.masked)
+	}
+	k.pad, k.masked = nil, nil
+}
+
+// sealKey takes ownership of key (wiping the caller's copy). With locked
+// false (mlock refused) the shares are kept in ordinary memory.
+func sealKey(key []byte, locked bool) sealed {
+	k := &splitKey{pad: make([]byte, len(key)), masked: make([]byte, len(key)), locked: locked && len(key) > 0}
+	if k.locked {
+		lockMemory(k.pad)
+		lockMemory(k.masked)
+	}
+	if _, err := rand.Read(k.pad); err != nil {
+		panic("agent: crypto/rand failed: " + err.Error()) // crypto/rand never fails on supported systems
+	}
+	for i := range key {
+		k.masked[i] = key[i] ^ k.pad[i]
+	}
 	wipe(key)
 	return k
 }

@@ -11,7 +11,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/awnumar/memguard"
 	"github.com/spf13/cobra"
 
 	"github.com/kr-keyring/kr/agent"
@@ -371,9 +370,6 @@ func (a *App) serveAgent(ctx context.Context) error {
 	}()
 	err = srv.Serve(ctx, l)
 	srv.Wipe()
-	if locked {
-		memguard.Purge()
-	}
 	return err
 }
 
