@@ -8,7 +8,7 @@ tmp=$(mktemp -d)
 export XDG_RUNTIME_DIR="$tmp/run" KR_VAULT="$tmp/vault" KR_BACKEND=file
 mkdir -m 700 "$XDG_RUNTIME_DIR"
 trap '"$tmp/kr" agent stop >/dev/null 2>&1 || true; rm -rf "$tmp"' EXIT
-go build -o "$tmp/kr" ./cmd/kr
+CGO_ENABLED=0 go build -o "$tmp/kr" ./cmd/kr # as released: static, no dynamic loader
 mkdir "$tmp/hello" && cat > "$tmp/hello/main.go" <<'GO'
 package main
 

@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-go build -o "$tmp/kr" ./cmd/kr
+CGO_ENABLED=0 go build -o "$tmp/kr" ./cmd/kr # as released: static, no dynamic loader
 go run ./scripts/internal/mkvault -dir "$tmp/vault" -pass bench -logn "${KR_BENCH_LOGN:-18}"
 export KR_VAULT="$tmp/vault" KR_BACKEND=file KR_NO_AGENT=1 KR_PASSPHRASE=bench
 printf 'bench-value' | "$tmp/kr" set bench/x
