@@ -6,7 +6,6 @@ package execenv
 import (
 	"bytes"
 	"io"
-	"sort"
 	"sync"
 )
 
@@ -17,42 +16,94 @@ const Concealed = "<concealed by kr>"
 // garble all output while hiding nothing.
 const MinMaskLen = 4
 
-// Masker replaces secrets in a program's stdout and stderr. Both streams go
-// through one state, in the order their bytes arrive, so a secret written
-// half to stdout and half to stderr is still caught: the marker goes to the
-// stream the secret began on and the rest is dropped.
+// Masker conceals secrets in a program's stdout and stderr.
 //
-// Bytes that could be the start of a secret are held back until the next
-// write proves them otherwise, and never shown early: a prompt ending in
-// the first letters of a secret appears only once more output follows or
-// the program ends. At the end, a held fragment is released only when it
-// is shorter than MinMaskLen; a longer one (a truncated secret) is
-// concealed too.
+// The rule: a byte is concealed when it belongs to any occurrence of any
+// secret (overlapping occurrences included) in either of two views of the
+// output: its own stream alone, or both streams merged in the order their
+// bytes reached kr. Each run of concealed bytes in a stream is written as
+// one Concealed marker. The own-stream view catches a secret whatever the
+// other stream writes in between; the merged view catches one written half
+// to stdout and half to stderr, and then each stream shows a marker where
+// its half was. The merged view can only see the order in which kr read the
+// two pipes, which for writes microseconds apart may differ from the order
+// the program made them: a cross-stream split is then caught only if the
+// pieces are also held as prefixes (see below) or are whole secrets.
+//
+// Streaming: bytes that could still become part of a secret in either view
+// (at most the longest secret minus one byte per view) are held back and
+// never shown early, even after a pause: a prompt that ends in the first
+// letters of a secret appears once more output disproves it or the program
+// ends. At the end a held fragment of MinMaskLen bytes or more that begins
+// a secret (a truncated secret) is concealed; a shorter one is shown.
 type Masker struct {
 	mu      sync.Mutex
-	secrets [][]byte // longest first
-	outs    []io.Writer
-	pending []tagged
+	secrets [][]byte
+	byFirst [256][]int // secrets by first byte, to start partial matches
+	streams []*maskStream
+	merged  matchView
+	ring    []streamPos // the last len(ring) bytes in merged order, by seq
+	seq     int64       // merged position of the next byte
+	done    []span      // scratch: matches completed by the current byte
 	err     error
 }
 
-type tagged struct {
-	b      byte
+type streamPos struct {
 	stream int
+	pos    int64
+}
+
+// matchView tracks the partial matches alive at the end of one sequence.
+type matchView struct {
+	actives []partial // in order of start
+}
+
+type partial struct {
+	secret int
+	start  int64 // position in the view where the match began
+	n      int   // bytes matched so far
+}
+
+type span struct {
+	start int64
+	n     int
+}
+
+type maskStream struct {
+	out   io.Writer
+	own   matchView
+	q     []heldByte // bytes not yet written; q[0] is at position base
+	base  int64
+	inRun bool // the last byte written was concealed
+	buf   []byte
+}
+
+type heldByte struct {
+	b         byte
+	seq       int64
+	concealed bool
 }
 
 // NewMasker masks secrets (those of at least MinMaskLen bytes) in writes to
-// the returned writers, which forward to outs.
+// the returned writers, which forward to outs. Close flushes what is held.
+// With no such secret the returned writers are outs themselves.
 func NewMasker(secrets [][]byte, outs ...io.Writer) (*Masker, []io.Writer) {
-	m := &Masker{outs: outs}
+	m := &Masker{}
+	longest := 0
 	for _, s := range secrets {
 		if len(s) >= MinMaskLen {
+			m.byFirst[s[0]] = append(m.byFirst[s[0]], len(m.secrets))
 			m.secrets = append(m.secrets, bytes.Clone(s))
+			longest = max(longest, len(s))
 		}
 	}
-	sort.Slice(m.secrets, func(i, j int) bool { return len(m.secrets[i]) > len(m.secrets[j]) })
+	if len(m.secrets) == 0 {
+		return m, outs
+	}
+	m.ring = make([]streamPos, longest)
 	ws := make([]io.Writer, len(outs))
-	for i := range outs {
+	for i, out := range outs {
+		m.streams = append(m.streams, &maskStream{out: out})
 		ws[i] = streamWriter{m, i}
 	}
 	return m, ws
@@ -64,84 +115,132 @@ type streamWriter struct {
 }
 
 func (w streamWriter) Write(p []byte) (int, error) {
-	w.m.mu.Lock()
-	defer w.m.mu.Unlock()
-	for _, b := range p {
-		w.m.pending = append(w.m.pending, tagged{b, w.stream})
+	m := w.m
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.err != nil {
+		return 0, m.err
 	}
-	w.m.drain(false)
-	if w.m.err != nil {
-		return 0, w.m.err
+	st := m.streams[w.stream]
+	for _, b := range p {
+		pos := st.base + int64(len(st.q))
+		seq := m.seq
+		m.seq++
+		st.q = append(st.q, heldByte{b: b, seq: seq})
+		m.ring[seq%int64(len(m.ring))] = streamPos{w.stream, pos}
+		for _, d := range m.step(&st.own, b, pos) {
+			st.conceal(d.start, d.n)
+		}
+		for _, d := range m.step(&m.merged, b, seq) {
+			m.concealMerged(d.start, d.n)
+		}
+	}
+	m.release()
+	if m.err != nil {
+		return 0, m.err
 	}
 	return len(p), nil
 }
 
-// Close flushes what is held at the end of both streams.
+// Close conceals truncated secrets at the end and writes everything held.
 func (m *Masker) Close() error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.drain(true)
+	if len(m.secrets) == 0 {
+		return nil
+	}
+	for _, st := range m.streams {
+		for _, p := range st.own.actives {
+			if p.n >= MinMaskLen {
+				st.conceal(p.start, p.n)
+			}
+		}
+		st.own.actives = nil
+	}
+	for _, p := range m.merged.actives {
+		if p.n >= MinMaskLen {
+			m.concealMerged(p.start, p.n)
+		}
+	}
+	m.merged.actives = nil
+	m.release()
 	return m.err
 }
 
-// drain emits every pending byte that cannot be part of a secret, and the
-// marker for every whole secret found.
-func (m *Masker) drain(final bool) {
-	var out [][]byte = make([][]byte, len(m.outs))
-	i := 0
-	for i < len(m.pending) {
-		matched, partial := m.matchAt(i, final)
-		if matched > 0 {
-			s := m.pending[i].stream
-			out[s] = append(out[s], Concealed...)
-			i += matched
+// step advances v's partial matches over b at position pos and returns the
+// matches b completed.
+func (m *Masker) step(v *matchView, b byte, pos int64) []span {
+	m.done = m.done[:0]
+	keep := v.actives[:0]
+	for _, p := range v.actives {
+		s := m.secrets[p.secret]
+		if s[p.n] != b {
 			continue
 		}
-		if partial && !final {
-			break // may become a secret: hold from here on
+		p.n++
+		if p.n == len(s) {
+			m.done = append(m.done, span{p.start, p.n})
+			continue
 		}
-		if partial && final && len(m.pending)-i >= MinMaskLen {
-			s := m.pending[i].stream
-			out[s] = append(out[s], Concealed...)
-			i = len(m.pending)
-			break
-		}
-		out[m.pending[i].stream] = append(out[m.pending[i].stream], m.pending[i].b)
-		i++
+		keep = append(keep, p)
 	}
-	m.pending = append(m.pending[:0], m.pending[i:]...)
-	for s, b := range out {
-		if len(b) > 0 && m.err == nil {
-			_, m.err = m.outs[s].Write(b)
-		}
+	v.actives = keep
+	// Every secret is at least MinMaskLen long, so one byte never
+	// completes one.
+	for _, i := range m.byFirst[b] {
+		v.actives = append(v.actives, partial{secret: i, start: pos, n: 1})
+	}
+	return m.done
+}
+
+// holdFrom is the first position v may still need.
+func (v *matchView) holdFrom(next int64) int64 {
+	if len(v.actives) > 0 {
+		return v.actives[0].start
+	}
+	return next
+}
+
+func (st *maskStream) conceal(start int64, n int) {
+	for i := start - st.base; i < start-st.base+int64(n); i++ {
+		st.q[i].concealed = true
 	}
 }
 
-// matchAt reports the length of a whole secret starting at pending[i], or
-// whether the rest of pending is a proper prefix of one. While a longer
-// secret may still complete, a shorter whole one does not count yet, so
-// the longer one is not left half shown.
-func (m *Masker) matchAt(i int, final bool) (matched int, partial bool) {
-	rest := m.pending[i:]
-	for _, s := range m.secrets {
-		n := min(len(s), len(rest))
-		eq := true
-		for j := 0; j < n; j++ {
-			if rest[j].b != s[j] {
-				eq = false
-				break
+func (m *Masker) concealMerged(start int64, n int) {
+	for seq := start; seq < start+int64(n); seq++ {
+		r := m.ring[seq%int64(len(m.ring))]
+		st := m.streams[r.stream]
+		st.q[r.pos-st.base].concealed = true
+	}
+}
+
+// release writes, per stream, the bytes neither view can still need.
+func (m *Masker) release() {
+	mergedFrom := m.merged.holdFrom(m.seq)
+	for _, st := range m.streams {
+		ownFrom := st.own.holdFrom(st.base + int64(len(st.q)))
+		n := 0
+		st.buf = st.buf[:0]
+		for n < len(st.q) && st.base+int64(n) < ownFrom && st.q[n].seq < mergedFrom {
+			h := st.q[n]
+			switch {
+			case !h.concealed:
+				st.buf = append(st.buf, h.b)
+				st.inRun = false
+			case !st.inRun:
+				st.buf = append(st.buf, Concealed...)
+				st.inRun = true
 			}
+			n++
 		}
-		if !eq {
+		if n == 0 {
 			continue
 		}
-		if n == len(s) {
-			if partial && !final {
-				return 0, true
-			}
-			return len(s), false
+		st.q = append(st.q[:0], st.q[n:]...)
+		st.base += int64(n)
+		if len(st.buf) > 0 && m.err == nil {
+			_, m.err = st.out.Write(st.buf)
 		}
-		partial = true
 	}
-	return 0, partial
 }
