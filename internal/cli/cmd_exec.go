@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -121,7 +123,8 @@ each injected value of 4 or more bytes in its stdout and stderr with
 			}
 			if !mask && execenv.CanExec {
 				err := execenv.Exec(path, args, res.Env)
-				return fmt.Errorf("exec %s: %w", args[0], err)
+				// Found but not runnable: 126, as a shell gives.
+				return withHint(&exitWithMessage{code: 126, err: fmt.Errorf("exec %s: %w", args[0], err)}, "check that the file is an executable program or script")
 			}
 			st, err := execenv.Run(execenv.Options{
 				Path: path, Args: args, Env: res.Env,
@@ -164,23 +167,16 @@ files, -e, and inherited kr:// references), quoted for --format:
   kr env --format fish -e TOKEN=api/token | source`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if !slices.Contains(envref.Formats, format) {
+				return usagef("unknown format %q (choose one of %s)", format, strings.Join(envref.Formats, ", "))
+			}
 			ctx, cancel := app.context(cmd.Context())
 			defer cancel()
 			res, err := app.resolve(ctx, &src)
 			if err != nil {
 				return err
 			}
-			if err := envref.Write(app.IO.Out, format, res.Set); err != nil {
-				var unknown bool
-				for _, f := range envref.Formats {
-					unknown = unknown || f == format
-				}
-				if !unknown {
-					return usagef("%v", err)
-				}
-				return err
-			}
-			return nil
+			return envref.Write(app.IO.Out, format, res.Set)
 		},
 	}
 	src.addFlags(cmd)

@@ -24,7 +24,7 @@ func LookPath(file string, env []string) (string, error) {
 			path = v
 		}
 	}
-	if strings.ContainsAny(file, `/\`) {
+	if strings.ContainsRune(file, '/') || runtime.GOOS == "windows" && strings.ContainsAny(file, `\:`) {
 		if _, err := os.Stat(file); err != nil {
 			return "", fmt.Errorf("%s: %w", file, ErrNotFound)
 		}
@@ -32,7 +32,7 @@ func LookPath(file string, env []string) (string, error) {
 	}
 	exts := []string{""}
 	if runtime.GOOS == "windows" {
-		exts = []string{"", ".exe", ".com", ".bat", ".cmd"}
+		exts = windowsExts(file, env)
 	}
 	for _, dir := range filepath.SplitList(path) {
 		if dir == "" {
@@ -81,11 +81,14 @@ func Run(o Options) (Status, error) {
 		masker, ws = NewMasker(o.Secrets, o.Stdout, o.Stderr)
 		cmd.Stdout, cmd.Stderr = ws[0], ws[1]
 	}
-	stop := forwardSignals(cmd)
-	defer stop()
+	// Catch the signals before the child exists, so that one arriving
+	// while it starts is passed on rather than ending kr alone.
+	fwd := catchSignals()
+	defer fwd.stop()
 	if err := cmd.Start(); err != nil {
 		return Status{}, err
 	}
+	fwd.forwardTo(cmd.Process)
 	err := cmd.Wait()
 	if masker != nil {
 		masker.Close()
@@ -95,4 +98,26 @@ func Run(o Options) (Status, error) {
 		return Status{}, err
 	}
 	return statusOf(cmd.ProcessState), nil
+}
+
+// windowsExts lists the names to try for file, as cmd.exe does: file as
+// given when it already ends in one of PATHEXT's extensions, else file with
+// each of them.
+func windowsExts(file string, env []string) []string {
+	pathext := ".COM;.EXE;.BAT;.CMD"
+	for _, kv := range env {
+		if k, v, _ := strings.Cut(kv, "="); strings.EqualFold(k, "PATHEXT") && v != "" {
+			pathext = v
+		}
+	}
+	var exts []string
+	for _, e := range strings.Split(pathext, ";") {
+		if e = strings.ToLower(strings.TrimSpace(e)); strings.HasPrefix(e, ".") {
+			if strings.EqualFold(filepath.Ext(file), e) {
+				return []string{""}
+			}
+			exts = append(exts, e)
+		}
+	}
+	return exts
 }

@@ -4,9 +4,11 @@ package execenv
 
 import (
 	"os"
-	"os/exec"
 	"os/signal"
 	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // Exec replaces kr with the program: same pid, its signals and exit status
@@ -20,25 +22,54 @@ const CanExec = true
 
 var forwarded = []os.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT}
 
-// forwardSignals passes kr's termination signals on to the child, so that
-// kr itself outlives it and can report its status.
-func forwardSignals(cmd *exec.Cmd) (stop func()) {
-	c := make(chan os.Signal, 8)
-	signal.Notify(c, forwarded...)
-	done := make(chan struct{})
+type signalForwarder struct {
+	c    chan os.Signal
+	done chan struct{}
+}
+
+func catchSignals() *signalForwarder {
+	f := &signalForwarder{c: make(chan os.Signal, 8), done: make(chan struct{})}
+	signal.Notify(f.c, forwarded...)
+	return f
+}
+
+// forwardTo passes kr's termination signals on to the child, so that kr
+// outlives it and can report its status. Ctrl-C and Ctrl-\ on a terminal
+// already reach the child, which shares kr's foreground process group:
+// sending them again would make a program that takes a second interrupt
+// as "stop now" (terraform, docker compose) skip its clean shutdown.
+func (f *signalForwarder) forwardTo(p *os.Process) {
 	go func() {
 		for {
 			select {
-			case s := <-c:
-				if cmd.Process != nil {
-					cmd.Process.Signal(s)
+			case s := <-f.c:
+				if !fromTerminal(s) {
+					p.Signal(s)
 				}
-			case <-done:
+			case <-f.done:
 				return
 			}
 		}
 	}()
-	return func() { signal.Stop(c); close(done) }
+}
+
+func (f *signalForwarder) stop() { signal.Stop(f.c); close(f.done) }
+
+// fromTerminal reports whether s is a signal the terminal sends to its
+// whole foreground process group, and kr is in that group. Go does not
+// tell who sent a signal; a SIGINT sent with kill to kr alone while it is
+// in the foreground is therefore not passed on.
+func fromTerminal(s os.Signal) bool {
+	if s != syscall.SIGINT && s != syscall.SIGQUIT {
+		return false
+	}
+	tty, err := os.Open("/dev/tty") // fails when there is no controlling terminal
+	if err != nil {
+		return false
+	}
+	defer tty.Close()
+	pgrp, err := unix.IoctlGetInt(int(tty.Fd()), unix.TIOCGPGRP)
+	return err == nil && pgrp == unix.Getpgrp()
 }
 
 func statusOf(ps *os.ProcessState) Status {
@@ -49,16 +80,23 @@ func statusOf(ps *os.ProcessState) Status {
 }
 
 // Reraise ends kr with the signal that killed the child, so that the shell
-// sees the same status ($? = 128+n); it returns only if that fails.
+// sees the same status ($? = 128+n, and "Terminated" and the like). It
+// returns, leaving the caller to exit with 128+n, for signals the Go
+// runtime would not die of quietly: SIGQUIT and SIGABRT make it print a
+// goroutine dump and exit 2, and others it ignores when sent by kill.
 func Reraise(s os.Signal) {
 	sig, ok := s.(syscall.Signal)
 	if !ok {
 		return
 	}
-	signal.Reset(sig)
-	if sig == syscall.SIGQUIT {
-		// No core file of kr for the child's SIGQUIT.
-		syscall.Setrlimit(syscall.RLIMIT_CORE, &syscall.Rlimit{})
+	switch sig {
+	case syscall.SIGHUP, syscall.SIGINT, syscall.SIGTERM, syscall.SIGKILL:
+	default:
+		return
 	}
+	signal.Reset(sig)
 	syscall.Kill(os.Getpid(), sig)
+	// The signal may land on another thread a moment later: wait for it
+	// rather than race it to the fallback exit.
+	time.Sleep(time.Second)
 }

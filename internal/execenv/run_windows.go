@@ -5,7 +5,6 @@ package execenv
 import (
 	"errors"
 	"os"
-	"os/exec"
 	"os/signal"
 )
 
@@ -17,24 +16,32 @@ func Exec(path string, args, env []string) error {
 // CanExec reports whether Exec is available here.
 const CanExec = false
 
-// forwardSignals: the console delivers Ctrl-C and Ctrl-Break to the whole
-// process group, the child included; kr only has to survive them so it can
+type signalForwarder struct {
+	c    chan os.Signal
+	done chan struct{}
+}
+
+// catchSignals: the console delivers Ctrl-C and Ctrl-Break to every process
+// attached to it, the child included; kr only has to survive them so it can
 // pass the child's exit code on.
-func forwardSignals(cmd *exec.Cmd) (stop func()) {
-	c := make(chan os.Signal, 8)
-	signal.Notify(c, os.Interrupt)
-	done := make(chan struct{})
+func catchSignals() *signalForwarder {
+	f := &signalForwarder{c: make(chan os.Signal, 8), done: make(chan struct{})}
+	signal.Notify(f.c, os.Interrupt)
 	go func() {
 		for {
 			select {
-			case <-c:
-			case <-done:
+			case <-f.c:
+			case <-f.done:
 				return
 			}
 		}
 	}()
-	return func() { signal.Stop(c); close(done) }
+	return f
 }
+
+func (f *signalForwarder) forwardTo(p *os.Process) {}
+
+func (f *signalForwarder) stop() { signal.Stop(f.c); close(f.done) }
 
 func statusOf(ps *os.ProcessState) Status { return Status{Code: ps.ExitCode()} }
 
