@@ -2,6 +2,7 @@ package envref
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -214,6 +215,19 @@ func TestQuoting(t *testing.T) {
 	for i := range vars {
 		if back[i].Value != vars[i].Value {
 			t.Errorf("dotenv round trip of %q gave %q", vars[i].Value, back[i].Value)
+		}
+	}
+	var js strings.Builder
+	if err := Write(&js, "json", vars); err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]string
+	if err := json.Unmarshal([]byte(js.String()), &m); err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range vars {
+		if m[v.Key] != v.Value {
+			t.Errorf("json round trip of %q gave %q", v.Value, m[v.Key])
 		}
 	}
 	if got := QuoteFish(`a'b\c`); got != `'a\'b\\c'` {

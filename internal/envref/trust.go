@@ -67,16 +67,42 @@ func (t *Trust) save(m map[string]string) error {
 		return err
 	}
 	var rnd [8]byte
-	rand.Read(rnd[:])
+	if _, err := rand.Read(rnd[:]); err != nil {
+		return err
+	}
 	tmp := t.Path + ".tmp-" + hex.EncodeToString(rnd[:])
-	if err := os.WriteFile(tmp, append(b, '\n'), 0o600); err != nil {
+	if err := writeSynced(tmp, append(b, '\n')); err != nil {
+		os.Remove(tmp)
 		return err
 	}
 	if err := os.Rename(tmp, t.Path); err != nil {
 		os.Remove(tmp)
 		return err
 	}
+	// Make the rename itself durable; not every OS can sync a directory.
+	if d, err := os.Open(filepath.Dir(t.Path)); err == nil {
+		d.Sync()
+		d.Close()
+	}
 	return nil
+}
+
+// writeSynced writes a new 0600 file and flushes it to disk, so a crash
+// after the rename never leaves an empty record.
+func writeSynced(path string, b []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // canonical resolves symlinks so one file has one record.
