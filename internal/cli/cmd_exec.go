@@ -105,10 +105,12 @@ overriding earlier) inherited variables whose value is kr://NAME, an allowed
 is resolved before the command starts; one that fails stops kr with nothing run.
 
 On Unix kr replaces itself with the command, which keeps kr's pid, signals and
-exit status. With --mask (or on Windows) kr runs it as a child, forwards
-SIGINT, SIGTERM, SIGHUP and SIGQUIT, and exits with its status; --mask replaces
-each injected value of 4 or more bytes in its stdout and stderr with
-"<concealed by kr>". KR_PASSPHRASE and KR_PASSPHRASE_FILE never reach it.`,
+exit status. With --mask (or on Windows) kr runs it as a child, passes on
+SIGINT, SIGTERM, SIGHUP and SIGQUIT (not a Ctrl-C the terminal already sent
+it), and exits with its status. --mask replaces each injected value of 4 or
+more bytes in its stdout and stderr with "<concealed by kr>", also when it
+is written in pieces or split between the two streams.
+KR_PASSPHRASE and the other KR_*_FILE passphrase variables never reach it.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, cancel := app.context(cmd.Context())
