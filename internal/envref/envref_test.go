@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -169,6 +170,16 @@ func TestTrust(t *testing.T) {
 	st, content, _ := tr.Check(p)
 	if st != Allowed || string(content) != "A=kr://x\n" {
 		t.Fatalf("allowed file: %v %q", st, content)
+	}
+	if fi, err := os.Stat(tr.Path); err != nil || runtime.GOOS != "windows" && fi.Mode().Perm() != 0o600 {
+		t.Fatalf("trust record: %v, %v", fi.Mode(), err)
+	}
+	// Through a symlink the file is the same file, with the same record.
+	link := filepath.Join(dir, "link.env")
+	if err := os.Symlink(p, link); err == nil {
+		if st, _, _ := tr.Check(link); st != Allowed {
+			t.Fatalf("through a symlink: %v", st)
+		}
 	}
 	os.WriteFile(p, []byte("A=kr://x\nB=kr://y\n"), 0o600)
 	if st, _, _ := tr.Check(p); st != Changed {
