@@ -3,6 +3,7 @@ package agent
 import (
 	"crypto/rand"
 	"errors"
+	"sync"
 )
 
 var errDestroyed = errors.New("key was wiped")
@@ -23,11 +24,16 @@ type sealed interface {
 // every process that links it, and kr's agent shares its binary with the
 // CLI, whose `kr exec` children would inherit that.
 type splitKey struct {
+	// mu lets lock or expiry wait for a decryption in progress instead of
+	// wiping the shares under it.
+	mu          sync.RWMutex
 	pad, masked []byte
 	locked      bool
 }
 
 func (k *splitKey) open(f func([]byte) error) error {
+	k.mu.RLock()
+	defer k.mu.RUnlock()
 	if k.pad == nil {
 		return errDestroyed
 	}
@@ -48,6 +54,8 @@ func (k *splitKey) open(f func([]byte) error) error {
 }
 
 func (k *splitKey) destroy() {
+	k.mu.Lock()
+	defer k.mu.Unlock()
 	wipe(k.pad)
 	wipe(k.masked)
 	if k.locked {

@@ -240,7 +240,9 @@ func (s *Server) handle(req *Request) Response {
 			return fail("locked", "not cached")
 		}
 		var v []byte
-		e.key.open(func(b []byte) error { v = bytes.Clone(b); return nil })
+		if err := e.key.open(func(b []byte) error { v = bytes.Clone(b); return nil }); err != nil {
+			return fail("locked", "not cached") // dropped or expired meanwhile
+		}
 		return Response{V: Version, Plaintext: v}
 	case OpCacheDrop:
 		s.mu.Lock()
@@ -330,6 +332,9 @@ func (s *Server) decrypt(req *Request) Response {
 		plain, err = io.ReadAll(io.LimitReader(r, MaxMessage/2))
 		return err
 	})
+	if errors.Is(err, errDestroyed) {
+		return fail("locked", "vault %s is not unlocked in the agent", req.VaultID) // locked meanwhile
+	}
 	if err != nil {
 		wipe(plain)
 		return fail("decrypt", "decrypt: %v", err)
