@@ -62,9 +62,10 @@ type pipeListener struct {
 	sid  *windows.SID
 	sa   *windows.SecurityAttributes
 
-	mu     sync.Mutex
-	next   windows.Handle // the instance the next Accept waits on
-	closed bool
+	mu        sync.Mutex
+	next      windows.Handle // the instance the next Accept waits on
+	accepting bool           // an Accept is blocked on next
+	closed    bool
 }
 
 // Listen creates the first instance of the pipe, owner-only, local only.
@@ -123,23 +124,36 @@ func (l *pipeListener) instance(first bool) (windows.Handle, error) {
 func (l *pipeListener) Accept() (net.Conn, error) {
 	for {
 		l.mu.Lock()
-		h, closed := l.next, l.closed
-		l.mu.Unlock()
-		if closed {
-			return nil, net.ErrClosed
-		}
-		err := windows.ConnectNamedPipe(h, nil)
-		if err != nil && !errors.Is(err, windows.ERROR_PIPE_CONNECTED) {
-			return nil, err
-		}
-		l.mu.Lock()
 		if l.closed {
 			l.mu.Unlock()
-			windows.CloseHandle(h)
 			return nil, net.ErrClosed
+		}
+		h := l.next
+		l.accepting = true
+		l.mu.Unlock()
+		err := windows.ConnectNamedPipe(h, nil)
+		l.mu.Lock()
+		l.accepting = false
+		if l.closed {
+			// Close left the waiting instance to us.
+			windows.CloseHandle(h)
+			l.mu.Unlock()
+			return nil, net.ErrClosed
+		}
+		if errors.Is(err, windows.ERROR_NO_DATA) {
+			// The client came and went before we looked: wait again.
+			windows.DisconnectNamedPipe(h)
+			l.mu.Unlock()
+			continue
+		}
+		if err != nil && !errors.Is(err, windows.ERROR_PIPE_CONNECTED) {
+			l.mu.Unlock()
+			return nil, err
 		}
 		next, err := l.instance(false)
 		if err != nil {
+			// Keep h as the waiting instance, so Close still has one to close.
+			windows.DisconnectNamedPipe(h)
 			l.mu.Unlock()
 			return nil, err
 		}
@@ -161,8 +175,10 @@ func (l *pipeListener) Accept() (net.Conn, error) {
 	}
 }
 
-// Close stops listening; a pending Accept is woken by a connection of our
-// own.
+// Close stops listening. The waiting instance is closed here unless an
+// Accept is blocked on it: then that call is cancelled (and woken by a
+// connection of our own, should cancelling not reach it) and closes it.
+// Either way the handle is closed exactly once, while no call uses it.
 func (l *pipeListener) Close() error {
 	l.mu.Lock()
 	if l.closed {
@@ -170,12 +186,17 @@ func (l *pipeListener) Close() error {
 		return nil
 	}
 	l.closed = true
-	h := l.next
+	if !l.accepting {
+		err := windows.CloseHandle(l.next)
+		l.mu.Unlock()
+		return err
+	}
+	windows.CancelIoEx(l.next, nil)
 	l.mu.Unlock()
 	if c, err := dialPipe(l.name, 200*time.Millisecond); err == nil {
 		c.Close()
 	}
-	return windows.CloseHandle(h)
+	return nil
 }
 
 func (l *pipeListener) Addr() net.Addr { return pipeAddr(l.name) }
@@ -239,92 +260,180 @@ func dialPipe(name string, _ time.Duration) (net.Conn, error) {
 	return newPipeConn(h, name, false), nil
 }
 
-// pipeConn is a net.Conn on a blocking pipe handle. A deadline that passes
-// closes the handle, which ends a blocked ReadFile or WriteFile: a stuck
-// peer cannot hold the agent.
+// pipeConn is a net.Conn on a blocking pipe handle. The handle is closed
+// only when no ReadFile or WriteFile is using it, so its value can never be
+// reused under a call still in flight. A deadline that passes, or Close,
+// cancels calls in flight with CancelIoEx: a stuck peer cannot hold the
+// agent.
 type pipeConn struct {
 	h      windows.Handle
 	name   string
 	server bool
 
-	mu     sync.Mutex
-	timer  *time.Timer
-	closed bool
+	mu       sync.Mutex
+	ops      int  // calls using h right now
+	closing  bool // Close was called: no new calls; the last one closes h
+	shut     bool // h is closed
+	expired  bool // the deadline passed
+	deadline time.Time
+	timer    *time.Timer
 }
 
 func newPipeConn(h windows.Handle, name string, server bool) *pipeConn {
 	return &pipeConn{h: h, name: name, server: server}
 }
 
-func (c *pipeConn) Read(b []byte) (int, error) {
-	var n uint32
-	err := windows.ReadFile(c.h, b, &n, nil)
-	if errors.Is(err, windows.ERROR_BROKEN_PIPE) || errors.Is(err, windows.ERROR_PIPE_NOT_CONNECTED) {
-		return int(n), io.EOF
+// begin registers a call on h, or says why there may be none.
+func (c *pipeConn) begin() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch {
+	case c.closing:
+		return net.ErrClosed
+	case c.expired:
+		return os.ErrDeadlineExceeded
 	}
-	if err != nil && c.isClosed() {
+	c.ops++
+	return nil
+}
+
+// end finishes a call and turns its error into net.Conn terms.
+func (c *pipeConn) end(n uint32, err error, reading bool) (int, error) {
+	c.mu.Lock()
+	c.ops--
+	if c.ops == 0 && c.closing {
+		c.closeHandle()
+	}
+	closing, expired := c.closing, c.expired
+	c.mu.Unlock()
+	switch {
+	case err == nil:
+		if reading && n == 0 {
+			return 0, io.EOF
+		}
+		return int(n), nil
+	case errors.Is(err, windows.ERROR_BROKEN_PIPE), errors.Is(err, windows.ERROR_PIPE_NOT_CONNECTED):
+		if reading {
+			return int(n), io.EOF
+		}
+		return int(n), err
+	case closing:
+		return int(n), net.ErrClosed
+	case expired:
 		return int(n), os.ErrDeadlineExceeded
 	}
-	if err == nil && n == 0 && len(b) > 0 {
-		return 0, io.EOF
-	}
 	return int(n), err
+}
+
+func (c *pipeConn) Read(b []byte) (int, error) {
+	if len(b) == 0 {
+		return 0, nil
+	}
+	if err := c.begin(); err != nil {
+		return 0, err
+	}
+	var n uint32
+	err := windows.ReadFile(c.h, b, &n, nil)
+	return c.end(n, err, true)
 }
 
 func (c *pipeConn) Write(b []byte) (int, error) {
+	if err := c.begin(); err != nil {
+		return 0, err
+	}
 	var n uint32
 	err := windows.WriteFile(c.h, b, &n, nil)
-	if err != nil && c.isClosed() {
-		return int(n), os.ErrDeadlineExceeded
-	}
-	return int(n), err
+	return c.end(n, err, false)
 }
 
-func (c *pipeConn) isClosed() bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.closed
+// closeHandle closes h once; c.mu is held and no call is in flight. The
+// server's instance is closed, not disconnected: a client can still read
+// what was written before (DisconnectNamedPipe would discard it, and
+// FlushFileBuffers would wait on a client that does not read).
+func (c *pipeConn) closeHandle() {
+	if !c.shut {
+		c.shut = true
+		windows.CloseHandle(c.h)
+	}
 }
 
 func (c *pipeConn) Close() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.closed {
+	if c.closing {
 		return nil
 	}
-	c.closed = true
+	c.closing = true
 	if c.timer != nil {
 		c.timer.Stop()
 	}
-	if c.server {
-		windows.FlushFileBuffers(c.h)
-		windows.DisconnectNamedPipe(c.h)
+	if c.ops == 0 {
+		c.closeHandle()
+		return nil
 	}
-	return windows.CloseHandle(c.h)
+	c.cancelLater(0)
+	return nil
+}
+
+// cancelLater cancels the calls in flight after d, and again every 20ms
+// while any remain: a call that had not reached the kernel when it was
+// cancelled would otherwise stay blocked. c.mu is held.
+func (c *pipeConn) cancelLater(d time.Duration) {
+	c.timer = time.AfterFunc(d, func() {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if c.ops == 0 || c.shut {
+			return
+		}
+		if !c.closing && (c.deadline.IsZero() || time.Now().Before(c.deadline)) {
+			return // the deadline was moved meanwhile
+		}
+		if !c.closing {
+			c.expired = true
+		}
+		windows.CancelIoEx(c.h, nil)
+		c.cancelLater(20 * time.Millisecond)
+	})
 }
 
 func (c *pipeConn) SetDeadline(t time.Time) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.closing {
+		return net.ErrClosed
+	}
 	if c.timer != nil {
 		c.timer.Stop()
 		c.timer = nil
 	}
+	c.deadline = t
+	c.expired = !t.IsZero() && !time.Now().Before(t)
 	if t.IsZero() {
+		return nil
+	}
+	if c.expired {
+		if c.ops > 0 {
+			windows.CancelIoEx(c.h, nil)
+			c.cancelLater(20 * time.Millisecond)
+		}
 		return nil
 	}
 	c.timer = time.AfterFunc(time.Until(t), func() {
 		c.mu.Lock()
-		if !c.closed {
-			c.closed = true
-			windows.CancelIoEx(c.h, nil)
-			windows.CloseHandle(c.h)
+		defer c.mu.Unlock()
+		if c.closing || !c.deadline.Equal(t) {
+			return
 		}
-		c.mu.Unlock()
+		c.expired = true
+		if c.ops > 0 {
+			windows.CancelIoEx(c.h, nil)
+			c.cancelLater(20 * time.Millisecond)
+		}
 	})
 	return nil
 }
 
+// One deadline serves both directions: the agent sets them together.
 func (c *pipeConn) SetReadDeadline(t time.Time) error  { return c.SetDeadline(t) }
 func (c *pipeConn) SetWriteDeadline(t time.Time) error { return c.SetDeadline(t) }
 func (c *pipeConn) LocalAddr() net.Addr                { return pipeAddr(c.name) }
