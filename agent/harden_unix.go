@@ -30,5 +30,26 @@ func Harden() (lockedMemory bool, warning string) {
 	return true, ""
 }
 
-func lockMemory(b []byte)   { unix.Mlock(b) }
-func unlockMemory(b []byte) { unix.Munlock(b) }
+// secureAlloc returns n bytes on pages of their own, outside the Go heap,
+// locked (no swap) when lock is set and left out of core dumps where the
+// OS allows: buffers that share a page with nothing else, so unlocking one
+// never unlocks another's page. free wipes and unmaps them.
+func secureAlloc(n int, lock bool) (b []byte, free func()) {
+	if n == 0 {
+		return []byte{}, func() {}
+	}
+	page := unix.Getpagesize()
+	m, err := unix.Mmap(-1, 0, (n+page-1)/page*page, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANON)
+	if err != nil {
+		b = make([]byte, n)
+		return b, func() { wipe(b) }
+	}
+	if lock {
+		unix.Mlock(m) // refused only past RLIMIT_MEMLOCK, which Harden probed
+	}
+	excludeFromDump(m)
+	return m[:n:n], func() {
+		wipe(m)
+		unix.Munmap(m) // unlocks as well
+	}
+}

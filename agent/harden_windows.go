@@ -21,14 +21,30 @@ func Harden() (lockedMemory bool, warning string) {
 	return true, ""
 }
 
-func lockMemory(b []byte) {
-	if len(b) > 0 {
-		windows.VirtualLock(uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)))
+// secureAlloc returns n bytes on pages of their own, outside the Go heap,
+// locked in the working set when lock is set: buffers that share a page
+// with nothing else, so unlocking one never unlocks another's page. free
+// wipes and releases them.
+func secureAlloc(n int, lock bool) (b []byte, free func()) {
+	if n == 0 {
+		return []byte{}, func() {}
 	}
-}
-
-func unlockMemory(b []byte) {
-	if len(b) > 0 {
-		windows.VirtualUnlock(uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)))
+	addr, err := windows.VirtualAlloc(0, uintptr(n), windows.MEM_COMMIT|windows.MEM_RESERVE, windows.PAGE_READWRITE)
+	if err != nil {
+		b = make([]byte, n)
+		return b, func() { wipe(b) }
+	}
+	// addr is memory the Go runtime does not manage; read it as a pointer
+	// without the uintptr conversion vet (rightly, for Go memory) flags.
+	b = unsafe.Slice(*(**byte)(unsafe.Pointer(&addr)), n)
+	if lock {
+		windows.VirtualLock(addr, uintptr(n)) // refused only past the working-set quota, which Harden probed
+	}
+	return b, func() {
+		wipe(b)
+		if lock {
+			windows.VirtualUnlock(addr, uintptr(n))
+		}
+		windows.VirtualFree(addr, 0, windows.MEM_RELEASE)
 	}
 }

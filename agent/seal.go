@@ -14,10 +14,10 @@ type sealed interface {
 	destroy()
 }
 
-// splitKey keeps a key as two shares, a random pad and key XOR pad, each in
-// its own buffer, locked in memory (no swap) where the OS allows it. No
-// buffer ever holds the key at rest; it exists in clear only while open,
-// in a locked buffer wiped right after.
+// splitKey keeps a key as two shares, a random pad and key XOR pad, each on
+// pages of its own outside the Go heap, locked in memory (no swap) where
+// the OS allows it. No buffer ever holds the key at rest; it exists in
+// clear only while open, in such a buffer, wiped and unmapped right after.
 //
 // This replaces memguard's Enclave, which gives the same at-rest property:
 // memguard's package init sets RLIMIT_CORE to 0, hard limit included, in
@@ -28,25 +28,18 @@ type splitKey struct {
 	// wiping the shares under it.
 	mu          sync.RWMutex
 	pad, masked []byte
+	free        []func()
 	locked      bool
 }
 
 func (k *splitKey) open(f func([]byte) error) error {
 	k.mu.RLock()
 	defer k.mu.RUnlock()
-	if k.pad == nil {
+	if k.free == nil {
 		return errDestroyed
 	}
-	clear := make([]byte, len(k.pad))
-	if k.locked {
-		lockMemory(clear)
-	}
-	defer func() {
-		wipe(clear)
-		if k.locked {
-			unlockMemory(clear)
-		}
-	}()
+	clear, release := secureAlloc(len(k.pad), k.locked)
+	defer release()
 	for i := range clear {
 		clear[i] = k.masked[i] ^ k.pad[i]
 	}
@@ -56,23 +49,20 @@ func (k *splitKey) open(f func([]byte) error) error {
 func (k *splitKey) destroy() {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	wipe(k.pad)
-	wipe(k.masked)
-	if k.locked {
-		unlockMemory(k.pad)
-		unlockMemory(k.masked)
+	for _, free := range k.free {
+		free()
 	}
-	k.pad, k.masked = nil, nil
+	k.pad, k.masked, k.free = nil, nil, nil
 }
 
 // sealKey takes ownership of key (wiping the caller's copy). With locked
-// false (mlock refused) the shares are kept in ordinary memory.
+// false (mlock refused) the shares are not locked in memory.
 func sealKey(key []byte, locked bool) sealed {
-	k := &splitKey{pad: make([]byte, len(key)), masked: make([]byte, len(key)), locked: locked && len(key) > 0}
-	if k.locked {
-		lockMemory(k.pad)
-		lockMemory(k.masked)
-	}
+	k := &splitKey{locked: locked}
+	var freePad, freeMasked func()
+	k.pad, freePad = secureAlloc(len(key), locked)
+	k.masked, freeMasked = secureAlloc(len(key), locked)
+	k.free = []func(){freePad, freeMasked}
 	if _, err := rand.Read(k.pad); err != nil {
 		panic("agent: crypto/rand failed: " + err.Error()) // crypto/rand never fails on supported systems
 	}
