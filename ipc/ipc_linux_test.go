@@ -137,7 +137,7 @@ func TestStaleAndLiveSockets(t *testing.T) {
 	}
 	// A killed agent leaves its socket behind: simulate with a listener
 	// whose socket file outlives it.
-	l1.(*listener).UnixListener.Close()
+	killListener(l1)
 	if _, err := os.Stat(path); err != nil {
 		t.Fatalf("the stale socket should still exist: %v", err)
 	}

@@ -63,6 +63,30 @@ func Listen(path string) (net.Listener, error) {
 	if err := ensureDir(filepath.Dir(path)); err != nil {
 		return nil, err
 	}
+	// A lock held for the listener's life serialises agents starting at
+	// once: without it two could both find the socket stale, and the second
+	// would remove the first's fresh socket and orphan it.
+	lock, err := os.OpenFile(path+".lock", os.O_CREATE|os.O_RDWR|syscall.O_NOFOLLOW, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		lock.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, fmt.Errorf("%w on %s", ErrAgentRunning, path)
+		}
+		return nil, fmt.Errorf("lock %s.lock: %w", path, err)
+	}
+	l, err := listenLocked(path)
+	if err != nil {
+		lock.Close()
+		return nil, err
+	}
+	l.lock = lock
+	return l, nil
+}
+
+func listenLocked(path string) (*listener, error) {
 	if _, err := os.Lstat(path); err == nil {
 		c, err := net.DialTimeout("unix", path, 500*time.Millisecond)
 		if err == nil {
@@ -95,6 +119,7 @@ type listener struct {
 	*net.UnixListener
 	path string
 	ours fs.FileInfo
+	lock *os.File // flocked while listening
 	once sync.Once
 }
 
@@ -114,11 +139,15 @@ func (l *listener) Accept() (net.Conn, error) {
 	}
 }
 
-// Close stops listening and removes the socket if it is still ours.
+// Close stops listening and removes the socket if it is still ours, then
+// releases the lock so the next agent may listen.
 func (l *listener) Close() error {
 	var err error
 	l.once.Do(func() {
 		err = l.UnixListener.Close()
+		if l.lock != nil {
+			defer l.lock.Close()
+		}
 		// Inode numbers are reused at once, so a file with our inode may
 		// still be another agent's: one that answers is not ours to remove.
 		fi, e := os.Lstat(l.path)
