@@ -102,11 +102,26 @@ func readMsg(r io.Reader, v any) error {
 	if n > MaxMessage {
 		return errTooBig
 	}
-	body := make([]byte, n)
-	defer wipe(body)
+	// A header alone does not buy a large buffer: the full size is
+	// allocated once the first part of the body has arrived, and the
+	// first part is wiped after the copy (it may hold a passphrase).
+	const first = 64 << 10
+	body := make([]byte, min(n, first))
 	if _, err := io.ReadFull(r, body); err != nil {
+		wipe(body)
 		return err
 	}
+	if n > first {
+		full := make([]byte, n)
+		copy(full, body)
+		wipe(body)
+		body = full
+		if _, err := io.ReadFull(r, body[first:]); err != nil {
+			wipe(body)
+			return err
+		}
+	}
+	defer wipe(body)
 	return decode(body, v)
 }
 
