@@ -43,6 +43,10 @@ func (a *App) dialAgent(ctx context.Context) (*agent.Client, error) {
 // ensureAgent returns a client of the running agent, starting one (once,
 // under a lock, like gpg-agent) when none answers.
 func (a *App) ensureAgent(ctx context.Context) (*agent.Client, error) {
+	if a.agentDisabled() {
+		return nil, withHint(errors.New("the agent is disabled (KR_NO_AGENT=1)"),
+			"unset KR_NO_AGENT to use the agent; while it is set, every read needs the passphrase")
+	}
 	if c, err := a.dialAgent(ctx); err == nil {
 		return c, nil
 	}
@@ -304,9 +308,6 @@ func newAgentCmd(app *App) *cobra.Command {
 		Short: "Start the agent if it is not running",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if app.agentDisabled() {
-				return errors.New("KR_NO_AGENT=1 is set")
-			}
 			c, err := app.ensureAgent(cmd.Context())
 			if err != nil {
 				return err
