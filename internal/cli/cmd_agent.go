@@ -226,6 +226,10 @@ comes from KR_PASSPHRASE_FILE, KR_PASSPHRASE or the terminal.`,
 				return err
 			}
 			pass, err := app.passphrase(cmd.Context(), "Vault passphrase: ")
+			if errors.Is(err, backends.ErrLocked) {
+				// The generic hint would say to run kr unlock: this is it.
+				return withHint(err, "run kr unlock at a terminal, or give it the passphrase in a file named by KR_PASSPHRASE_FILE")
+			}
 			if err != nil {
 				return err
 			}
