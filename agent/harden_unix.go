@@ -42,14 +42,14 @@ func secureAlloc(n int, lock bool) (b []byte, free func()) {
 	m, err := unix.Mmap(-1, 0, (n+page-1)/page*page, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANON)
 	if err != nil {
 		b = make([]byte, n)
-		return b, func() { wipe(b) }
+		return b, func() { clear(b) }
 	}
 	if lock {
 		unix.Mlock(m) // refused only past RLIMIT_MEMLOCK, which Harden probed
 	}
 	excludeFromDump(m)
 	return m[:n:n], func() {
-		wipe(m)
+		clear(m)
 		unix.Munmap(m) // unlocks as well
 	}
 }

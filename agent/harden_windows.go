@@ -32,7 +32,7 @@ func secureAlloc(n int, lock bool) (b []byte, free func()) {
 	addr, err := windows.VirtualAlloc(0, uintptr(n), windows.MEM_COMMIT|windows.MEM_RESERVE, windows.PAGE_READWRITE)
 	if err != nil {
 		b = make([]byte, n)
-		return b, func() { wipe(b) }
+		return b, func() { clear(b) }
 	}
 	// addr is memory the Go runtime does not manage; read it as a pointer
 	// without the uintptr conversion vet (rightly, for Go memory) flags.
@@ -41,7 +41,7 @@ func secureAlloc(n int, lock bool) (b []byte, free func()) {
 		windows.VirtualLock(addr, uintptr(n)) // refused only past the working-set quota, which Harden probed
 	}
 	return b, func() {
-		wipe(b)
+		clear(b)
 		if lock {
 			windows.VirtualUnlock(addr, uintptr(n))
 		}

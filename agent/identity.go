@@ -28,7 +28,7 @@ func parseIdentityFile(plain []byte) ([]byte, error) {
 			return nil, fmt.Errorf("identity: %w", err)
 		}
 		if !bytes.EqualFold(hrp, []byte("AGE-SECRET-KEY-")) || len(data) != 32 {
-			wipe(data)
+			clear(data)
 			return nil, errors.New("identity: not an age X25519 secret key")
 		}
 		return data, nil
@@ -82,12 +82,12 @@ func (i *x25519Identity) unwrap(s *age.Stanza) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer wipe(shared)
+	defer clear(shared)
 	salt := make([]byte, 0, 64)
 	salt = append(salt, share...)
 	salt = append(salt, i.pub...)
 	wrapKey := make([]byte, chacha20poly1305.KeySize)
-	defer wipe(wrapKey)
+	defer clear(wrapKey)
 	if _, err := io.ReadFull(hkdf.New(sha256.New, shared, salt, []byte(x25519Label)), wrapKey); err != nil {
 		return nil, err
 	}
@@ -145,14 +145,14 @@ func bech32Decode(s []byte) (hrp, data []byte, err error) {
 		return nil, nil, errors.New("mixed case")
 	}
 	lower := bytes.ToLower(s)
-	defer wipe(lower)
+	defer clear(lower)
 	pos := bytes.LastIndexByte(lower, '1')
 	if pos < 1 || pos+7 > len(lower) {
 		return nil, nil, errors.New("malformed bech32")
 	}
 	hrp = append([]byte(nil), lower[:pos]...) // "age-secret-key-": not secret
 	vals := make([]byte, 0, len(lower)-pos-1)
-	defer wipe(vals)
+	defer clear(vals)
 	for _, c := range lower[pos+1:] {
 		i := strings.IndexByte(charset, c)
 		if i < 0 {
@@ -161,7 +161,7 @@ func bech32Decode(s []byte) (hrp, data []byte, err error) {
 		vals = append(vals, byte(i))
 	}
 	check := append(hrpExpand(hrp), vals...)
-	defer wipe(check)
+	defer clear(check)
 	if polymod(check) != 1 {
 		return nil, nil, errors.New("bad bech32 checksum")
 	}

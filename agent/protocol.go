@@ -77,12 +77,12 @@ func writeMsg(w io.Writer, v any) error {
 	if err != nil {
 		return err
 	}
-	defer wipe(body)
+	defer clear(body)
 	if len(body) == 0 || len(body) > MaxMessage {
 		return errTooBig
 	}
 	buf := make([]byte, 4+len(body))
-	defer wipe(buf)
+	defer clear(buf)
 	binary.BigEndian.PutUint32(buf, uint32(len(body)))
 	copy(buf[4:], body)
 	_, err = w.Write(buf)
@@ -108,20 +108,20 @@ func readMsg(r io.Reader, v any) error {
 	const first = 64 << 10
 	body := make([]byte, min(n, first))
 	if _, err := io.ReadFull(r, body); err != nil {
-		wipe(body)
+		clear(body)
 		return err
 	}
 	if n > first {
 		full := make([]byte, n)
 		copy(full, body)
-		wipe(body)
+		clear(body)
 		body = full
 		if _, err := io.ReadFull(r, body[first:]); err != nil {
-			wipe(body)
+			clear(body)
 			return err
 		}
 	}
-	defer wipe(body)
+	defer clear(body)
 	return decode(body, v)
 }
 
@@ -141,10 +141,4 @@ func decode(body []byte, v any) error {
 		return fmt.Errorf("agent: protocol version %d, want %d", ver, Version)
 	}
 	return nil
-}
-
-func wipe(b []byte) {
-	for i := range b {
-		b[i] = 0
-	}
 }

@@ -17,7 +17,7 @@ func scryptKey(password, salt []byte, N, r, keyLen int) ([]byte, error) {
 		return nil, errors.New("scrypt: bad parameters")
 	}
 	b := pbkdf2SHA256(password, salt, 128*r)
-	defer wipe(b)
+	defer clear(b)
 	smix(b, r, N)
 	return pbkdf2SHA256(password, b, keyLen), nil
 }
@@ -43,7 +43,7 @@ func smix(b []byte, r, N int) {
 	x := make([]byte, blockLen)
 	y := make([]byte, blockLen)
 	v := make([]byte, N*blockLen)
-	defer func() { wipe(x); wipe(y); wipe(v) }()
+	defer func() { clear(x); clear(y); clear(v) }()
 	copy(x, b)
 	for i := 0; i < N; i++ {
 		copy(v[i*blockLen:], x)

@@ -69,6 +69,6 @@ func sealKey(key []byte, locked bool) sealed {
 	for i := range key {
 		k.masked[i] = key[i] ^ k.pad[i]
 	}
-	wipe(key)
+	clear(key)
 	return k
 }

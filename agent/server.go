@@ -183,10 +183,10 @@ func (s *Server) ServeConn(c net.Conn) {
 			return
 		}
 		resp := s.handle(&req)
-		wipe(req.Passphrase)
-		wipe(req.IdentityFile)
+		clear(req.Passphrase)
+		clear(req.IdentityFile)
 		err := writeMsg(c, resp)
-		wipe(resp.Plaintext)
+		clear(resp.Plaintext)
 		if err != nil || req.Op == OpStop {
 			return
 		}
@@ -218,7 +218,7 @@ func (s *Server) handle(req *Request) Response {
 		}
 		now := s.opts.Now()
 		e := &entry{key: sealKey(bytes.Clone(req.Value), s.opts.LockedMemory), expires: now.Add(ttl), wallExp: now.Round(0).Add(ttl)}
-		wipe(req.Value)
+		clear(req.Value)
 		s.mu.Lock()
 		if old := s.cache[req.CacheKey]; old != nil {
 			old.key.destroy()
@@ -281,18 +281,18 @@ func (s *Server) unlock(req *Request) Response {
 		return fail("bad-request", "identity file: %v", err)
 	}
 	scalar, err := parseIdentityFile(plain)
-	wipe(plain)
+	clear(plain)
 	if err != nil {
 		return fail("bad-request", "%v", err)
 	}
 	id, err := recipientOf(scalar)
 	if err != nil || id != req.VaultID {
-		wipe(scalar)
+		clear(scalar)
 		return fail("bad-request", "the identity does not belong to vault %s", req.VaultID)
 	}
 	pub, err := x25519(scalar, basepoint)
 	if err != nil {
-		wipe(scalar)
+		clear(scalar)
 		return fail("bad-request", "%v", err)
 	}
 	now := s.opts.Now()
@@ -336,7 +336,7 @@ func (s *Server) decrypt(req *Request) Response {
 		return fail("locked", "vault %s is not unlocked in the agent", req.VaultID) // locked meanwhile
 	}
 	if err != nil {
-		wipe(plain)
+		clear(plain)
 		return fail("decrypt", "decrypt: %v", err)
 	}
 	return Response{V: Version, Plaintext: plain}

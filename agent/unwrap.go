@@ -40,7 +40,7 @@ func (i *scryptIdentity) Unwrap(stanzas []*age.Stanza) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		defer wipe(key)
+		defer clear(key)
 		aead, err := chacha20poly1305.New(key)
 		if err != nil {
 			return nil, err
@@ -71,13 +71,13 @@ func openIdentityFile(wrapped, pass []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer wipe(fileKey)
+	defer clear(fileKey)
 	payload := wrapped[hdrEnd:]
 	if len(payload) < 16+chacha20poly1305.Overhead || len(payload) > 16+64<<10+chacha20poly1305.Overhead {
 		return nil, errors.New("identity file: payload is not one chunk")
 	}
 	key := make([]byte, chacha20poly1305.KeySize)
-	defer wipe(key)
+	defer clear(key)
 	if _, err := io.ReadFull(hkdf.New(sha256.New, fileKey, payload[:16], []byte("payload")), key); err != nil {
 		return nil, err
 	}

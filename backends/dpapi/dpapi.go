@@ -19,6 +19,7 @@ import (
 	"strings"
 
 	"github.com/kr-keyring/kr/backends"
+	"github.com/kr-keyring/kr/internal/atomicfile"
 	"github.com/kr-keyring/kr/internal/limitio"
 )
 
@@ -203,12 +204,7 @@ func (b *Backend) spill(value []byte) (ref, error) {
 	if err := os.MkdirAll(b.dir, 0o700); err != nil {
 		return ref{}, err
 	}
-	tmp := filepath.Join(b.dir, r.file+".tmp")
-	if err := os.WriteFile(tmp, sealed, 0o600); err != nil {
-		return ref{}, err
-	}
-	if err := os.Rename(tmp, filepath.Join(b.dir, r.file)); err != nil {
-		os.Remove(tmp)
+	if err := atomicfile.Write(filepath.Join(b.dir, r.file), sealed); err != nil {
 		return ref{}, err
 	}
 	return r, nil

@@ -2,8 +2,6 @@ package file
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,46 +10,19 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/kr-keyring/kr/internal/atomicfile"
 )
 
-const tempPrefix = ".kr-tmp-"
+const tempPrefix = atomicfile.TempPrefix
 
-// writeAtomic replaces path with data: a temp file in the same directory,
-// written, synced and closed, renamed over path, then the directory synced.
-// A crash at any point leaves the old file or the new one.
+// writeAtomic replaces path atomically and clears temp files a killed
+// writer left in its directory.
 func writeAtomic(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	var rnd [8]byte
-	if _, err := rand.Read(rnd[:]); err != nil {
+	if err := atomicfile.Write(path, data); err != nil {
 		return err
 	}
-	tmp := filepath.Join(dir, tempPrefix+hex.EncodeToString(rnd[:]))
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return err
-	}
-	ok := false
-	defer func() {
-		if !ok {
-			f.Close()
-			os.Remove(tmp)
-		}
-	}()
-	if _, err := f.Write(data); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := f.Sync(); err != nil {
-		return fmt.Errorf("sync %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("close %s: %w", path, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("replace %s: %w", path, err)
-	}
-	ok = true
-	syncDir(dir)
-	cleanStaleTemps(dir)
+	cleanStaleTemps(filepath.Dir(path))
 	return nil
 }
 
@@ -78,6 +49,19 @@ func writeManifest(path string, m *manifest) error {
 		return err
 	}
 	return writeAtomic(path, append(b, '\n'))
+}
+
+// checkDir refuses a vault directory that is not a directory, not ours, or
+// that group or others can write (they could swap files or plant a lock).
+func checkDir(dir string) error {
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return err
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("vault %s is not a directory", dir)
+	}
+	return checkFileInfo(dir, fi)
 }
 
 // makeDir creates dir (and missing parents) 0700, whatever the umask, and

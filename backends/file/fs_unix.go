@@ -11,19 +11,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// checkDir refuses a vault directory that is not a directory, not ours, or
-// that group or others can write (they could swap files or plant a lock).
-func checkDir(dir string) error {
-	fi, err := os.Stat(dir)
-	if err != nil {
-		return err
-	}
-	if !fi.IsDir() {
-		return fmt.Errorf("vault %s is not a directory", dir)
-	}
-	return checkFileInfo(dir, fi)
-}
-
 func checkFileInfo(path string, fi fs.FileInfo) error {
 	st, ok := fi.Sys().(*unix.Stat_t)
 	if ok && int(st.Uid) != os.Getuid() {
@@ -46,14 +33,6 @@ func quote(p string) string {
 		}
 	}
 	return p
-}
-
-// syncDir makes a rename or removal in dir durable.
-func syncDir(dir string) {
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
-	}
 }
 
 func tryLock(f *os.File) (bool, error) {

@@ -3,7 +3,6 @@
 package file
 
 import (
-	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -11,22 +10,9 @@ import (
 	"golang.org/x/sys/windows"
 )
 
-// checkDir: on Windows the vault lives in the user's profile, whose ACL
-// already keeps other users out; mode bits mean nothing there.
-func checkDir(dir string) error {
-	fi, err := os.Stat(dir)
-	if err != nil {
-		return err
-	}
-	if !fi.IsDir() {
-		return fmt.Errorf("vault %s is not a directory", dir)
-	}
-	return nil
-}
-
+// checkFileInfo: on Windows the vault lives in the user's profile, whose
+// ACL already keeps other users out; mode bits mean nothing there.
 func checkFileInfo(path string, fi fs.FileInfo) error { return nil }
-
-func syncDir(dir string) {}
 
 func tryLock(f *os.File) (bool, error) {
 	ol := new(windows.Overlapped)

@@ -37,7 +37,7 @@ func unwrapIdentity(wrapped, passphrase []byte, want string) (*age.X25519Identit
 	}
 	ids, err := age.ParseIdentities(bytes.NewReader(plain))
 	if err != nil {
-		wipe(plain)
+		clear(plain)
 		return nil, nil, fmt.Errorf("identity file: %w", err)
 	}
 	for _, id := range ids {
@@ -45,7 +45,7 @@ func unwrapIdentity(wrapped, passphrase []byte, want string) (*age.X25519Identit
 			return x, plain, nil
 		}
 	}
-	wipe(plain)
+	clear(plain)
 	return nil, nil, fmt.Errorf("identity file does not hold the vault's identity %s", want)
 }
 
@@ -89,11 +89,11 @@ func (d *PassphraseDecrypter) identity(ctx context.Context, v *Vault) (*age.X255
 		return nil, err
 	}
 	id, plain, err := unwrapIdentity(wrapped, pass, vid)
-	wipe(pass)
+	clear(pass)
 	if err != nil {
 		return nil, err
 	}
-	wipe(plain)
+	clear(plain)
 	if d.ids == nil {
 		d.ids = map[string]*age.X25519Identity{}
 	}
@@ -139,7 +139,7 @@ func (v *Vault) rewrap(ctx context.Context, from string, key, newPass []byte) er
 		}
 		return err
 	}
-	defer wipe(plain)
+	defer clear(plain)
 	rewrapped, err := v.wrap(plain, newPass)
 	if err != nil {
 		return err
@@ -188,9 +188,9 @@ func (v *Vault) AddRecipient(ctx context.Context, recipient string) error {
 			return fmt.Errorf("re-encrypt %s: %w", name, err)
 		}
 		plain := secretPlaintext(name, value)
-		wipe(value)
+		clear(value)
 		ct, err := encrypt(plain, rs...)
-		wipe(plain)
+		clear(plain)
 		if err != nil {
 			return err
 		}

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/kr-keyring/kr/backends"
+	"github.com/kr-keyring/kr/internal/atomicfile"
 )
 
 // headerPrefix starts every secret's plaintext; the name that follows binds
@@ -75,15 +76,15 @@ func (v *Vault) Get(ctx context.Context, name string) ([]byte, error) {
 	}
 	bound, value, err := parseSecret(plain)
 	if err != nil {
-		wipe(plain)
+		clear(plain)
 		return nil, fmt.Errorf("secret %s: file %s is damaged: %w", name, v.rel(v.secretPath(name)), err)
 	}
 	if bound != name {
-		wipe(plain)
+		clear(plain)
 		return nil, fmt.Errorf("secret %s: file holds secret %s: renamed or swapped? (%s)", name, bound, v.rel(v.secretPath(name)))
 	}
 	out := append([]byte(nil), value...)
-	wipe(plain)
+	clear(plain)
 	return out, nil
 }
 
@@ -116,7 +117,7 @@ func (v *Vault) Set(ctx context.Context, name string, value []byte) error {
 	}
 	plain := secretPlaintext(name, value)
 	ct, err := encrypt(plain, rs...)
-	wipe(plain)
+	clear(plain)
 	if err != nil {
 		return err
 	}
@@ -150,7 +151,7 @@ func (v *Vault) create(ctx context.Context) (*manifest, error) {
 			return nil, err
 		}
 		code, err := v.initLocked(pass)
-		wipe(pass)
+		clear(pass)
 		if err != nil {
 			return nil, err
 		}
@@ -184,7 +185,7 @@ func (v *Vault) Delete(ctx context.Context, name string) error {
 		}
 		return err
 	}
-	syncDir(filepath.Dir(p))
+	atomicfile.SyncDir(filepath.Dir(p))
 	// Drop directories the removal left empty; a failure only leaves one.
 	root := v.path(secretsDir)
 	for d := filepath.Dir(p); d != root && strings.HasPrefix(d, root); d = filepath.Dir(d) {

@@ -240,7 +240,7 @@ func (v *Vault) initLocked(passphrase []byte) (string, error) {
 	pub := id.Recipient().String()
 	plain := []byte(fmt.Sprintf("# kr vault identity, created %s\n# public key: %s\n%s\n",
 		time.Now().UTC().Format(time.RFC3339), pub, id))
-	defer wipe(plain)
+	defer clear(plain)
 	code, err := newRecoveryCode()
 	if err != nil {
 		return "", err
@@ -303,20 +303,14 @@ func decryptLimited(ciphertext []byte, limit int64, ids ...age.Identity) ([]byte
 	}
 	out, err := io.ReadAll(io.LimitReader(r, limit+1))
 	if err != nil {
-		wipe(out)
+		clear(out)
 		return nil, err
 	}
 	if int64(len(out)) > limit {
-		wipe(out)
+		clear(out)
 		return nil, fmt.Errorf("plaintext is larger than %d bytes", limit)
 	}
 	return out, nil
-}
-
-func wipe(b []byte) {
-	for i := range b {
-		b[i] = 0
-	}
 }
 
 // readFileChecked reads a vault file through a size limit, refusing one

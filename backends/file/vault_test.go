@@ -244,7 +244,7 @@ func TestAddRecipient(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wipe(plain)
+	clear(plain)
 	ct, _ := os.ReadFile(v.secretPath("team/db"))
 	got, err := decryptLimited(ct, maxCiphertext, id)
 	if err != nil || !bytes.HasSuffix(got, []byte("\nshared")) {

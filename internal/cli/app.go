@@ -158,12 +158,12 @@ func (a *App) askTwice(prompt, repeat, onMismatch string) ([]byte, error) {
 	}
 	p2, err := t.ReadSecret(repeat)
 	if err != nil {
-		wipe(p1)
+		clear(p1)
 		return nil, err
 	}
-	defer wipe(p2)
+	defer clear(p2)
 	if !bytes.Equal(p1, p2) {
-		wipe(p1)
+		clear(p1)
 		return nil, fmt.Errorf("the two entries differ; %s", onMismatch)
 	}
 	return p1, nil
@@ -184,10 +184,4 @@ func (a *App) showRecoveryCode(code string) {
 		}
 	}
 	fmt.Fprintf(a.IO.ErrOut, "kr: created a new vault in %s; with no terminal its recovery code was not shown\nkr: hint: keep the passphrase safe, or create vaults with 'kr init', which prints the recovery code\n", a.VaultDir)
-}
-
-func wipe(b []byte) {
-	for i := range b {
-		b[i] = 0
-	}
 }

@@ -178,7 +178,7 @@ func (a *App) cacheValues(ctx context.Context, names []string, ttl time.Duration
 			return getError(n, err)
 		}
 		err = c.CachePut(a.cacheKey(n), v, ttl)
-		wipe(v)
+		clear(v)
 		if err != nil {
 			return err
 		}
@@ -233,7 +233,7 @@ comes from KR_PASSPHRASE_FILE, KR_PASSPHRASE or the terminal.`,
 			if err != nil {
 				return err
 			}
-			defer wipe(pass)
+			defer clear(pass)
 			ctx, cancel := app.context(cmd.Context())
 			defer cancel()
 			c, err := app.unlockAgent(ctx, v, pass, ttl, idle)

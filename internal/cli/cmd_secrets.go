@@ -31,7 +31,7 @@ avoid a trailing newline). The value is never taken from the command line.`,
 			if err != nil {
 				return err
 			}
-			defer wipe(value)
+			defer clear(value)
 			ctx, cancel := app.context(cmd.Context())
 			defer cancel()
 			b, err := app.Backend(ctx)
@@ -80,7 +80,7 @@ stdout is a terminal. With --json, print {"name": ..., "value": ...}, with
 			if err != nil {
 				return err
 			}
-			defer wipe(v)
+			defer clear(v)
 			if asJSON {
 				return writeJSON(app.IO.Out, jsonValue(name, v))
 			}

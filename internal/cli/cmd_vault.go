@@ -32,7 +32,7 @@ somewhere safe, it opens the vault if the passphrase is lost ('kr recover').`,
 			if err != nil {
 				return err
 			}
-			defer wipe(pass)
+			defer clear(pass)
 			ctx, cancel := app.context(cmd.Context())
 			defer cancel()
 			code, err := v.Init(ctx, pass)
@@ -63,12 +63,12 @@ KR_PASSPHRASE_FILE or KR_PASSPHRASE and the new one from KR_NEW_PASSPHRASE_FILE.
 			if err != nil {
 				return err
 			}
-			defer wipe(old)
+			defer clear(old)
 			next, err := app.replacementPassphrase(cmd)
 			if err != nil {
 				return err
 			}
-			defer wipe(next)
+			defer clear(next)
 			ctx, cancel := app.context(cmd.Context())
 			defer cancel()
 			if err := v.Passwd(ctx, old, next); err != nil {
@@ -101,7 +101,7 @@ the new passphrase from a prompt or KR_NEW_PASSPHRASE_FILE.`,
 			if err != nil {
 				return err
 			}
-			defer wipe(next)
+			defer clear(next)
 			ctx, cancel := app.context(cmd.Context())
 			defer cancel()
 			if err := v.Recover(ctx, code, next); err != nil {

@@ -55,7 +55,7 @@ func (d *vaultDecrypter) Decrypt(ctx context.Context, v *file.Vault, ct []byte) 
 	if err != nil {
 		return nil, err
 	}
-	defer wipe(pass)
+	defer clear(pass)
 	c, err := a.unlockAgent(ctx, v, pass, agent.DefaultTTL, 0)
 	if err != nil {
 		if errors.Is(err, file.ErrBadPassphrase) {

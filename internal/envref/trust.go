@@ -1,7 +1,6 @@
 package envref
 
 import (
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -12,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/kr-keyring/kr/internal/atomicfile"
 	"github.com/kr-keyring/kr/internal/limitio"
 )
 
@@ -66,43 +66,7 @@ func (t *Trust) save(m map[string]string) error {
 	if err != nil {
 		return err
 	}
-	var rnd [8]byte
-	if _, err := rand.Read(rnd[:]); err != nil {
-		return err
-	}
-	tmp := t.Path + ".tmp-" + hex.EncodeToString(rnd[:])
-	if err := writeSynced(tmp, append(b, '\n')); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	if err := os.Rename(tmp, t.Path); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	// Make the rename itself durable; not every OS can sync a directory.
-	if d, err := os.Open(filepath.Dir(t.Path)); err == nil {
-		d.Sync()
-		d.Close()
-	}
-	return nil
-}
-
-// writeSynced writes a new 0600 file and flushes it to disk, so a crash
-// after the rename never leaves an empty record.
-func writeSynced(path string, b []byte) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
+	return atomicfile.Write(t.Path, append(b, '\n'))
 }
 
 // canonical resolves symlinks so one file has one record.
