@@ -219,7 +219,7 @@ func TestBech32RoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := recipientOf(scalar)
+	r, _, err := recipientOf(scalar)
 	if err != nil || r != id.Recipient().String() {
 		t.Fatalf("recipient %q, want %q (%v)", r, id.Recipient(), err)
 	}

@@ -3,9 +3,7 @@ package agent
 import (
 	"errors"
 	"fmt"
-	"io"
 	"net"
-	"syscall"
 	"time"
 )
 
@@ -68,15 +66,8 @@ func (cl *Client) Decrypt(vaultID string, ciphertext []byte) ([]byte, error) {
 // Lock makes the agent forget every key.
 func (cl *Client) Lock() error { _, err := cl.call(Request{Op: OpLock}); return err }
 
-// Stop wipes the agent's keys and ends it. The agent may exit before its
-// answer is out: a closed connection after the request counts as stopped.
-func (cl *Client) Stop() error {
-	_, err := cl.call(Request{Op: OpStop})
-	if err != nil && (errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET)) {
-		return nil
-	}
-	return err
-}
+// Stop wipes the agent's keys and ends it once it has answered.
+func (cl *Client) Stop() error { _, err := cl.call(Request{Op: OpStop}); return err }
 
 // Status reports the agent's pid and unlocked vaults.
 func (cl *Client) Status() (*Status, error) {

@@ -36,13 +36,14 @@ func parseIdentityFile(plain []byte) ([]byte, error) {
 	return nil, errors.New("identity: no key in the identity file")
 }
 
-// recipientOf is the age1... recipient of scalar.
-func recipientOf(scalar []byte) (string, error) {
-	pub, err := x25519(scalar, basepoint)
+// recipientOf is the public key of scalar and its age1... recipient.
+func recipientOf(scalar []byte) (id string, pub []byte, err error) {
+	pub, err = x25519(scalar, basepoint)
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
-	return bech32Encode("age", pub)
+	id, err = bech32Encode("age", pub)
+	return id, pub, err
 }
 
 // x25519Identity unwraps age's X25519 stanzas with a scalar borrowed from a

@@ -187,7 +187,13 @@ func (s *Server) ServeConn(c net.Conn) {
 		clear(req.IdentityFile)
 		err := writeMsg(c, resp)
 		clear(resp.Plaintext)
-		if err != nil || req.Op == OpStop {
+		if req.Op == OpStop {
+			// Only now that the answer is out does Serve end (and the
+			// process with it), so `kr agent stop` always hears back.
+			s.once.Do(func() { close(s.stop) })
+			return
+		}
+		if err != nil {
 			return
 		}
 	}
@@ -219,23 +225,10 @@ func (s *Server) handle(req *Request) Response {
 		now := s.opts.Now()
 		e := &entry{key: sealKey(bytes.Clone(req.Value), s.opts.LockedMemory), expires: now.Add(ttl), wallExp: now.Round(0).Add(ttl)}
 		clear(req.Value)
-		s.mu.Lock()
-		if old := s.cache[req.CacheKey]; old != nil {
-			old.key.destroy()
-		}
-		s.cache[req.CacheKey] = e
-		s.mu.Unlock()
+		s.put(s.cache, req.CacheKey, e)
 		return Response{V: Version}
 	case OpCacheGet:
-		now := s.opts.Now()
-		s.mu.Lock()
-		e := s.cache[req.CacheKey]
-		if e != nil && e.expired(now) {
-			e.key.destroy()
-			delete(s.cache, req.CacheKey)
-			e = nil
-		}
-		s.mu.Unlock()
+		e := s.live(s.cache, req.CacheKey, s.opts.Now())
 		if e == nil {
 			return fail("locked", "not cached")
 		}
@@ -245,16 +238,10 @@ func (s *Server) handle(req *Request) Response {
 		}
 		return Response{V: Version, Plaintext: v}
 	case OpCacheDrop:
-		s.mu.Lock()
-		if e := s.cache[req.CacheKey]; e != nil {
-			e.key.destroy()
-			delete(s.cache, req.CacheKey)
-		}
-		s.mu.Unlock()
+		s.put(s.cache, req.CacheKey, nil)
 		return Response{V: Version}
 	case OpStop:
-		s.Wipe()
-		s.once.Do(func() { close(s.stop) })
+		s.Wipe() // ServeConn ends Serve once the answer is written
 		return Response{V: Version}
 	}
 	return fail("bad-request", "unknown operation %q", req.Op)
@@ -285,41 +272,51 @@ func (s *Server) unlock(req *Request) Response {
 	if err != nil {
 		return fail("bad-request", "%v", err)
 	}
-	id, err := recipientOf(scalar)
+	id, pub, err := recipientOf(scalar)
 	if err != nil || id != req.VaultID {
 		clear(scalar)
 		return fail("bad-request", "the identity does not belong to vault %s", req.VaultID)
 	}
-	pub, err := x25519(scalar, basepoint)
-	if err != nil {
-		clear(scalar)
-		return fail("bad-request", "%v", err)
-	}
 	now := s.opts.Now()
 	e := &entry{key: sealKey(scalar, s.opts.LockedMemory), pub: pub,
 		expires: now.Add(ttl), wallExp: now.Round(0).Add(ttl), idle: idle, idleEnd: now.Add(idle)}
-	s.mu.Lock()
-	if old := s.keys[id]; old != nil {
-		old.key.destroy()
-	}
-	s.keys[id] = e
-	s.mu.Unlock()
+	s.put(s.keys, id, e)
 	return Response{V: Version}
 }
 
-func (s *Server) decrypt(req *Request) Response {
-	now := s.opts.Now()
+// put stores e under k in m (nil removes), wiping what was there.
+func (s *Server) put(m map[string]*entry, k string, e *entry) {
 	s.mu.Lock()
-	e := s.keys[req.VaultID]
+	defer s.mu.Unlock()
+	if old := m[k]; old != nil {
+		old.key.destroy()
+	}
+	if e == nil {
+		delete(m, k)
+	} else {
+		m[k] = e
+	}
+}
+
+// live returns the unexpired entry under k in m, wiping an expired one,
+// and restarts its idle timer.
+func (s *Server) live(m map[string]*entry, k string, now time.Time) *entry {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e := m[k]
 	if e != nil && e.expired(now) {
 		e.key.destroy()
-		delete(s.keys, req.VaultID)
-		e = nil
+		delete(m, k)
+		return nil
 	}
 	if e != nil && e.idle > 0 {
 		e.idleEnd = now.Add(e.idle)
 	}
-	s.mu.Unlock()
+	return e
+}
+
+func (s *Server) decrypt(req *Request) Response {
+	e := s.live(s.keys, req.VaultID, s.opts.Now())
 	if e == nil {
 		return fail("locked", "vault %s is not unlocked in the agent", req.VaultID)
 	}
