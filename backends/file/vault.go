@@ -23,6 +23,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"filippo.io/age"
@@ -61,6 +62,9 @@ type Options struct {
 // Vault is a vault directory. It implements backends.Backend.
 type Vault struct {
 	opts Options
+
+	mu sync.Mutex
+	id string // the vault's own recipient, once read: it never changes
 }
 
 var _ backends.Backend = (*Vault)(nil)
@@ -172,11 +176,24 @@ func (v *Vault) manifest() (*manifest, error) {
 	if err != nil {
 		return nil, err
 	}
-	return parseManifest(b)
+	m, err := parseManifest(b)
+	if err == nil {
+		v.mu.Lock()
+		v.id = m.Identity
+		v.mu.Unlock()
+	}
+	return m, err
 }
 
 // ID is the vault's own recipient (age1...): what the agent keys it by.
+// It is read once per Vault: passwd, recover and new recipients keep it.
 func (v *Vault) ID() (string, error) {
+	v.mu.Lock()
+	id := v.id
+	v.mu.Unlock()
+	if id != "" {
+		return id, nil
+	}
 	m, err := v.manifest()
 	if err != nil {
 		return "", err
