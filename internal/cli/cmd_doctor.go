@@ -42,6 +42,8 @@ func newDoctorCmd(app *App) *cobra.Command {
 
 func (a *App) doctor(ctx context.Context) []check {
 	checks := []check{{"kr", "info", fmt.Sprintf("%s %s/%s %s", Version, runtime.GOOS, runtime.GOARCH, runtime.Version())}}
+	// Open the backend first: the OS-store check reuses its connection.
+	b, berr := a.Backend(ctx)
 	checks = append(checks, a.nativeChecks(ctx)...)
 
 	if v, err := a.Vault(); err != nil {
@@ -56,9 +58,8 @@ func (a *App) doctor(ctx context.Context) []check {
 	}
 	checks = append(checks, a.agentChecks(ctx)...)
 
-	b, err := a.Backend(ctx)
-	if err != nil {
-		checks = append(checks, check{"backend", "fail", fmt.Sprintf("%s: %v", a.BackendName, err)})
+	if berr != nil {
+		checks = append(checks, check{"backend", "fail", fmt.Sprintf("%s: %v", a.BackendName, berr)})
 	} else {
 		detail := backends.Unwrap(b).Name()
 		if a.BackendName == backends.Auto {

@@ -42,11 +42,14 @@ func (a *App) nativeChecks(ctx context.Context) []check {
 	}
 	pctx, cancel := context.WithTimeout(ctx, backends.ProbeTimeout)
 	defer cancel()
-	b, err := secretservice.Open(pctx, secretservice.Options{Service: a.Service})
-	if err != nil {
-		return []check{{"secretservice", "warn", err.Error()}}
+	b, ok := backends.Unwrap(a.opened).(*secretservice.Backend)
+	if !ok {
+		var err error
+		if b, err = secretservice.Open(pctx, secretservice.Options{Service: a.Service}); err != nil {
+			return []check{{"secretservice", "warn", err.Error()}}
+		}
+		defer b.Close()
 	}
-	defer b.Close()
 	info, err := b.Info(pctx)
 	if err != nil {
 		return []check{{"secretservice", "fail", err.Error()}}
