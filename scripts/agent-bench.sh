@@ -17,7 +17,7 @@ import "fmt"
 func main() { fmt.Print("hello") }
 GO
 (cd "$tmp/hello" && GO111MODULE=off go build -o "$tmp/hello-bin" main.go)
-go run ./scripts/internal/mkvault -dir "$KR_VAULT" -pass bench -logn 18
+KR_PASSPHRASE=bench go run ./scripts/internal/mkvault -dir "$KR_VAULT" -logn 18
 printf 'bench-value' | "$tmp/kr" set bench/x
 KR_PASSPHRASE=bench "$tmp/kr" unlock --ttl 10m
 test "$("$tmp/kr" get bench/x)" = bench-value

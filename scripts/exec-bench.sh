@@ -17,7 +17,7 @@ mkdir -m 700 "$XDG_RUNTIME_DIR"
 kr="$tmp/kr"
 trap '"$kr" agent stop >/dev/null 2>&1 || true; rm -rf "$tmp"' EXIT
 CGO_ENABLED=0 go build -o "$kr" ./cmd/kr # as released: static, no dynamic loader
-go run ./scripts/internal/mkvault -dir "$KR_VAULT" -pass bench -logn "${KR_BENCH_LOGN:-10}"
+KR_PASSPHRASE=bench go run ./scripts/internal/mkvault -dir "$KR_VAULT" -logn "${KR_BENCH_LOGN:-10}"
 printf 'bench-value' | "$kr" set bench/x
 noagent="KR_NO_AGENT=1 KR_PASSPHRASE=bench"
 test "$(env $noagent "$kr" exec -e X=bench/x -- sh -c 'printf %s "$X"')" = bench-value

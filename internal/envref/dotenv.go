@@ -112,7 +112,8 @@ func (p *parser) endLine() error {
 		}
 	case '\n':
 	default:
-		return p.errf("unexpected %q after the value", p.src[p.pos])
+		// Say where, not what: the text may be part of a secret.
+		return p.errf("unexpected text after the value (quote the whole value, or put a space before a comment)")
 	}
 	if !p.eof() {
 		p.pos++ // the newline
@@ -263,7 +264,8 @@ func (p *parser) doubleQuoted() (string, error) {
 			case '\n':
 				p.line++ // a line continuation
 			default:
-				return "", p.errf("unknown escape \\%c in double quotes", e)
+				// The escaped character is inside a value: not echoed.
+				return "", p.errf("unknown escape in double quotes (use \\n \\r \\t \\\" \\\\ \\$ or single quotes)")
 			}
 		default:
 			b.WriteByte(c)

@@ -55,8 +55,8 @@ func TestParseErrors(t *testing.T) {
 		"A=1\n1X=2\n":       `t.env: error at line 2: invalid variable name "1X"`,
 		"A='open\nB=2\n":    "t.env: error at line 1: unterminated single quote",
 		"A=1\n\nB=\"open\n": "t.env: error at line 3: unterminated double quote",
-		"A=\"x\" junk\n":    `t.env: error at line 1: unexpected 'j' after the value`,
-		"A=\"\\q\"\n":       `t.env: error at line 1: unknown escape \q in double quotes`,
+		"A=\"x\" junk\n":    `t.env: error at line 1: unexpected text after the value`,
+		"A=\"\\q\"\n":       `t.env: error at line 1: unknown escape in double quotes`,
 		"A=1\nB=\x00\n":     "t.env: error at line 2: NUL byte",
 		"=x\n":              "t.env: error at line 1: expected KEY=value",
 		"export\n":          "t.env: error at line 1: expected KEY=value",
@@ -249,5 +249,19 @@ func TestQuoting(t *testing.T) {
 	}
 	if err := Write(&sh, "sh", []Var{{"N", "a\x00", 0}}); !errors.Is(err, ErrNUL) {
 		t.Errorf("NUL: %v", err)
+	}
+}
+
+// TestParseErrorsHideValues: a malformed line's error says where, never
+// the text of a value, which may be a secret.
+func TestParseErrorsHideValues(t *testing.T) {
+	for _, src := range []string{"A=\"hunter2\\qhunter2\"\n", "A=\"hunter2\"hunter2\n", "A='hunter2'hunter2\n"} {
+		_, err := Parse([]byte(src), "t.env")
+		if err == nil {
+			t.Fatalf("Parse(%q) succeeded", src)
+		}
+		if strings.Contains(err.Error(), "hunter") || strings.Contains(err.Error(), `\q`) {
+			t.Errorf("error %q shows part of the value", err)
+		}
 	}
 }

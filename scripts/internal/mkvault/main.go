@@ -1,5 +1,6 @@
 // Command mkvault creates a file vault with a chosen scrypt work factor,
-// for benchmarks (kr init always uses the default).
+// for benchmarks (kr init always uses the default). The passphrase is
+// KR_PASSPHRASE.
 package main
 
 import (
@@ -13,12 +14,12 @@ import (
 
 func main() {
 	dir := flag.String("dir", "", "vault directory")
-	pass := flag.String("pass", "", "passphrase")
 	logN := flag.Int("logn", 18, "scrypt work factor (log2 N)")
 	flag.Parse()
 	v, err := file.Open(file.Options{Dir: *dir, ScryptWorkFactor: *logN})
 	if err == nil {
-		_, err = v.Init(context.Background(), []byte(*pass))
+		// The passphrase comes from the environment, never argv.
+		_, err = v.Init(context.Background(), []byte(os.Getenv("KR_PASSPHRASE")))
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "mkvault:", err)
