@@ -59,13 +59,18 @@ func (a *App) doctor(ctx context.Context) []check {
 	checks = append(checks, a.agentChecks(ctx)...)
 
 	if berr != nil {
-		checks = append(checks, check{"backend", "fail", fmt.Sprintf("%s: %v", a.BackendName, berr)})
+		checks = append(checks, check{"backend", "fail", berr.Error()})
 	} else {
-		detail := backends.Unwrap(b).Name()
-		if a.BackendName == backends.Auto {
-			detail += " (chosen by auto)"
+		detail := backends.Unwrap(b).Name() + ", service " + a.Service
+		switch {
+		case a.explicitBackend():
+			detail += " (named by --backend or KR_BACKEND)"
+		case a.choice.New:
+			detail += " (chosen by auto; the first write records it)"
+		default:
+			detail += " (recorded)"
 		}
-		checks = append(checks, check{"backend", "ok", detail + ", service " + a.Service})
+		checks = append(checks, check{"backend", "ok", detail})
 	}
 	return checks
 }

@@ -92,7 +92,7 @@ into programs as environment variables.
 		newInitCmd, newPasswdCmd, newRecoverCmd,
 		newExecCmd, newEnvCmd, newAllowCmd,
 		newUnlockCmd, newLockCmd, newAgentCmd,
-		newDoctorCmd, newCompletionCmd, newVersionCmd,
+		newBackendCmd, newDoctorCmd, newCompletionCmd, newVersionCmd,
 	} {
 		root.AddCommand(add(app))
 	}
@@ -108,11 +108,7 @@ func (a *App) applyEnvDefaults(cmd *cobra.Command) error {
 	if a.BackendName == "" {
 		a.BackendName = backends.Auto
 	}
-	known := false
-	for _, k := range backends.Known {
-		known = known || k == a.BackendName
-	}
-	if !known {
+	if !backends.IsKnown(a.BackendName) {
 		return usagef("unknown backend %q (choose one of %s)", a.BackendName, strings.Join(backends.Known, ", "))
 	}
 	if !flags.Changed("service") {
