@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // Names of the backends kr knows, as given to --backend and KR_BACKEND.
@@ -18,6 +19,12 @@ const (
 
 // Known lists every value --backend accepts.
 var Known = []string{Auto, SecretService, Keychain, DPAPI, File}
+
+// ProbeTimeout bounds a look into a store kr is not using for the command
+// (kr doctor, the hint that a name is in another store). The store in use
+// gets the command's whole --timeout: a slow store is an error, never a
+// reason to choose another.
+const ProbeTimeout = time.Second
 
 // Candidate is a store Select may open. Open must return an error wrapping
 // ErrUnavailable, promptly, when the store is not there at all (no bus, no

@@ -63,7 +63,7 @@ KR_NO_AGENT= kr agent stop
 	cmd := exec.Command("dbus-run-session", "--", "sh", "-c", script)
 	cmd.Env = append(os.Environ(), "KRBIN="+exe, "GOKR="+gokr, "HOME="+tmp,
 		"XDG_DATA_HOME="+filepath.Join(tmp, "data"), "XDG_CONFIG_HOME="+filepath.Join(tmp, "config"),
-		"XDG_RUNTIME_DIR="+tmp, "KR_BACKEND=auto", "KR_VAULT="+filepath.Join(tmp, "vault"), "KR_NO_AGENT=1")
+		"XDG_RUNTIME_DIR="+tmp, "KR_BACKEND=auto", "KR_CONFIG_DIR=", "KR_VAULT="+filepath.Join(tmp, "vault"), "KR_NO_AGENT=1")
 	out, err := cmd.Output()
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out)
@@ -76,7 +76,7 @@ KR_NO_AGENT= kr agent stop
 		"kr reads secret-tool: from-secret-tool\n",
 		"kr reads python: from-python\n",
 		"ls:\ndb/prod\npy/item\nst/item\n",
-		"backend        secretservice (chosen by auto)",
+		"backend        secretservice, service kr (recorded)",
 		"after rm: gone\n",
 		"cached: from-kr v@lue\n",
 		"after lock: exit 3\n",

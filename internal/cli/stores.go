@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
-	"time"
 
 	"github.com/kr-keyring/kr/backends"
 	"github.com/kr-keyring/kr/backends/dpapi"
@@ -13,9 +12,6 @@ import (
 	"github.com/kr-keyring/kr/backends/secretservice"
 	"github.com/kr-keyring/kr/internal/config"
 )
-
-// peekTimeout bounds the look into another store when a name is not found.
-const peekTimeout = time.Second
 
 // stores lists the OS credential store of this system and the file vault.
 // Each Open returns an error wrapping ErrUnavailable only when its store is
@@ -162,12 +158,12 @@ func (a *App) storeName() string {
 // elsewhere looks for name in the other store kr knows (the file vault
 // when the OS store was used, the OS store when the file vault was) and
 // returns a hint when it is there. The look is silent and cheap: no
-// unlock, no prompt, at most peekTimeout; skipped when a store was named.
+// unlock, no prompt, at most backends.ProbeTimeout; skipped when a store was named.
 func (a *App) elsewhere(ctx context.Context, name string) string {
 	if a.explicitBackend() || a.opened == nil {
 		return ""
 	}
-	ctx, cancel := context.WithTimeout(ctx, peekTimeout)
+	ctx, cancel := context.WithTimeout(ctx, backends.ProbeTimeout)
 	defer cancel()
 	used := backends.Unwrap(a.opened).Name()
 	native, fallback := a.stores()
@@ -201,7 +197,7 @@ func (a *App) nativeChecks(ctx context.Context) []check {
 	case "darwin", "windows":
 		return nil
 	}
-	pctx, cancel := context.WithTimeout(ctx, peekTimeout)
+	pctx, cancel := context.WithTimeout(ctx, backends.ProbeTimeout)
 	defer cancel()
 	b, ok := backends.Unwrap(a.opened).(*secretservice.Backend)
 	if !ok {
