@@ -22,16 +22,30 @@ func newDoctorCmd(app *App) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "doctor",
 		Short: "Show which store kr uses and whether it works",
+		Long: `Check the stores, the vault and the agent, one line each: ok, info, warn or
+fail. The exit status is 1 when a check fails, so scripts can use it.`,
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, cancel := app.context(cmd.Context())
 			defer cancel()
 			checks := app.doctor(ctx)
 			if asJSON {
-				return writeJSON(app.IO.Out, checks)
+				if err := writeJSON(app.IO.Out, checks); err != nil {
+					return err
+				}
+			} else {
+				for _, c := range checks {
+					fmt.Fprintf(app.IO.Out, "%-4s  %-14s %s\n", c.Status, c.Name, oneLine(c.Detail))
+				}
 			}
+			failed := 0
 			for _, c := range checks {
-				fmt.Fprintf(app.IO.Out, "%-4s  %-14s %s\n", c.Status, c.Name, oneLine(c.Detail))
+				if c.Status == "fail" {
+					failed++
+				}
+			}
+			if failed > 0 {
+				return fmt.Errorf("%d check(s) failed", failed)
 			}
 			return nil
 		},
