@@ -24,7 +24,7 @@ func newDoctorCmd(app *App) *cobra.Command {
 		Short: "Show which store kr uses and whether it works",
 		Long: `Check the stores, the vault and the agent, one line each: ok, info, warn or
 fail. The exit status is 1 when a check fails, so scripts can use it.`,
-		Args:  cobra.NoArgs,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, cancel := app.context(cmd.Context())
 			defer cancel()
