@@ -16,9 +16,6 @@ import (
 	"github.com/kr-keyring/kr/backends"
 )
 
-// Version is set at build time (-ldflags "-X ...cli.Version=v1.2.3").
-var Version = "dev"
-
 // Main runs kr with the process's arguments and returns the exit code.
 func Main() int {
 	return Run(context.Background(), NewApp(), os.Args[1:])
@@ -80,6 +77,7 @@ into programs as environment variables.
   printf %s "$TOKEN" | kr set api/token     # or: kr set api/token (hidden prompt)
   kr get api/token
   kr exec -e API_TOKEN=api/token -- ./deploy`,
+		Version:           versionString(),
 		SilenceErrors:     true,
 		SilenceUsage:      true,
 		CompletionOptions: cobra.CompletionOptions{DisableDefaultCmd: true},
@@ -87,6 +85,7 @@ into programs as environment variables.
 			return app.applyEnvDefaults(cmd)
 		},
 	}
+	root.SetVersionTemplate("kr {{.Version}}\n")
 	root.SetIn(app.IO.In)
 	root.SetOut(app.IO.Out)
 	root.SetErr(app.IO.ErrOut)
@@ -148,18 +147,6 @@ func (a *App) applyEnvDefaults(cmd *cobra.Command) error {
 		return usagef("--timeout must be positive")
 	}
 	return nil
-}
-
-func newVersionCmd(app *App) *cobra.Command {
-	return &cobra.Command{
-		Use:   "version",
-		Short: "Print kr's version",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			_, err := fmt.Fprintf(app.IO.Out, "kr %s\n", Version)
-			return err
-		},
-	}
 }
 
 func newCompletionCmd(app *App) *cobra.Command {
