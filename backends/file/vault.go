@@ -176,6 +176,13 @@ func (v *Vault) manifest() (*manifest, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The identity files are read only to unlock, but a foreign or
+	// writable one means someone else has been in the vault: stop there.
+	for _, f := range []string{identityFile, recoveryFile} {
+		if err := checkFile(v.path(f)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, err
+		}
+	}
 	m, err := parseManifest(b)
 	if err == nil {
 		v.mu.Lock()
@@ -270,7 +277,7 @@ func (v *Vault) initLocked(passphrase []byte) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if err := makeDir(v.path(secretsDir)); err != nil {
+	if err := v.makeDirs(v.path(secretsDir)); err != nil {
 		return "", err
 	}
 	if err := writeAtomic(v.path(identityFile), wrapped); err != nil {
@@ -328,31 +335,6 @@ func decryptLimited(ciphertext []byte, limit int64, ids ...age.Identity) ([]byte
 		return nil, fmt.Errorf("plaintext is larger than %d bytes", limit)
 	}
 	return out, nil
-}
-
-// readFileChecked reads a vault file through a size limit, refusing one
-// that others can write.
-func readFileChecked(path string, limit int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if err := checkFileInfo(path, fi); err != nil {
-		return nil, err
-	}
-	b, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(b)) > limit {
-		return nil, fmt.Errorf("%s is larger than %d bytes", path, limit)
-	}
-	return b, nil
 }
 
 // DefaultDir is where the vault lives without --vault or KR_VAULT.
