@@ -92,6 +92,9 @@ func TestForeignOwnerRefused(t *testing.T) {
 				t.Fatal(err)
 			}
 			refusedEverywhere(t, v, "owned by uid 65534", part == "secrets/db/prod.age")
+			if ok, err := v.Has(context.Background(), "db/prod"); err == nil {
+				t.Errorf("Has = %v with %s owned by another user", ok, part)
+			}
 		})
 	}
 }

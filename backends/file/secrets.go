@@ -93,6 +93,33 @@ func (v *Vault) Get(ctx context.Context, name string) ([]byte, error) {
 	return out, nil
 }
 
+// Has reports whether the vault holds a file for name, without a
+// passphrase or any decryption: whether it decrypts is Get's business.
+// A missing vault holds nothing.
+func (v *Vault) Has(ctx context.Context, name string) (bool, error) {
+	if err := backends.ValidateName(name); err != nil {
+		return false, err
+	}
+	if _, err := v.manifest(); err != nil {
+		if errors.Is(err, ErrNoVault) {
+			return false, nil
+		}
+		return false, err
+	}
+	p := v.secretPath(name)
+	err := v.checkDirs(filepath.Dir(p))
+	if err == nil {
+		err = checkFile(p)
+	}
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, fs.ErrNotExist):
+		return false, nil
+	}
+	return false, fmt.Errorf("secret %s: %w", name, err)
+}
+
 // Set encrypts value to the vault's recipients and replaces name's file
 // atomically. On a missing vault it creates one first when Options.Create
 // allows.

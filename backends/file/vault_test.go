@@ -311,3 +311,36 @@ func TestListSkipsForeignFiles(t *testing.T) {
 		t.Fatalf("List = %q, %v", names, err)
 	}
 }
+
+// TestHas answers from the file system alone: no Decrypter is given, so
+// any decryption or passphrase prompt would fail the test.
+func TestHas(t *testing.T) {
+	v := newVault(t)
+	ctx := context.Background()
+	r, err := Open(Options{Dir: v.Dir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := r.Has(ctx, "db/prod"); ok || err != nil {
+		t.Fatalf("Has on a missing vault = %v, %v", ok, err)
+	}
+	for _, n := range []string{"db/prod", "DB"} {
+		if err := v.Set(ctx, n, []byte("x")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for name, want := range map[string]bool{"db/prod": true, "DB": true, "db": false, "db/prod2": false, "nope/x": false, "db/PROD": false} {
+		if ok, err := r.Has(ctx, name); ok != want || err != nil {
+			t.Errorf("Has(%q) = %v, %v; want %v", name, ok, err, want)
+		}
+	}
+	if _, err := r.Has(ctx, "../x"); !errors.Is(err, backends.ErrInvalidName) {
+		t.Errorf("Has of an invalid name: %v", err)
+	}
+	if err := v.Delete(ctx, "db/prod"); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := r.Has(ctx, "db/prod"); ok || err != nil {
+		t.Errorf("Has after Delete = %v, %v", ok, err)
+	}
+}
