@@ -29,6 +29,7 @@ import (
 	"filippo.io/age"
 
 	"github.com/kr-keyring/kr/backends"
+	"github.com/kr-keyring/kr/internal/strictjson"
 )
 
 // ErrNoVault means the directory holds no vault (no vault.json) yet.
@@ -129,14 +130,11 @@ func parseManifest(b []byte) (*manifest, error) {
 	if len(b) > maxSmallFile {
 		return nil, fmt.Errorf("%s is larger than %d bytes", manifestFile, maxSmallFile)
 	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
+	// Strictly: encoding/json lets a later "Recipients" win over the
+	// "recipients" a reviewer of a shared vault reads.
 	var m manifest
-	if err := dec.Decode(&m); err != nil {
+	if err := strictjson.Unmarshal(b, &m); err != nil {
 		return nil, fmt.Errorf("%s: %w", manifestFile, err)
-	}
-	if dec.More() {
-		return nil, fmt.Errorf("%s: trailing data after the object", manifestFile)
 	}
 	if m.Version != formatVersion {
 		return nil, fmt.Errorf("%s: format version %d is not supported (this kr reads version %d)", manifestFile, m.Version, formatVersion)

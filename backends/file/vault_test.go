@@ -344,3 +344,28 @@ func TestHas(t *testing.T) {
 		t.Errorf("Has after Delete = %v, %v", ok, err)
 	}
 }
+
+// TestManifestDuplicateKeys: encoding/json lets a later key win and matches
+// keys in any case, so kr would encrypt to B while a reviewer of vault.json
+// sees A.
+func TestManifestDuplicateKeys(t *testing.T) {
+	const a = "age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p"
+	const b = "age1lggyhqrw2nlhcxprm67z43rta597azn8gknawjehu9d9dl0jq3yqqvfafg"
+	good := `{"version":1,"identity":"` + a + `","recipients":["` + a + `"]}`
+	if _, err := parseManifest([]byte(good)); err != nil {
+		t.Fatalf("a good manifest: %v", err)
+	}
+	for _, bad := range []string{
+		`{"version":1,"identity":"` + a + `","recipients":["` + a + `"],"Recipients":["` + a + `","` + b + `"]}`,
+		`{"version":1,"identity":"` + a + `","recipients":["` + a + `"],"recipients":["` + a + `","` + b + `"]}`,
+		`{"version":1,"identity":"` + a + `","RECIPIENTS":["` + a + `","` + b + `"]}`,
+		`{"version":1,"identity":"` + a + `","Identity":"` + b + `","recipients":["` + a + `","` + b + `"]}`,
+		`{"version":1,"version":1,"identity":"` + a + `","recipients":["` + a + `"]}`,
+		`{"version":1,"identity":"` + a + `","recipients":["` + a + `"],"extra":1}`,
+		good + `{}`,
+	} {
+		if m, err := parseManifest([]byte(bad)); err == nil {
+			t.Errorf("accepted %s as %+v", bad, m)
+		}
+	}
+}
