@@ -143,6 +143,9 @@ func (v *Vault) Set(ctx context.Context, name string, value []byte) error {
 	if m, err = v.manifest(); err != nil {
 		return err
 	}
+	if err := v.checkAccepted(m); err != nil {
+		return err
+	}
 	rs, err := v.recipients(m)
 	if err != nil {
 		return err

@@ -58,6 +58,10 @@ type Options struct {
 	ShowRecovery func(code string)
 	// ScryptWorkFactor is log2 of scrypt's N for new wrappings; 0 means 18.
 	ScryptWorkFactor int
+	// Accepted records the recipients the local user agreed to encrypt
+	// to; writes stop while vault.json lists another. Nil means a record
+	// kept in memory for this Vault only.
+	Accepted AcceptedRecipients
 }
 
 // Vault is a vault directory. It implements backends.Backend.
@@ -98,6 +102,9 @@ func Open(opts Options) (*Vault, error) {
 	opts.Dir = dir
 	if opts.ScryptWorkFactor == 0 {
 		opts.ScryptWorkFactor = 18
+	}
+	if opts.Accepted == nil {
+		opts.Accepted = &memoryRecord{}
 	}
 	return &Vault{opts: opts}, nil
 }
@@ -260,6 +267,11 @@ func (v *Vault) initLocked(passphrase []byte) (string, error) {
 		return "", err
 	}
 	pub := id.Recipient().String()
+	// Recorded before the vault exists: a failure leaves no vault, and a
+	// vault left half-made names a recipient already accepted.
+	if err := v.opts.Accepted.Accept(v.opts.Dir, pub); err != nil {
+		return "", err
+	}
 	plain := []byte(fmt.Sprintf("# kr vault identity, created %s\n# public key: %s\n%s\n",
 		time.Now().UTC().Format(time.RFC3339), pub, id))
 	defer clear(plain)
