@@ -147,9 +147,23 @@ func checkFileEntry(path string, fi fs.FileInfo) error {
 	case fi.Mode()&fs.ModeSymlink != 0:
 		return fmt.Errorf("%s is a symlink: kr follows none inside a vault; replace it with the file itself", path)
 	case !fi.Mode().IsRegular():
-		return fmt.Errorf("%s is not a regular file (%s): refusing to use it", path, fi.Mode().Type())
+		return fmt.Errorf("%s is not a regular file but %s: refusing to use it", path, kind(fi.Mode()))
 	}
 	return checkFileInfo(path, fi)
+}
+
+func kind(m fs.FileMode) string {
+	switch {
+	case m&fs.ModeNamedPipe != 0:
+		return "a named pipe"
+	case m.IsDir():
+		return "a directory"
+	case m&fs.ModeDevice != 0:
+		return "a device"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	}
+	return "of type " + m.Type().String()
 }
 
 // readFileChecked reads a vault file through a size limit. The open cannot
