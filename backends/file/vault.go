@@ -10,6 +10,12 @@
 // Writing needs no passphrase (public-key encryption); reading goes through
 // a Decrypter. Writers are serialised by a lock file and every file is
 // replaced atomically, so a crash leaves the old or the new value.
+//
+// A vault may be shared (a git repository), so nothing in it is taken on
+// its word: writes encrypt only to recipients the local user accepted
+// (Options.Accepted, kept outside the vault), and every folder and file on
+// the way to a value must be a real one, the user's own, that nobody else
+// can write.
 package file
 
 import (
