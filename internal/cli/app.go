@@ -11,6 +11,7 @@ import (
 	"github.com/kr-keyring/kr/backends"
 	"github.com/kr-keyring/kr/backends/file"
 	"github.com/kr-keyring/kr/internal/limitio"
+	"github.com/kr-keyring/kr/internal/recipients"
 )
 
 // App holds what every command shares: the streams, the environment and the
@@ -56,11 +57,16 @@ func (a *App) Vault() (*file.Vault, error) {
 		}
 		a.VaultDir = dir
 	}
+	accepted, err := recipients.Default(a.Getenv)
+	if err != nil {
+		return nil, withHint(err, "set KR_CONFIG_DIR to a directory for kr's records")
+	}
 	v, err := file.Open(file.Options{
 		Dir:          a.VaultDir,
 		Decrypter:    a.decrypter(),
 		Create:       a.newVaultPassphrase,
 		ShowRecovery: a.showRecoveryCode,
+		Accepted:     accepted,
 	})
 	if err != nil {
 		return nil, err
