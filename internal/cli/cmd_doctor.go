@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"runtime"
+	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/kr-keyring/kr/backends"
+	"github.com/kr-keyring/kr/internal/recipients"
 )
 
 // check is one line of `kr doctor`.
@@ -55,7 +57,7 @@ fail. The exit status is 1 when a check fails, so scripts can use it.`,
 }
 
 func (a *App) doctor(ctx context.Context) []check {
-	checks := []check{{"kr", "info", fmt.Sprintf("%s %s/%s %s", Version, runtime.GOOS, runtime.GOARCH, runtime.Version())}}
+	checks := []check{{"kr", "info", fmt.Sprintf("%s %s/%s %s", versionString(), runtime.GOOS, runtime.GOARCH, runtime.Version())}}
 	// Open the backend first: the OS-store check reuses its connection.
 	b, berr := a.Backend(ctx)
 	checks = append(checks, a.nativeChecks(ctx)...)
@@ -69,6 +71,15 @@ func (a *App) doctor(ctx context.Context) []check {
 	} else {
 		id, _ := v.ID()
 		checks = append(checks, check{"vault", "ok", fmt.Sprintf("%s (recipient %s)", v.Dir(), id)})
+		if rs, err := v.UnacceptedRecipients(); err != nil {
+			checks = append(checks, check{"recipients", "fail", err.Error()})
+		} else if len(rs) > 0 {
+			fps := make([]string, len(rs))
+			for i, r := range rs {
+				fps[i] = recipients.Fingerprint(r) + " " + r
+			}
+			checks = append(checks, check{"recipients", "fail", "vault.json lists recipients you have not accepted, so writes stop: " + strings.Join(fps, ", ")})
+		}
 	}
 	checks = append(checks, a.agentChecks(ctx)...)
 

@@ -27,6 +27,11 @@ type hintError struct {
 
 func (e *hintError) Error() string { return e.err.Error() }
 func (e *hintError) Unwrap() error { return e.err }
+func (e *hintError) Hint() string  { return e.hint }
+
+// hinter is an error that knows the next step: kr's own hintError, or a
+// lower layer's error type (file.UnacceptedError) that cannot import cli.
+type hinter interface{ Hint() string }
 
 // withHint attaches a hint to err; nil stays nil.
 func withHint(err error, format string, args ...any) error {
@@ -113,9 +118,9 @@ func printError(w io.Writer, err error) {
 	msg := oneLine(err.Error())
 	fmt.Fprintf(w, "kr: error: %s\n", msg)
 	hint := defaultHint(err)
-	var he *hintError
+	var he hinter
 	if errors.As(err, &he) {
-		hint = he.hint
+		hint = he.Hint()
 	}
 	if hint != "" {
 		fmt.Fprintf(w, "kr: hint: %s\n", oneLine(hint))
