@@ -98,7 +98,7 @@ into programs as environment variables.
 	f.DurationVar(&app.Timeout, "timeout", 10*time.Second, "give up on the store after this long")
 
 	for _, add := range []func(*App) *cobra.Command{
-		newSetCmd, newGetCmd, newRmCmd, newLsCmd,
+		newSetCmd, newGetCmd, newRmCmd, newLsCmd, newMvCmd, newCpCmd,
 		newInitCmd, newPasswdCmd, newRecoverCmd,
 		newExecCmd, newEnvCmd, newAllowCmd,
 		newUnlockCmd, newLockCmd, newAgentCmd,
