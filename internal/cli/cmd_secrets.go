@@ -179,12 +179,23 @@ func newRmCmd(app *App) *cobra.Command {
 }
 
 func newLsCmd(app *App) *cobra.Command {
-	var asJSON bool
+	var asJSON, long bool
 	cmd := &cobra.Command{
 		Use:     "ls [PREFIX]",
 		Aliases: []string{"list"},
 		Short:   "List secret names (never values)",
-		Args:    cobra.MaximumNArgs(1),
+		Long: `List the names of the secrets that start with PREFIX, sorted, without reading
+any value; --json prints them as a JSON array.
+
+With -l (--long), each line also shows when the value was last written and
+which tool wrote it, as far as the store records that without unlocking:
+  2026-11-23 15:04  kr           db/prod
+  2026-10-02 09:12  secret-tool  api/token
+The Secret Service's item times and attributes, Credential Manager's
+LastWritten, the Keychain's modification date, the file vault's file times.
+"-" where the store does not say. With --json, -l prints objects with "name",
+"modified" (RFC 3339) and "writer".`,
+		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			prefix := ""
 			if len(args) == 1 {
@@ -195,6 +206,9 @@ func newLsCmd(app *App) *cobra.Command {
 			b, err := app.Backend(ctx)
 			if err != nil {
 				return err
+			}
+			if long {
+				return app.listLong(ctx, b, prefix, asJSON)
 			}
 			names, err := b.List(ctx, prefix)
 			if err != nil {
@@ -213,5 +227,6 @@ func newLsCmd(app *App) *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print a JSON array")
+	cmd.Flags().BoolVarP(&long, "long", "l", false, "with the time each was written and the tool that wrote it, where the store says")
 	return cmd
 }
