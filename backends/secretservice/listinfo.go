@@ -70,10 +70,16 @@ func (b *Backend) ListInfo(ctx context.Context, prefix string) ([]backends.Info,
 // zalando/go-keyring its label "Password for 'NAME' on 'SERVICE'";
 // secret-tool writes the attributes it is given and the label the user
 // typed, so an item with only kr's two attributes and another label is
-// taken for secret-tool's. "" when none fits (an item with more attributes,
-// such as a libsecret schema's xdg:schema).
+// taken for secret-tool's. gnome-keyring sometimes adds the generic
+// schema's xdg:schema to any of these, which says nothing about the
+// writer. "" when none fits (an item with more attributes, such as another
+// libsecret schema's).
 func writerOf(name, service, label string, attrs map[string]string) string {
-	onlyOurs := len(attrs) == 2 && attrs[attrService] == service && attrs[attrUsername] == name
+	n := len(attrs)
+	if attrs["xdg:schema"] == "org.freedesktop.Secret.Generic" {
+		n--
+	}
+	onlyOurs := n == 2 && attrs[attrService] == service && attrs[attrUsername] == name
 	switch {
 	case label == name+labelSuffix:
 		return "kr"

@@ -21,6 +21,8 @@ func TestWriterOf(t *testing.T) {
 		{"Password for 'db/prod' on 'kr'", with("application", "Python keyring library"), "python-keyring"},
 		{"Password for 'db/prod' on 'kr'", ours, "go-keyring"},
 		{"typed by hand", ours, "secret-tool"},
+		{"typed by hand", with("xdg:schema", "org.freedesktop.Secret.Generic"), "secret-tool"},
+		{"Password for 'db/prod' on 'kr'", with("xdg:schema", "org.freedesktop.Secret.Generic"), "go-keyring"},
 		{"Password for 'db/prod' on 'kr'", with("xdg:schema", "org.example.App"), ""},
 		{"db/prod", with("xdg:schema", "org.gnome.keyring.Note"), ""},
 		{"db/prod", with("Title", "KeePassXC entry"), ""},
