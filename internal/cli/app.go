@@ -50,7 +50,8 @@ func (a *App) Vault() (*file.Vault, error) {
 	if a.vault != nil {
 		return a.vault, nil
 	}
-	if a.VaultDir == "" {
+	named := a.VaultDir != "" // --vault or KR_VAULT
+	if !named {
 		dir, err := file.DefaultDir()
 		if err != nil {
 			return nil, withHint(fmt.Errorf("find the vault directory: %w", err), "set KR_VAULT or --vault")
@@ -67,6 +68,7 @@ func (a *App) Vault() (*file.Vault, error) {
 		Create:       a.newVaultPassphrase,
 		ShowRecovery: a.showRecoveryCode,
 		Accepted:     accepted,
+		Named:        named,
 	})
 	if err != nil {
 		return nil, err
