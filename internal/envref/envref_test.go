@@ -174,11 +174,12 @@ func TestTrust(t *testing.T) {
 	if fi, err := os.Stat(tr.Path); err != nil || runtime.GOOS != "windows" && fi.Mode().Perm() != 0o600 {
 		t.Fatalf("trust record: %v, %v", fi.Mode(), err)
 	}
-	// Through a symlink the file is the same file, with the same record.
+	// A symlink to an allowed file is another path, not allowed by the
+	// target's record: otherwise any directory could borrow the file.
 	link := filepath.Join(dir, "link.env")
 	if err := os.Symlink(p, link); err == nil {
-		if st, _, _ := tr.Check(link); st != Allowed {
-			t.Fatalf("through a symlink: %v", st)
+		if st, _, _ := tr.Check(link); st != NotAllowed {
+			t.Fatalf("through a symlink: %v, want not allowed", st)
 		}
 	}
 	os.WriteFile(p, []byte("A=kr://x\nB=kr://y\n"), 0o600)

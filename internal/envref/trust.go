@@ -20,7 +20,9 @@ const ProjectFile = ".kr.env"
 
 // Trust records which project files the user allowed, by absolute path and
 // the SHA-256 of their exact content: like direnv, a changed file is
-// untrusted until allowed again.
+// untrusted until allowed again. The path is the one the user allowed, not
+// where a symlink in it points: keyed by the target, any directory could
+// borrow an allowed file by linking to it.
 type Trust struct {
 	Path string // the record, a JSON object path -> hex digest
 }
@@ -69,13 +71,9 @@ func (t *Trust) save(m map[string]string) error {
 	return atomicfile.Write(t.Path, append(b, '\n'))
 }
 
-// canonical resolves symlinks so one file has one record.
-func canonical(path string) (string, error) {
-	abs, err := filepath.Abs(path)
-	if err != nil {
-		return "", err
-	}
-	return filepath.EvalSymlinks(abs)
+// key is the record's key for path: absolute and cleaned, symlinks kept.
+func key(path string) (string, error) {
+	return filepath.Abs(path) // Abs cleans
 }
 
 func digest(b []byte) string {
@@ -85,7 +83,7 @@ func digest(b []byte) string {
 
 // Allow records path's current content as trusted.
 func (t *Trust) Allow(path string) error {
-	p, err := canonical(path)
+	p, err := key(path)
 	if err != nil {
 		return err
 	}
@@ -106,13 +104,9 @@ func (t *Trust) Allow(path string) error {
 
 // Revoke forgets path. It reports whether there was a record.
 func (t *Trust) Revoke(path string) (bool, error) {
-	p, err := canonical(path)
+	p, err := key(path)
 	if err != nil {
-		abs, aerr := filepath.Abs(path)
-		if aerr != nil {
-			return false, err
-		}
-		p = abs
+		return false, err
 	}
 	m, err := t.load()
 	if err != nil {
@@ -138,14 +132,14 @@ const (
 // Check reads path and says whether its content is trusted. The content
 // returned is the one checked, so what is parsed is what was allowed.
 func (t *Trust) Check(path string) (Status, []byte, error) {
-	p, err := canonical(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return Absent, nil, nil
-	}
+	p, err := key(path)
 	if err != nil {
 		return Absent, nil, err
 	}
 	b, err := limitio.ReadFile(p, MaxFileSize)
+	if errors.Is(err, fs.ErrNotExist) {
+		return Absent, nil, nil
+	}
 	if err != nil {
 		return Absent, nil, err
 	}
