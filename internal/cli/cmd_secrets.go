@@ -81,16 +81,17 @@ stdout is a terminal. With --json, print {"name": ..., "value": ...}, with
 				return err
 			}
 			defer clear(v)
+			out := app.stdout()
 			if asJSON {
-				return writeJSON(app.IO.Out, jsonValue(name, v))
+				return writeJSON(out, jsonValue(name, v))
 			}
-			if _, err := app.IO.Out.Write(v); err != nil {
+			if _, err := out.Write(v); err != nil {
 				return err
 			}
 			if app.IO.OutIsTTY {
-				fmt.Fprintln(app.IO.Out)
+				_, err = fmt.Fprintln(out)
 			}
-			return nil
+			return err
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
@@ -195,14 +196,17 @@ func newLsCmd(app *App) *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("list: %w", err)
 			}
+			out := app.stdout()
 			if asJSON {
 				if names == nil {
 					names = []string{}
 				}
-				return writeJSON(app.IO.Out, names)
+				return writeJSON(out, names)
 			}
 			for _, n := range names {
-				fmt.Fprintln(app.IO.Out, n)
+				if _, err := fmt.Fprintln(out, n); err != nil {
+					return err
+				}
 			}
 			return nil
 		},

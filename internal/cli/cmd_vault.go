@@ -3,6 +3,9 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -35,12 +38,22 @@ somewhere safe, it opens the vault if the passphrase is lost ('kr recover').`,
 			defer clear(pass)
 			ctx, cancel := app.context(cmd.Context())
 			defer cancel()
+			_, statErr := os.Lstat(v.Dir())
+			dirExisted := statErr == nil
 			code, err := v.Init(ctx, pass)
 			if err != nil {
 				return fmt.Errorf("create the vault: %w", err)
 			}
-			fmt.Fprintf(app.IO.ErrOut, "kr: created a vault in %s\nkr: the recovery code below is shown only once: store it apart from the passphrase\n", v.Dir())
-			fmt.Fprintln(app.IO.Out, code)
+			if _, err := fmt.Fprintln(app.stdout(), code); err != nil {
+				// A vault whose recovery code nobody saw has no way back
+				// if the passphrase is lost: take it back.
+				if rmErr := removeNewVault(v.Dir(), dirExisted); rmErr != nil {
+					return withHint(fmt.Errorf("%w; the vault in %s exists but its recovery code was never shown (removing it: %v)", err, v.Dir(), rmErr),
+						"remove %s (it holds no secrets yet) and run 'kr init' again", v.Dir())
+				}
+				return withHint(err, "the recovery code could not be shown, so the new vault was removed; run 'kr init' again with stdout on a terminal or a file")
+			}
+			fmt.Fprintf(app.IO.ErrOut, "kr: created a vault in %s\nkr: its recovery code, on stdout, is shown only once: store it apart from the passphrase\n", v.Dir())
 			return nil
 		},
 	}
@@ -111,6 +124,24 @@ the new passphrase from a prompt or KR_NEW_PASSPHRASE_FILE.`,
 			return nil
 		},
 	}
+}
+
+// removeNewVault undoes 'kr init' of a vault no one has used yet. Without
+// vault.json there is no vault (the file vault writes it last), so only its
+// removal must succeed; the rest is tidying, and a directory is removed
+// only when empty.
+func removeNewVault(dir string, dirExisted bool) error {
+	if err := os.Remove(filepath.Join(dir, "vault.json")); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	os.Remove(filepath.Join(dir, "identity.age"))
+	os.Remove(filepath.Join(dir, "recovery.age"))
+	os.Remove(filepath.Join(dir, "secrets"))
+	if !dirExisted {
+		os.Remove(filepath.Join(dir, ".lock"))
+		os.Remove(dir)
+	}
+	return nil
 }
 
 func (a *App) existingVault() (*file.Vault, error) {
