@@ -11,7 +11,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kr-keyring/kr/backends/file"
-	"github.com/kr-keyring/kr/internal/limitio"
 )
 
 func newInitCmd(app *App) *cobra.Command {
@@ -157,16 +156,8 @@ func (a *App) existingVault() (*file.Vault, error) {
 
 // replacementPassphrase reads the new passphrase for passwd and recover.
 func (a *App) replacementPassphrase(cmd *cobra.Command) ([]byte, error) {
-	if path := a.Getenv("KR_NEW_PASSPHRASE_FILE"); path != "" {
-		b, err := limitio.ReadFile(path, 4096)
-		if err != nil {
-			return nil, fmt.Errorf("read KR_NEW_PASSPHRASE_FILE: %w", err)
-		}
-		b = []byte(strings.TrimRight(string(b), "\r\n"))
-		if len(b) == 0 {
-			return nil, errors.New("KR_NEW_PASSPHRASE_FILE is empty")
-		}
-		return b, nil
+	if p, ok, err := a.readSecretFile("KR_NEW_PASSPHRASE_FILE"); ok {
+		return p, err
 	}
 	if !a.IO.InIsTTY {
 		return nil, withHint(errors.New("a new passphrase is needed and there is no terminal"), "set KR_NEW_PASSPHRASE_FILE")
@@ -179,12 +170,9 @@ func (a *App) replacementPassphrase(cmd *cobra.Command) ([]byte, error) {
 }
 
 func (a *App) recoveryCode() (string, error) {
-	if path := a.Getenv("KR_RECOVERY_CODE_FILE"); path != "" {
-		b, err := limitio.ReadFile(path, 1024)
-		if err != nil {
-			return "", fmt.Errorf("read KR_RECOVERY_CODE_FILE: %w", err)
-		}
-		return strings.TrimSpace(string(b)), nil
+	if b, ok, err := a.readSecretFile("KR_RECOVERY_CODE_FILE"); ok {
+		defer clear(b)
+		return string(b), err
 	}
 	if !a.IO.InIsTTY {
 		return "", withHint(errors.New("the recovery code is needed and there is no terminal"), "set KR_RECOVERY_CODE_FILE")
