@@ -129,16 +129,22 @@ func (a *App) unlockAgent(ctx context.Context, v *file.Vault, pass []byte, ttl, 
 	return c, nil
 }
 
-// cacheKey names an OS-store value in the agent's cache: the backend as
-// configured, the service and the name.
+// cacheKey names an OS-store value in the agent's cache: the store really
+// used (never how it was spelled: auto and secretservice are one store), the
+// service and the name. "" means the store is not known yet: no cache.
 func (a *App) cacheKey(name string) string {
-	return a.BackendName + "\x00" + a.Service + "\x00" + name
+	store := a.storeName()
+	if store == "" || store == backends.File {
+		return ""
+	}
+	return store + "\x00" + a.Service + "\x00" + name
 }
 
 // cachedValue asks a running agent for a value cached by
 // `kr unlock --cache`; ok is false when there is none (or no agent).
 func (a *App) cachedValue(ctx context.Context, name string) (v []byte, ok bool) {
-	if a.agentDisabled() || a.BackendName == backends.File {
+	key := a.cacheKey(name)
+	if a.agentDisabled() || key == "" {
 		return nil, false
 	}
 	c, err := a.dialAgent(ctx)
@@ -146,17 +152,18 @@ func (a *App) cachedValue(ctx context.Context, name string) (v []byte, ok bool) 
 		return nil, false
 	}
 	defer c.Close()
-	v, err = c.CacheGet(a.cacheKey(name))
+	v, err = c.CacheGet(key)
 	return v, err == nil
 }
 
 // dropCached forgets name in a running agent's cache after kr changed it.
 func (a *App) dropCached(ctx context.Context, name string) {
-	if a.agentDisabled() || a.BackendName == backends.File {
+	key := a.cacheKey(name)
+	if a.agentDisabled() || key == "" {
 		return
 	}
 	if c, err := a.dialAgent(ctx); err == nil {
-		c.CacheDrop(a.cacheKey(name))
+		c.CacheDrop(key)
 		c.Close()
 	}
 }
@@ -167,6 +174,9 @@ func (a *App) cacheValues(ctx context.Context, names []string, ttl time.Duration
 	if err != nil {
 		return err
 	}
+	if backends.Unwrap(b).Name() == backends.File {
+		return usagef("--cache is for OS-store items; the file vault is unlocked as a whole")
+	}
 	c, err := a.ensureAgent(ctx)
 	if err != nil {
 		return err
@@ -175,7 +185,7 @@ func (a *App) cacheValues(ctx context.Context, names []string, ttl time.Duration
 	for _, n := range names {
 		v, err := b.Get(ctx, n)
 		if err != nil {
-			return getError(n, err)
+			return a.getError(ctx, n, err)
 		}
 		err = c.CachePut(a.cacheKey(n), v, ttl)
 		clear(v)

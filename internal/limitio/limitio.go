@@ -1,5 +1,6 @@
 // Package limitio reads files through a size limit, so that no parser or
-// decoder in kr is handed more than it is built for.
+// decoder in kr is handed more than it is built for, and no read of a file
+// the user named can block: a FIFO or a device in its place is refused.
 package limitio
 
 import (
@@ -8,14 +9,50 @@ import (
 	"os"
 )
 
-// ReadFile reads path, failing when it holds more than limit bytes.
+// ReadFile reads the regular file at path, failing when it holds more than
+// limit bytes. Anything else there (a FIFO, a device, a directory) is an
+// error at once: the open does not wait for a writer.
 func ReadFile(path string, limit int64) ([]byte, error) {
-	f, err := os.Open(path)
+	f, err := OpenRegular(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
 	return Read(f, path, limit)
+}
+
+// OpenRegular opens path for reading only when it is a regular file
+// (symbolic links are followed). Opening a FIFO for reading would otherwise
+// block until some writer appears, past any deadline.
+func OpenRegular(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|openNonblock, 0)
+	if err != nil {
+		return nil, err
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		f.Close()
+		return nil, fmt.Errorf("%s is not a regular file (%s)", path, kind(fi.Mode()))
+	}
+	return f, nil
+}
+
+func kind(m os.FileMode) string {
+	switch {
+	case m&os.ModeNamedPipe != 0:
+		return "a named pipe"
+	case m.IsDir():
+		return "a directory"
+	case m&os.ModeDevice != 0:
+		return "a device"
+	case m&os.ModeSocket != 0:
+		return "a socket"
+	}
+	return m.Type().String()
 }
 
 // Read reads all of r, named name in errors, failing past limit bytes.
