@@ -6,12 +6,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 
 	"github.com/kr-keyring/kr/internal/atomicfile"
+	"github.com/kr-keyring/kr/internal/config"
 	"github.com/kr-keyring/kr/internal/limitio"
 )
 
@@ -27,30 +27,21 @@ type Trust struct {
 	Path string // the record, a JSON object path -> hex digest
 }
 
-// DefaultTrust keeps the record in KR_CONFIG_DIR or the user's config dir.
+// DefaultTrust keeps the record in kr's configuration directory.
 func DefaultTrust(getenv func(string) string) (*Trust, error) {
-	dir := getenv("KR_CONFIG_DIR")
-	if dir == "" {
-		d, err := os.UserConfigDir()
-		if err != nil {
-			return nil, err
-		}
-		dir = filepath.Join(d, "kr")
+	dir, err := config.Dir(getenv)
+	if err != nil {
+		return nil, err
 	}
 	return &Trust{Path: filepath.Join(dir, "allowed.json")}, nil
 }
 
 func (t *Trust) load() (map[string]string, error) {
 	m := map[string]string{}
-	f, err := os.Open(t.Path)
+	b, err := limitio.ReadFile(t.Path, 4<<20)
 	if errors.Is(err, fs.ErrNotExist) {
 		return m, nil
 	}
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, 4<<20))
 	if err != nil {
 		return nil, err
 	}
@@ -129,12 +120,25 @@ const (
 	Changed                  // allowed once, changed since
 )
 
-// Check reads path and says whether its content is trusted. The content
-// returned is the one checked, so what is parsed is what was allowed.
+// Check says whether path's content is trusted. The content returned is
+// the one checked, so what is parsed is what was allowed. A file with no
+// record is not read at all: whatever a directory holds under the name
+// (a FIFO, a device) cannot stall or trouble kr before it is allowed.
 func (t *Trust) Check(path string) (Status, []byte, error) {
 	p, err := key(path)
 	if err != nil {
 		return Absent, nil, err
+	}
+	if _, err := os.Stat(p); errors.Is(err, fs.ErrNotExist) {
+		return Absent, nil, nil
+	}
+	m, err := t.load()
+	if err != nil {
+		return Absent, nil, err
+	}
+	want, ok := m[p]
+	if !ok {
+		return NotAllowed, nil, nil
 	}
 	b, err := limitio.ReadFile(p, MaxFileSize)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -143,15 +147,7 @@ func (t *Trust) Check(path string) (Status, []byte, error) {
 	if err != nil {
 		return Absent, nil, err
 	}
-	m, err := t.load()
-	if err != nil {
-		return Absent, nil, err
-	}
-	want, ok := m[p]
-	switch {
-	case !ok:
-		return NotAllowed, nil, nil
-	case want != digest(b):
+	if want != digest(b) {
 		return Changed, nil, nil
 	}
 	return Allowed, b, nil
