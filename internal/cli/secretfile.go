@@ -37,7 +37,8 @@ func (a *App) readSecretFile(env string) (b []byte, ok bool, err error) {
 		b = b[:len(b)-1]
 	}
 	if len(b) == 0 {
-		return nil, true, &secretFileError{fmt.Errorf("%s %s is empty", env, path)}
+		return nil, true, &secretFileError{withHint(fmt.Errorf("%s %s is empty", env, path),
+			"write the secret into %s (one trailing newline is dropped), or unset %s", path, env)}
 	}
 	return b, true, nil
 }
