@@ -51,7 +51,7 @@ func (v *Vault) secretPath(name string) string {
 // Get decrypts name's file and checks that it holds name.
 func (v *Vault) Get(ctx context.Context, name string) ([]byte, error) {
 	if _, err := v.manifest(); err != nil {
-		if errors.Is(err, ErrNoVault) {
+		if errors.Is(err, ErrNoVault) && !v.opts.Named {
 			return nil, fmt.Errorf("%w: %s (there is no vault in %s)", backends.ErrNotFound, name, v.opts.Dir)
 		}
 		return nil, err
@@ -208,7 +208,7 @@ func (v *Vault) Delete(ctx context.Context, name string) error {
 		return err
 	}
 	if _, err := v.manifest(); err != nil {
-		if errors.Is(err, ErrNoVault) {
+		if errors.Is(err, ErrNoVault) && !v.opts.Named {
 			return fmt.Errorf("%w: %s (there is no vault in %s)", backends.ErrNotFound, name, v.opts.Dir)
 		}
 		return err
@@ -246,7 +246,7 @@ func (v *Vault) Delete(ctx context.Context, name string) error {
 // List walks secrets/ and returns the names under prefix, sorted.
 func (v *Vault) List(ctx context.Context, prefix string) ([]string, error) {
 	if _, err := v.manifest(); err != nil {
-		if errors.Is(err, ErrNoVault) {
+		if errors.Is(err, ErrNoVault) && !v.opts.Named {
 			return nil, nil
 		}
 		return nil, err

@@ -39,7 +39,7 @@ import (
 )
 
 // ErrNoVault means the directory holds no vault (no vault.json) yet.
-var ErrNoVault = errors.New("no vault here")
+var ErrNoVault = errors.New("there is no vault")
 
 // ErrBadPassphrase means the passphrase or recovery code does not open the identity.
 var ErrBadPassphrase = errors.New("wrong passphrase")
@@ -64,6 +64,10 @@ type Options struct {
 	ShowRecovery func(code string)
 	// ScryptWorkFactor is log2 of scrypt's N for new wrappings; 0 means 18.
 	ScryptWorkFactor int
+	// Named means the user named Dir (--vault, KR_VAULT): reading a
+	// directory that holds no vault is then an error, a likely typo, where
+	// the default vault not created yet is a quiet empty store.
+	Named bool
 	// Accepted records the recipients the local user agreed to encrypt
 	// to; writes stop while vault.json lists another. Nil means a record
 	// kept in memory for this Vault only.
@@ -176,13 +180,13 @@ func parseManifest(b []byte) (*manifest, error) {
 func (v *Vault) manifest() (*manifest, error) {
 	if err := checkDir(v.opts.Dir); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("%w: %s", ErrNoVault, v.opts.Dir)
+			return nil, fmt.Errorf("%w in %s", ErrNoVault, v.opts.Dir)
 		}
 		return nil, err
 	}
 	b, err := readFileChecked(v.path(manifestFile), maxSmallFile)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("%w: %s", ErrNoVault, v.opts.Dir)
+		return nil, fmt.Errorf("%w in %s", ErrNoVault, v.opts.Dir)
 	}
 	if err != nil {
 		return nil, err

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/kr-keyring/kr/backends"
+	"github.com/kr-keyring/kr/backends/file"
 )
 
 // Exit codes, one map for the whole CLI (DESIGN.md, CLI conventions).
@@ -102,6 +103,8 @@ func defaultHint(err error) string {
 		return "the store did not answer in time; raise --timeout or check 'kr doctor'"
 	case errors.Is(err, backends.ErrUnavailable):
 		return "check 'kr doctor', or use the file vault with --backend file"
+	case errors.Is(err, file.ErrNoVault):
+		return "check --vault and KR_VAULT for a typo; 'kr init' creates a vault there"
 	case errors.Is(err, backends.ErrInvalidName):
 		return "names are 1-256 bytes of A-Z a-z 0-9 . _ - / @ + : in segments separated by /"
 	}

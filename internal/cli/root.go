@@ -76,7 +76,20 @@ into programs as environment variables.
 
   printf %s "$TOKEN" | kr set api/token     # or: kr set api/token (hidden prompt)
   kr get api/token
-  kr exec -e API_TOKEN=api/token -- ./deploy`,
+  kr exec -e API_TOKEN=api/token -- ./deploy
+
+Environment:
+  KR_BACKEND              store for one command: auto, secretservice, keychain, dpapi, file
+  KR_SERVICE              service items are filed under (default kr)
+  KR_VAULT                file vault directory
+  KR_CONFIG_DIR           kr's records: chosen stores, allowed .kr.env files, accepted recipients
+  KR_TIMEOUT              like --timeout (default 10s)
+  KR_NO_AGENT=1           never start or ask the agent
+  KR_PASSPHRASE_FILE      file holding the vault passphrase (one trailing newline is dropped)
+  KR_PASSPHRASE           the vault passphrase itself (CI; prefer the _FILE form)
+  KR_NEW_PASSPHRASE_FILE  the new passphrase for kr passwd and kr recover
+  KR_RECOVERY_CODE_FILE   the recovery code for kr recover
+Passphrase variables never reach programs kr runs.`,
 		Version:           versionString(),
 		SilenceErrors:     true,
 		SilenceUsage:      true,
