@@ -50,8 +50,6 @@ func (a *App) listLong(ctx context.Context, b backends.Backend, prefix string, a
 			fmt.Fprintf(&buf, "%-16s  %-*s  %s\n", when, width, who, in.Name)
 		}
 	}
-	if _, err := a.IO.Out.Write(buf.Bytes()); err != nil {
-		return fmt.Errorf("write stdout: %w", err)
-	}
-	return nil
+	_, err = a.stdout().Write(buf.Bytes())
+	return err
 }
