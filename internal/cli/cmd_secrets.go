@@ -16,6 +16,7 @@ import (
 
 func newSetCmd(app *App) *cobra.Command {
 	var allowEmpty bool
+	var gen generateFlags
 	cmd := &cobra.Command{
 		Use:   "set NAME",
 		Short: "Store a secret (hidden prompt, or all of stdin when piped)",
@@ -23,14 +24,14 @@ func newSetCmd(app *App) *cobra.Command {
 echo; otherwise it reads all of stdin, byte for byte (use printf, not echo, to
 avoid a trailing newline). The value is never taken from the command line.
 An empty value (an empty stdin, Enter at the prompt) is refused, the old value
-kept, unless --allow-empty is given.`,
+kept, unless --allow-empty is given.` + generateHelp,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			name := args[0]
 			if err := backends.ValidateName(name); err != nil {
 				return err
 			}
-			value, err := app.readValue(name, allowEmpty)
+			value, err := app.newValue(cmd, name, &gen, allowEmpty)
 			if err != nil {
 				return err
 			}
@@ -45,10 +46,14 @@ kept, unless --allow-empty is given.`,
 				return fmt.Errorf("set %s: %w", name, err)
 			}
 			app.dropCached(ctx, name)
-			return app.recordChoice()
+			if err := app.recordChoice(); err != nil {
+				return err
+			}
+			return gen.show(app, value)
 		},
 	}
 	cmd.Flags().BoolVar(&allowEmpty, "allow-empty", false, "store an empty value (refused otherwise)")
+	gen.addFlags(cmd)
 	return cmd
 }
 
