@@ -3,6 +3,7 @@ package agent
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"time"
 )
@@ -66,8 +67,19 @@ func (cl *Client) Decrypt(vaultID string, ciphertext []byte) ([]byte, error) {
 // Lock makes the agent forget every key.
 func (cl *Client) Lock() error { _, err := cl.call(Request{Op: OpLock}); return err }
 
-// Stop wipes the agent's keys and ends it once it has answered.
-func (cl *Client) Stop() error { _, err := cl.call(Request{Op: OpStop}); return err }
+// Stop wipes the agent's keys and ends it. It returns once the agent has
+// stopped serving: its socket is removed before it answers, and it closes
+// this connection as the last thing it does.
+func (cl *Client) Stop() error {
+	if _, err := cl.call(Request{Op: OpStop}); err != nil {
+		return err
+	}
+	var b [1]byte
+	if _, err := cl.c.Read(b[:]); !errors.Is(err, io.EOF) {
+		return fmt.Errorf("agent: wait for the agent to stop: %v", err)
+	}
+	return nil
+}
 
 // Status reports the agent's pid and unlocked vaults.
 func (cl *Client) Status() (*Status, error) {
