@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/kr-keyring/kr/agent"
+	"github.com/kr-keyring/kr/backends/file"
 	"github.com/kr-keyring/kr/ipc"
 )
 
@@ -50,5 +51,48 @@ func TestCacheKeyIsTheStore(t *testing.T) {
 		if code := e.run("get", "db/pw"); code != 0 || strings.TrimSpace(e.out.String()) != "new" {
 			t.Fatalf("get (backend %s): %q, exit %d, %s; want the new value", e.app.BackendName, e.out.String(), code, e.err.String())
 		}
+	}
+}
+
+// TestAgentFailureIsNotDamage: an agent that takes the connection and
+// drops it is an error about the agent, not "damaged or not for this
+// vault", and a passphrase in the environment does not paper over it (a
+// local scrypt in every client is no answer to a struggling agent).
+func TestAgentFailureIsNotDamage(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "vault")
+	v, err := file.Open(file.Options{Dir: dir, ScryptWorkFactor: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.Init(context.Background(), []byte("pw")); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"XDG_RUNTIME_DIR": filepath.Join(t.TempDir(), "run"), "KR_BACKEND": "file", "KR_VAULT": dir, "KR_PASSPHRASE": "pw"}
+	e := newTestEnv(t, "v", false, env)
+	e.app.opened = nil
+	if code := e.run("--backend", "file", "set", "x"); code != 0 {
+		t.Fatalf("set: %d %s", code, e.err.String())
+	}
+	path, _ := ipc.DefaultPath(func(k string) string { return env[k] })
+	l, err := ipc.Listen(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	e = newTestEnv(t, "", false, env)
+	e.app.opened = nil
+	code := e.run("get", "x")
+	msg := e.err.String()
+	if code == 0 || strings.Contains(msg, "damaged") || !strings.Contains(msg, "the agent at "+path) {
+		t.Fatalf("get through an agent that drops the connection: exit %d, %q", code, msg)
 	}
 }
