@@ -12,7 +12,9 @@ import (
 )
 
 // decrypter is how the file vault reads: through the agent when it holds
-// the vault unlocked; else with the passphrase. A passphrase typed at the
+// the vault unlocked; else, when no agent runs or it answers "locked", with
+// the passphrase (an agent that fails to answer is an error: see
+// viaAgent). A passphrase typed at the
 // terminal unlocks the agent (started if needed) so the next command asks
 // nothing; one from KR_PASSPHRASE(_FILE) is used in this process only, so
 // scripts and CI leave no agent behind unasked.
