@@ -45,3 +45,10 @@ const MaxValueSize = 1 << 20
 
 // MaxNameSize is the longest name in bytes.
 const MaxNameSize = 256
+
+// Peeker is a store that can tell whether a name is there without
+// unlocking, prompting or decrypting anything: cheap enough to look in a
+// store other than the selected one when a name is not found.
+type Peeker interface {
+	Has(ctx context.Context, name string) (bool, error)
+}

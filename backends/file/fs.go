@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/kr-keyring/kr/internal/atomicfile"
+	"github.com/kr-keyring/kr/internal/limitio"
 )
 
 const tempPrefix = atomicfile.TempPrefix
@@ -53,6 +54,8 @@ func writeManifest(path string, m *manifest) error {
 
 // checkDir refuses a vault directory that is not a directory, not ours, or
 // that group or others can write (they could swap files or plant a lock).
+// The vault's own directory may be reached through a symlink (a vault kept
+// in a synced folder); nothing below it may.
 func checkDir(dir string) error {
 	fi, err := os.Stat(dir)
 	if err != nil {
@@ -73,23 +76,122 @@ func makeDir(dir string) error {
 	return checkDir(dir)
 }
 
-// makeDirs creates the directories from root down to dir, each 0700.
-func makeDirs(root, dir string) error {
-	if err := checkDir(root); err != nil {
-		if !errors.Is(err, fs.ErrNotExist) {
+// checkDirs checks every folder below the vault's root down to dir (the
+// root is checked by manifest): each a real directory, not a symlink, ours,
+// and not writable by group or others. Then nobody else can swap anything
+// on the way to a file, before or after the check.
+func (v *Vault) checkDirs(dir string) error {
+	return v.walkDirs(dir, false)
+}
+
+// makeDirs creates the folders below the vault's root down to dir, each
+// 0700, checking each one as checkDirs does: an existing symlink or foreign
+// folder is refused, never written through.
+func (v *Vault) makeDirs(dir string) error {
+	return v.walkDirs(dir, true)
+}
+
+func (v *Vault) walkDirs(dir string, create bool) error {
+	rel, err := filepath.Rel(v.opts.Dir, dir)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) || filepath.IsAbs(rel) {
+		return fmt.Errorf("%s is outside the vault %s", dir, v.opts.Dir)
+	}
+	if rel == "." {
+		return nil
+	}
+	p := v.opts.Dir
+	for _, elem := range strings.Split(rel, string(filepath.Separator)) {
+		p = filepath.Join(p, elem)
+		if create {
+			if err := os.Mkdir(p, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+				return err
+			}
+		}
+		fi, err := os.Lstat(p)
+		if err != nil {
 			return err
 		}
-		if err := os.Mkdir(root, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+		if err := checkDirInfo(p, fi); err != nil {
 			return err
 		}
 	}
-	return os.MkdirAll(dir, 0o700)
+	return nil
+}
+
+// checkDirInfo checks a folder inside the vault from its Lstat.
+func checkDirInfo(path string, fi fs.FileInfo) error {
+	switch {
+	case fi.Mode()&fs.ModeSymlink != 0:
+		return fmt.Errorf("%s is a symlink: kr follows none inside a vault; replace it with the folder itself", path)
+	case !fi.IsDir():
+		return fmt.Errorf("%s is not a directory", path)
+	}
+	return checkFileInfo(path, fi)
+}
+
+// checkFile checks an existing file inside the vault without opening it or
+// following a symlink.
+func checkFile(path string) error {
+	fi, err := os.Lstat(path)
+	if err != nil {
+		return err
+	}
+	return checkFileEntry(path, fi)
+}
+
+// checkFileEntry checks a file inside the vault from its Lstat or Fstat: a
+// regular file (a FIFO or device would block or never end), ours, and not
+// writable by group or others.
+func checkFileEntry(path string, fi fs.FileInfo) error {
+	switch {
+	case fi.Mode()&fs.ModeSymlink != 0:
+		return fmt.Errorf("%s is a symlink: kr follows none inside a vault; replace it with the file itself", path)
+	case !fi.Mode().IsRegular():
+		return fmt.Errorf("%s is not a regular file but %s: refusing to use it", path, kind(fi.Mode()))
+	}
+	return checkFileInfo(path, fi)
+}
+
+func kind(m fs.FileMode) string {
+	switch {
+	case m&fs.ModeNamedPipe != 0:
+		return "a named pipe"
+	case m.IsDir():
+		return "a directory"
+	case m&fs.ModeDevice != 0:
+		return "a device"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	}
+	return "of type " + m.Type().String()
+}
+
+// readFileChecked reads a vault file through a size limit. The open cannot
+// block (a FIFO at the path is refused by its mode once open) and follows
+// no symlink; the file is checked on the descriptor that is then read.
+func readFileChecked(path string, limit int64) ([]byte, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|openFlags, 0)
+	if err != nil {
+		if fi, lerr := os.Lstat(path); lerr == nil && fi.Mode()&fs.ModeSymlink != 0 {
+			return nil, checkFileEntry(path, fi)
+		}
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if err := checkFileEntry(path, fi); err != nil {
+		return nil, err
+	}
+	return limitio.Read(f, path, limit)
 }
 
 // lock takes the vault's writer lock, polling so that ctx is honoured: no
 // writer waits forever on a stuck one.
 func (v *Vault) lock(ctx context.Context) (unlock func(), err error) {
-	f, err := os.OpenFile(v.path(lockFile), os.O_RDWR|os.O_CREATE, 0o600)
+	f, err := os.OpenFile(v.path(lockFile), os.O_RDWR|os.O_CREATE|openFlags, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("open the vault's lock file: %w", err)
 	}

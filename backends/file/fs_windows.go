@@ -10,6 +10,11 @@ import (
 	"golang.org/x/sys/windows"
 )
 
+// openFlags: Windows has no FIFOs in the file namespace. A symlinked file
+// is followed there (making one needs a privilege); symlinked folders are
+// refused by checkDirs.
+const openFlags = 0
+
 // checkFileInfo: on Windows the vault lives in the user's profile, whose
 // ACL already keeps other users out; mode bits mean nothing there.
 func checkFileInfo(path string, fi fs.FileInfo) error { return nil }

@@ -3,7 +3,9 @@ package file
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 
@@ -15,10 +17,28 @@ func FuzzParseManifest(f *testing.F) {
 	f.Add([]byte(`{"version":2}`))
 	f.Add([]byte(`{"version":1,"identity":"x","recipients":[],"extra":1}`))
 	f.Add([]byte(`[]`))
+	// What a reviewer reads must be what kr uses: no second or case-variant key.
+	f.Add([]byte(`{"version":1,"identity":"age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p","recipients":["age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p"],"Recipients":["age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p","age1lggyhqrw2nlhcxprm67z43rta597azn8gknawjehu9d9dl0jq3yqqvfafg"]}`))
+	f.Add([]byte(`{"version":1,"identity":"age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p","recipients":["age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p"],"recipients":["age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p","age1lggyhqrw2nlhcxprm67z43rta597azn8gknawjehu9d9dl0jq3yqqvfafg"]}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		m, err := parseManifest(b)
 		if err != nil {
 			return
+		}
+		// A plain decoder (a reviewer's tool) sees the same recipients
+		// under the exact key names, and no other key.
+		var raw map[string]json.RawMessage
+		if err := json.Unmarshal(b, &raw); err != nil {
+			t.Fatalf("accepted what encoding/json refuses: %v", err)
+		}
+		for k := range raw {
+			if k != "version" && k != "identity" && k != "recipients" {
+				t.Fatalf("accepted key %q", k)
+			}
+		}
+		var rs []string
+		if err := json.Unmarshal(raw["recipients"], &rs); err != nil || !slices.Equal(rs, m.Recipients) {
+			t.Fatalf("a plain decoder reads recipients %q, kr %q", rs, m.Recipients)
 		}
 		if m.Version != formatVersion || len(m.Recipients) == 0 {
 			t.Fatalf("accepted %+v", m)

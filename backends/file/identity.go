@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"slices"
 	"strings"
 	"sync"
 
@@ -158,17 +159,7 @@ func (v *Vault) AddRecipient(ctx context.Context, recipient string) error {
 	if _, err := age.ParseX25519Recipient(recipient); err != nil {
 		return fmt.Errorf("recipient %q: %w", recipient, err)
 	}
-	m, err := v.manifest()
-	if err != nil {
-		return err
-	}
-	for _, r := range m.Recipients {
-		if r == recipient {
-			return nil
-		}
-	}
-	names, err := v.List(ctx, "")
-	if err != nil {
+	if _, err := v.manifest(); err != nil {
 		return err
 	}
 	unlock, err := v.lock(ctx)
@@ -176,6 +167,28 @@ func (v *Vault) AddRecipient(ctx context.Context, recipient string) error {
 		return err
 	}
 	defer unlock()
+	// Read under the lock, so that no recipient or secret added meanwhile
+	// is missed.
+	m, err := v.manifest()
+	if err != nil {
+		return err
+	}
+	names, err := v.List(ctx, "")
+	if err != nil {
+		return err
+	}
+	// Adding is the user's word for this recipient. Everything is
+	// re-encrypted to the new set, so no other recipient the user has not
+	// accepted may ride along.
+	if err := v.opts.Accepted.Accept(v.opts.Dir, recipient); err != nil {
+		return err
+	}
+	if err := v.checkAccepted(m); err != nil {
+		return err
+	}
+	if slices.Contains(m.Recipients, recipient) {
+		return nil
+	}
 	next := *m
 	next.Recipients = append(append([]string(nil), m.Recipients...), recipient)
 	rs, err := v.recipients(&next)

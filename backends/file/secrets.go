@@ -51,12 +51,17 @@ func (v *Vault) secretPath(name string) string {
 // Get decrypts name's file and checks that it holds name.
 func (v *Vault) Get(ctx context.Context, name string) ([]byte, error) {
 	if _, err := v.manifest(); err != nil {
-		if errors.Is(err, ErrNoVault) {
+		if errors.Is(err, ErrNoVault) && !v.opts.Named {
 			return nil, fmt.Errorf("%w: %s (there is no vault in %s)", backends.ErrNotFound, name, v.opts.Dir)
 		}
 		return nil, err
 	}
-	ct, err := readFileChecked(v.secretPath(name), maxCiphertext)
+	p := v.secretPath(name)
+	err := v.checkDirs(filepath.Dir(p))
+	var ct []byte
+	if err == nil {
+		ct, err = readFileChecked(p, maxCiphertext)
+	}
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("%w: %s", backends.ErrNotFound, name)
 	}
@@ -88,6 +93,33 @@ func (v *Vault) Get(ctx context.Context, name string) ([]byte, error) {
 	return out, nil
 }
 
+// Has reports whether the vault holds a file for name, without a
+// passphrase or any decryption: whether it decrypts is Get's business.
+// A missing vault holds nothing.
+func (v *Vault) Has(ctx context.Context, name string) (bool, error) {
+	if err := backends.ValidateName(name); err != nil {
+		return false, err
+	}
+	if _, err := v.manifest(); err != nil {
+		if errors.Is(err, ErrNoVault) {
+			return false, nil
+		}
+		return false, err
+	}
+	p := v.secretPath(name)
+	err := v.checkDirs(filepath.Dir(p))
+	if err == nil {
+		err = checkFile(p)
+	}
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, fs.ErrNotExist):
+		return false, nil
+	}
+	return false, fmt.Errorf("secret %s: %w", name, err)
+}
+
 // Set encrypts value to the vault's recipients and replaces name's file
 // atomically. On a missing vault it creates one first when Options.Create
 // allows.
@@ -111,6 +143,9 @@ func (v *Vault) Set(ctx context.Context, name string, value []byte) error {
 	if m, err = v.manifest(); err != nil {
 		return err
 	}
+	if err := v.checkAccepted(m); err != nil {
+		return err
+	}
 	rs, err := v.recipients(m)
 	if err != nil {
 		return err
@@ -122,7 +157,12 @@ func (v *Vault) Set(ctx context.Context, name string, value []byte) error {
 		return err
 	}
 	p := v.secretPath(name)
-	if err := makeDirs(v.path(secretsDir), filepath.Dir(p)); err != nil {
+	if err := v.makeDirs(filepath.Dir(p)); err != nil {
+		return err
+	}
+	// The rename would replace whatever is there, but a foreign file or a
+	// symlink in the vault means someone else has been in it: stop.
+	if err := checkFile(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
 	if err := ctx.Err(); err != nil {
@@ -168,7 +208,7 @@ func (v *Vault) Delete(ctx context.Context, name string) error {
 		return err
 	}
 	if _, err := v.manifest(); err != nil {
-		if errors.Is(err, ErrNoVault) {
+		if errors.Is(err, ErrNoVault) && !v.opts.Named {
 			return fmt.Errorf("%w: %s (there is no vault in %s)", backends.ErrNotFound, name, v.opts.Dir)
 		}
 		return err
@@ -179,7 +219,14 @@ func (v *Vault) Delete(ctx context.Context, name string) error {
 	}
 	defer unlock()
 	p := v.secretPath(name)
-	if err := os.Remove(p); err != nil {
+	err = v.checkDirs(filepath.Dir(p))
+	if err == nil {
+		err = checkFile(p)
+	}
+	if err == nil {
+		err = os.Remove(p)
+	}
+	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("%w: %s", backends.ErrNotFound, name)
 		}
@@ -199,31 +246,47 @@ func (v *Vault) Delete(ctx context.Context, name string) error {
 // List walks secrets/ and returns the names under prefix, sorted.
 func (v *Vault) List(ctx context.Context, prefix string) ([]string, error) {
 	if _, err := v.manifest(); err != nil {
-		if errors.Is(err, ErrNoVault) {
+		if errors.Is(err, ErrNoVault) && !v.opts.Named {
 			return nil, nil
 		}
 		return nil, err
 	}
 	root := v.path(secretsDir)
+	if err := v.checkDirs(root); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("list %s: %w", root, err)
+	}
 	var names []string
 	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
-			if p == root && errors.Is(err, fs.ErrNotExist) {
-				return fs.SkipAll
-			}
 			return err
 		}
 		if err := ctx.Err(); err != nil {
 			return err
 		}
+		if p == root {
+			return nil
+		}
 		base := d.Name()
 		if strings.HasPrefix(base, ".") {
-			if d.IsDir() && p != root {
+			if d.IsDir() {
 				return fs.SkipDir
 			}
 			return nil // temp files and anything hidden are kr's own
 		}
-		if d.IsDir() || !strings.HasSuffix(base, secretExt) {
+		if d.Type()&fs.ModeSymlink != 0 {
+			return fmt.Errorf("%s is a symlink: kr follows none inside a vault", p)
+		}
+		if d.IsDir() {
+			fi, err := d.Info()
+			if err != nil {
+				return err
+			}
+			return checkDirInfo(p, fi)
+		}
+		if !strings.HasSuffix(base, secretExt) {
 			return nil
 		}
 		rel, err := filepath.Rel(root, p)
@@ -233,6 +296,14 @@ func (v *Vault) List(ctx context.Context, prefix string) ([]string, error) {
 		name, err := unescapeName(strings.TrimSuffix(filepath.ToSlash(rel), secretExt))
 		if err != nil || backends.ValidateName(name) != nil {
 			return nil // not a file kr wrote
+		}
+		// A name listed must be one Get will read.
+		fi, err := d.Info()
+		if err != nil {
+			return err
+		}
+		if err := checkFileEntry(p, fi); err != nil {
+			return err
 		}
 		if strings.HasPrefix(name, prefix) {
 			names = append(names, name)

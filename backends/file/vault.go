@@ -10,6 +10,12 @@
 // Writing needs no passphrase (public-key encryption); reading goes through
 // a Decrypter. Writers are serialised by a lock file and every file is
 // replaced atomically, so a crash leaves the old or the new value.
+//
+// A vault may be shared (a git repository), so nothing in it is taken on
+// its word: writes encrypt only to recipients the local user accepted
+// (Options.Accepted, kept outside the vault), and every folder and file on
+// the way to a value must be a real one, the user's own, that nobody else
+// can write.
 package file
 
 import (
@@ -29,10 +35,11 @@ import (
 	"filippo.io/age"
 
 	"github.com/kr-keyring/kr/backends"
+	"github.com/kr-keyring/kr/internal/strictjson"
 )
 
 // ErrNoVault means the directory holds no vault (no vault.json) yet.
-var ErrNoVault = errors.New("no vault here")
+var ErrNoVault = errors.New("there is no vault")
 
 // ErrBadPassphrase means the passphrase or recovery code does not open the identity.
 var ErrBadPassphrase = errors.New("wrong passphrase")
@@ -57,6 +64,14 @@ type Options struct {
 	ShowRecovery func(code string)
 	// ScryptWorkFactor is log2 of scrypt's N for new wrappings; 0 means 18.
 	ScryptWorkFactor int
+	// Named means the user named Dir (--vault, KR_VAULT): reading a
+	// directory that holds no vault is then an error, a likely typo, where
+	// the default vault not created yet is a quiet empty store.
+	Named bool
+	// Accepted records the recipients the local user agreed to encrypt
+	// to; writes stop while vault.json lists another. Nil means a record
+	// kept in memory for this Vault only.
+	Accepted AcceptedRecipients
 }
 
 // Vault is a vault directory. It implements backends.Backend.
@@ -98,6 +113,9 @@ func Open(opts Options) (*Vault, error) {
 	if opts.ScryptWorkFactor == 0 {
 		opts.ScryptWorkFactor = 18
 	}
+	if opts.Accepted == nil {
+		opts.Accepted = &memoryRecord{}
+	}
 	return &Vault{opts: opts}, nil
 }
 
@@ -129,14 +147,11 @@ func parseManifest(b []byte) (*manifest, error) {
 	if len(b) > maxSmallFile {
 		return nil, fmt.Errorf("%s is larger than %d bytes", manifestFile, maxSmallFile)
 	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
+	// Strictly: encoding/json lets a later "Recipients" win over the
+	// "recipients" a reviewer of a shared vault reads.
 	var m manifest
-	if err := dec.Decode(&m); err != nil {
+	if err := strictjson.Unmarshal(b, &m); err != nil {
 		return nil, fmt.Errorf("%s: %w", manifestFile, err)
-	}
-	if dec.More() {
-		return nil, fmt.Errorf("%s: trailing data after the object", manifestFile)
 	}
 	if m.Version != formatVersion {
 		return nil, fmt.Errorf("%s: format version %d is not supported (this kr reads version %d)", manifestFile, m.Version, formatVersion)
@@ -165,16 +180,23 @@ func parseManifest(b []byte) (*manifest, error) {
 func (v *Vault) manifest() (*manifest, error) {
 	if err := checkDir(v.opts.Dir); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("%w: %s", ErrNoVault, v.opts.Dir)
+			return nil, fmt.Errorf("%w in %s", ErrNoVault, v.opts.Dir)
 		}
 		return nil, err
 	}
 	b, err := readFileChecked(v.path(manifestFile), maxSmallFile)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("%w: %s", ErrNoVault, v.opts.Dir)
+		return nil, fmt.Errorf("%w in %s", ErrNoVault, v.opts.Dir)
 	}
 	if err != nil {
 		return nil, err
+	}
+	// The identity files are read only to unlock, but a foreign or
+	// writable one means someone else has been in the vault: stop there.
+	for _, f := range []string{identityFile, recoveryFile} {
+		if err := checkFile(v.path(f)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, err
+		}
 	}
 	m, err := parseManifest(b)
 	if err == nil {
@@ -255,6 +277,11 @@ func (v *Vault) initLocked(passphrase []byte) (string, error) {
 		return "", err
 	}
 	pub := id.Recipient().String()
+	// Recorded before the vault exists: a failure leaves no vault, and a
+	// vault left half-made names a recipient already accepted.
+	if err := v.opts.Accepted.Accept(v.opts.Dir, pub); err != nil {
+		return "", err
+	}
 	plain := []byte(fmt.Sprintf("# kr vault identity, created %s\n# public key: %s\n%s\n",
 		time.Now().UTC().Format(time.RFC3339), pub, id))
 	defer clear(plain)
@@ -270,7 +297,7 @@ func (v *Vault) initLocked(passphrase []byte) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if err := makeDir(v.path(secretsDir)); err != nil {
+	if err := v.makeDirs(v.path(secretsDir)); err != nil {
 		return "", err
 	}
 	if err := writeAtomic(v.path(identityFile), wrapped); err != nil {
@@ -328,31 +355,6 @@ func decryptLimited(ciphertext []byte, limit int64, ids ...age.Identity) ([]byte
 		return nil, fmt.Errorf("plaintext is larger than %d bytes", limit)
 	}
 	return out, nil
-}
-
-// readFileChecked reads a vault file through a size limit, refusing one
-// that others can write.
-func readFileChecked(path string, limit int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if err := checkFileInfo(path, fi); err != nil {
-		return nil, err
-	}
-	b, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(b)) > limit {
-		return nil, fmt.Errorf("%s is larger than %d bytes", path, limit)
-	}
-	return b, nil
 }
 
 // DefaultDir is where the vault lives without --vault or KR_VAULT.

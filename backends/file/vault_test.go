@@ -311,3 +311,61 @@ func TestListSkipsForeignFiles(t *testing.T) {
 		t.Fatalf("List = %q, %v", names, err)
 	}
 }
+
+// TestHas answers from the file system alone: no Decrypter is given, so
+// any decryption or passphrase prompt would fail the test.
+func TestHas(t *testing.T) {
+	v := newVault(t)
+	ctx := context.Background()
+	r, err := Open(Options{Dir: v.Dir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := r.Has(ctx, "db/prod"); ok || err != nil {
+		t.Fatalf("Has on a missing vault = %v, %v", ok, err)
+	}
+	for _, n := range []string{"db/prod", "DB"} {
+		if err := v.Set(ctx, n, []byte("x")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for name, want := range map[string]bool{"db/prod": true, "DB": true, "db": false, "db/prod2": false, "nope/x": false, "db/PROD": false} {
+		if ok, err := r.Has(ctx, name); ok != want || err != nil {
+			t.Errorf("Has(%q) = %v, %v; want %v", name, ok, err, want)
+		}
+	}
+	if _, err := r.Has(ctx, "../x"); !errors.Is(err, backends.ErrInvalidName) {
+		t.Errorf("Has of an invalid name: %v", err)
+	}
+	if err := v.Delete(ctx, "db/prod"); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := r.Has(ctx, "db/prod"); ok || err != nil {
+		t.Errorf("Has after Delete = %v, %v", ok, err)
+	}
+}
+
+// TestManifestDuplicateKeys: encoding/json lets a later key win and matches
+// keys in any case, so kr would encrypt to B while a reviewer of vault.json
+// sees A.
+func TestManifestDuplicateKeys(t *testing.T) {
+	const a = "age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p"
+	const b = "age1lggyhqrw2nlhcxprm67z43rta597azn8gknawjehu9d9dl0jq3yqqvfafg"
+	good := `{"version":1,"identity":"` + a + `","recipients":["` + a + `"]}`
+	if _, err := parseManifest([]byte(good)); err != nil {
+		t.Fatalf("a good manifest: %v", err)
+	}
+	for _, bad := range []string{
+		`{"version":1,"identity":"` + a + `","recipients":["` + a + `"],"Recipients":["` + a + `","` + b + `"]}`,
+		`{"version":1,"identity":"` + a + `","recipients":["` + a + `"],"recipients":["` + a + `","` + b + `"]}`,
+		`{"version":1,"identity":"` + a + `","RECIPIENTS":["` + a + `","` + b + `"]}`,
+		`{"version":1,"identity":"` + a + `","Identity":"` + b + `","recipients":["` + a + `","` + b + `"]}`,
+		`{"version":1,"version":1,"identity":"` + a + `","recipients":["` + a + `"]}`,
+		`{"version":1,"identity":"` + a + `","recipients":["` + a + `"],"extra":1}`,
+		good + `{}`,
+	} {
+		if m, err := parseManifest([]byte(bad)); err == nil {
+			t.Errorf("accepted %s as %+v", bad, m)
+		}
+	}
+}

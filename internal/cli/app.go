@@ -11,6 +11,7 @@ import (
 	"github.com/kr-keyring/kr/backends"
 	"github.com/kr-keyring/kr/backends/file"
 	"github.com/kr-keyring/kr/internal/limitio"
+	"github.com/kr-keyring/kr/internal/recipients"
 )
 
 // App holds what every command shares: the streams, the environment and the
@@ -25,8 +26,10 @@ type App struct {
 	VaultDir    string
 	Timeout     time.Duration
 
-	opened backends.Backend // the backend, once opened
-	vault  *file.Vault      // the file vault, once opened
+	opened   backends.Backend // the backend, once opened
+	choice   backends.Choice  // how it was chosen
+	recorded *string          // the store recorded for the service, once read
+	vault    *file.Vault      // the file vault, once opened
 }
 
 // NewApp returns an App on the process's own streams and environment.
@@ -42,42 +45,30 @@ func (a *App) context(parent context.Context) (context.Context, context.CancelFu
 	return context.WithTimeout(parent, a.Timeout)
 }
 
-// Backend opens the selected backend once per run.
-func (a *App) Backend(ctx context.Context) (backends.Backend, error) {
-	if a.opened != nil {
-		return a.opened, nil
-	}
-	fallback := backends.Candidate{Name: backends.File, Open: func(ctx context.Context) (backends.Backend, error) {
-		return a.Vault()
-	}}
-	b, note, err := backends.Select(ctx, a.BackendName, a.nativeStores(), fallback)
-	if err != nil {
-		return nil, err
-	}
-	if note != "" && backends.Unwrap(b).Name() == backends.File {
-		fmt.Fprintf(a.IO.ErrOut, "kr: %s; vault %s\n", note, a.VaultDir)
-	}
-	a.opened = b
-	return b, nil
-}
-
 // Vault opens the file vault (without creating it).
 func (a *App) Vault() (*file.Vault, error) {
 	if a.vault != nil {
 		return a.vault, nil
 	}
-	if a.VaultDir == "" {
+	named := a.VaultDir != "" // --vault or KR_VAULT
+	if !named {
 		dir, err := file.DefaultDir()
 		if err != nil {
 			return nil, withHint(fmt.Errorf("find the vault directory: %w", err), "set KR_VAULT or --vault")
 		}
 		a.VaultDir = dir
 	}
+	accepted, err := recipients.Default(a.Getenv)
+	if err != nil {
+		return nil, withHint(err, "set KR_CONFIG_DIR to a directory for kr's records")
+	}
 	v, err := file.Open(file.Options{
 		Dir:          a.VaultDir,
 		Decrypter:    a.decrypter(),
 		Create:       a.newVaultPassphrase,
 		ShowRecovery: a.showRecoveryCode,
+		Accepted:     accepted,
+		Named:        named,
 	})
 	if err != nil {
 		return nil, err

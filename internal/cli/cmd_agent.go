@@ -153,37 +153,22 @@ func (a *App) unlockAgent(ctx context.Context, v *file.Vault, pass []byte, ttl, 
 	return c, nil
 }
 
-// cacheKey names an OS-store value in the agent's cache by the store kr
-// actually opened, never by how --backend was spelled ("auto" and
-// "secretservice" are one store: a set through either must drop the value
-// cached through the other).
-func (a *App) cacheKey(b backends.Backend, name string) string {
-	store := backends.Unwrap(b).Name()
-	key := store + "\x00" + a.Service
-	if store == backends.File {
-		key += "\x00" + a.VaultDir
+// cacheKey names an OS-store value in the agent's cache: the store really
+// used (never how it was spelled: auto and secretservice are one store), the
+// service and the name. "" means the store is not known yet: no cache.
+func (a *App) cacheKey(name string) string {
+	store := a.storeName()
+	if store == "" || store == backends.File {
+		return ""
 	}
-	return key + "\x00" + name
-}
-
-// cacheable returns the opened backend when its values may be in the
-// agent's cache: not the file vault, which the agent unlocks as a whole.
-func (a *App) cacheable(ctx context.Context) (backends.Backend, bool) {
-	if a.agentDisabled() || a.BackendName == backends.File {
-		return nil, false
-	}
-	b, err := a.Backend(ctx)
-	if err != nil || backends.Unwrap(b).Name() == backends.File {
-		return nil, false
-	}
-	return b, true
+	return store + "\x00" + a.Service + "\x00" + name
 }
 
 // cachedValue asks a running agent for a value cached by
 // `kr unlock --cache`; ok is false when there is none (or no agent).
 func (a *App) cachedValue(ctx context.Context, name string) (v []byte, ok bool) {
-	b, ok := a.cacheable(ctx)
-	if !ok {
+	key := a.cacheKey(name)
+	if a.agentDisabled() || key == "" {
 		return nil, false
 	}
 	c, err := a.dialAgent(ctx)
@@ -191,18 +176,18 @@ func (a *App) cachedValue(ctx context.Context, name string) (v []byte, ok bool) 
 		return nil, false
 	}
 	defer c.Close()
-	v, err = c.CacheGet(a.cacheKey(b, name))
+	v, err = c.CacheGet(key)
 	return v, err == nil
 }
 
 // dropCached forgets name in a running agent's cache after kr changed it.
 func (a *App) dropCached(ctx context.Context, name string) {
-	b, ok := a.cacheable(ctx)
-	if !ok {
+	key := a.cacheKey(name)
+	if a.agentDisabled() || key == "" {
 		return
 	}
 	if c, err := a.dialAgent(ctx); err == nil {
-		c.CacheDrop(a.cacheKey(b, name))
+		c.CacheDrop(key)
 		c.Close()
 	}
 }
@@ -214,7 +199,7 @@ func (a *App) cacheValues(ctx context.Context, names []string, ttl time.Duration
 		return err
 	}
 	if backends.Unwrap(b).Name() == backends.File {
-		return usagef("--cache is for OS-store items, and the backend in use is the file vault, which is unlocked as a whole")
+		return usagef("--cache is for OS-store items; the file vault is unlocked as a whole")
 	}
 	c, err := a.ensureAgent(ctx)
 	if err != nil {
@@ -224,9 +209,9 @@ func (a *App) cacheValues(ctx context.Context, names []string, ttl time.Duration
 	for _, n := range names {
 		v, err := b.Get(ctx, n)
 		if err != nil {
-			return getError(n, err)
+			return a.getError(ctx, n, err)
 		}
-		err = c.CachePut(a.cacheKey(b, n), v, ttl)
+		err = c.CachePut(a.cacheKey(n), v, ttl)
 		clear(v)
 		if err != nil {
 			return err

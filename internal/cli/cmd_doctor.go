@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"runtime"
+	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/kr-keyring/kr/backends"
+	"github.com/kr-keyring/kr/internal/recipients"
 )
 
 // check is one line of `kr doctor`.
@@ -22,16 +24,30 @@ func newDoctorCmd(app *App) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "doctor",
 		Short: "Show which store kr uses and whether it works",
-		Args:  cobra.NoArgs,
+		Long: `Check the stores, the vault and the agent, one line each: ok, info, warn or
+fail. The exit status is 1 when a check fails, so scripts can use it.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, cancel := app.context(cmd.Context())
 			defer cancel()
 			checks := app.doctor(ctx)
 			if asJSON {
-				return writeJSON(app.IO.Out, checks)
+				if err := writeJSON(app.IO.Out, checks); err != nil {
+					return err
+				}
+			} else {
+				for _, c := range checks {
+					fmt.Fprintf(app.IO.Out, "%-4s  %-14s %s\n", c.Status, c.Name, oneLine(c.Detail))
+				}
 			}
+			failed := 0
 			for _, c := range checks {
-				fmt.Fprintf(app.IO.Out, "%-4s  %-14s %s\n", c.Status, c.Name, oneLine(c.Detail))
+				if c.Status == "fail" {
+					failed++
+				}
+			}
+			if failed > 0 {
+				return fmt.Errorf("%d check(s) failed", failed)
 			}
 			return nil
 		},
@@ -41,7 +57,7 @@ func newDoctorCmd(app *App) *cobra.Command {
 }
 
 func (a *App) doctor(ctx context.Context) []check {
-	checks := []check{{"kr", "info", fmt.Sprintf("%s %s/%s %s", Version, runtime.GOOS, runtime.GOARCH, runtime.Version())}}
+	checks := []check{{"kr", "info", fmt.Sprintf("%s %s/%s %s", versionString(), runtime.GOOS, runtime.GOARCH, runtime.Version())}}
 	// Open the backend first: the OS-store check reuses its connection.
 	b, berr := a.Backend(ctx)
 	checks = append(checks, a.nativeChecks(ctx)...)
@@ -55,17 +71,31 @@ func (a *App) doctor(ctx context.Context) []check {
 	} else {
 		id, _ := v.ID()
 		checks = append(checks, check{"vault", "ok", fmt.Sprintf("%s (recipient %s)", v.Dir(), id)})
+		if rs, err := v.UnacceptedRecipients(); err != nil {
+			checks = append(checks, check{"recipients", "fail", err.Error()})
+		} else if len(rs) > 0 {
+			fps := make([]string, len(rs))
+			for i, r := range rs {
+				fps[i] = recipients.Fingerprint(r) + " " + r
+			}
+			checks = append(checks, check{"recipients", "fail", "vault.json lists recipients you have not accepted, so writes stop: " + strings.Join(fps, ", ")})
+		}
 	}
 	checks = append(checks, a.agentChecks(ctx)...)
 
 	if berr != nil {
-		checks = append(checks, check{"backend", "fail", fmt.Sprintf("%s: %v", a.BackendName, berr)})
+		checks = append(checks, check{"backend", "fail", berr.Error()})
 	} else {
-		detail := backends.Unwrap(b).Name()
-		if a.BackendName == backends.Auto {
-			detail += " (chosen by auto)"
+		detail := backends.Unwrap(b).Name() + ", service " + a.Service
+		switch {
+		case a.explicitBackend():
+			detail += " (named by --backend or KR_BACKEND)"
+		case a.choice.New:
+			detail += " (chosen by auto; the first write records it)"
+		default:
+			detail += " (recorded)"
 		}
-		checks = append(checks, check{"backend", "ok", detail + ", service " + a.Service})
+		checks = append(checks, check{"backend", "ok", detail})
 	}
 	return checks
 }

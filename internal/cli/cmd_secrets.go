@@ -42,7 +42,7 @@ avoid a trailing newline). The value is never taken from the command line.`,
 				return fmt.Errorf("set %s: %w", name, err)
 			}
 			app.dropCached(ctx, name)
-			return nil
+			return app.recordChoice()
 		},
 	}
 }
@@ -112,15 +112,20 @@ func (a *App) get(ctx context.Context, name string) ([]byte, error) {
 	}
 	v, err := b.Get(ctx, name)
 	if err != nil {
-		return nil, getError(name, err)
+		return nil, a.getError(ctx, name, err)
 	}
 	return v, nil
 }
 
-// getError words a failed read, naming the secret.
-func getError(name string, err error) error {
+// getError words a failed read, naming the secret. A name that is not
+// found here but is in the other store kr knows gets a hint saying where.
+func (a *App) getError(ctx context.Context, name string, err error) error {
 	if errors.Is(err, backends.ErrNotFound) {
-		return withHint(fmt.Errorf("%w: %s", backends.ErrNotFound, name), "'kr ls' lists the stored names; 'kr set %s' stores one", name)
+		err = fmt.Errorf("%w: %s", backends.ErrNotFound, name)
+		if hint := a.elsewhere(ctx, name); hint != "" {
+			return withHint(err, "%s", hint)
+		}
+		return withHint(err, "'kr ls' lists the stored names; 'kr set %s' stores one", name)
 	}
 	return fmt.Errorf("get %s: %w", name, err)
 }
@@ -165,7 +170,7 @@ func newRmCmd(app *App) *cobra.Command {
 			for _, name := range args {
 				app.dropCached(ctx, name)
 				if err := b.Delete(ctx, name); err != nil {
-					return getError(name, err)
+					return app.getError(ctx, name, err)
 				}
 			}
 			return nil

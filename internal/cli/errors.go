@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/kr-keyring/kr/backends"
+	"github.com/kr-keyring/kr/backends/file"
 )
 
 // Exit codes, one map for the whole CLI (DESIGN.md, CLI conventions).
@@ -27,6 +28,11 @@ type hintError struct {
 
 func (e *hintError) Error() string { return e.err.Error() }
 func (e *hintError) Unwrap() error { return e.err }
+func (e *hintError) Hint() string  { return e.hint }
+
+// hinter is an error that knows the next step: kr's own hintError, or a
+// lower layer's error type (file.UnacceptedError) that cannot import cli.
+type hinter interface{ Hint() string }
 
 // withHint attaches a hint to err; nil stays nil.
 func withHint(err error, format string, args ...any) error {
@@ -36,14 +42,20 @@ func withHint(err error, format string, args ...any) error {
 	return &hintError{err: err, hint: fmt.Sprintf(format, args...)}
 }
 
-// usageError marks a mistake in the command line itself (exit 2).
-type usageError struct{ err error }
+// usageError marks a mistake in the command line itself (exit 2). cmd,
+// when known, is the command whose help the hint names; suggest lists
+// commands that might have been meant.
+type usageError struct {
+	err     error
+	cmd     string
+	suggest []string
+}
 
 func (e *usageError) Error() string { return e.err.Error() }
 func (e *usageError) Unwrap() error { return e.err }
 
 func usagef(format string, args ...any) error {
-	return &usageError{fmt.Errorf(format, args...)}
+	return &usageError{err: fmt.Errorf(format, args...)}
 }
 
 // ExitCodeError ends kr with a code and no message: a child's exit status
@@ -80,13 +92,19 @@ func defaultHint(err error) string {
 	var ue *usageError
 	switch {
 	case errors.As(err, &ue):
-		return "run 'kr --help' for usage"
+		cmd := ue.cmd
+		if cmd == "" {
+			cmd = "kr"
+		}
+		return fmt.Sprintf("run '%s --help' for usage", cmd)
 	case errors.Is(err, backends.ErrLocked):
 		return "run 'kr unlock', or set KR_PASSPHRASE_FILE for non-interactive use"
 	case errors.Is(err, context.DeadlineExceeded):
 		return "the store did not answer in time; raise --timeout or check 'kr doctor'"
 	case errors.Is(err, backends.ErrUnavailable):
 		return "check 'kr doctor', or use the file vault with --backend file"
+	case errors.Is(err, file.ErrNoVault):
+		return "check --vault and KR_VAULT for a typo; 'kr init' creates a vault there"
 	case errors.Is(err, backends.ErrInvalidName):
 		return "names are 1-256 bytes of A-Z a-z 0-9 . _ - / @ + : in segments separated by /"
 	}
@@ -103,12 +121,16 @@ func printError(w io.Writer, err error) {
 	msg := oneLine(err.Error())
 	fmt.Fprintf(w, "kr: error: %s\n", msg)
 	hint := defaultHint(err)
-	var he *hintError
+	var he hinter
 	if errors.As(err, &he) {
-		hint = he.hint
+		hint = he.Hint()
 	}
 	if hint != "" {
 		fmt.Fprintf(w, "kr: hint: %s\n", oneLine(hint))
+	}
+	var ue *usageError
+	if errors.As(err, &ue) && len(ue.suggest) > 0 {
+		fmt.Fprintf(w, "kr: hint: did you mean %s?\n", oneLine(strings.Join(ue.suggest, " or ")))
 	}
 }
 

@@ -16,9 +16,6 @@ import (
 	"github.com/kr-keyring/kr/backends"
 )
 
-// Version is set at build time (-ldflags "-X ...cli.Version=v1.2.3").
-var Version = "dev"
-
 // Main runs kr with the process's arguments and returns the exit code.
 func Main() int {
 	return Run(context.Background(), NewApp(), os.Args[1:])
@@ -31,30 +28,41 @@ func Run(ctx context.Context, app *App, args []string) int {
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
 	if err != nil {
-		if isCobraUsage(err) {
-			err = &usageError{err}
-		}
 		printError(app.IO.ErrOut, err)
 	}
 	return exitCode(err)
 }
 
-// isCobraUsage recognises the argument and flag errors cobra returns as
-// plain errors.
-func isCobraUsage(err error) bool {
-	var ue *usageError
-	if errors.As(err, &ue) {
-		return false
+// typeUsageErrors makes every mistake in a command line a *usageError, so
+// that exit codes never depend on cobra's message text: argument
+// validators are wrapped, and a command that only groups others refuses an
+// unknown subcommand (cobra would print help and succeed) and shows its
+// help when called bare.
+func typeUsageErrors(c *cobra.Command) {
+	if c.HasSubCommands() && c.Run == nil && c.RunE == nil {
+		c.SuggestionsMinimumDistance = 2 // cobra's own default, applied only on its path
+		c.Args = func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return nil
+			}
+			return &usageError{err: fmt.Errorf("unknown command %q for %q", args[0], cmd.CommandPath()),
+				cmd: cmd.CommandPath(), suggest: cmd.SuggestionsFor(args[0])}
+		}
+		c.RunE = func(cmd *cobra.Command, args []string) error { return cmd.Help() }
 	}
-	msg := err.Error()
-	for _, p := range []string{"unknown command", "unknown flag", "unknown shorthand flag", "flag needs an argument",
-		"invalid argument", "accepts ", "requires at least", "requires at most", "requires exactly", "bad flag syntax",
-		"if any flags in the group", "none of the others can be"} {
-		if strings.Contains(msg, p) {
-			return true
+	if inner := c.Args; inner != nil {
+		c.Args = func(cmd *cobra.Command, args []string) error {
+			err := inner(cmd, args)
+			var ue *usageError
+			if err != nil && !errors.As(err, &ue) {
+				err = &usageError{err: err, cmd: cmd.CommandPath()}
+			}
+			return err
 		}
 	}
-	return false
+	for _, sub := range c.Commands() {
+		typeUsageErrors(sub)
+	}
 }
 
 // NewRootCmd builds the command tree around app.
@@ -68,7 +76,21 @@ into programs as environment variables.
 
   printf %s "$TOKEN" | kr set api/token     # or: kr set api/token (hidden prompt)
   kr get api/token
-  kr exec -e API_TOKEN=api/token -- ./deploy`,
+  kr exec -e API_TOKEN=api/token -- ./deploy
+
+Environment:
+  KR_BACKEND              store for one command: auto, secretservice, keychain, dpapi, file
+  KR_SERVICE              service items are filed under (default kr)
+  KR_VAULT                file vault directory
+  KR_CONFIG_DIR           kr's records: chosen stores, allowed .kr.env files, accepted recipients
+  KR_TIMEOUT              like --timeout (default 10s)
+  KR_NO_AGENT=1           never start or ask the agent
+  KR_PASSPHRASE_FILE      file holding the vault passphrase (one trailing newline is dropped)
+  KR_PASSPHRASE           the vault passphrase itself (CI; prefer the _FILE form)
+  KR_NEW_PASSPHRASE_FILE  the new passphrase for kr passwd and kr recover
+  KR_RECOVERY_CODE_FILE   the recovery code for kr recover
+Passphrase variables never reach programs kr runs.`,
+		Version:           versionString(),
 		SilenceErrors:     true,
 		SilenceUsage:      true,
 		CompletionOptions: cobra.CompletionOptions{DisableDefaultCmd: true},
@@ -76,10 +98,11 @@ into programs as environment variables.
 			return app.applyEnvDefaults(cmd)
 		},
 	}
+	root.SetVersionTemplate("kr {{.Version}}\n")
 	root.SetIn(app.IO.In)
 	root.SetOut(app.IO.Out)
 	root.SetErr(app.IO.ErrOut)
-	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return &usageError{err} })
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return &usageError{err: err, cmd: c.CommandPath()} })
 
 	f := root.PersistentFlags()
 	f.StringVar(&app.BackendName, "backend", "", "store: auto, secretservice, keychain, dpapi or file (env KR_BACKEND)")
@@ -92,10 +115,11 @@ into programs as environment variables.
 		newInitCmd, newPasswdCmd, newRecoverCmd,
 		newExecCmd, newEnvCmd, newAllowCmd,
 		newUnlockCmd, newLockCmd, newAgentCmd,
-		newDoctorCmd, newCompletionCmd, newVersionCmd,
+		newBackendCmd, newDoctorCmd, newCompletionCmd, newVersionCmd,
 	} {
 		root.AddCommand(add(app))
 	}
+	typeUsageErrors(root)
 	return root
 }
 
@@ -108,11 +132,7 @@ func (a *App) applyEnvDefaults(cmd *cobra.Command) error {
 	if a.BackendName == "" {
 		a.BackendName = backends.Auto
 	}
-	known := false
-	for _, k := range backends.Known {
-		known = known || k == a.BackendName
-	}
-	if !known {
+	if !backends.IsKnown(a.BackendName) {
 		return usagef("unknown backend %q (choose one of %s)", a.BackendName, strings.Join(backends.Known, ", "))
 	}
 	if !flags.Changed("service") {
@@ -140,18 +160,6 @@ func (a *App) applyEnvDefaults(cmd *cobra.Command) error {
 		return usagef("--timeout must be positive")
 	}
 	return nil
-}
-
-func newVersionCmd(app *App) *cobra.Command {
-	return &cobra.Command{
-		Use:   "version",
-		Short: "Print kr's version",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			_, err := fmt.Fprintf(app.IO.Out, "kr %s\n", Version)
-			return err
-		},
-	}
 }
 
 func newCompletionCmd(app *App) *cobra.Command {

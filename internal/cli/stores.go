@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"runtime"
 
@@ -9,29 +10,185 @@ import (
 	"github.com/kr-keyring/kr/backends/dpapi"
 	"github.com/kr-keyring/kr/backends/keychain"
 	"github.com/kr-keyring/kr/backends/secretservice"
+	"github.com/kr-keyring/kr/internal/config"
 )
 
-// nativeStores lists the OS credential stores auto-selection tries before
-// the file vault, in order. Each Open returns an error wrapping
-// ErrUnavailable (ErrUnsupported on an OS it does not serve) when its store
-// is not there.
-func (a *App) nativeStores() []backends.Candidate {
-	ss := backends.Candidate{Name: backends.SecretService, Open: func(ctx context.Context) (backends.Backend, error) {
-		return secretservice.Open(ctx, secretservice.Options{Service: a.Service})
-	}}
-	dp := backends.Candidate{Name: backends.DPAPI, Open: func(ctx context.Context) (backends.Backend, error) {
-		return dpapi.Open(ctx, dpapi.Options{Service: a.Service})
-	}}
-	kc := backends.Candidate{Name: backends.Keychain, Open: func(ctx context.Context) (backends.Backend, error) {
-		return keychain.Open(ctx, keychain.Options{Service: a.Service})
+// stores lists the OS credential store of this system and the file vault.
+// Each Open returns an error wrapping ErrUnavailable only when its store is
+// not there at all.
+func (a *App) stores() (native []backends.Candidate, fallback backends.Candidate) {
+	fallback = backends.Candidate{Name: backends.File, Label: "the file vault", Open: func(ctx context.Context) (backends.Backend, error) {
+		return a.Vault()
 	}}
 	switch runtime.GOOS {
 	case "darwin":
-		return []backends.Candidate{kc}
+		native = []backends.Candidate{{Name: backends.Keychain, Label: "the Keychain", Open: func(ctx context.Context) (backends.Backend, error) {
+			return keychain.Open(ctx, keychain.Options{Service: a.Service})
+		}}}
 	case "windows":
-		return []backends.Candidate{dp}
+		native = []backends.Candidate{{Name: backends.DPAPI, Label: "Credential Manager", Open: func(ctx context.Context) (backends.Backend, error) {
+			return dpapi.Open(ctx, dpapi.Options{Service: a.Service})
+		}}}
+	default:
+		native = []backends.Candidate{{Name: backends.SecretService, Label: "the Secret Service", Open: func(ctx context.Context) (backends.Backend, error) {
+			return secretservice.Open(ctx, secretservice.Options{Service: a.Service})
+		}}}
 	}
-	return []backends.Candidate{ss}
+	return native, fallback
+}
+
+// explicitBackend reports whether --backend or KR_BACKEND named a store.
+func (a *App) explicitBackend() bool {
+	return a.BackendName != "" && a.BackendName != backends.Auto
+}
+
+// storeRecord reads the record of chosen stores.
+func (a *App) storeRecord() (*config.Stores, error) {
+	dir, err := config.Dir(a.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	rec, err := config.LoadStores(dir)
+	if err != nil {
+		return nil, withHint(err, "fix or remove the file; 'kr backend NAME' records a store again")
+	}
+	return rec, nil
+}
+
+// recordedStore is the store recorded for the service on this OS, or "".
+func (a *App) recordedStore() (string, error) {
+	if a.recorded != nil {
+		return *a.recorded, nil
+	}
+	rec, err := a.storeRecord()
+	if err != nil {
+		return "", err
+	}
+	name := rec.Get(a.Service, runtime.GOOS)
+	a.recorded = &name
+	return name, nil
+}
+
+// Backend opens the store for this run, once: the one named by --backend
+// or KR_BACKEND, else the one recorded for the service, else the one auto
+// chooses now (recorded by the first write, see recordChoice).
+func (a *App) Backend(ctx context.Context) (backends.Backend, error) {
+	if a.opened != nil {
+		return a.opened, nil
+	}
+	recorded := ""
+	if !a.explicitBackend() {
+		var err error
+		if recorded, err = a.recordedStore(); err != nil {
+			return nil, err
+		}
+	}
+	native, fallback := a.stores()
+	ch, err := backends.Select(ctx, a.BackendName, recorded, native, fallback)
+	if ch.Notice != "" {
+		fmt.Fprintf(a.IO.ErrOut, "kr: %s (service %s)\n", ch.Notice, a.Service)
+	}
+	if err != nil {
+		return nil, a.storeError(err)
+	}
+	a.opened, a.choice = ch.Backend, ch
+	return ch.Backend, nil
+}
+
+// storeError adds the next step to a failure to open the store.
+func (a *App) storeError(err error) error {
+	var rec *backends.RecordedError
+	var present *backends.PresentError
+	switch {
+	case errors.As(err, &rec) && errors.Is(err, backends.ErrUnavailable):
+		return withHint(err, "your secrets of service %s are there: run kr where it is reachable, use --backend file for a separate vault, or 'kr backend file' to switch for good", a.Service)
+	case errors.As(err, &present) && !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, backends.ErrLocked):
+		return withHint(err, "kr does not fall back to another store while this one is there; see 'kr doctor', or choose one with --backend")
+	}
+	return err
+}
+
+// recordChoice records the store auto chose once a write to it succeeded,
+// so that every later command uses the same one whatever answers then, and
+// says so once.
+func (a *App) recordChoice() error {
+	if !a.choice.New {
+		return nil
+	}
+	a.choice.New = false
+	rec, err := a.storeRecord()
+	if err != nil {
+		return err
+	}
+	if rec.Get(a.Service, runtime.GOOS) != "" {
+		return nil // another kr recorded it meanwhile
+	}
+	name := backends.Unwrap(a.opened).Name()
+	rec.Set(a.Service, runtime.GOOS, name)
+	if err := rec.Save(); err != nil {
+		return err
+	}
+	native, fallback := a.stores()
+	c, _ := backends.Lookup(name, native, fallback)
+	where := c.Label
+	if name == backends.File {
+		where += " " + a.VaultDir
+	}
+	fmt.Fprintf(a.IO.ErrOut, "kr: using %s for service %s from now on (%s); 'kr backend' shows or changes this\n",
+		where, a.Service, a.choice.Why)
+	return nil
+}
+
+// storeName is the store this run uses, as far as known without opening
+// one: what was opened, named or recorded; "" when auto has not chosen.
+func (a *App) storeName() string {
+	switch {
+	case a.opened != nil:
+		return backends.Unwrap(a.opened).Name()
+	case a.explicitBackend():
+		return a.BackendName
+	}
+	name, err := a.recordedStore()
+	if err != nil {
+		return ""
+	}
+	return name
+}
+
+// elsewhere looks for name in the other store kr knows (the file vault
+// when the OS store was used, the OS store when the file vault was) and
+// returns a hint when it is there. The look is silent and cheap: no
+// unlock, no prompt, at most backends.ProbeTimeout; skipped when a store was named.
+func (a *App) elsewhere(ctx context.Context, name string) string {
+	if a.explicitBackend() || a.opened == nil {
+		return ""
+	}
+	ctx, cancel := context.WithTimeout(ctx, backends.ProbeTimeout)
+	defer cancel()
+	used := backends.Unwrap(a.opened).Name()
+	native, fallback := a.stores()
+	for _, c := range append(native, fallback) {
+		if c.Name == used {
+			continue
+		}
+		b, err := c.Open(ctx)
+		if err != nil {
+			continue
+		}
+		p, ok := b.(backends.Peeker)
+		found := false
+		if ok {
+			found, _ = p.Has(ctx, name)
+		}
+		if cl, ok := b.(interface{ Close() error }); ok && c.Name != backends.File {
+			cl.Close()
+		}
+		if found {
+			return fmt.Sprintf("%s is not in %s but in %s: read it with --backend %s, or 'kr backend %s' to use that store for service %s",
+				name, used, c.Name, c.Name, c.Name, a.Service)
+		}
+	}
+	return ""
 }
 
 // nativeChecks reports the OS store in `kr doctor`.
@@ -46,7 +203,11 @@ func (a *App) nativeChecks(ctx context.Context) []check {
 	if !ok {
 		var err error
 		if b, err = secretservice.Open(pctx, secretservice.Options{Service: a.Service}); err != nil {
-			return []check{{"secretservice", "warn", err.Error()}}
+			status := "fail"
+			if errors.Is(err, backends.ErrUnavailable) {
+				status = "warn"
+			}
+			return []check{{"secretservice", status, err.Error()}}
 		}
 		defer b.Close()
 	}

@@ -1,0 +1,129 @@
+package file
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/kr-keyring/kr/internal/recipients"
+)
+
+// AcceptedRecipients is the local user's record of the recipients they
+// agreed to encrypt to, per vault directory. It must live outside the
+// vault (internal/recipients keeps it in kr's config directory): whoever
+// can write vault.json must not be able to add to it.
+type AcceptedRecipients interface {
+	// Accepted returns the recipients accepted for the vault in dir;
+	// nothing recorded is an empty list, not an error.
+	Accepted(dir string) ([]string, error)
+	Accept(dir string, recipients ...string) error
+}
+
+// ErrUnacceptedRecipient means vault.json lists a recipient the local
+// user has not accepted, so kr encrypts nothing to the vault.
+var ErrUnacceptedRecipient = errors.New("recipient not accepted")
+
+// UnacceptedError names the recipients that stopped a write.
+type UnacceptedError struct {
+	Dir        string
+	Recipients []string // age1...
+}
+
+func (e *UnacceptedError) Error() string {
+	fps := make([]string, len(e.Recipients))
+	for i, r := range e.Recipients {
+		fps[i] = recipients.Fingerprint(r)
+	}
+	what := "a recipient"
+	if len(fps) > 1 {
+		what = fmt.Sprintf("%d recipients", len(fps))
+	}
+	return fmt.Sprintf("%s in %s lists %s you have not accepted (fingerprint %s): kr encrypts only to recipients you accepted, so nothing was written",
+		manifestFile, e.Dir, what, strings.Join(fps, ", "))
+}
+
+func (e *UnacceptedError) Is(target error) bool { return target == ErrUnacceptedRecipient }
+
+// Hint is the next step, for the CLI's "hint:" line.
+func (e *UnacceptedError) Hint() string {
+	return "check with whoever added it to vault.json that the fingerprint is theirs; until it is accepted ('kr vault recipients accept', coming), remove it from vault.json to write again"
+}
+
+// memoryRecord stands in for a record when Options gives none: a process
+// then accepts what it creates and the single recipient of a vault it finds.
+type memoryRecord struct {
+	mu sync.Mutex
+	m  map[string][]string
+}
+
+func (r *memoryRecord) Accepted(dir string) ([]string, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.m[dir]), nil
+}
+
+func (r *memoryRecord) Accept(dir string, rs ...string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.m == nil {
+		r.m = map[string][]string{}
+	}
+	for _, s := range rs {
+		if !slices.Contains(r.m[dir], s) {
+			r.m[dir] = append(r.m[dir], s)
+		}
+	}
+	return nil
+}
+
+// unaccepted returns m's recipients the local user has not accepted. With
+// nothing recorded, a vault's only recipient is accepted: that is every
+// vault made before the record existed, one user on one machine (trust on
+// first use). write records it; a read-only question (doctor) does not.
+func (v *Vault) unaccepted(m *manifest, write bool) ([]string, error) {
+	acc, err := v.opts.Accepted.Accepted(v.opts.Dir)
+	if err != nil {
+		return nil, err
+	}
+	if len(acc) == 0 && len(m.Recipients) == 1 {
+		if write {
+			if err := v.opts.Accepted.Accept(v.opts.Dir, m.Recipients[0]); err != nil {
+				return nil, err
+			}
+		}
+		return nil, nil
+	}
+	var out []string
+	for _, r := range m.Recipients {
+		if !slices.Contains(acc, r) {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+// checkAccepted stops a write to m's recipients unless the local user
+// accepted every one.
+func (v *Vault) checkAccepted(m *manifest) error {
+	out, err := v.unaccepted(m, true)
+	if err != nil {
+		return err
+	}
+	if len(out) > 0 {
+		return &UnacceptedError{Dir: v.opts.Dir, Recipients: out}
+	}
+	return nil
+}
+
+// UnacceptedRecipients lists the recipients (age1...) in vault.json that
+// the local user has not accepted: while there is one, writes stop. It
+// records nothing.
+func (v *Vault) UnacceptedRecipients() ([]string, error) {
+	m, err := v.manifest()
+	if err != nil {
+		return nil, err
+	}
+	return v.unaccepted(m, false)
+}

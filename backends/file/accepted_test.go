@@ -1,0 +1,228 @@
+package file
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"filippo.io/age"
+
+	"github.com/kr-keyring/kr/internal/recipients"
+)
+
+// addToManifest appends a recipient to vault.json by hand, as someone
+// with write access to a shared vault (a git remote) could.
+func addToManifest(t *testing.T, v *Vault, recipient string) {
+	t.Helper()
+	b, err := os.ReadFile(v.path(manifestFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m manifest
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	m.Recipients = append(m.Recipients, recipient)
+	if err := writeManifest(v.path(manifestFile), &m); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// readableBy lists the secret files id can decrypt.
+func readableBy(t *testing.T, v *Vault, id age.Identity) []string {
+	t.Helper()
+	var got []string
+	filepath.WalkDir(v.path(secretsDir), func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		ct, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := decryptLimited(ct, maxCiphertext, id); err == nil {
+			got = append(got, v.rel(p))
+		}
+		return nil
+	})
+	return got
+}
+
+func TestForeignRecipientNotHonoured(t *testing.T) {
+	v := newVault(t)
+	ctx := context.Background()
+	if err := v.Set(ctx, "db/prod", []byte("old")); err != nil {
+		t.Fatal(err)
+	}
+	attacker, err := age.GenerateX25519Identity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	addToManifest(t, v, attacker.Recipient().String())
+	before := snapshot(t, v.path(secretsDir))
+
+	err = v.Set(ctx, "db/prod", []byte("new"))
+	if err == nil || !strings.Contains(err.Error(), recipients.Fingerprint(attacker.Recipient().String())) {
+		t.Errorf("Set with an unaccepted recipient: %v; want an error naming its fingerprint", err)
+	}
+	if !errors.Is(err, ErrUnacceptedRecipient) {
+		t.Errorf("the error is not ErrUnacceptedRecipient: %v", err)
+	}
+	if err := v.Set(ctx, "other", []byte("new")); !errors.Is(err, ErrUnacceptedRecipient) {
+		t.Errorf("Set of a new name with an unaccepted recipient: %v", err)
+	}
+	if after := snapshot(t, v.path(secretsDir)); after != before {
+		t.Error("a refused Set changed secrets/")
+	}
+	if got := readableBy(t, v, attacker); len(got) != 0 {
+		t.Errorf("the unaccepted recipient can read %q", got)
+	}
+	// Reading is not affected.
+	if got, err := v.Get(ctx, "db/prod"); err != nil || string(got) != "old" {
+		t.Errorf("Get = %q, %v", got, err)
+	}
+}
+
+func openWithRecord(t *testing.T, dir string, rec AcceptedRecipients) *Vault {
+	t.Helper()
+	v, err := Open(Options{
+		Dir:              dir,
+		ScryptWorkFactor: 10,
+		Decrypter: &PassphraseDecrypter{Passphrase: func(context.Context) ([]byte, error) {
+			return []byte(testPass), nil
+		}},
+		Create:   func(context.Context) ([]byte, error) { return []byte(testPass), nil },
+		Accepted: rec,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func TestAcceptRecipient(t *testing.T) {
+	rec := &recipients.Record{Path: filepath.Join(t.TempDir(), "config", recipients.FileName)}
+	v := openWithRecord(t, filepath.Join(t.TempDir(), "vault"), rec)
+	ctx := context.Background()
+	if err := v.Set(ctx, "a", []byte("1")); err != nil {
+		t.Fatal(err)
+	}
+	id, _ := v.ID()
+	if acc, err := rec.Accepted(v.Dir()); err != nil || !slices.Equal(acc, []string{id}) {
+		t.Fatalf("after creating the vault the record holds %q, %v; want its own recipient", acc, err)
+	}
+
+	attacker, _ := age.GenerateX25519Identity()
+	bad := attacker.Recipient().String()
+	addToManifest(t, v, bad)
+	if un, err := v.UnacceptedRecipients(); err != nil || !slices.Equal(un, []string{bad}) {
+		t.Fatalf("UnacceptedRecipients = %q, %v", un, err)
+	}
+	// Adding a teammate would re-encrypt everything to the attacker too.
+	mate, _ := age.GenerateX25519Identity()
+	before := snapshot(t, v.path(secretsDir))
+	manifestBefore, _ := os.ReadFile(v.path(manifestFile))
+	if err := v.AddRecipient(ctx, mate.Recipient().String()); !errors.Is(err, ErrUnacceptedRecipient) {
+		t.Fatalf("AddRecipient with an unaccepted recipient in vault.json: %v", err)
+	}
+	manifestAfter, _ := os.ReadFile(v.path(manifestFile))
+	if snapshot(t, v.path(secretsDir)) != before || string(manifestAfter) != string(manifestBefore) {
+		t.Fatal("a refused AddRecipient changed the vault")
+	}
+	// A second process on the same record is stopped too.
+	w := openWithRecord(t, v.Dir(), rec)
+	if err := w.Set(ctx, "b", []byte("2")); !errors.Is(err, ErrUnacceptedRecipient) {
+		t.Fatalf("Set from a second Vault: %v", err)
+	}
+
+	if err := rec.Accept(v.Dir(), bad); err != nil {
+		t.Fatal(err)
+	}
+	if un, err := v.UnacceptedRecipients(); err != nil || len(un) != 0 {
+		t.Fatalf("after accepting, UnacceptedRecipients = %q, %v", un, err)
+	}
+	if err := w.Set(ctx, "b", []byte("2")); err != nil {
+		t.Fatalf("Set after accepting: %v", err)
+	}
+	if got := readableBy(t, v, attacker); !slices.Equal(got, []string{filepath.Join("secrets", "b.age")}) {
+		t.Fatalf("the accepted recipient reads %q; want only what was written after accepting", got)
+	}
+}
+
+func TestTrustOnFirstUse(t *testing.T) {
+	ctx := context.Background()
+	old := newVault(t) // made before any record: the record is in memory
+	if err := old.Set(ctx, "a", []byte("1")); err != nil {
+		t.Fatal(err)
+	}
+	rec := &recipients.Record{Path: filepath.Join(t.TempDir(), recipients.FileName)}
+	v := openWithRecord(t, old.Dir(), rec)
+	if un, err := v.UnacceptedRecipients(); err != nil || len(un) != 0 {
+		t.Fatalf("a single-recipient vault with nothing recorded: UnacceptedRecipients = %q, %v", un, err)
+	}
+	if _, err := os.Stat(rec.Path); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("UnacceptedRecipients wrote the record: %v", err)
+	}
+	if err := v.Set(ctx, "b", []byte("2")); err != nil {
+		t.Fatal(err)
+	}
+	id, _ := v.ID()
+	if acc, err := rec.Accepted(v.Dir()); err != nil || !slices.Equal(acc, []string{id}) {
+		t.Fatalf("after the first write the record holds %q, %v", acc, err)
+	}
+
+	// Two recipients and nothing recorded: nobody can say which one the
+	// user knows, so neither is taken on trust.
+	team := newVault(t)
+	if err := team.Set(ctx, "a", []byte("1")); err != nil {
+		t.Fatal(err)
+	}
+	mate, _ := age.GenerateX25519Identity()
+	if err := team.AddRecipient(ctx, mate.Recipient().String()); err != nil {
+		t.Fatal(err)
+	}
+	fresh := openWithRecord(t, team.Dir(), &recipients.Record{Path: filepath.Join(t.TempDir(), recipients.FileName)})
+	if err := fresh.Set(ctx, "b", []byte("2")); !errors.Is(err, ErrUnacceptedRecipient) {
+		t.Fatalf("Set on a two-recipient vault with nothing recorded: %v", err)
+	}
+	if got, err := fresh.Get(ctx, "a"); err != nil || string(got) != "1" {
+		t.Fatalf("Get = %q, %v; reads need no acceptance", got, err)
+	}
+}
+
+func TestInitRecordsOwnRecipient(t *testing.T) {
+	rec := &recipients.Record{Path: filepath.Join(t.TempDir(), recipients.FileName)}
+	v := openWithRecord(t, filepath.Join(t.TempDir(), "vault"), rec)
+	if _, err := v.Init(context.Background(), []byte(testPass)); err != nil {
+		t.Fatal(err)
+	}
+	id, _ := v.ID()
+	if acc, err := rec.Accepted(v.Dir()); err != nil || !slices.Equal(acc, []string{id}) {
+		t.Fatalf("after Init the record holds %q, %v", acc, err)
+	}
+}
+
+func TestBrokenRecordStopsWrites(t *testing.T) {
+	dir := t.TempDir()
+	rec := &recipients.Record{Path: filepath.Join(dir, recipients.FileName)}
+	v := openWithRecord(t, filepath.Join(dir, "vault"), rec)
+	ctx := context.Background()
+	if err := v.Set(ctx, "a", []byte("1")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(rec.Path, []byte(`{"version":1,"vaults":{},"Vaults":{}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := v.Set(ctx, "a", []byte("2")); err == nil {
+		t.Fatal("Set with an unreadable record succeeded")
+	}
+	if got, err := v.Get(ctx, "a"); err != nil || string(got) != "1" {
+		t.Fatalf("Get = %q, %v", got, err)
+	}
+}

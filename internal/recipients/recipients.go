@@ -1,0 +1,156 @@
+// Package recipients owns the local user's record of the vault recipients
+// they accepted. kr encrypts a file vault's secrets only to accepted
+// recipients, so one that someone else writes into a shared vault.json
+// reads nothing new until the user agrees. The record lives in kr's config
+// directory, never in a vault: whoever can write the vault cannot write it.
+//
+// recipients.json:
+//
+//	{
+//	  "version": 1,
+//	  "vaults": {
+//	    "/home/me/.local/share/kr/vault": ["age1...", "age1..."]
+//	  }
+//	}
+//
+// Vaults are keyed by their absolute, cleaned directory.
+package recipients
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+
+	"github.com/kr-keyring/kr/internal/atomicfile"
+	"github.com/kr-keyring/kr/internal/config"
+	"github.com/kr-keyring/kr/internal/limitio"
+	"github.com/kr-keyring/kr/internal/strictjson"
+)
+
+// FileName is the record's name in kr's config directory.
+const FileName = "recipients.json"
+
+const (
+	formatVersion = 1
+	maxSize       = 1 << 20
+)
+
+// Record is the accepted-recipients file at Path.
+//
+// Two kr processes accepting at the same moment can lose one of the two
+// updates (read, change, replace); the loser's recipient is then asked
+// about again, which is safe.
+type Record struct {
+	Path string
+}
+
+// Default returns the record in kr's config directory (KR_CONFIG_DIR, else
+// the user's config directory).
+func Default(getenv func(string) string) (*Record, error) {
+	dir, err := config.Dir(getenv)
+	if err != nil {
+		return nil, err
+	}
+	return &Record{Path: filepath.Join(dir, FileName)}, nil
+}
+
+type record struct {
+	Version int                 `json:"version"`
+	Vaults  map[string][]string `json:"vaults"`
+}
+
+// key is how a vault directory is recorded: one directory, one key.
+func key(vaultDir string) (string, error) {
+	if vaultDir == "" {
+		return "", errors.New("vault directory not set")
+	}
+	return filepath.Abs(vaultDir)
+}
+
+func (r *Record) load() (*record, error) {
+	b, err := limitio.ReadFile(r.Path, maxSize)
+	if errors.Is(err, fs.ErrNotExist) {
+		return &record{Version: formatVersion, Vaults: map[string][]string{}}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read the accepted recipients: %w", err)
+	}
+	var rec record
+	if err := strictjson.Unmarshal(b, &rec); err != nil {
+		return nil, fmt.Errorf("read the accepted recipients: %s: %w", r.Path, err)
+	}
+	if rec.Version != formatVersion {
+		return nil, fmt.Errorf("read the accepted recipients: %s: format version %d is not supported (this kr reads version %d)", r.Path, rec.Version, formatVersion)
+	}
+	if rec.Vaults == nil {
+		rec.Vaults = map[string][]string{}
+	}
+	return &rec, nil
+}
+
+// Accepted returns the recipients accepted for the vault in vaultDir, none
+// when nothing is recorded for it.
+func (r *Record) Accepted(vaultDir string) ([]string, error) {
+	k, err := key(vaultDir)
+	if err != nil {
+		return nil, err
+	}
+	rec, err := r.load()
+	if err != nil {
+		return nil, err
+	}
+	return rec.Vaults[k], nil
+}
+
+// Accept records recipients as accepted for the vault in vaultDir.
+func (r *Record) Accept(vaultDir string, recipients ...string) error {
+	k, err := key(vaultDir)
+	if err != nil {
+		return err
+	}
+	rec, err := r.load()
+	if err != nil {
+		return err
+	}
+	list := rec.Vaults[k]
+	changed := false
+	for _, rcp := range recipients {
+		if !slices.Contains(list, rcp) {
+			list = append(list, rcp)
+			changed = true
+		}
+	}
+	if !changed {
+		return nil
+	}
+	rec.Vaults[k] = list
+	b, err := json.MarshalIndent(rec, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(r.Path), 0o700); err != nil {
+		return fmt.Errorf("record accepted recipients: %w", err)
+	}
+	if err := atomicfile.Write(r.Path, append(b, '\n')); err != nil {
+		return fmt.Errorf("record accepted recipients: %w", err)
+	}
+	return nil
+}
+
+// Fingerprint is how a recipient is shown to people: the first 64 bits of
+// the SHA-256 of its age1 string, as four groups of four hex digits
+// ("3f2a:09bc:77d1:e045"). Short enough to read out over a call. Matching
+// one takes about 2^64 key generations: out of reach for casual forgery,
+// not for everyone, so the record keeps and compares the full age1 string
+// and a command that accepts should show it too.
+func Fingerprint(recipient string) string {
+	sum := sha256.Sum256([]byte(recipient))
+	h := hex.EncodeToString(sum[:8])
+	return h[0:4] + ":" + h[4:8] + ":" + h[8:12] + ":" + h[12:16]
+}
