@@ -10,7 +10,6 @@ import (
 
 	"github.com/kr-keyring/kr/backends"
 	"github.com/kr-keyring/kr/backends/file"
-	"github.com/kr-keyring/kr/internal/limitio"
 	"github.com/kr-keyring/kr/internal/recipients"
 )
 
@@ -100,17 +99,8 @@ func (a *App) passphrase(ctx context.Context, prompt string) ([]byte, error) {
 // passphraseFromEnv reads KR_PASSPHRASE_FILE or KR_PASSPHRASE. ok is false
 // when neither is set.
 func (a *App) passphraseFromEnv() (p []byte, ok bool, err error) {
-	if path := a.Getenv("KR_PASSPHRASE_FILE"); path != "" {
-		b, err := limitio.ReadFile(path, 4096)
-		if err != nil {
-			return nil, true, withHint(fmt.Errorf("read KR_PASSPHRASE_FILE: %w", err), "point KR_PASSPHRASE_FILE at a readable file holding only the passphrase")
-		}
-		b = bytes.TrimSuffix(b, []byte("\n"))
-		b = bytes.TrimSuffix(b, []byte("\r"))
-		if len(b) == 0 {
-			return nil, true, fmt.Errorf("KR_PASSPHRASE_FILE %s is empty", path)
-		}
-		return b, true, nil
+	if p, ok, err := a.readSecretFile("KR_PASSPHRASE_FILE"); ok {
+		return p, ok, err
 	}
 	if p := a.Getenv("KR_PASSPHRASE"); p != "" {
 		return []byte(p), true, nil

@@ -178,7 +178,12 @@ files, -e, and inherited kr:// references), quoted for --format:
 			if err != nil {
 				return err
 			}
-			return envref.Write(app.IO.Out, format, res.Set)
+			err = envref.Write(app.stdout(), format, res.Set)
+			if errors.Is(err, envref.ErrBadName) {
+				// -e and env files allow only valid names: this one was inherited.
+				return withHint(err, "it comes from the environment: unset it, or use --format json")
+			}
+			return err
 		},
 	}
 	src.addFlags(cmd)

@@ -15,19 +15,22 @@ import (
 )
 
 func newSetCmd(app *App) *cobra.Command {
-	return &cobra.Command{
+	var allowEmpty bool
+	cmd := &cobra.Command{
 		Use:   "set NAME",
 		Short: "Store a secret (hidden prompt, or all of stdin when piped)",
 		Long: `Store a secret under NAME. On a terminal kr asks for the value twice without
 echo; otherwise it reads all of stdin, byte for byte (use printf, not echo, to
-avoid a trailing newline). The value is never taken from the command line.`,
+avoid a trailing newline). The value is never taken from the command line.
+An empty value (an empty stdin, Enter at the prompt) is refused, the old value
+kept, unless --allow-empty is given.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			name := args[0]
 			if err := backends.ValidateName(name); err != nil {
 				return err
 			}
-			value, err := app.readValue(name)
+			value, err := app.readValue(name, allowEmpty)
 			if err != nil {
 				return err
 			}
@@ -45,20 +48,33 @@ avoid a trailing newline). The value is never taken from the command line.`,
 			return app.recordChoice()
 		},
 	}
+	cmd.Flags().BoolVar(&allowEmpty, "allow-empty", false, "store an empty value (refused otherwise)")
+	return cmd
 }
 
 // readValue reads a secret: twice from a hidden prompt on a terminal, else
-// all of stdin (at most MaxValueSize bytes).
-func (a *App) readValue(name string) ([]byte, error) {
+// all of stdin (at most MaxValueSize bytes). An empty value is refused
+// unless allowEmpty: an empty stdin is far more often a broken pipe or a
+// missing file than a wish to erase the secret.
+func (a *App) readValue(name string, allowEmpty bool) ([]byte, error) {
+	var v []byte
 	if a.IO.InIsTTY {
-		return a.askTwice(fmt.Sprintf("Value for %s: ", name), "Repeat the value: ", "nothing was stored")
+		var err error
+		if v, err = a.askTwice(fmt.Sprintf("Value for %s: ", name), "Repeat the value: ", "nothing was stored"); err != nil {
+			return nil, err
+		}
+	} else {
+		var err error
+		v, err = io.ReadAll(io.LimitReader(a.IO.In, backends.MaxValueSize+1))
+		if err != nil {
+			return nil, fmt.Errorf("read the value from stdin: %w", err)
+		}
+		if len(v) > backends.MaxValueSize {
+			return nil, fmt.Errorf("%w: stdin holds more than %d bytes (1 MiB); nothing was stored", backends.ErrTooBig, backends.MaxValueSize)
+		}
 	}
-	v, err := io.ReadAll(io.LimitReader(a.IO.In, backends.MaxValueSize+1))
-	if err != nil {
-		return nil, fmt.Errorf("read the value from stdin: %w", err)
-	}
-	if len(v) > backends.MaxValueSize {
-		return nil, fmt.Errorf("%w: stdin holds more than %d bytes (1 MiB); nothing was stored", backends.ErrTooBig, backends.MaxValueSize)
+	if len(v) == 0 && !allowEmpty {
+		return nil, withHint(fmt.Errorf("empty value for %s; nothing was stored", name), "to store an empty value, run 'kr set --allow-empty %s'", name)
 	}
 	return v, nil
 }
@@ -81,16 +97,17 @@ stdout is a terminal. With --json, print {"name": ..., "value": ...}, with
 				return err
 			}
 			defer clear(v)
+			out := app.stdout()
 			if asJSON {
-				return writeJSON(app.IO.Out, jsonValue(name, v))
+				return writeJSON(out, jsonValue(name, v))
 			}
-			if _, err := app.IO.Out.Write(v); err != nil {
+			if _, err := out.Write(v); err != nil {
 				return err
 			}
 			if app.IO.OutIsTTY {
-				fmt.Fprintln(app.IO.Out)
+				_, err = fmt.Fprintln(out)
 			}
-			return nil
+			return err
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
@@ -200,14 +217,17 @@ func newLsCmd(app *App) *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("list: %w", err)
 			}
+			out := app.stdout()
 			if asJSON {
 				if names == nil {
 					names = []string{}
 				}
-				return writeJSON(app.IO.Out, names)
+				return writeJSON(out, names)
 			}
 			for _, n := range names {
-				fmt.Fprintln(app.IO.Out, n)
+				if _, err := fmt.Fprintln(out, n); err != nil {
+					return err
+				}
 			}
 			return nil
 		},

@@ -3,12 +3,14 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/kr-keyring/kr/backends/file"
-	"github.com/kr-keyring/kr/internal/limitio"
 )
 
 func newInitCmd(app *App) *cobra.Command {
@@ -35,12 +37,22 @@ somewhere safe, it opens the vault if the passphrase is lost ('kr recover').`,
 			defer clear(pass)
 			ctx, cancel := app.context(cmd.Context())
 			defer cancel()
+			_, statErr := os.Lstat(v.Dir())
+			dirExisted := statErr == nil
 			code, err := v.Init(ctx, pass)
 			if err != nil {
 				return fmt.Errorf("create the vault: %w", err)
 			}
-			fmt.Fprintf(app.IO.ErrOut, "kr: created a vault in %s\nkr: the recovery code below is shown only once: store it apart from the passphrase\n", v.Dir())
-			fmt.Fprintln(app.IO.Out, code)
+			if _, err := fmt.Fprintln(app.stdout(), code); err != nil {
+				// A vault whose recovery code nobody saw has no way back
+				// if the passphrase is lost: take it back.
+				if rmErr := removeNewVault(v.Dir(), dirExisted); rmErr != nil {
+					return withHint(fmt.Errorf("%w; the vault in %s exists but its recovery code was never shown (removing it: %v)", err, v.Dir(), rmErr),
+						"remove %s (it holds no secrets yet) and run 'kr init' again", v.Dir())
+				}
+				return withHint(err, "the recovery code could not be shown, so the new vault was removed; run 'kr init' again with stdout on a terminal or a file")
+			}
+			fmt.Fprintf(app.IO.ErrOut, "kr: created a vault in %s\nkr: its recovery code, on stdout, is shown only once: store it apart from the passphrase\n", v.Dir())
 			return nil
 		},
 	}
@@ -113,6 +125,24 @@ the new passphrase from a prompt or KR_NEW_PASSPHRASE_FILE.`,
 	}
 }
 
+// removeNewVault undoes 'kr init' of a vault no one has used yet. Without
+// vault.json there is no vault (the file vault writes it last), so only its
+// removal must succeed; the rest is tidying, and a directory is removed
+// only when empty.
+func removeNewVault(dir string, dirExisted bool) error {
+	if err := os.Remove(filepath.Join(dir, "vault.json")); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	os.Remove(filepath.Join(dir, "identity.age"))
+	os.Remove(filepath.Join(dir, "recovery.age"))
+	os.Remove(filepath.Join(dir, "secrets"))
+	if !dirExisted {
+		os.Remove(filepath.Join(dir, ".lock"))
+		os.Remove(dir)
+	}
+	return nil
+}
+
 func (a *App) existingVault() (*file.Vault, error) {
 	v, err := a.Vault()
 	if err != nil {
@@ -126,16 +156,8 @@ func (a *App) existingVault() (*file.Vault, error) {
 
 // replacementPassphrase reads the new passphrase for passwd and recover.
 func (a *App) replacementPassphrase(cmd *cobra.Command) ([]byte, error) {
-	if path := a.Getenv("KR_NEW_PASSPHRASE_FILE"); path != "" {
-		b, err := limitio.ReadFile(path, 4096)
-		if err != nil {
-			return nil, fmt.Errorf("read KR_NEW_PASSPHRASE_FILE: %w", err)
-		}
-		b = []byte(strings.TrimRight(string(b), "\r\n"))
-		if len(b) == 0 {
-			return nil, errors.New("KR_NEW_PASSPHRASE_FILE is empty")
-		}
-		return b, nil
+	if p, ok, err := a.readSecretFile("KR_NEW_PASSPHRASE_FILE"); ok {
+		return p, err
 	}
 	if !a.IO.InIsTTY {
 		return nil, withHint(errors.New("a new passphrase is needed and there is no terminal"), "set KR_NEW_PASSPHRASE_FILE")
@@ -148,12 +170,9 @@ func (a *App) replacementPassphrase(cmd *cobra.Command) ([]byte, error) {
 }
 
 func (a *App) recoveryCode() (string, error) {
-	if path := a.Getenv("KR_RECOVERY_CODE_FILE"); path != "" {
-		b, err := limitio.ReadFile(path, 1024)
-		if err != nil {
-			return "", fmt.Errorf("read KR_RECOVERY_CODE_FILE: %w", err)
-		}
-		return strings.TrimSpace(string(b)), nil
+	if b, ok, err := a.readSecretFile("KR_RECOVERY_CODE_FILE"); ok {
+		defer clear(b)
+		return string(b), err
 	}
 	if !a.IO.InIsTTY {
 		return "", withHint(errors.New("the recovery code is needed and there is no terminal"), "set KR_RECOVERY_CODE_FILE")

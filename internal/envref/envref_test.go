@@ -174,11 +174,12 @@ func TestTrust(t *testing.T) {
 	if fi, err := os.Stat(tr.Path); err != nil || runtime.GOOS != "windows" && fi.Mode().Perm() != 0o600 {
 		t.Fatalf("trust record: %v, %v", fi.Mode(), err)
 	}
-	// Through a symlink the file is the same file, with the same record.
+	// A symlink to an allowed file is another path, not allowed by the
+	// target's record: otherwise any directory could borrow the file.
 	link := filepath.Join(dir, "link.env")
 	if err := os.Symlink(p, link); err == nil {
-		if st, _, _ := tr.Check(link); st != Allowed {
-			t.Fatalf("through a symlink: %v", st)
+		if st, _, _ := tr.Check(link); st != NotAllowed {
+			t.Fatalf("through a symlink: %v, want not allowed", st)
 		}
 	}
 	os.WriteFile(p, []byte("A=kr://x\nB=kr://y\n"), 0o600)
@@ -263,5 +264,44 @@ func TestParseErrorsHideValues(t *testing.T) {
 		if strings.Contains(err.Error(), "hunter") || strings.Contains(err.Error(), `\q`) {
 			t.Errorf("error %q shows part of the value", err)
 		}
+	}
+}
+
+// TestWriteRefusesUnsafeNames: an inherited variable's name is not checked
+// by any parser, and a name like "A;touch x;B" printed bare would run as a
+// command when the output is evaluated. Such a name fails the whole call,
+// with nothing written.
+func TestWriteRefusesUnsafeNames(t *testing.T) {
+	bad := []string{"A;touch x;B", "A B", "1A", "A-B", "A$(id)", "A\nB", "A'B", "", "A=B", "ünï"}
+	for _, format := range []string{"sh", "fish", "powershell", "dotenv"} {
+		for _, name := range bad {
+			var out strings.Builder
+			err := Write(&out, format, []Var{{Key: "GOOD", Value: "v"}, {Key: name, Value: "v"}})
+			if !errors.Is(err, ErrBadName) {
+				t.Errorf("%s: name %q: err %v, want ErrBadName", format, name, err)
+			}
+			if out.Len() != 0 {
+				t.Errorf("%s: name %q: printed %q before failing", format, name, out.String())
+			}
+		}
+		var out strings.Builder
+		if err := Write(&out, format, []Var{{Key: "_ok_Name9", Value: "v"}}); err != nil || out.Len() == 0 {
+			t.Errorf("%s: a valid name: %v, %q", format, err, out.String())
+		}
+	}
+	// JSON carries any name exactly, escaped.
+	var js strings.Builder
+	vars := []Var{{Key: "A;touch x;B", Value: "1"}, {Key: "q\"\\\n", Value: "2"}}
+	if err := Write(&js, "json", vars); err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]string
+	if err := json.Unmarshal([]byte(js.String()), &m); err != nil || len(m) != 2 || m["A;touch x;B"] != "1" || m["q\"\\\n"] != "2" {
+		t.Fatalf("json: %v %q", err, js.String())
+	}
+	// but not one JSON cannot spell: invalid UTF-8 would come back as U+FFFD.
+	js.Reset()
+	if err := Write(&js, "json", []Var{{Key: "A\xff", Value: "1"}}); !errors.Is(err, ErrBadName) || js.Len() != 0 {
+		t.Fatalf("json, invalid UTF-8 name: %v %q", err, js.String())
 	}
 }

@@ -2,18 +2,32 @@ package envref
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
+	"unicode/utf8"
 )
 
 // Formats `kr env` can print.
 var Formats = []string{"sh", "fish", "powershell", "dotenv", "json"}
 
+// ErrBadName means a variable's name cannot be written in the chosen
+// format as one name and nothing else.
+var ErrBadName = errors.New("not a valid name")
+
 // Write prints vars so that the named shell (or parser) reads back every
 // value exactly: quotes, $, backslashes, spaces and newlines included.
+// Names are written bare, so each must be one the format reads as a name
+// and nothing more ([A-Za-z_][A-Za-z0-9_]*; any UTF-8 text for JSON):
+// names inherited from the environment were never checked, and "A;rm x;B"
+// would run as a command in eval "$(kr env)". One bad name fails the call
+// before anything is written.
 func Write(w io.Writer, format string, vars []Var) error {
 	for _, v := range vars {
+		if format == "json" && !utf8.ValidString(v.Key) || format != "json" && !validKey(v.Key) {
+			return fmt.Errorf("variable name %q: %w for %s", v.Key, ErrBadName, format)
+		}
 		if strings.IndexByte(v.Value, 0) >= 0 {
 			return fmt.Errorf("variable %s: %w", v.Key, ErrNUL)
 		}

@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"sort"
 	"strings"
 
 	"github.com/kr-keyring/kr/backends"
+	"github.com/kr-keyring/kr/internal/limitio"
 )
 
 // RefPrefix marks a value that names a secret.
@@ -138,12 +138,12 @@ func ParseAssignment(s string) (Var, error) {
 	return Var{Key: k, Value: RefPrefix + name}, nil
 }
 
-// LoadFile parses an env file from disk.
+// LoadFile parses an env file from disk. A FIFO or other non-regular file
+// is refused at once rather than waited on.
 func LoadFile(path string) ([]Var, error) {
-	f, err := os.Open(path)
+	b, err := limitio.ReadFile(path, MaxFileSize)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	return ParseFile(f, path)
+	return Parse(b, path)
 }

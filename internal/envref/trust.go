@@ -6,12 +6,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 
 	"github.com/kr-keyring/kr/internal/atomicfile"
+	"github.com/kr-keyring/kr/internal/config"
 	"github.com/kr-keyring/kr/internal/limitio"
 )
 
@@ -20,35 +20,28 @@ const ProjectFile = ".kr.env"
 
 // Trust records which project files the user allowed, by absolute path and
 // the SHA-256 of their exact content: like direnv, a changed file is
-// untrusted until allowed again.
+// untrusted until allowed again. The path is the one the user allowed, not
+// where a symlink in it points: keyed by the target, any directory could
+// borrow an allowed file by linking to it.
 type Trust struct {
 	Path string // the record, a JSON object path -> hex digest
 }
 
-// DefaultTrust keeps the record in KR_CONFIG_DIR or the user's config dir.
+// DefaultTrust keeps the record in kr's configuration directory.
 func DefaultTrust(getenv func(string) string) (*Trust, error) {
-	dir := getenv("KR_CONFIG_DIR")
-	if dir == "" {
-		d, err := os.UserConfigDir()
-		if err != nil {
-			return nil, err
-		}
-		dir = filepath.Join(d, "kr")
+	dir, err := config.Dir(getenv)
+	if err != nil {
+		return nil, err
 	}
 	return &Trust{Path: filepath.Join(dir, "allowed.json")}, nil
 }
 
 func (t *Trust) load() (map[string]string, error) {
 	m := map[string]string{}
-	f, err := os.Open(t.Path)
+	b, err := limitio.ReadFile(t.Path, 4<<20)
 	if errors.Is(err, fs.ErrNotExist) {
 		return m, nil
 	}
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, 4<<20))
 	if err != nil {
 		return nil, err
 	}
@@ -69,13 +62,9 @@ func (t *Trust) save(m map[string]string) error {
 	return atomicfile.Write(t.Path, append(b, '\n'))
 }
 
-// canonical resolves symlinks so one file has one record.
-func canonical(path string) (string, error) {
-	abs, err := filepath.Abs(path)
-	if err != nil {
-		return "", err
-	}
-	return filepath.EvalSymlinks(abs)
+// key is the record's key for path: absolute and cleaned, symlinks kept.
+func key(path string) (string, error) {
+	return filepath.Abs(path) // Abs cleans
 }
 
 func digest(b []byte) string {
@@ -85,7 +74,7 @@ func digest(b []byte) string {
 
 // Allow records path's current content as trusted.
 func (t *Trust) Allow(path string) error {
-	p, err := canonical(path)
+	p, err := key(path)
 	if err != nil {
 		return err
 	}
@@ -106,13 +95,9 @@ func (t *Trust) Allow(path string) error {
 
 // Revoke forgets path. It reports whether there was a record.
 func (t *Trust) Revoke(path string) (bool, error) {
-	p, err := canonical(path)
+	p, err := key(path)
 	if err != nil {
-		abs, aerr := filepath.Abs(path)
-		if aerr != nil {
-			return false, err
-		}
-		p = abs
+		return false, err
 	}
 	m, err := t.load()
 	if err != nil {
@@ -135,29 +120,34 @@ const (
 	Changed                  // allowed once, changed since
 )
 
-// Check reads path and says whether its content is trusted. The content
-// returned is the one checked, so what is parsed is what was allowed.
+// Check says whether path's content is trusted. The content returned is
+// the one checked, so what is parsed is what was allowed. A file with no
+// record is not read at all: whatever a directory holds under the name
+// (a FIFO, a device) cannot stall or trouble kr before it is allowed.
 func (t *Trust) Check(path string) (Status, []byte, error) {
-	p, err := canonical(path)
-	if errors.Is(err, fs.ErrNotExist) {
+	p, err := key(path)
+	if err != nil {
+		return Absent, nil, err
+	}
+	if _, err := os.Stat(p); errors.Is(err, fs.ErrNotExist) {
 		return Absent, nil, nil
-	}
-	if err != nil {
-		return Absent, nil, err
-	}
-	b, err := limitio.ReadFile(p, MaxFileSize)
-	if err != nil {
-		return Absent, nil, err
 	}
 	m, err := t.load()
 	if err != nil {
 		return Absent, nil, err
 	}
 	want, ok := m[p]
-	switch {
-	case !ok:
+	if !ok {
 		return NotAllowed, nil, nil
-	case want != digest(b):
+	}
+	b, err := limitio.ReadFile(p, MaxFileSize)
+	if errors.Is(err, fs.ErrNotExist) {
+		return Absent, nil, nil
+	}
+	if err != nil {
+		return Absent, nil, err
+	}
+	if want != digest(b) {
 		return Changed, nil, nil
 	}
 	return Allowed, b, nil

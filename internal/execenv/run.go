@@ -74,27 +74,36 @@ func Run(o Options) (Status, error) {
 	cmd.Args = o.Args
 	cmd.Env = o.Env
 	cmd.Stdin = o.Stdin
-	cmd.Stdout, cmd.Stderr = o.Stdout, o.Stderr
+	outs := []io.Writer{o.Stdout, o.Stderr}
 	var masker *Masker
 	if o.Mask {
-		var ws []io.Writer
-		masker, ws = NewMasker(o.Secrets, o.Stdout, o.Stderr)
-		cmd.Stdout, cmd.Stderr = ws[0], ws[1]
+		masker, outs = NewMasker(o.Secrets, o.Stdout, o.Stderr)
+	}
+	// Output that is not a file goes through pipes kr reads itself (see
+	// attachOutputs): os/exec's own copying would wait for EOF, which a
+	// background process the child started ("sleep 60 &") holds off for
+	// as long as it keeps the pipe open.
+	outputs, err := attachOutputs(cmd, outs[0], outs[1])
+	if err != nil {
+		return Status{}, err
 	}
 	// Catch the signals before the child exists, so that one arriving
 	// while it starts is passed on rather than ending kr alone.
 	fwd := catchSignals()
 	defer fwd.stop()
 	if err := cmd.Start(); err != nil {
+		outputs.abort()
 		return Status{}, err
 	}
+	outputs.started()
 	fwd.forwardTo(cmd.Process)
-	err := cmd.Wait()
+	err = cmd.Wait()
+	outputs.finish()
 	if masker != nil {
 		masker.Close()
 	}
 	var ee *exec.ExitError
-	if err != nil && !errors.As(err, &ee) {
+	if err != nil && !errors.As(err, &ee) && !errors.Is(err, exec.ErrWaitDelay) {
 		return Status{}, err
 	}
 	return statusOf(cmd.ProcessState), nil
