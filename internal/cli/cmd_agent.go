@@ -316,18 +316,30 @@ func newAgentCmd(app *App) *cobra.Command {
 	status := &cobra.Command{
 		Use:   "status",
 		Short: "Say whether the agent runs and what it holds unlocked",
+		Long: `Say whether the agent runs, and what it holds: unlocked vaults until when, and
+cached OS-store items. The exit status is 0 when it runs, 3 when it does not (as
+systemctl status), 1 when it cannot be asked.`,
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			path, _ := app.agentPath()
 			ctx, cancel := app.context(cmd.Context())
 			defer cancel()
 			c, err := app.dialAgent(ctx)
-			if err != nil {
+			if errors.Is(err, ipc.ErrNoAgent) {
+				// Like systemctl status: 3 when it does not run, so that
+				// scripts can tell without parsing.
 				if asJSON {
-					return writeJSON(app.IO.Out, map[string]any{"running": false, "socket": path})
+					err = writeJSON(app.IO.Out, map[string]any{"running": false, "socket": path})
+				} else {
+					_, err = fmt.Fprintf(app.IO.Out, "agent: not running (%s)\n", path)
 				}
-				fmt.Fprintf(app.IO.Out, "agent: not running (%s)\n", path)
-				return nil
+				if err != nil {
+					return err
+				}
+				return &ExitCodeError{Code: exitNotFound}
+			}
+			if err != nil {
+				return err
 			}
 			defer c.Close()
 			st, err := c.Status()
