@@ -319,7 +319,7 @@ func newAgentCmd(app *App) *cobra.Command {
 		Long: `Say whether the agent runs, and what it holds: unlocked vaults until when, and
 cached OS-store items. The exit status is 0 when it runs, 3 when it does not (as
 systemctl status), 1 when it cannot be asked.`,
-		Args:  cobra.NoArgs,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			path, _ := app.agentPath()
 			ctx, cancel := app.context(cmd.Context())
