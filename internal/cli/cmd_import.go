@@ -56,6 +56,10 @@ exist (refused unless --force). kr reports how many secrets it imported.`,
 			var data []byte
 			var err error
 			if path == "-" {
+				if app.IO.InIsTTY {
+					// Typed there, the values would be echoed.
+					return usagef("import - reads a file from stdin, and stdin is a terminal")
+				}
 				source = "stdin"
 				data, err = limitio.Read(app.IO.In, source, envref.MaxFileSize)
 			} else {

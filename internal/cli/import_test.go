@@ -135,6 +135,9 @@ func TestExportRefusesTerminal(t *testing.T) {
 	if e.out.Len() != 0 || !strings.Contains(e.err.String(), "--tty") {
 		t.Fatalf("stdout %q, stderr %q", e.out.String(), e.err.String())
 	}
+	if code := e.run("import", "-"); code != 2 {
+		t.Fatalf("import - from a terminal: exit %d, want 2", code)
+	}
 	for _, flag := range []string{"--tty", "--force"} {
 		if code := e.run("export", flag, "app/"); code != 0 || e.out.String() != "X=\"s3cret\"\n" {
 			t.Fatalf("export %s: exit %d, stdout %q", flag, code, e.out.String())
