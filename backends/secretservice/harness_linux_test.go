@@ -98,7 +98,7 @@ func runWithDaemon(m *testing.M) int {
 	}
 	defer stopBus()
 	os.Setenv("DBUS_SESSION_BUS_ADDRESS", addr)
-	stopKeyring, err := startKeyring(filepath.Join(dir, "main"), addr)
+	_, stopKeyring, err := startKeyring(filepath.Join(dir, "main"), addr)
 	if err != nil {
 		env.missing = "start gnome-keyring-daemon: " + err.Error()
 		return m.Run()
@@ -202,7 +202,7 @@ func startBus(root string) (string, func(), error) {
 // startKeyring starts gnome-keyring-daemon's secrets component on the bus
 // at addr, with a login keyring unlocked by a throwaway password, and waits
 // until it owns org.freedesktop.secrets.
-func startKeyring(root, addr string) (func(), error) {
+func startKeyring(root, addr string) (*os.Process, func(), error) {
 	cmd := exec.Command("gnome-keyring-daemon", "--foreground", "--unlock", "--components=secrets")
 	cmd.SysProcAttr = childAttrs()
 	cmd.Env = append(os.Environ(), "DBUS_SESSION_BUS_ADDRESS="+addr)
@@ -213,13 +213,13 @@ func startKeyring(root, addr string) (func(), error) {
 	cmd.Stdout = io.Discard
 	cmd.Stderr = io.Discard
 	if err := cmd.Start(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	stop := func() { stopProcess(cmd) }
 	conn, err := dbus.Connect(addr)
 	if err != nil {
 		stop()
-		return nil, err
+		return nil, nil, err
 	}
 	defer conn.Close()
 	deadline := time.Now().Add(15 * time.Second)
@@ -229,17 +229,17 @@ func startKeyring(root, addr string) (func(), error) {
 		err := conn.BusObject().CallWithContext(ctx, "org.freedesktop.DBus.NameHasOwner", 0, busName).Store(&has)
 		cancel()
 		if err == nil && has {
-			return stop, nil
+			return cmd.Process, stop, nil
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 	stop()
-	return nil, errors.New("gnome-keyring-daemon did not claim org.freedesktop.secrets within 15s")
+	return nil, nil, errors.New("gnome-keyring-daemon did not claim org.freedesktop.secrets within 15s")
 }
 
 // privateKeyring starts a second bus and keyring of the test's own, for
-// tests that lock or rearrange the store.
-func privateKeyring(t *testing.T) string {
+// tests that lock, rearrange or stop the store.
+func privateKeyring(t *testing.T) (string, *os.Process) {
 	t.Helper()
 	needDaemon(t)
 	root, err := os.MkdirTemp(env.dir, "priv-")
@@ -251,12 +251,12 @@ func privateKeyring(t *testing.T) string {
 		t.Fatal(err)
 	}
 	t.Cleanup(stopBus)
-	stopKeyring, err := startKeyring(root, addr)
+	daemon, stopKeyring, err := startKeyring(root, addr)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(stopKeyring)
-	return addr
+	return addr, daemon
 }
 
 // freshService is a service attribute no other test or run uses.

@@ -22,22 +22,31 @@ import (
 
 // D-Bus names of the Secret Service API.
 const (
-	busName          = "org.freedesktop.secrets"
-	servicePath      = dbus.ObjectPath("/org/freedesktop/secrets")
-	loginCollection  = dbus.ObjectPath("/org/freedesktop/secrets/collection/login")
-	noObject         = dbus.ObjectPath("/")
-	ifaceService     = "org.freedesktop.Secret.Service"
-	ifaceCollection  = "org.freedesktop.Secret.Collection"
-	ifaceItem        = "org.freedesktop.Secret.Item"
-	ifaceSession     = "org.freedesktop.Secret.Session"
-	ifacePrompt      = "org.freedesktop.Secret.Prompt"
-	ifaceProperties  = "org.freedesktop.DBus.Properties"
-	errIsLocked      = "org.freedesktop.Secret.Error.IsLocked"
-	errNoSession     = "org.freedesktop.Secret.Error.NoSession"
-	errNoSuchObject  = "org.freedesktop.Secret.Error.NoSuchObject"
-	errNotSupported  = "org.freedesktop.DBus.Error.NotSupported"
-	errUnknownObject = "org.freedesktop.DBus.Error.UnknownObject"
-	errUnknownMethod = "org.freedesktop.DBus.Error.UnknownMethod"
+	busName         = "org.freedesktop.secrets"
+	servicePath     = dbus.ObjectPath("/org/freedesktop/secrets")
+	loginCollection = dbus.ObjectPath("/org/freedesktop/secrets/collection/login")
+	noObject        = dbus.ObjectPath("/")
+	ifaceService    = "org.freedesktop.Secret.Service"
+	ifaceCollection = "org.freedesktop.Secret.Collection"
+	ifaceItem       = "org.freedesktop.Secret.Item"
+	ifaceSession    = "org.freedesktop.Secret.Session"
+	ifacePrompt     = "org.freedesktop.Secret.Prompt"
+	ifaceProperties = "org.freedesktop.DBus.Properties"
+)
+
+// D-Bus error names kr tells apart.
+const (
+	errIsLocked       = "org.freedesktop.Secret.Error.IsLocked"
+	errNoSession      = "org.freedesktop.Secret.Error.NoSession"
+	errNoSuchObject   = "org.freedesktop.Secret.Error.NoSuchObject"
+	errNotSupported   = "org.freedesktop.DBus.Error.NotSupported"
+	errUnknownObject  = "org.freedesktop.DBus.Error.UnknownObject"
+	errUnknownMethod  = "org.freedesktop.DBus.Error.UnknownMethod"
+	errInvalidArgs    = "org.freedesktop.DBus.Error.InvalidArgs"
+	errServiceUnknown = "org.freedesktop.DBus.Error.ServiceUnknown"
+	errNameHasNoOwner = "org.freedesktop.DBus.Error.NameHasNoOwner"
+	errNoReply        = "org.freedesktop.DBus.Error.NoReply"
+	errDisconnected   = "org.freedesktop.DBus.Error.Disconnected"
 )
 
 // Item schema: the attributes every Secret Service client in kr's
@@ -52,6 +61,10 @@ const (
 	contentText   = "text/plain"
 	contentBinary = "application/octet-stream"
 )
+
+// errBackendClosed is a call on a Backend after Close: a caller's mistake,
+// not a missing store.
+var errBackendClosed = errors.New("backend is closed")
 
 // cleanupTimeout bounds calls made after the caller's context is already
 // done (dismissing a prompt, closing the session), so they cannot hang.
@@ -109,9 +122,11 @@ type secret struct {
 }
 
 // Open connects to the session bus and opens a transfer session, which
-// also proves the Secret Service answers. A missing bus or service gives an
-// error wrapping backends.ErrUnavailable as soon as the bus says so, or when
-// ctx ends.
+// also proves the Secret Service answers. Only a missing bus or service
+// gives an error wrapping backends.ErrUnavailable, as soon as the bus says
+// so. A bus or service that does not answer before ctx ends gives ctx's
+// error (context.DeadlineExceeded), and one that answers wrongly a plain
+// error: neither means "no store here".
 func Open(ctx context.Context, opts Options) (*Backend, error) {
 	if !platformSupported {
 		return nil, fmt.Errorf("secret service: %w", backends.ErrUnsupported)
@@ -232,7 +247,7 @@ func (b *Backend) openDHSession(ctx context.Context, kp *dhKeyPair) error {
 	}
 	servicePublic, ok := out.Value().([]byte)
 	if !ok {
-		return fmt.Errorf("%w: open session: service sent a %s, not a public key", backends.ErrUnavailable, out.Signature())
+		return fmt.Errorf("open session: service sent a %s, not a public key", out.Signature())
 	}
 	key, err := kp.deriveKey(servicePublic)
 	if err != nil {
@@ -245,17 +260,16 @@ func (b *Backend) openDHSession(ctx context.Context, kp *dhKeyPair) error {
 	return nil
 }
 
-// classifyOpen makes every reason Open cannot talk to the service an
-// ErrUnavailable, keeping a context error testable too.
+// classifyOpen is classify for OpenSession, the first call Open makes, so
+// a missing service says what to start.
 func classifyOpen(ctx context.Context, err error) error {
-	if isContextErr(err) || ctx.Err() != nil {
-		return unavailableCtx("open session", ctx.Err())
+	if !isContextErr(err) && ctx.Err() != nil {
+		err = ctx.Err()
 	}
-	switch dbusErrorName(err) {
-	case "org.freedesktop.DBus.Error.ServiceUnknown", "org.freedesktop.DBus.Error.NameHasNoOwner":
+	if serviceMissing(err) {
 		return fmt.Errorf("%w: no Secret Service on the session bus (is gnome-keyring or KeePassXC running?)", backends.ErrUnavailable)
 	}
-	return fmt.Errorf("%w: open session: %v", backends.ErrUnavailable, err)
+	return classify("open session", err)
 }
 
 // Get returns the value of the item whose service and username attributes
@@ -290,6 +304,10 @@ func (b *Backend) getSecret(ctx context.Context, item dbus.ObjectPath) ([]byte, 
 		if err == nil {
 			return b.decode(s)
 		}
+		if isGone(err) {
+			// Deleted between the search and now.
+			return nil, backends.ErrNotFound
+		}
 		switch dbusErrorName(err) {
 		case errNoSession:
 			if attempt == 0 {
@@ -298,9 +316,6 @@ func (b *Backend) getSecret(ctx context.Context, item dbus.ObjectPath) ([]byte, 
 				}
 				continue
 			}
-		case errNoSuchObject, errUnknownObject, errUnknownMethod:
-			// Deleted between the search and now.
-			return nil, backends.ErrNotFound
 		case errIsLocked:
 			if _, err := b.unlock(ctx, []dbus.ObjectPath{item}); err != nil {
 				return nil, err
@@ -309,7 +324,7 @@ func (b *Backend) getSecret(ctx context.Context, item dbus.ObjectPath) ([]byte, 
 				continue
 			}
 		}
-		return nil, b.classify(ctx, "read secret", err)
+		return nil, classify("read secret", err)
 	}
 }
 
@@ -373,22 +388,22 @@ func (b *Backend) createItem(ctx context.Context, name string, attrs map[string]
 			return p, nil
 		}
 		if attempt > 0 {
-			return "", b.classify(ctx, "create item", err)
+			return "", classify("create item", err)
 		}
-		switch dbusErrorName(err) {
-		case errIsLocked:
+		switch name := dbusErrorName(err); {
+		case name == errIsLocked:
 			if _, err := b.unlock(ctx, []dbus.ObjectPath{coll}); err != nil {
 				return "", err
 			}
-		case errNoSession:
+		case name == errNoSession:
 			if err := b.reopenSession(ctx, session); err != nil {
 				return "", err
 			}
-		case errNoSuchObject, errUnknownObject, errUnknownMethod:
+		case isGone(err):
 			// The cached collection was deleted: look it up again.
 			b.forgetCollection(coll)
 		default:
-			return "", b.classify(ctx, "create item", err)
+			return "", classify("create item", err)
 		}
 	}
 }
@@ -419,12 +434,12 @@ func (b *Backend) Delete(ctx context.Context, name string) error {
 func (b *Backend) deleteItem(ctx context.Context, item dbus.ObjectPath) error {
 	var prompt dbus.ObjectPath
 	err := b.call(ctx, item, ifaceItem+".Delete").Store(&prompt)
-	switch dbusErrorName(err) {
-	case "":
-	case errNoSuchObject, errUnknownObject, errUnknownMethod:
+	switch {
+	case err == nil:
+	case isGone(err):
 		return backends.ErrNotFound
 	default:
-		return b.classify(ctx, "delete item", err)
+		return classify("delete item", err)
 	}
 	if prompt != noObject {
 		_, err = b.prompt(ctx, prompt)
@@ -451,10 +466,10 @@ func (b *Backend) List(ctx context.Context, prefix string) ([]string, error) {
 		<-c.Done
 		var v dbus.Variant
 		if err := c.Store(&v); err != nil {
-			if n := dbusErrorName(err); n == errNoSuchObject || n == errUnknownObject || n == errUnknownMethod {
+			if isGone(err) {
 				continue
 			}
-			return nil, fmt.Errorf("secret service: list: %w", b.classify(ctx, "read attributes", err))
+			return nil, fmt.Errorf("secret service: list: %w", classify("read attributes", err))
 		}
 		attrs, _ := v.Value().(map[string]string)
 		name, ok := attrs[attrUsername]
@@ -472,7 +487,7 @@ func (b *Backend) List(ctx context.Context, prefix string) ([]string, error) {
 func (b *Backend) Info(ctx context.Context) (Info, error) {
 	info := Info{Algorithm: b.currentAlgorithm()}
 	if err := b.conn.BusObject().CallWithContext(ctx, "org.freedesktop.DBus.GetNameOwner", 0, busName).Store(&info.Service); err != nil {
-		return info, fmt.Errorf("secret service: info: %w", b.classify(ctx, "find the service owner", err))
+		return info, fmt.Errorf("secret service: info: %w", classify("find the service owner", err))
 	}
 	coll, err := b.findCollection(ctx)
 	if err != nil {
@@ -484,7 +499,7 @@ func (b *Backend) Info(ctx context.Context) (Info, error) {
 	info.Collection = coll
 	var props map[string]dbus.Variant
 	if err := b.call(ctx, coll, ifaceProperties+".GetAll", ifaceCollection).Store(&props); err != nil {
-		return info, fmt.Errorf("secret service: info: %w", b.classify(ctx, "read the collection", err))
+		return info, fmt.Errorf("secret service: info: %w", classify("read the collection", err))
 	}
 	info.CollectionLabel, _ = props["Label"].Value().(string)
 	info.Locked, _ = props["Locked"].Value().(bool)
@@ -501,7 +516,7 @@ func (b *Backend) itemAttributes(name string) map[string]string {
 func (b *Backend) search(ctx context.Context, attrs map[string]string, unlock bool) ([]dbus.ObjectPath, error) {
 	var unlocked, locked []dbus.ObjectPath
 	if err := b.call(ctx, servicePath, ifaceService+".SearchItems", attrs).Store(&unlocked, &locked); err != nil {
-		return nil, b.classify(ctx, "search", err)
+		return nil, classify("search", err)
 	}
 	if len(locked) == 0 || !unlock {
 		return unlocked, nil
@@ -529,7 +544,7 @@ func (b *Backend) newest(ctx context.Context, items []dbus.ObjectPath) (dbus.Obj
 		<-c.Done
 		var v dbus.Variant
 		if err := c.Store(&v); err != nil {
-			return "", b.classify(ctx, "read modification time", err)
+			return "", classify("read modification time", err)
 		}
 		t, _ := v.Value().(uint64)
 		if best == "" || t > bestTime || (t == bestTime && items[i] > best) {
@@ -576,27 +591,27 @@ func (b *Backend) forgetCollection(coll dbus.ObjectPath) {
 func (b *Backend) findCollection(ctx context.Context) (dbus.ObjectPath, error) {
 	var coll dbus.ObjectPath
 	if err := b.call(ctx, servicePath, ifaceService+".ReadAlias", "default").Store(&coll); err != nil {
-		return "", b.classify(ctx, "read the default alias", err)
+		return "", classify("read the default alias", err)
 	}
 	if coll != noObject && coll != "" {
 		return coll, nil
 	}
 	var v dbus.Variant
 	err := b.call(ctx, loginCollection, ifaceProperties+".Get", ifaceCollection, "Label").Store(&v)
-	switch dbusErrorName(err) {
-	case "":
+	switch {
+	case err == nil:
 		return loginCollection, nil
-	case errNoSuchObject, errUnknownObject, errUnknownMethod, "org.freedesktop.DBus.Error.InvalidArgs":
+	case isGone(err) || dbusErrorName(err) == errInvalidArgs:
 		return "", nil
 	}
-	return "", b.classify(ctx, "look for the login collection", err)
+	return "", classify("look for the login collection", err)
 }
 
 func (b *Backend) createDefaultCollection(ctx context.Context) (dbus.ObjectPath, error) {
 	props := map[string]dbus.Variant{ifaceCollection + ".Label": dbus.MakeVariant("Default keyring")}
 	var coll, prompt dbus.ObjectPath
 	if err := b.call(ctx, servicePath, ifaceService+".CreateCollection", props, "default").Store(&coll, &prompt); err != nil {
-		return "", b.classify(ctx, "create the default collection", err)
+		return "", classify("create the default collection", err)
 	}
 	if prompt != noObject {
 		result, err := b.prompt(ctx, prompt)
@@ -606,7 +621,7 @@ func (b *Backend) createDefaultCollection(ctx context.Context) (dbus.ObjectPath,
 		coll, _ = result.Value().(dbus.ObjectPath)
 	}
 	if coll == "" || coll == noObject {
-		return "", fmt.Errorf("create the default collection: service returned no collection: %w", backends.ErrUnavailable)
+		return "", errors.New("create the default collection: service returned no collection")
 	}
 	return coll, nil
 }
@@ -617,7 +632,7 @@ func (b *Backend) unlock(ctx context.Context, objects []dbus.ObjectPath) ([]dbus
 	var unlocked []dbus.ObjectPath
 	var prompt dbus.ObjectPath
 	if err := b.call(ctx, servicePath, ifaceService+".Unlock", objects).Store(&unlocked, &prompt); err != nil {
-		return nil, b.classify(ctx, "unlock", err)
+		return nil, classify("unlock", err)
 	}
 	if prompt != noObject {
 		result, err := b.prompt(ctx, prompt)
@@ -698,7 +713,7 @@ func (b *Backend) lockedCtx(ctx context.Context, what string, err error) error {
 	if isContextErr(err) || ctx.Err() != nil {
 		return fmt.Errorf("%w: %s: not unlocked in time: %w", backends.ErrLocked, what, ctx.Err())
 	}
-	return b.classify(ctx, what, err)
+	return classify(what, err)
 }
 
 func (b *Backend) currentSession() dbus.ObjectPath {
@@ -720,7 +735,7 @@ func (b *Backend) reopenSession(ctx context.Context, stale dbus.ObjectPath) erro
 	current, algorithm, closed := b.session, b.algorithm, b.closed
 	b.mu.RUnlock()
 	if closed {
-		return fmt.Errorf("%w: backend is closed", backends.ErrUnavailable)
+		return errBackendClosed
 	}
 	if current != stale {
 		return nil
@@ -738,7 +753,7 @@ func (b *Backend) encode(session dbus.ObjectPath, value []byte) (secret, error) 
 	b.mu.RLock()
 	defer b.mu.RUnlock()
 	if b.closed {
-		return s, fmt.Errorf("%w: backend is closed", backends.ErrUnavailable)
+		return s, errBackendClosed
 	}
 	if b.key == nil {
 		s.Parameters = []byte{}
@@ -760,7 +775,7 @@ func (b *Backend) decode(s secret) ([]byte, error) {
 	b.mu.RLock()
 	defer b.mu.RUnlock()
 	if b.closed {
-		return nil, fmt.Errorf("%w: backend is closed", backends.ErrUnavailable)
+		return nil, errBackendClosed
 	}
 	if b.key == nil {
 		if s.Value == nil {
@@ -777,23 +792,44 @@ func (b *Backend) call(ctx context.Context, path dbus.ObjectPath, method string,
 	return b.conn.Object(busName, path).CallWithContext(ctx, method, 0, args...)
 }
 
-// classify maps a failed call to kr's errors: a locked object, a service
-// or bus that went away, or the caller's context ending.
-func (b *Backend) classify(ctx context.Context, what string, err error) error {
-	if isContextErr(err) {
-		return fmt.Errorf("%s: %w", what, err)
-	}
-	switch dbusErrorName(err) {
-	case errIsLocked:
+// classify maps a failed call to kr's errors. ErrUnavailable means only
+// that the bus or the service is not there: auto-selection moves on to
+// another store for it, so a service that is slow (the caller's context
+// ended, or the bus gave up waiting: NoReply), locked or failing keeps its
+// own error.
+func classify(what string, err error) error {
+	switch {
+	case isContextErr(err):
+		return noAnswer(what, err)
+	case dbusErrorName(err) == errIsLocked:
 		return fmt.Errorf("%s: %w", what, backends.ErrLocked)
-	case "org.freedesktop.DBus.Error.ServiceUnknown", "org.freedesktop.DBus.Error.NameHasNoOwner",
-		"org.freedesktop.DBus.Error.NoReply", "org.freedesktop.DBus.Error.Disconnected":
-		return fmt.Errorf("%w: %s: %v", backends.ErrUnavailable, what, err)
-	}
-	if errors.Is(err, dbus.ErrClosed) {
-		return fmt.Errorf("%w: %s: %v", backends.ErrUnavailable, what, err)
+	case serviceMissing(err):
+		return fmt.Errorf("%w: %s: no Secret Service on the session bus: %v", backends.ErrUnavailable, what, err)
+	case dbusErrorName(err) == errDisconnected || errors.Is(err, dbus.ErrClosed):
+		return fmt.Errorf("%w: %s: the session bus connection closed: %v", backends.ErrUnavailable, what, err)
 	}
 	return fmt.Errorf("%s: %w", what, err)
+}
+
+// serviceMissing reports whether the bus said nobody owns the Secret
+// Service's name and nothing can be activated for it.
+func serviceMissing(err error) bool {
+	switch dbusErrorName(err) {
+	case errServiceUnknown, errNameHasNoOwner:
+		return true
+	}
+	return false
+}
+
+// isGone reports whether err says the object called does not exist (any
+// more): services answer a deleted item or collection with any of three
+// names.
+func isGone(err error) bool {
+	switch dbusErrorName(err) {
+	case errNoSuchObject, errUnknownObject, errUnknownMethod:
+		return true
+	}
+	return false
 }
 
 // dbusErrorName is the D-Bus error name of err, or "".
