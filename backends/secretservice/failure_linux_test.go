@@ -195,6 +195,14 @@ func TestLocked(t *testing.T) {
 		t.Fatalf("Info after Lock = %+v, %v; want locked", info, err)
 	}
 
+	// Has answers from the search, locked or not, without prompting.
+	if has, err := b.Has(ctx, "locked/item"); err != nil || !has {
+		t.Fatalf("Has on a locked collection = %v, %v; want true", has, err)
+	}
+	if has, err := b.Has(ctx, "locked/absent"); err != nil || has {
+		t.Fatalf("Has(absent) on a locked collection = %v, %v; want false", has, err)
+	}
+
 	ops := map[string]func(context.Context) error{
 		"Get":    func(c context.Context) error { _, err := b.Get(c, "locked/item"); return err },
 		"Set":    func(c context.Context) error { return b.Set(c, "locked/new", []byte("v")) },

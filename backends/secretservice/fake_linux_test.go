@@ -1,12 +1,14 @@
 package secretservice
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"maps"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -199,17 +201,17 @@ func (o fakeObject) CreateItem(props map[string]dbus.Variant, s secret, replace 
 	}
 	label, _ := props[ifaceItem+".Label"].Value().(string)
 	attrs, _ := props[ifaceItem+".Attributes"].Value().(map[string]string)
-	if replace {
-		for path, it := range f.items {
-			if maps.Equal(it.attrs, attrs) {
-				it.value, it.label = s.Value, label
-				return path, noObject, nil
-			}
-		}
-	}
 	value := s.Value
 	if f.rewrite != nil {
 		value = f.rewrite(label, value)
+	}
+	if replace {
+		for path, it := range f.items {
+			if maps.Equal(it.attrs, attrs) {
+				it.value, it.label = value, label
+				return path, noObject, nil
+			}
+		}
 	}
 	path, err := f.addLocked(label, attrs, value)
 	if err != nil {
@@ -420,4 +422,181 @@ func TestPromptTimeout(t *testing.T) {
 		t.Fatalf("prompt dismissed %d times, want once", len(f.dismissed))
 	}
 	t.Logf("Get: %v after %v", err, took)
+}
+
+// TestLockedCollectionNeverEmpty: a service that hides a locked
+// collection's items (KeePassXC with UnlockBeforeSearch off answers the
+// search with nothing) must not make kr say "not found" or list nothing:
+// every call checks the collection and unlocks it, or fails with ErrLocked
+// (ErrCanceled when the prompt is dismissed).
+func TestLockedCollectionNeverEmpty(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		mode unlockMode
+		want error
+	}{
+		{"Refused", unlockRefused, backends.ErrLocked},
+		{"Dismissed", unlockPromptDismissed, backends.ErrCanceled},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			f, conn := startFake(t)
+			b := openFake(t, conn)
+			hidden := f.add(t, b.itemAttributes("hidden"), "v")
+			f.set(func(f *fakeService) { f.locked, f.hideLocked, f.unlock = true, true, c.mode })
+			ctx := testContext(t, 5*time.Second)
+			ops := []struct {
+				name string
+				do   func() error
+			}{
+				{"Get", func() error { _, err := b.Get(ctx, "hidden"); return err }},
+				{"GetMissing", func() error { _, err := b.Get(ctx, "missing"); return err }},
+				{"List", func() error {
+					names, err := b.List(ctx, "")
+					if err == nil {
+						t.Logf("List = %q", names)
+					}
+					return err
+				}},
+				{"Delete", func() error { return b.Delete(ctx, "hidden") }},
+				{"Set", func() error { return b.Set(ctx, "new", []byte("v")) }},
+			}
+			for _, op := range ops {
+				if err := op.do(); !errors.Is(err, c.want) || errors.Is(err, backends.ErrNotFound) {
+					t.Errorf("%s on a locked collection that hides its items: %v, want %v", op.name, err, c.want)
+				}
+			}
+			if items := f.matching(b.itemAttributes("hidden")); !slices.Equal(items, []dbus.ObjectPath{hidden}) {
+				t.Errorf("items after the calls = %v, want the hidden one", items)
+			}
+		})
+	}
+	t.Run("Unlocked", func(t *testing.T) {
+		f, conn := startFake(t)
+		b := openFake(t, conn)
+		f.add(t, b.itemAttributes("hidden"), "v")
+		f.set(func(f *fakeService) { f.locked, f.hideLocked, f.unlock = true, true, unlockPromptAccepted })
+		ctx := testContext(t, 5*time.Second)
+		if got, err := b.Get(ctx, "hidden"); err != nil || string(got) != "v" {
+			t.Fatalf("Get after the prompt unlocked the collection = %q, %v", got, err)
+		}
+		f.set(func(f *fakeService) { f.locked = true })
+		if names, err := b.List(ctx, ""); err != nil || !slices.Equal(names, []string{"hidden"}) {
+			t.Fatalf("List after the prompt unlocked the collection = %q, %v", names, err)
+		}
+		f.set(func(f *fakeService) { f.locked = true })
+		if err := b.Delete(ctx, "hidden"); err != nil {
+			t.Fatalf("Delete after the prompt unlocked the collection: %v", err)
+		}
+		if left := f.matching(b.itemAttributes("hidden")); len(left) != 0 {
+			t.Fatalf("Delete left %v", left)
+		}
+	})
+}
+
+// TestSetVerifies: a store that rewrites a value (KeePassXC resolves
+// {TITLE} to the item's label) must not make Set report success; the
+// previous value stays, and no extra item is left behind.
+func TestSetVerifies(t *testing.T) {
+	f, conn := startFake(t)
+	b := openFake(t, conn)
+	ctx := testContext(t, 5*time.Second)
+	if err := b.Set(ctx, "x", []byte("old")); err != nil {
+		t.Fatal(err)
+	}
+	f.set(func(f *fakeService) {
+		f.rewrite = func(label string, v []byte) []byte {
+			return bytes.ReplaceAll(v, []byte("{TITLE}"), []byte(label))
+		}
+	})
+	getSecrets := func(calls []string) int {
+		n := 0
+		for _, c := range calls {
+			if c == "GetSecret" {
+				n++
+			}
+		}
+		return n
+	}
+
+	before := len(f.called())
+	err := b.Set(ctx, "x", []byte("pw-{TITLE}"))
+	if err == nil || !strings.Contains(err.Error(), "rewrote") || !strings.Contains(err.Error(), "previous value was kept") {
+		t.Fatalf("Set of a value the store rewrites: %v, want an error saying so", err)
+	}
+	if !errors.Is(err, ErrValueRewritten) {
+		t.Errorf("Set: %v, want ErrValueRewritten", err)
+	}
+	if strings.Contains(err.Error(), "pw-") {
+		t.Errorf("the error shows the value: %v", err)
+	}
+	t.Logf("Set: %v", err)
+	if n := getSecrets(f.called()[before:]); n != 1 {
+		t.Errorf("Set read the value back %d times, want once", n)
+	}
+	if got, err := b.Get(ctx, "x"); err != nil || string(got) != "old" {
+		t.Fatalf("Get after the refused Set = %q, %v; want the old value", got, err)
+	}
+	if items := f.matching(b.itemAttributes("x")); len(items) != 1 {
+		t.Fatalf("items after the refused Set = %v, want one", items)
+	}
+
+	// Nothing stored before: nothing stored after.
+	if err := b.Set(ctx, "y", []byte("{TITLE}")); err == nil || !strings.Contains(err.Error(), "rewrote") {
+		t.Fatalf("Set of a new value the store rewrites: %v, want an error", err)
+	}
+	if _, err := b.Get(ctx, "y"); !errors.Is(err, backends.ErrNotFound) {
+		t.Fatalf("Get after the refused Set: %v, want ErrNotFound", err)
+	}
+	if items := f.matching(b.itemAttributes("y")); len(items) != 0 {
+		t.Fatalf("items after the refused Set = %v, want none", items)
+	}
+
+	// A value the store keeps as is replaces the old one, which goes.
+	before = len(f.called())
+	if err := b.Set(ctx, "x", []byte("new")); err != nil {
+		t.Fatal(err)
+	}
+	if n := getSecrets(f.called()[before:]); n != 1 {
+		t.Errorf("Set read the value back %d times, want once", n)
+	}
+	if got, err := b.Get(ctx, "x"); err != nil || string(got) != "new" {
+		t.Fatalf("Get = %q, %v; want new", got, err)
+	}
+	if items := f.matching(b.itemAttributes("x")); len(items) != 1 {
+		t.Fatalf("items after Set = %v, want one", items)
+	}
+}
+
+// TestHas: Has answers from the search alone: a locked match counts, and
+// nothing is unlocked, prompted for or read.
+func TestHas(t *testing.T) {
+	f, conn := startFake(t)
+	b := openFake(t, conn)
+	ctx := testContext(t, 5*time.Second)
+	if has, err := b.Has(ctx, "absent"); err != nil || has {
+		t.Fatalf("Has(absent) = %v, %v", has, err)
+	}
+	f.add(t, b.itemAttributes("present"), "v")
+	if has, err := b.Has(ctx, "present"); err != nil || !has {
+		t.Fatalf("Has(present) = %v, %v", has, err)
+	}
+	f.set(func(f *fakeService) { f.locked, f.unlock = true, unlockPromptNever })
+	before := len(f.called())
+	if has, err := b.Has(ctx, "present"); err != nil || !has {
+		t.Fatalf("Has(present) in a locked collection = %v, %v", has, err)
+	}
+	if has, err := b.Has(ctx, "absent"); err != nil || has {
+		t.Fatalf("Has(absent) in a locked collection = %v, %v", has, err)
+	}
+	if calls := f.called()[before:]; !slices.Equal(calls, []string{"SearchItems", "SearchItems"}) {
+		t.Fatalf("Has called %q, want only SearchItems", calls)
+	}
+	select {
+	case <-f.prompted:
+		t.Fatalf("Has showed a prompt")
+	default:
+	}
+	if _, err := b.Has(ctx, "bad name/"); !errors.Is(err, backends.ErrInvalidName) {
+		t.Fatalf("Has with an invalid name: %v, want ErrInvalidName", err)
+	}
 }

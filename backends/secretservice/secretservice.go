@@ -2,10 +2,14 @@
 // Service (gnome-keyring, KeePassXC, KWallet) over D-Bus. It owns the bus
 // connection, the encrypted transfer session, collection and prompt
 // handling, and the item schema shared with secret-tool, Python keyring and
-// zalando/go-keyring.
+// zalando/go-keyring. Its errors wrap backends.ErrUnavailable only when
+// there is no bus or no service on it; a locked collection is never taken
+// for an empty one, and a value is reported stored only once it reads back
+// the same.
 package secretservice
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -278,7 +282,7 @@ func classifyOpen(ctx context.Context, err error) error {
 // the greatest object path, so the choice is stable; Set removes the others
 // it can.
 func (b *Backend) Get(ctx context.Context, name string) ([]byte, error) {
-	items, err := b.search(ctx, b.itemAttributes(name), true)
+	items, err := b.find(ctx, b.itemAttributes(name), false)
 	if err != nil {
 		return nil, fmt.Errorf("secret service: get %s: %w", name, err)
 	}
@@ -328,26 +332,45 @@ func (b *Backend) getSecret(ctx context.Context, item dbus.ObjectPath) ([]byte, 
 	}
 }
 
-// Set writes value into the default collection, replacing an item with the
-// same attributes, then removes other unlocked items with the same service
-// and username (written by other tools with extra attributes) so every
-// client reads the new value.
+// ErrValueRewritten is wrapped by Set when the store keeps something other
+// than the value it was given.
+var ErrValueRewritten = errors.New("the store rewrote the value")
+
+// Set writes value into the default collection and reads it back: some
+// stores rewrite values (KeePassXC resolves {TITLE}-style placeholders in
+// text secrets), and kr never reports a value stored that does not read
+// back the same. The new item is created next to the old ones, which are
+// removed only once the new one checks out, so a refused value leaves the
+// previous one in place. Old items include other tools' (with extra
+// attributes) that are unlocked, so every client reads the new value.
 func (b *Backend) Set(ctx context.Context, name string, value []byte) error {
 	attrs := b.itemAttributes(name)
+	coll, err := b.writeCollection(ctx)
+	if err != nil {
+		return fmt.Errorf("secret service: set %s: %w", name, err)
+	}
+	// A locked collection may hide the old items from the search.
+	if _, err := b.unlockCollection(ctx, coll); err != nil {
+		return fmt.Errorf("secret service: set %s: %w", name, err)
+	}
+	old, err := b.search(ctx, attrs, false)
+	if err != nil {
+		return fmt.Errorf("secret service: set %s: %w", name, err)
+	}
 	item, err := b.createItem(ctx, name, attrs, value)
 	if err != nil {
 		return fmt.Errorf("secret service: set %s: %w", name, err)
 	}
 	if item == "" || item == noObject {
-		// A prompt that did not say which item it made: without knowing
-		// ours, removing "the others" could remove it.
-		return nil
+		// A prompt that did not say which item it made.
+		if item, err = b.findNew(ctx, attrs, old); err != nil {
+			return fmt.Errorf("secret service: set %s: %w", name, err)
+		}
 	}
-	others, err := b.search(ctx, attrs, false)
-	if err != nil {
-		return fmt.Errorf("secret service: set %s: remove older copies: %w", name, err)
+	if err := b.verify(ctx, item, value, len(old) > 0); err != nil {
+		return fmt.Errorf("secret service: set %s: %w", name, err)
 	}
-	for _, other := range others {
+	for _, other := range old {
 		if other == item {
 			continue
 		}
@@ -356,6 +379,53 @@ func (b *Backend) Set(ctx context.Context, name string, value []byte) error {
 		}
 	}
 	return nil
+}
+
+// verify reads item back (one GetSecret) and compares it with value. On a
+// mismatch, or when it cannot read it, it deletes item so that what was
+// there before stays the value.
+func (b *Backend) verify(ctx context.Context, item dbus.ObjectPath, value []byte, hadOld bool) error {
+	got, err := b.getSecret(ctx, item)
+	same := err == nil && bytes.Equal(got, value)
+	clear(got)
+	if same {
+		return nil
+	}
+	kept := "nothing was stored"
+	if hadOld {
+		kept = "the previous value was kept"
+	}
+	if err != nil {
+		err = fmt.Errorf("read the new value back: %w", err)
+	} else {
+		err = fmt.Errorf("%w (KeePassXC resolves {PLACEHOLDERS} in text)", ErrValueRewritten)
+	}
+	// The caller's ctx may be what ended the read.
+	cctx, cancel := b.cleanupContext(ctx)
+	defer cancel()
+	if derr := b.deleteItem(cctx, item); derr != nil && !errors.Is(derr, backends.ErrNotFound) {
+		return fmt.Errorf("%w; removing the new item failed too: %v", err, derr)
+	}
+	return fmt.Errorf("%w; %s", err, kept)
+}
+
+// findNew finds the item Set just created when the service did not say
+// which it was: the one match that was not there before.
+func (b *Backend) findNew(ctx context.Context, attrs map[string]string, old []dbus.ObjectPath) (dbus.ObjectPath, error) {
+	now, err := b.search(ctx, attrs, false)
+	if err != nil {
+		return "", err
+	}
+	var fresh []dbus.ObjectPath
+	for _, item := range now {
+		if !slices.Contains(old, item) {
+			fresh = append(fresh, item)
+		}
+	}
+	if len(fresh) != 1 {
+		return "", fmt.Errorf("the service did not say which item it created, and %d new ones match: cannot check what it stored", len(fresh))
+	}
+	return fresh[0], nil
 }
 
 func (b *Backend) createItem(ctx context.Context, name string, attrs map[string]string, value []byte) (dbus.ObjectPath, error) {
@@ -374,7 +444,8 @@ func (b *Backend) createItem(ctx context.Context, name string, attrs map[string]
 			return "", err
 		}
 		var item, prompt dbus.ObjectPath
-		err = b.call(ctx, coll, ifaceCollection+".CreateItem", props, s, true).Store(&item, &prompt)
+		// replace=false: the old item must outlive the new one's check.
+		err = b.call(ctx, coll, ifaceCollection+".CreateItem", props, s, false).Store(&item, &prompt)
 		clear(s.Value)
 		if err == nil {
 			if prompt == noObject {
@@ -410,7 +481,7 @@ func (b *Backend) createItem(ctx context.Context, name string, attrs map[string]
 
 // Delete removes every item with the name's service and username.
 func (b *Backend) Delete(ctx context.Context, name string) error {
-	items, err := b.search(ctx, b.itemAttributes(name), true)
+	items, err := b.find(ctx, b.itemAttributes(name), true)
 	if err != nil {
 		return fmt.Errorf("secret service: delete %s: %w", name, err)
 	}
@@ -451,7 +522,7 @@ func (b *Backend) deleteItem(ctx context.Context, item dbus.ObjectPath) error {
 // with prefix, sorted and without duplicates. Items other tools wrote with
 // names kr cannot address are left out.
 func (b *Backend) List(ctx context.Context, prefix string) ([]string, error) {
-	items, err := b.search(ctx, map[string]string{attrService: b.service}, true)
+	items, err := b.find(ctx, map[string]string{attrService: b.service}, true)
 	if err != nil {
 		return nil, fmt.Errorf("secret service: list: %w", err)
 	}
@@ -506,8 +577,75 @@ func (b *Backend) Info(ctx context.Context) (Info, error) {
 	return info, nil
 }
 
+// Has reports whether an item for name exists, without unlocking,
+// prompting or reading it: one search, in which a locked match counts.
+// A store that hides locked items (KeePassXC) may answer false for one it
+// holds; Has is for hints, never for deciding that a value is absent.
+func (b *Backend) Has(ctx context.Context, name string) (bool, error) {
+	if err := backends.ValidateName(name); err != nil {
+		return false, fmt.Errorf("secret service: has %s: %w", name, err)
+	}
+	var unlocked, locked []dbus.ObjectPath
+	if err := b.call(ctx, servicePath, ifaceService+".SearchItems", b.itemAttributes(name)).Store(&unlocked, &locked); err != nil {
+		return false, fmt.Errorf("secret service: has %s: %w", name, classify("search", err))
+	}
+	return len(unlocked)+len(locked) > 0, nil
+}
+
 func (b *Backend) itemAttributes(name string) map[string]string {
 	return map[string]string{attrService: b.service, attrUsername: name}
+}
+
+// find is search for Get, List and Delete, which must never take a locked
+// collection for an empty one: KeePassXC (with UnlockBeforeSearch off)
+// answers a search in a locked database with no items at all, so "not
+// found" or an empty list would be wrong. kr's collection is unlocked (which
+// may prompt) before an empty result is believed, or, with first, before
+// searching at all: a partial list, or a Delete that leaves hidden copies,
+// is as wrong as an empty one.
+func (b *Backend) find(ctx context.Context, attrs map[string]string, first bool) ([]dbus.ObjectPath, error) {
+	if !first {
+		items, err := b.search(ctx, attrs, true)
+		if err != nil || len(items) > 0 {
+			return items, err
+		}
+	}
+	coll, err := b.readCollection(ctx)
+	if err != nil {
+		return nil, err
+	}
+	unlocked, err := b.unlockCollection(ctx, coll)
+	if err != nil {
+		return nil, err
+	}
+	if !first && !unlocked {
+		return nil, nil
+	}
+	return b.search(ctx, attrs, true)
+}
+
+// unlockCollection unlocks coll if its Locked property says so, which may
+// prompt, and reports whether it had to. "" (no collection) is not locked.
+func (b *Backend) unlockCollection(ctx context.Context, coll dbus.ObjectPath) (bool, error) {
+	if coll == "" {
+		return false, nil
+	}
+	var v dbus.Variant
+	err := b.call(ctx, coll, ifaceProperties+".Get", ifaceCollection, "Locked").Store(&v)
+	if isGone(err) {
+		b.forgetCollection(coll)
+		return false, nil
+	}
+	if err != nil {
+		return false, classify("read whether the collection is locked", err)
+	}
+	if locked, _ := v.Value().(bool); !locked {
+		return false, nil
+	}
+	if _, err := b.unlock(ctx, []dbus.ObjectPath{coll}); err != nil {
+		return false, err
+	}
+	return true, nil
 }
 
 // search finds items in every collection. With unlock, locked matches are
@@ -554,9 +692,9 @@ func (b *Backend) newest(ctx context.Context, items []dbus.ObjectPath) (dbus.Obj
 	return best, nil
 }
 
-// writeCollection returns the collection Set writes to, creating the
-// default one when the service has none.
-func (b *Backend) writeCollection(ctx context.Context) (dbus.ObjectPath, error) {
+// readCollection returns the collection Set writes to, "" when the service
+// has none yet.
+func (b *Backend) readCollection(ctx context.Context) (dbus.ObjectPath, error) {
 	b.mu.RLock()
 	coll := b.collection
 	b.mu.RUnlock()
@@ -564,13 +702,24 @@ func (b *Backend) writeCollection(ctx context.Context) (dbus.ObjectPath, error) 
 		return coll, nil
 	}
 	coll, err := b.findCollection(ctx)
-	if err != nil {
+	if err != nil || coll == "" {
 		return "", err
 	}
-	if coll == "" {
-		if coll, err = b.createDefaultCollection(ctx); err != nil {
-			return "", err
-		}
+	b.mu.Lock()
+	b.collection = coll
+	b.mu.Unlock()
+	return coll, nil
+}
+
+// writeCollection returns the collection Set writes to, creating the
+// default one when the service has none.
+func (b *Backend) writeCollection(ctx context.Context) (dbus.ObjectPath, error) {
+	coll, err := b.readCollection(ctx)
+	if err != nil || coll != "" {
+		return coll, err
+	}
+	if coll, err = b.createDefaultCollection(ctx); err != nil {
+		return "", err
 	}
 	b.mu.Lock()
 	b.collection = coll
@@ -590,7 +739,8 @@ func (b *Backend) forgetCollection(coll dbus.ObjectPath) {
 // collection; "" when neither exists.
 func (b *Backend) findCollection(ctx context.Context) (dbus.ObjectPath, error) {
 	var coll dbus.ObjectPath
-	if err := b.call(ctx, servicePath, ifaceService+".ReadAlias", "default").Store(&coll); err != nil {
+	// A service without aliases (UnknownMethod) still has a login collection.
+	if err := b.call(ctx, servicePath, ifaceService+".ReadAlias", "default").Store(&coll); err != nil && !isGone(err) {
 		return "", classify("read the default alias", err)
 	}
 	if coll != noObject && coll != "" {
