@@ -101,7 +101,7 @@ func TestNoService(t *testing.T) {
 // auto-selection reports it instead of writing to another store.
 func TestStoppedService(t *testing.T) {
 	addr, daemon := privateKeyring(t)
-	if err := daemon.Signal(syscall.SIGSTOP); err != nil {
+	if err := daemon.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
 		t.Fatal(err)
 	}
 	t.Setenv("DBUS_SESSION_BUS_ADDRESS", addr)

@@ -600,3 +600,16 @@ func TestHas(t *testing.T) {
 		t.Fatalf("Has with an invalid name: %v, want ErrInvalidName", err)
 	}
 }
+
+// TestOpenSessionNotFirst: gnome-keyring (42 to at least 50) aborts when
+// the first message a connection sends it is OpenSession (see Open), which
+// killed the test suite's shared daemon mid-run. kr's first call on a fresh
+// connection must be another one.
+func TestOpenSessionNotFirst(t *testing.T) {
+	f, conn := startFake(t)
+	openFake(t, conn)
+	calls := f.called()
+	if len(calls) == 0 || calls[0] == "OpenSession" {
+		t.Fatalf("calls on a fresh connection: %q, want something before OpenSession", calls)
+	}
+}

@@ -160,12 +160,24 @@ func Open(ctx context.Context, opts Options) (*Backend, error) {
 		}
 		b.ownsConn = true
 	}
+	// OpenSession must not be the first message of a connection:
+	// gnome-keyring (42 to at least 50; GNOME gnome-keyring issues 183, 190
+	// and 194) registers a client in an idle callback when its first message
+	// arrives, a method call can overtake it, and OpenSession from a client
+	// it has not registered fails an assertion that aborts the daemon, with
+	// every other client's sessions. Looking up the default collection,
+	// which kr needs anyway, registers us first; it runs while our DH key
+	// is computed. Found when the test suite's shared daemon died mid-run.
+	_, err := b.readCollection(ctx)
 	kp := <-keys
 	defer kp.kp.wipe()
-	if kp.err != nil {
-		return nil, fmt.Errorf("secret service: %w", kp.err)
+	if err == nil {
+		err = kp.err
 	}
-	if err := b.openSession(ctx, opts.algorithm, kp.kp); err != nil {
+	if err == nil {
+		err = b.openSession(ctx, opts.algorithm, kp.kp)
+	}
+	if err != nil {
 		if b.ownsConn {
 			b.conn.Close()
 		}
@@ -264,14 +276,11 @@ func (b *Backend) openDHSession(ctx context.Context, kp *dhKeyPair) error {
 	return nil
 }
 
-// classifyOpen is classify for OpenSession, the first call Open makes, so
-// a missing service says what to start.
+// classifyOpen is classify for OpenSession, keeping ctx's error when the
+// call failed for another reason after ctx ended.
 func classifyOpen(ctx context.Context, err error) error {
 	if !isContextErr(err) && ctx.Err() != nil {
 		err = ctx.Err()
-	}
-	if serviceMissing(err) {
-		return fmt.Errorf("%w: no Secret Service on the session bus (is gnome-keyring or KeePassXC running?)", backends.ErrUnavailable)
 	}
 	return classify("open session", err)
 }
@@ -954,7 +963,7 @@ func classify(what string, err error) error {
 	case dbusErrorName(err) == errIsLocked:
 		return fmt.Errorf("%s: %w", what, backends.ErrLocked)
 	case serviceMissing(err):
-		return fmt.Errorf("%w: %s: no Secret Service on the session bus: %v", backends.ErrUnavailable, what, err)
+		return fmt.Errorf("%w: no Secret Service on the session bus (is gnome-keyring or KeePassXC running?)", backends.ErrUnavailable)
 	case dbusErrorName(err) == errDisconnected || errors.Is(err, dbus.ErrClosed):
 		return fmt.Errorf("%w: %s: the session bus connection closed: %v", backends.ErrUnavailable, what, err)
 	}
