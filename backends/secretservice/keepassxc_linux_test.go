@@ -328,7 +328,8 @@ func bounded(t *testing.T, budget time.Duration, call func(context.Context) erro
 	}
 }
 
-// isExit4 is the class the CLI exits 4 for: locked, canceled, timed out.
+// isExit4: a prompt nobody answers must end as locked (or canceled), which
+// the CLI exits 4 for, not as a bare timeout or "not found".
 func isExit4(err error) bool {
 	return errors.Is(err, backends.ErrLocked) || errors.Is(err, backends.ErrCanceled)
 }
