@@ -158,7 +158,8 @@ printf ok | kr set fresh/pw 2>/dev/null && echo "recovered: $(kr get fresh/pw)"
 	for _, want := range []string{
 		"recorded: secretservice (recorded for service kr",
 		"stalled set: exit 4\n",
-		"  kr: error: ",
+		"  kr: error: the Secret Service, the store recorded for this service, did not answer in time",
+		"  kr: hint: the store did not answer in time",
 		"file vault: none\n",
 		"after: first\n",
 		"then: third\n",
