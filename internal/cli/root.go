@@ -109,6 +109,7 @@ Passphrase variables never reach programs kr runs.`,
 	f.StringVar(&app.Service, "service", "", "service name items are filed under (env KR_SERVICE, default \"kr\")")
 	f.StringVar(&app.VaultDir, "vault", "", "file vault directory (env KR_VAULT)")
 	f.DurationVar(&app.Timeout, "timeout", 10*time.Second, "give up on the store after this long")
+	registerCompletion(root, "backend", completeBackends())
 
 	for _, add := range []func(*App) *cobra.Command{
 		newSetCmd, newGetCmd, newRmCmd, newLsCmd,
