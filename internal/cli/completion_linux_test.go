@@ -10,8 +10,10 @@ import (
 // the Secret Service segment by segment; once the collection is locked it
 // lists nothing, and a dbus-monitor sees kr call neither Unlock nor any
 // Prompt. No agent appears, though the agent is allowed (issue 10, must
-// show 6). The control at the end, kr get on the locked collection, shows
-// the monitor would have seen an Unlock.
+// show 6). The control, kr get on the locked collection, shows the monitor
+// would have seen an Unlock. A stalled service ends a completion after its
+// own short bound, not the command's --timeout (the 20 s guard only keeps a
+// regression from hanging the test).
 func TestCompleteSecretService(t *testing.T) {
 	if _, err := exec.LookPath("dbus-monitor"); err != nil {
 		t.Skip("dbus-monitor is not installed")
@@ -60,6 +62,13 @@ echo "completion prompts: $(grep -c -e 'Secret.Prompt' -e '/prompt/' completion.
 echo "completion searches: $(grep -c 'member=SearchItems' completion.txt)"
 sed -n '/kr.completion.end/,/kr.control.end/p' monitor.txt >control.txt
 echo "control Unlock calls: $(grep -c 'member=Unlock' control.txt)"
+
+# A store that stalls costs a completion its one second, not --timeout.
+KEYRING_PID=$(keyring_pid)
+kill -STOP "$KEYRING_PID"
+out=$(KR_TEST_RUN_AS_KR=1 timeout 20 "$KRBIN" --timeout 1h __complete get db/ 2>/dev/null); code=$?
+kill -CONT "$KEYRING_PID"
+echo "stalled: exit $code, $out"
 test -e "$XDG_RUNTIME_DIR/kr" && echo "agent dir: made" || echo "agent dir: none"
 `)
 	for _, want := range []string{
@@ -73,6 +82,7 @@ test -e "$XDG_RUNTIME_DIR/kr" && echo "agent dir: made" || echo "agent dir: none
 		"completion prompts: 0\n",
 		"completion searches: 1\n",
 		"control Unlock calls: 1\n",
+		"stalled: exit 0, :4\n",
 		"agent dir: none\n",
 	} {
 		if !strings.Contains(got, want) {
