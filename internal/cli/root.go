@@ -112,7 +112,7 @@ Passphrase variables never reach programs kr runs.`,
 	registerCompletion(root, "backend", completeBackends())
 
 	for _, add := range []func(*App) *cobra.Command{
-		newSetCmd, newGetCmd, newRmCmd, newLsCmd,
+		newSetCmd, newGetCmd, newRmCmd, newLsCmd, newMvCmd, newCpCmd, newImportCmd, newExportCmd,
 		newInitCmd, newPasswdCmd, newRecoverCmd,
 		newExecCmd, newEnvCmd, newAllowCmd,
 		newUnlockCmd, newLockCmd, newAgentCmd,
@@ -168,11 +168,12 @@ func newCompletionCmd(app *App) *cobra.Command {
 		Use:   "completion bash|zsh|fish|powershell",
 		Short: "Print a shell completion script",
 		Long: `Print the script that lets the shell complete kr's commands, flags and their
-values, and secret names wherever a command takes one (get, set, rm, ls,
--e VAR=NAME, unlock --cache). Names come only from where kr can read them
-without asking: the file vault (no passphrase), unlocked Secret Service
-collections, Credential Manager; a locked store and the Keychain offer none.
-Completing never prompts, never starts the agent and gives up after a second.
+values, and secret names wherever a command takes one (get, set, rm, ls, mv,
+cp, export, -e VAR=NAME, unlock --cache). Names come only from where kr can
+read them without asking: the file vault (no passphrase), unlocked Secret
+Service collections, Credential Manager; a locked store and the Keychain
+offer none. Completing never prompts, never starts the agent and gives up
+after a second.
 
 Install it once:
   bash        (needs the bash-completion package) add to ~/.bashrc:
