@@ -79,10 +79,14 @@ func (l *NameLister) present(ctx context.Context) (running bool, err error) {
 	return false, nil
 }
 
-// askBusError makes a bus that does not answer unavailable, as Open does.
+// askBusError makes a bus that does not answer unavailable, as Open does,
+// keeping a context error testable.
 func askBusError(ctx context.Context, what string, err error) error {
-	if isContextErr(err) || ctx.Err() != nil {
-		return unavailableCtx(what, ctx.Err())
+	if ctx.Err() != nil {
+		err = ctx.Err()
+	}
+	if isContextErr(err) {
+		return fmt.Errorf("%w: %s: no answer in time: %w", backends.ErrUnavailable, what, err)
 	}
 	return fmt.Errorf("%w: %s: %v", backends.ErrUnavailable, what, err)
 }

@@ -115,49 +115,6 @@ func TestNameListerNeverUnlocks(t *testing.T) {
 	}
 }
 
-// TestNameListerLockedKeyring: on a real gnome-keyring the lister sees
-// the items of an unlocked collection, nothing once it is locked, and the
-// collection stays locked.
-func TestNameListerLockedKeyring(t *testing.T) {
-	addr := privateKeyring(t)
-	conn, err := dbus.Connect(addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	ctx := testContext(t, 10*time.Second)
-	service := freshService(t)
-	b, err := Open(ctx, Options{Conn: conn, Service: service})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	for _, n := range []string{"db/a", "db/b", "web/c"} {
-		if err := b.Set(ctx, n, []byte("v")); err != nil {
-			t.Fatal(err)
-		}
-	}
-	l, err := OpenNameLister(ctx, Options{Conn: conn, Service: service})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	if got, err := l.List(ctx, "db/"); err != nil || !slices.Equal(got, []string{"db/a", "db/b"}) {
-		t.Fatalf("List(db/) unlocked = %q, %v; want [db/a db/b]", got, err)
-	}
-	var locked []dbus.ObjectPath
-	var prompt dbus.ObjectPath
-	if err := b.call(ctx, servicePath, ifaceService+".Lock", []dbus.ObjectPath{loginCollection}).Store(&locked, &prompt); err != nil {
-		t.Fatalf("Lock: %v", err)
-	}
-	if got, err := l.List(ctx, "db/"); err != nil || len(got) != 0 {
-		t.Fatalf("List(db/) locked = %q, %v; want nothing", got, err)
-	}
-	if info, err := b.Info(ctx); err != nil || !info.Locked {
-		t.Fatalf("Info after List = %+v, %v; want still locked", info, err)
-	}
-}
-
 // TestNameListerActivatesNothing: a Secret Service the bus could start
 // (a service file) is there for selection but not started: the lister
 // lists nothing and the service's program never runs. Open, the control,
