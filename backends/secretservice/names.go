@@ -11,12 +11,12 @@ import (
 	"github.com/kr-keyring/kr/backends"
 )
 
-// NameLister lists the names of a service's items that are unlocked
-// already, for shell completion: a Tab press must never show an unlock
-// dialog, start a daemon or wait on one. It opens no transfer session
-// (names are attributes, not secrets), never calls Unlock, and sends every
-// call with NoAutoStart so that a Secret Service that is not running is not
-// activated. Items in a locked collection are simply not listed.
+// NameLister lists the names of a service's items in collections that are
+// unlocked already, for shell completion: a Tab press must never show an
+// unlock dialog, start a daemon or wait on one. It opens no transfer
+// session (names are attributes, not secrets), never calls Unlock, and
+// sends every call with NoAutoStart so that a Secret Service that is not
+// running is not activated. Items in a locked collection are not listed.
 type NameLister struct {
 	conn     *dbus.Conn
 	ownsConn bool
@@ -92,34 +92,43 @@ func askBusError(ctx context.Context, what string, err error) error {
 }
 
 // List returns the valid kr names starting with prefix among the service's
-// unlocked items, sorted and without duplicates.
+// items in unlocked collections, sorted and without duplicates.
+//
+// It searches each unlocked collection, never the service as a whole:
+// KeePassXC answers Service.SearchItems, when every database is locked, by
+// showing its unlock dialog (its "unlock before search" setting, on by
+// default), a prompt with no Prompt object to dismiss.
 func (l *NameLister) List(ctx context.Context, prefix string) ([]string, error) {
 	if !l.running {
 		return nil, nil
 	}
-	var unlocked, locked []dbus.ObjectPath
-	err := l.conn.Object(busName, servicePath).CallWithContext(ctx, ifaceService+".SearchItems", dbus.FlagNoAutoStart,
-		map[string]string{attrService: l.service}).Store(&unlocked, &locked)
-	if err != nil {
-		return nil, fmt.Errorf("secret service: list unlocked items: %w", err)
+	var v dbus.Variant
+	if err := l.conn.Object(busName, servicePath).CallWithContext(ctx, ifaceProperties+".Get", dbus.FlagNoAutoStart,
+		ifaceService, "Collections").Store(&v); err != nil {
+		return nil, fmt.Errorf("secret service: list collections: %w", err)
 	}
-	calls := make([]*dbus.Call, len(unlocked))
-	for i, item := range unlocked {
-		// One round trip for the whole list, as in Backend.List.
-		calls[i] = l.conn.Object(busName, item).GoWithContext(ctx, ifaceProperties+".Get", dbus.FlagNoAutoStart,
-			make(chan *dbus.Call, 1), ifaceItem, "Attributes")
+	collections, _ := v.Value().([]dbus.ObjectPath)
+	var open []dbus.ObjectPath
+	for i, v := range l.getAll(ctx, collections, ifaceCollection, "Locked") {
+		if locked, ok := v.Value().(bool); ok && !locked {
+			open = append(open, collections[i])
+		}
 	}
-	names := make([]string, 0, len(unlocked))
+	calls := make([]*dbus.Call, len(open))
+	for i, coll := range open {
+		calls[i] = l.conn.Object(busName, coll).GoWithContext(ctx, ifaceCollection+".SearchItems", dbus.FlagNoAutoStart,
+			make(chan *dbus.Call, 1), map[string]string{attrService: l.service})
+	}
+	var items []dbus.ObjectPath
 	for _, c := range calls {
 		<-c.Done
-		var v dbus.Variant
-		if err := c.Store(&v); err != nil {
-			// Deleted or locked meanwhile: not a name to offer.
-			if dbusErrorName(err) != "" {
-				continue
-			}
-			return nil, fmt.Errorf("secret service: list unlocked items: %w", err)
+		var found []dbus.ObjectPath
+		if err := c.Store(&found); err == nil {
+			items = append(items, found...)
 		}
+	}
+	var names []string
+	for _, v := range l.getAll(ctx, items, ifaceItem, "Attributes") {
 		attrs, _ := v.Value().(map[string]string)
 		name, ok := attrs[attrUsername]
 		if !ok || attrs[attrService] != l.service || !strings.HasPrefix(name, prefix) || backends.ValidateName(name) != nil {
@@ -127,8 +136,28 @@ func (l *NameLister) List(ctx context.Context, prefix string) ([]string, error) 
 		}
 		names = append(names, name)
 	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("secret service: list unlocked items: %w", err)
+	}
 	slices.Sort(names)
 	return slices.Compact(names), nil
+}
+
+// getAll reads one property of many objects, sent together and awaited
+// together: one round trip for the lot. An object that is gone or refuses
+// (locked meanwhile) gives a zero Variant.
+func (l *NameLister) getAll(ctx context.Context, paths []dbus.ObjectPath, iface, prop string) []dbus.Variant {
+	calls := make([]*dbus.Call, len(paths))
+	for i, p := range paths {
+		calls[i] = l.conn.Object(busName, p).GoWithContext(ctx, ifaceProperties+".Get", dbus.FlagNoAutoStart,
+			make(chan *dbus.Call, 1), iface, prop)
+	}
+	values := make([]dbus.Variant, len(paths))
+	for i, c := range calls {
+		<-c.Done
+		_ = c.Store(&values[i])
+	}
+	return values
 }
 
 // Close closes the bus connection if OpenNameLister made it.

@@ -19,14 +19,19 @@ import (
 	"github.com/kr-keyring/kr/backends"
 )
 
-// namesFake is a Secret Service with unlocked and locked items whose
-// Unlock hands out a prompt, counting every Unlock call.
+// namesFake is a Secret Service with an unlocked and a locked collection
+// that counts the calls which may prompt: Unlock, and Service.SearchItems
+// (KeePassXC shows an unlock dialog when every collection is locked).
 type namesFake struct {
-	mu      sync.Mutex
-	unlocks int
+	mu          sync.Mutex
+	collections []dbus.ObjectPath
+	unlocks     int
+	searches    int
 }
 
 const (
+	namesOpenColl   = dbus.ObjectPath("/org/freedesktop/secrets/collection/open")
+	namesLockedColl = dbus.ObjectPath("/org/freedesktop/secrets/collection/locked")
 	namesOpenItem   = dbus.ObjectPath("/org/freedesktop/secrets/collection/open/1")
 	namesOtherItem  = dbus.ObjectPath("/org/freedesktop/secrets/collection/open/2")
 	namesBadItem    = dbus.ObjectPath("/org/freedesktop/secrets/collection/open/3")
@@ -35,7 +40,10 @@ const (
 )
 
 func (f *namesFake) SearchItems(map[string]string) ([]dbus.ObjectPath, []dbus.ObjectPath, *dbus.Error) {
-	return []dbus.ObjectPath{namesOpenItem, namesOtherItem, namesBadItem, namesGoneItem}, []dbus.ObjectPath{namesLockedItem}, nil
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.searches++
+	return []dbus.ObjectPath{namesOpenItem}, []dbus.ObjectPath{namesLockedItem}, nil
 }
 
 func (f *namesFake) Unlock([]dbus.ObjectPath) ([]dbus.ObjectPath, dbus.ObjectPath, *dbus.Error) {
@@ -45,17 +53,39 @@ func (f *namesFake) Unlock([]dbus.ObjectPath) ([]dbus.ObjectPath, dbus.ObjectPat
 	return []dbus.ObjectPath{}, dbus.ObjectPath("/org/freedesktop/secrets/prompt/names"), nil
 }
 
-// namesFakeItem answers Properties.Get with its attributes, locked or not:
-// a lister that read a locked item would list it.
+// namesFakeProps answers Properties.Get for the service (Collections).
+type namesFakeProps struct{ f *namesFake }
+
+func (p namesFakeProps) Get(iface, prop string) (dbus.Variant, *dbus.Error) {
+	p.f.mu.Lock()
+	defer p.f.mu.Unlock()
+	return dbus.MakeVariant(p.f.collections), nil
+}
+
+// namesFakeColl is a collection; a locked one still answers SearchItems,
+// as gnome-keyring does, so a lister that searched it would find its item.
+type namesFakeColl struct {
+	locked bool
+	items  []dbus.ObjectPath
+}
+
+func (c namesFakeColl) Get(iface, prop string) (dbus.Variant, *dbus.Error) {
+	return dbus.MakeVariant(c.locked), nil
+}
+
+func (c namesFakeColl) SearchItems(map[string]string) ([]dbus.ObjectPath, *dbus.Error) {
+	return c.items, nil
+}
+
+// namesFakeItem answers Properties.Get with its attributes, locked or not.
 type namesFakeItem struct{ attrs map[string]string }
 
 func (i namesFakeItem) Get(iface, prop string) (dbus.Variant, *dbus.Error) {
 	return dbus.MakeVariant(i.attrs), nil
 }
 
-// TestNameListerNeverUnlocks: only unlocked items are listed (valid names
-// under the prefix), a locked one is not, and nothing calls Unlock.
-func TestNameListerNeverUnlocks(t *testing.T) {
+func startNamesFake(t *testing.T) (*namesFake, *dbus.Conn) {
+	t.Helper()
 	needDaemon(t)
 	root, err := os.MkdirTemp(env.dir, "names-")
 	if err != nil {
@@ -71,17 +101,25 @@ func TestNameListerNeverUnlocks(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { server.Close() })
-	f := &namesFake{}
-	if err := server.Export(f, servicePath, ifaceService); err != nil {
-		t.Fatal(err)
+	f := &namesFake{collections: []dbus.ObjectPath{namesOpenColl, namesLockedColl}}
+	export := func(v any, path dbus.ObjectPath, iface string) {
+		if err := server.Export(v, path, iface); err != nil {
+			t.Fatal(err)
+		}
+	}
+	export(f, servicePath, ifaceService)
+	export(namesFakeProps{f}, servicePath, ifaceProperties)
+	for path, c := range map[dbus.ObjectPath]namesFakeColl{
+		namesOpenColl:   {false, []dbus.ObjectPath{namesOpenItem, namesOtherItem, namesBadItem, namesGoneItem}},
+		namesLockedColl: {true, []dbus.ObjectPath{namesLockedItem}},
+	} {
+		export(c, path, ifaceProperties)
+		export(c, path, ifaceCollection)
 	}
 	for path, user := range map[dbus.ObjectPath]string{
 		namesOpenItem: "db/prod", namesOtherItem: "api/token", namesBadItem: "db/bad name", namesLockedItem: "db/locked",
 	} {
-		item := namesFakeItem{map[string]string{attrService: "svc", attrUsername: user}}
-		if err := server.Export(item, path, ifaceProperties); err != nil {
-			t.Fatal(err)
-		}
+		export(namesFakeItem{map[string]string{attrService: "svc", attrUsername: user}}, path, ifaceProperties)
 	}
 	if reply, err := server.RequestName(busName, dbus.NameFlagDoNotQueue); err != nil || reply != dbus.RequestNameReplyPrimaryOwner {
 		t.Fatalf("RequestName: %v, %v", reply, err)
@@ -91,27 +129,36 @@ func TestNameListerNeverUnlocks(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { client.Close() })
+	return f, client
+}
 
+// TestNameListerAsksNothing: only the unlocked collection's items are
+// listed (valid names under the prefix), the locked one's are not, and
+// nothing that may prompt is called, also when every collection is locked.
+func TestNameListerAsksNothing(t *testing.T) {
+	f, client := startNamesFake(t)
 	ctx := testContext(t, 5*time.Second)
 	l, err := OpenNameLister(ctx, Options{Conn: client, Service: "svc"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer l.Close()
-	got, err := l.List(ctx, "db/")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want := []string{"db/prod"}; !slices.Equal(got, want) {
-		t.Errorf("List(db/) = %q, want %q", got, want)
+	if got, err := l.List(ctx, "db/"); err != nil || !slices.Equal(got, []string{"db/prod"}) {
+		t.Errorf("List(db/) = %q, %v; want [db/prod]", got, err)
 	}
 	if got, err := l.List(ctx, ""); err != nil || !slices.Equal(got, []string{"api/token", "db/prod"}) {
 		t.Errorf("List() = %q, %v; want [api/token db/prod]", got, err)
 	}
 	f.mu.Lock()
+	f.collections = []dbus.ObjectPath{namesLockedColl}
+	f.mu.Unlock()
+	if got, err := l.List(ctx, ""); err != nil || len(got) != 0 {
+		t.Errorf("List() with every collection locked = %q, %v; want nothing", got, err)
+	}
+	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.unlocks != 0 {
-		t.Errorf("the lister called Unlock %d times", f.unlocks)
+	if f.unlocks != 0 || f.searches != 0 {
+		t.Errorf("the lister called Unlock %d times and Service.SearchItems %d times, want neither", f.unlocks, f.searches)
 	}
 }
 
