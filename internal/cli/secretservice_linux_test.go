@@ -110,6 +110,7 @@ func runInKeyringSession(t *testing.T, script string, env ...string) string {
 	}
 	tmp := t.TempDir()
 	prelude := `set -u
+cd "$HOME"
 printf pw | gnome-keyring-daemon --unlock --components=secrets >/dev/null
 kr() { KR_TEST_RUN_AS_KR=1 "$KRBIN" "$@"; }
 keyring_pid() {
