@@ -121,6 +121,7 @@ Passphrase variables never reach programs kr runs.`,
 		root.AddCommand(add(app))
 	}
 	typeUsageErrors(root)
+	addExamples(root)
 	return root
 }
 
