@@ -221,23 +221,6 @@ func TestBusyAgentQueues(t *testing.T) {
 	}
 }
 
-func TestBech32RoundTrip(t *testing.T) {
-	id, _ := age.GenerateX25519Identity()
-	scalar, err := parseIdentityFile([]byte("# c\n" + id.String() + "\n"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, _, err := recipientOf(scalar)
-	if err != nil || r != id.Recipient().String() {
-		t.Fatalf("recipient %q, want %q (%v)", r, id.Recipient(), err)
-	}
-	for _, bad := range []string{"", "# only a comment\n", "AGE-SECRET-KEY-1QQQQ\n", strings.ToLower(id.String()[:20]) + id.String()[20:]} {
-		if _, err := parseIdentityFile([]byte(bad)); err == nil {
-			t.Errorf("parsed %q", bad)
-		}
-	}
-}
-
 func FuzzDecode(f *testing.F) {
 	f.Add([]byte(`{"v":1,"op":"status"}`))
 	f.Add([]byte(`{"v":1,"op":"decrypt","vault_id":"age1x","ciphertext":"AAAA"}`))

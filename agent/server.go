@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"filippo.io/age"
+
+	"github.com/kr-keyring/kr/agent/internal/agecrypto"
 )
 
 // TTL limits.
@@ -325,7 +327,7 @@ func (s *Server) unlock(req *Request) Response {
 	if idle < 0 || idle > ttl {
 		return fail("bad-request", "idle timeout must be between 0 and the ttl")
 	}
-	plain, err := openIdentityFile(req.IdentityFile, req.Passphrase)
+	plain, err := agecrypto.OpenIdentityFile(req.IdentityFile, req.Passphrase)
 	if err != nil {
 		var nm *age.NoIdentityMatchError
 		if errors.As(err, &nm) {
@@ -333,12 +335,12 @@ func (s *Server) unlock(req *Request) Response {
 		}
 		return fail("bad-request", "identity file: %v", err)
 	}
-	scalar, err := parseIdentityFile(plain)
+	scalar, err := agecrypto.ParseIdentity(plain)
 	clear(plain)
 	if err != nil {
 		return fail("bad-request", "%v", err)
 	}
-	id, pub, err := recipientOf(scalar)
+	id, pub, err := agecrypto.Recipient(scalar)
 	if err != nil || id != req.VaultID {
 		clear(scalar)
 		return fail("bad-request", "the identity does not belong to vault %s", req.VaultID)
@@ -388,7 +390,7 @@ func (s *Server) decrypt(req *Request) Response {
 	}
 	var plain []byte
 	err := e.key.open(func(scalar []byte) error {
-		r, err := age.Decrypt(bytes.NewReader(req.Ciphertext), &x25519Identity{scalar: scalar, pub: e.pub})
+		r, err := age.Decrypt(bytes.NewReader(req.Ciphertext), agecrypto.NewX25519Identity(scalar, e.pub))
 		if err != nil {
 			return err
 		}
