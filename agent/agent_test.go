@@ -112,9 +112,9 @@ func TestTTL(t *testing.T) {
 	// Suspend: the monotonic clock stood still, the wall clock moved on.
 	now = time.Now()
 	c.Unlock(vault, wrapped, []byte("pw"), time.Hour, 0)
-	s.mu.Lock()
-	s.keys[vault].wallExp = now.Round(0).Add(-time.Second)
-	s.mu.Unlock()
+	s.ring.mu.Lock()
+	s.ring.vaults[vault].wallExp = now.Round(0).Add(-time.Second)
+	s.ring.mu.Unlock()
 	if _, err := c.Decrypt(vault, ct); !errors.Is(err, ErrLocked) {
 		t.Fatalf("after a suspend past the ttl: %v", err)
 	}
