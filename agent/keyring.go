@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"sort"
 	"sync"
 	"time"
@@ -12,6 +11,7 @@ import (
 	"filippo.io/age"
 
 	"github.com/kr-keyring/kr/agent/internal/agecrypto"
+	"github.com/kr-keyring/kr/internal/limitio"
 )
 
 // TTL limits.
@@ -146,14 +146,13 @@ func (k *keyring) decrypt(vaultID string, ciphertext []byte) ([]byte, error) {
 		if err != nil {
 			return err
 		}
-		plain, err = io.ReadAll(io.LimitReader(r, maxPlaintext))
+		plain, err = limitio.Read(r, "plaintext", maxPlaintext)
 		return err
 	})
 	if errors.Is(err, errDestroyed) {
 		return nil, errNotHeld
 	}
 	if err != nil {
-		clear(plain)
 		return nil, fmt.Errorf("decrypt: %v", err)
 	}
 	return plain, nil

@@ -24,7 +24,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -35,6 +34,7 @@ import (
 	"filippo.io/age"
 
 	"github.com/kr-keyring/kr/backends"
+	"github.com/kr-keyring/kr/internal/limitio"
 	"github.com/kr-keyring/kr/internal/strictjson"
 )
 
@@ -345,16 +345,7 @@ func decryptLimited(ciphertext []byte, limit int64, ids ...age.Identity) ([]byte
 	if err != nil {
 		return nil, err
 	}
-	out, err := io.ReadAll(io.LimitReader(r, limit+1))
-	if err != nil {
-		clear(out)
-		return nil, err
-	}
-	if int64(len(out)) > limit {
-		clear(out)
-		return nil, fmt.Errorf("plaintext is larger than %d bytes", limit)
-	}
-	return out, nil
+	return limitio.Read(r, "plaintext", limit)
 }
 
 // DefaultDir is where the vault lives without --vault or KR_VAULT.
