@@ -14,6 +14,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/kr-keyring/kr/internal/filelock"
 )
 
 func defaultPath(getenv func(string) string) (string, error) {
@@ -67,20 +69,16 @@ func listen(path string) (net.Listener, error) {
 	// A lock held for the listener's life serialises agents starting at
 	// once: without it two could both find the socket stale, and the second
 	// would remove the first's fresh socket and orphan it.
-	lock, err := os.OpenFile(path+".lock", os.O_CREATE|os.O_RDWR|syscall.O_NOFOLLOW, 0o600)
+	lock, err := filelock.TryLock(path + ".lock")
+	if errors.Is(err, filelock.ErrBusy) {
+		return nil, fmt.Errorf("%w on %s", ErrAgentRunning, path)
+	}
 	if err != nil {
 		return nil, err
 	}
-	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		lock.Close()
-		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return nil, fmt.Errorf("%w on %s", ErrAgentRunning, path)
-		}
-		return nil, fmt.Errorf("lock %s.lock: %w", path, err)
-	}
 	l, err := listenLocked(path)
 	if err != nil {
-		lock.Close()
+		lock.Unlock()
 		return nil, err
 	}
 	l.lock = lock
@@ -120,7 +118,7 @@ type listener struct {
 	*net.UnixListener
 	path string
 	ours fs.FileInfo
-	lock *os.File // flocked while listening
+	lock *filelock.File // held while listening
 	once sync.Once
 }
 
@@ -147,7 +145,7 @@ func (l *listener) Close() error {
 	l.once.Do(func() {
 		err = l.UnixListener.Close()
 		if l.lock != nil {
-			defer l.lock.Close()
+			defer l.lock.Unlock()
 		}
 		// Inode numbers are reused at once, so a file with our inode may
 		// still be another agent's: one that answers is not ours to remove.
