@@ -179,9 +179,12 @@ files, -e, and inherited kr:// references), quoted for --format:
 				return err
 			}
 			err = envref.Write(app.stdout(), format, res.Set)
-			if errors.Is(err, envref.ErrBadName) {
+			switch {
+			case errors.Is(err, envref.ErrBadName):
 				// -e and env files allow only valid names: this one was inherited.
 				return withHint(err, "it comes from the environment: unset it, or use --format json")
+			case errors.Is(err, envref.ErrNoDotenvForm):
+				return withHint(err, "use --format json, sh, fish or powershell, which carry any value")
 			}
 			return err
 		},

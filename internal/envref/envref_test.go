@@ -85,7 +85,9 @@ func FuzzParse(f *testing.F) {
 		}
 		// What Write prints as dotenv parses back to the same variables.
 		var out strings.Builder
-		if err := Write(&out, "dotenv", vars); err != nil {
+		if err := Write(&out, "dotenv", vars); errors.Is(err, ErrNoDotenvForm) {
+			return // other readers could not read it back; FuzzDotenvWrite covers refusals
+		} else if err != nil {
 			t.Fatal(err)
 		}
 		back, err := Parse([]byte(out.String()), "back.env")
