@@ -145,6 +145,9 @@ KR_PASSPHRASE and the other KR_*_FILE passphrase variables never reach it.`,
 			if err != nil {
 				return err
 			}
+			if mask {
+				fmt.Fprint(app.IO.ErrOut, unmaskedNotice(res))
+			}
 			path, err := execenv.LookPath(args[0], res.Env)
 			if err != nil {
 				return withHint(&exitWithMessage{code: 127, err: err}, "check the command name and PATH")

@@ -16,6 +16,7 @@ import (
 
 func newSetCmd(app *App) *cobra.Command {
 	var allowEmpty bool
+	var gen generateFlags
 	cmd := &cobra.Command{
 		Use:   "set NAME",
 		Short: "Store a secret (hidden prompt, or all of stdin when piped)",
@@ -23,14 +24,14 @@ func newSetCmd(app *App) *cobra.Command {
 echo; otherwise it reads all of stdin, byte for byte (use printf, not echo, to
 avoid a trailing newline). The value is never taken from the command line.
 An empty value (an empty stdin, Enter at the prompt) is refused, the old value
-kept, unless --allow-empty is given.`,
+kept, unless --allow-empty is given.` + generateHelp,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			name := args[0]
 			if err := backends.ValidateName(name); err != nil {
 				return err
 			}
-			value, err := app.readValue(name, allowEmpty)
+			value, err := app.newValue(cmd, name, &gen, allowEmpty)
 			if err != nil {
 				return err
 			}
@@ -45,10 +46,14 @@ kept, unless --allow-empty is given.`,
 				return fmt.Errorf("set %s: %w", name, err)
 			}
 			app.dropCached(ctx, name)
-			return app.recordChoice()
+			if err := app.recordChoice(); err != nil {
+				return err
+			}
+			return gen.show(app, value)
 		},
 	}
 	cmd.Flags().BoolVar(&allowEmpty, "allow-empty", false, "store an empty value (refused otherwise)")
+	gen.addFlags(cmd)
 	return cmd
 }
 
@@ -196,12 +201,23 @@ func newRmCmd(app *App) *cobra.Command {
 }
 
 func newLsCmd(app *App) *cobra.Command {
-	var asJSON bool
+	var asJSON, long bool
 	cmd := &cobra.Command{
 		Use:     "ls [PREFIX]",
 		Aliases: []string{"list"},
 		Short:   "List secret names (never values)",
-		Args:    cobra.MaximumNArgs(1),
+		Long: `List the names of the secrets that start with PREFIX, sorted, without reading
+any value; --json prints them as a JSON array.
+
+With -l (--long), each line also shows when the value was last written and
+which tool wrote it, as far as the store records that without unlocking:
+  2026-11-23 15:04  kr           db/prod
+  2026-10-02 09:12  secret-tool  api/token
+The Secret Service's item times and attributes, Credential Manager's
+LastWritten, the Keychain's modification date, the file vault's file times.
+"-" where the store does not say. With --json, -l prints objects with "name",
+"modified" (RFC 3339) and "writer".`,
+		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			prefix := ""
 			if len(args) == 1 {
@@ -212,6 +228,9 @@ func newLsCmd(app *App) *cobra.Command {
 			b, err := app.Backend(ctx)
 			if err != nil {
 				return err
+			}
+			if long {
+				return app.listLong(ctx, b, prefix, asJSON)
 			}
 			names, err := b.List(ctx, prefix)
 			if err != nil {
@@ -233,5 +252,6 @@ func newLsCmd(app *App) *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print a JSON array")
+	cmd.Flags().BoolVarP(&long, "long", "l", false, "with the time each was written and the tool that wrote it, where the store says")
 	return cmd
 }

@@ -111,7 +111,7 @@ Passphrase variables never reach programs kr runs.`,
 	f.DurationVar(&app.Timeout, "timeout", 10*time.Second, "give up on the store after this long")
 
 	for _, add := range []func(*App) *cobra.Command{
-		newSetCmd, newGetCmd, newRmCmd, newLsCmd,
+		newSetCmd, newGetCmd, newRmCmd, newLsCmd, newMvCmd, newCpCmd, newImportCmd, newExportCmd,
 		newInitCmd, newPasswdCmd, newRecoverCmd,
 		newExecCmd, newEnvCmd, newAllowCmd,
 		newUnlockCmd, newLockCmd, newAgentCmd,
