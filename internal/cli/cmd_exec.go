@@ -213,7 +213,9 @@ files, -e, and inherited kr:// references), quoted for --format:
 				// -e and env files allow only valid names: this one was inherited.
 				return withHint(err, "it comes from the environment: unset it, or use --format json")
 			case errors.Is(err, envref.ErrNoDotenvForm):
-				return withHint(err, "use --format json, sh, fish or powershell, which carry any value")
+				return withHint(err, "use --format sh, which carries any value, or json")
+			case errors.Is(err, envref.ErrNotText):
+				return withHint(err, "use --format sh, which carries any bytes")
 			}
 			return err
 		},

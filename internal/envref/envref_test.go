@@ -392,3 +392,16 @@ func TestNoticeOnce(t *testing.T) {
 		t.Fatalf("the notice record holds content: %s", b)
 	}
 }
+
+// TestJSONRefusesInvalidUTF8Value: encoding/json would print U+FFFD in
+// place of each bad byte, a value other than the secret, with no error.
+func TestJSONRefusesInvalidUTF8Value(t *testing.T) {
+	var out strings.Builder
+	err := Write(&out, "json", []Var{{Key: "OK", Value: "fine"}, {Key: "BIN", Value: "hunter2\xff"}})
+	if err == nil || !strings.Contains(err.Error(), "BIN") || strings.Contains(err.Error(), "hunter") {
+		t.Fatalf("err %v, want one naming BIN and not the value", err)
+	}
+	if out.Len() != 0 {
+		t.Fatalf("wrote %q before failing", out.String())
+	}
+}

@@ -18,6 +18,9 @@ var Formats = []string{"sh", "fish", "powershell", "dotenv", "json"}
 // format as one name and nothing else.
 var ErrBadName = errors.New("not a valid name")
 
+// ErrNotText means a value is not UTF-8 text, which JSON cannot carry.
+var ErrNotText = errors.New("its value is not UTF-8 text, which JSON cannot carry exactly")
+
 // ErrNoDotenvForm means a value has no dotenv spelling that python-dotenv,
 // godotenv, compose-go and kr all read back as it is.
 var ErrNoDotenvForm = errors.New("its value has no dotenv spelling that python-dotenv, godotenv, docker compose and kr all read the same")
@@ -37,9 +40,15 @@ func Write(w io.Writer, format string, vars []Var) error {
 		if strings.IndexByte(v.Value, 0) >= 0 {
 			return fmt.Errorf("variable %s: %w", v.Key, ErrNUL)
 		}
-		if format == "dotenv" {
+		switch format {
+		case "dotenv":
 			if _, ok := quoteDotenv(v.Value); !ok {
 				return fmt.Errorf("variable %s: %w", v.Key, ErrNoDotenvForm)
+			}
+		case "json":
+			// encoding/json would print U+FFFD for each bad byte: another value.
+			if !utf8.ValidString(v.Value) {
+				return fmt.Errorf("variable %s: %w", v.Key, ErrNotText)
 			}
 		}
 	}
