@@ -368,6 +368,7 @@ func (b *Backend) Set(ctx context.Context, name string, value []byte) error {
 	}
 	item, err := b.createItem(ctx, name, attrs, value)
 	if err != nil {
+		b.dropNew(ctx, attrs, old)
 		return fmt.Errorf("secret service: set %s: %w", name, err)
 	}
 	if item == "" || item == noObject {
@@ -416,6 +417,23 @@ func (b *Backend) verify(ctx context.Context, item dbus.ObjectPath, value []byte
 		return fmt.Errorf("%w; removing the new item failed too: %v", err, derr)
 	}
 	return fmt.Errorf("%w; %s", err, kept)
+}
+
+// dropNew deletes what a failed CreateItem may have left: KeePassXC
+// creates the entry, then refuses a value such as {REF:...} and ends the
+// prompt as dismissed, which left an empty item that later reads served.
+func (b *Backend) dropNew(ctx context.Context, attrs map[string]string, old []dbus.ObjectPath) {
+	cctx, cancel := b.cleanupContext(ctx)
+	defer cancel()
+	now, err := b.search(cctx, attrs, false)
+	if err != nil {
+		return
+	}
+	for _, item := range now {
+		if !slices.Contains(old, item) {
+			_ = b.deleteItem(cctx, item)
+		}
+	}
 }
 
 // findNew finds the item Set just created when the service did not say
@@ -615,6 +633,11 @@ func (b *Backend) itemAttributes(name string) map[string]string {
 func (b *Backend) find(ctx context.Context, attrs map[string]string, first bool) ([]dbus.ObjectPath, error) {
 	if !first {
 		items, err := b.search(ctx, attrs, true)
+		if isContextErr(err) && b.collectionLocked(ctx) {
+			// KeePassXC holds a search of a locked database until someone
+			// unlocks it: say locked, not just "no answer".
+			return nil, fmt.Errorf("%w: the collection is locked and was not unlocked in time: %w", backends.ErrLocked, err)
+		}
 		if err != nil || len(items) > 0 {
 			return items, err
 		}
@@ -631,6 +654,23 @@ func (b *Backend) find(ctx context.Context, attrs map[string]string, first bool)
 		return nil, nil
 	}
 	return b.search(ctx, attrs, true)
+}
+
+// collectionLocked reports whether kr's collection says it is locked, asked
+// after ctx may have ended (a short cleanup deadline of its own).
+func (b *Backend) collectionLocked(ctx context.Context) bool {
+	cctx, cancel := b.cleanupContext(ctx)
+	defer cancel()
+	coll, err := b.readCollection(cctx)
+	if err != nil || coll == "" {
+		return false
+	}
+	var v dbus.Variant
+	if err := b.call(cctx, coll, ifaceProperties+".Get", ifaceCollection, "Locked").Store(&v); err != nil {
+		return false
+	}
+	locked, _ := v.Value().(bool)
+	return locked
 }
 
 // unlockCollection unlocks coll if its Locked property says so, which may

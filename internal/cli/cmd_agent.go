@@ -282,6 +282,7 @@ comes from KR_PASSPHRASE_FILE, KR_PASSPHRASE or the terminal.`,
 	cmd.Flags().DurationVar(&ttl, "ttl", agent.DefaultTTL, "how long the agent keeps the key (absolute)")
 	cmd.Flags().DurationVar(&idle, "idle", 0, "forget the key after this long unused (0: never)")
 	cmd.Flags().StringSliceVar(&cache, "cache", nil, "instead, cache these OS-store items' values in the agent for --ttl")
+	registerCompletion(cmd, "cache", app.completeCached)
 	return cmd
 }
 

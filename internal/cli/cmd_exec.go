@@ -173,6 +173,7 @@ KR_PASSPHRASE and the other KR_*_FILE passphrase variables never reach it.`,
 	}
 	cmd.Flags().SetInterspersed(false)
 	src.addFlags(cmd)
+	registerCompletion(cmd, "env", app.completeAssignment)
 	cmd.Flags().BoolVar(&mask, "mask", false, "run as a child and conceal injected values in its output")
 	return cmd
 }
@@ -221,7 +222,9 @@ files, -e, and inherited kr:// references), quoted for --format:
 		},
 	}
 	src.addFlags(cmd)
+	registerCompletion(cmd, "env", app.completeAssignment)
 	cmd.Flags().StringVar(&format, "format", "sh", "sh, fish, powershell, dotenv or json")
+	registerCompletion(cmd, "format", completeFormats())
 	return cmd
 }
 

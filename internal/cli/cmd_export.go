@@ -31,7 +31,8 @@ app/, app/db-password becomes DB_PASSWORD and app/2fa/seed becomes _2FA_SEED.
 Two names that become one variable are an error naming both, before any value
 is read. Values are read as 'kr get' reads them (the file vault must be
 unlocked). kr refuses to print secrets to a terminal unless --tty is given.`,
-		Args: cobra.ExactArgs(1),
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: app.completeNames(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			prefix := args[0]
 			if format != "dotenv" && format != "json" {
@@ -89,6 +90,7 @@ unlocked). kr refuses to print secrets to a terminal unless --tty is given.`,
 		},
 	}
 	cmd.Flags().StringVar(&format, "format", "dotenv", "dotenv or json")
+	registerCompletion(cmd, "format", completeWords([]string{"dotenv", "json"}))
 	cmd.Flags().BoolVar(&tty, "tty", false, "print to a terminal too")
 	cmd.Flags().BoolVarP(&tty, "force", "f", false, "the same as --tty")
 	return cmd

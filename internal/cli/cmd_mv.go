@@ -29,7 +29,8 @@ func newMvCmd(app *App) *cobra.Command {
 only when it reads back identical is OLD removed, so a failure at any step
 leaves OLD as it was (when only the removal fails, both names exist and kr
 says so).` + copyHelp,
-		Args: cobra.ExactArgs(2),
+		Args:              cobra.ExactArgs(2),
+		ValidArgsFunction: app.completeNames(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, cancel := app.context(cmd.Context())
 			defer cancel()
@@ -43,10 +44,11 @@ says so).` + copyHelp,
 func newCpCmd(app *App) *cobra.Command {
 	var force bool
 	cmd := &cobra.Command{
-		Use:   "cp OLD NEW",
-		Short: "Copy a secret to another name",
-		Long:  `Store the value of the secret OLD under NEW as well.` + copyHelp,
-		Args:  cobra.ExactArgs(2),
+		Use:               "cp OLD NEW",
+		Short:             "Copy a secret to another name",
+		Long:              `Store the value of the secret OLD under NEW as well.` + copyHelp,
+		Args:              cobra.ExactArgs(2),
+		ValidArgsFunction: app.completeNames(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, cancel := app.context(cmd.Context())
 			defer cancel()

@@ -25,7 +25,8 @@ echo; otherwise it reads all of stdin, byte for byte (use printf, not echo, to
 avoid a trailing newline). The value is never taken from the command line.
 An empty value (an empty stdin, Enter at the prompt) is refused, the old value
 kept, unless --allow-empty is given.` + generateHelp,
-		Args: cobra.ExactArgs(1),
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: app.completeNames(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			name := args[0]
 			if err := backends.ValidateName(name); err != nil {
@@ -92,7 +93,8 @@ func newGetCmd(app *App) *cobra.Command {
 		Long: `Print the value stored under NAME, byte for byte. A newline is added only when
 stdout is a terminal. With --json, print {"name": ..., "value": ...}, with
 "encoding": "base64" when the value is not UTF-8 text.`,
-		Args: cobra.ExactArgs(1),
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: app.completeNames(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			name := args[0]
 			ctx, cancel := app.context(cmd.Context())
@@ -173,10 +175,11 @@ func writeJSON(w io.Writer, v any) error {
 
 func newRmCmd(app *App) *cobra.Command {
 	return &cobra.Command{
-		Use:     "rm NAME...",
-		Aliases: []string{"remove", "delete"},
-		Short:   "Remove secrets",
-		Args:    cobra.MinimumNArgs(1),
+		Use:               "rm NAME...",
+		Aliases:           []string{"remove", "delete"},
+		Short:             "Remove secrets",
+		Args:              cobra.MinimumNArgs(1),
+		ValidArgsFunction: app.completeNames(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			for _, name := range args {
 				if err := backends.ValidateName(name); err != nil {
@@ -217,7 +220,8 @@ The Secret Service's item times and attributes, Credential Manager's
 LastWritten, the Keychain's modification date, the file vault's file times.
 "-" where the store does not say. With --json, -l prints objects with "name",
 "modified" (RFC 3339) and "writer".`,
-		Args: cobra.MaximumNArgs(1),
+		Args:              cobra.MaximumNArgs(1),
+		ValidArgsFunction: app.completeNames(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			prefix := ""
 			if len(args) == 1 {
