@@ -1,9 +1,12 @@
 package agent
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
+	"os"
 	"time"
 )
 
@@ -13,37 +16,95 @@ var (
 	ErrBadPassphrase = errors.New("agent: wrong passphrase")
 )
 
+// ConnError is a failure to talk to the agent, as opposed to an answer
+// from it: a caller must not read it as a verdict on what it sent.
+type ConnError struct {
+	Op  string // "send", "receive" or "stop"
+	Err error
+}
+
+func (e *ConnError) Error() string { return "agent: " + e.Op + ": " + e.Err.Error() }
+func (e *ConnError) Unwrap() error { return e.Err }
+
 // Client talks to an agent over one connection.
 type Client struct {
 	c       net.Conn
 	timeout time.Duration
+	ctx     context.Context
 }
 
 // NewClient wraps a connection from ipc.Dial.
 func NewClient(c net.Conn) *Client { return &Client{c: c, timeout: 30 * time.Second} }
 
+// WithContext returns a client on the same connection whose calls end when
+// ctx does (with ctx's error).
+func (cl *Client) WithContext(ctx context.Context) *Client {
+	c := *cl
+	c.ctx = ctx
+	return &c
+}
+
 // Close closes the connection.
 func (cl *Client) Close() error { return cl.c.Close() }
 
 func (cl *Client) call(req Request) (*Response, error) {
+	return cl.exchange(req, false)
+}
+
+// exchange sends req and reads the answer; with toEOF it then reads until
+// the agent closes the connection.
+func (cl *Client) exchange(req Request, toEOF bool) (*Response, error) {
+	ctx := cl.ctx
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, &ConnError{"send", err}
+	}
+	deadline := time.Now().Add(cl.timeout)
+	ctxDeadline, bounded := ctx.Deadline()
+	if bounded && ctxDeadline.Before(deadline) {
+		deadline = ctxDeadline
+	}
+	cl.c.SetDeadline(deadline)
+	// A cancellation without a deadline (a signal) interrupts the wait too.
+	stop := context.AfterFunc(ctx, func() { cl.c.SetDeadline(time.Unix(1, 0)) })
+	defer stop()
+	connErr := func(op string, err error) error {
+		if ctx.Err() != nil {
+			err = ctx.Err()
+		} else if bounded && errors.Is(err, os.ErrDeadlineExceeded) && !time.Now().Before(ctxDeadline) {
+			err = context.DeadlineExceeded
+		}
+		return &ConnError{op, err}
+	}
 	req.V = Version
-	cl.c.SetDeadline(time.Now().Add(cl.timeout))
-	if err := writeMsg(cl.c, req); err != nil {
-		return nil, fmt.Errorf("agent: send: %w", err)
+	if err := writeMsg(cl.c, &req); err != nil {
+		return nil, connErr("send", err)
 	}
 	var resp Response
 	if err := readMsg(cl.c, &resp); err != nil {
-		return nil, fmt.Errorf("agent: receive: %w", err)
+		return nil, connErr("receive", err)
 	}
 	switch {
 	case resp.Error == "":
-		return &resp, nil
 	case resp.Code == "locked":
 		return nil, fmt.Errorf("%w: %s", ErrLocked, resp.Error)
 	case resp.Code == "bad-passphrase":
 		return nil, ErrBadPassphrase
+	default:
+		return nil, fmt.Errorf("agent: %s", resp.Error)
 	}
-	return nil, fmt.Errorf("agent: %s", resp.Error)
+	if toEOF {
+		var b [1]byte
+		if _, err := cl.c.Read(b[:]); !errors.Is(err, io.EOF) {
+			if err == nil {
+				err = errors.New("data after the answer")
+			}
+			return nil, connErr("stop", err)
+		}
+	}
+	return &resp, nil
 }
 
 // Unlock hands the agent a vault's identity file and passphrase; the agent
@@ -66,8 +127,13 @@ func (cl *Client) Decrypt(vaultID string, ciphertext []byte) ([]byte, error) {
 // Lock makes the agent forget every key.
 func (cl *Client) Lock() error { _, err := cl.call(Request{Op: OpLock}); return err }
 
-// Stop wipes the agent's keys and ends it once it has answered.
-func (cl *Client) Stop() error { _, err := cl.call(Request{Op: OpStop}); return err }
+// Stop wipes the agent's keys and ends it. It returns once the agent has
+// stopped serving: its socket is removed before it answers, and it closes
+// this connection as the last thing it does.
+func (cl *Client) Stop() error {
+	_, err := cl.exchange(Request{Op: OpStop}, true)
+	return err
+}
 
 // Status reports the agent's pid and unlocked vaults.
 func (cl *Client) Status() (*Status, error) {

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"crypto/rand"
 	"encoding/binary"
+	"encoding/json"
+	"net"
 	"testing"
 	"time"
 )
@@ -47,5 +49,66 @@ func TestFrameLimits(t *testing.T) {
 	var buf bytes.Buffer
 	if err := writeMsg(&buf, Request{V: Version, Value: make([]byte, MaxMessage)}); err == nil {
 		t.Error("writeMsg sent a message over MaxMessage")
+	}
+}
+
+// TestDuplicateAndCaseVariantKeys: encoding/json lets a later duplicate key
+// win and matches keys in any case, so {"op":"status","OP":"lock"} was a
+// lock to the agent and a status to anyone reading the frame. Such frames
+// are refused, and nothing is done.
+func TestDuplicateAndCaseVariantKeys(t *testing.T) {
+	id, wrapped := newIdentityFile(t, "pw")
+	vault := id.Recipient().String()
+	s := NewServer(Options{})
+	c := pipePair(t, s)
+	if err := c.Unlock(vault, wrapped, []byte("pw"), time.Minute, 0); err != nil {
+		t.Fatal(err)
+	}
+	for _, body := range []string{
+		`{"v":1,"op":"status","OP":"lock"}`,
+		`{"v":1,"op":"status","op":"lock"}`,
+		`{"v":1,"OP":"lock"}`,
+		`{"V":1,"op":"lock"}`,
+		`{"v":1,"op":"lock","extra":1}`,
+	} {
+		a, b := net.Pipe()
+		go s.ServeConn(a)
+		frame := append(binary.BigEndian.AppendUint32(nil, uint32(len(body))), body...)
+		go b.Write(frame)
+		var resp Response
+		err := readMsg(b, &resp)
+		b.Close()
+		if err != nil || resp.Error == "" {
+			t.Errorf("%s: answered %+v, %v; want a refusal", body, resp, err)
+		}
+	}
+	st, err := c.Status()
+	if err != nil || len(st.Vaults) != 1 {
+		t.Fatalf("after the frames: %+v, %v: a refused frame locked the agent", st, err)
+	}
+}
+
+// TestFramesMatchJSON: the hand-built frames are what encoding/json would
+// have written, so either end may be older.
+func TestFramesMatchJSON(t *testing.T) {
+	for _, v := range []any{
+		Request{V: Version, Op: OpStatus},
+		Request{V: Version, Op: OpUnlock, VaultID: "age1<&>", IdentityFile: []byte{0, 1, 2}, Passphrase: []byte("p\"w"), TTLSeconds: -5, IdleSeconds: 7},
+		Request{V: Version, Op: OpCachePut, CacheKey: "secretservice\x00kr\x00a/b", Value: []byte("v"), Ciphertext: []byte("ct")},
+		Response{V: Version},
+		Response{V: Version, Error: "vault \u2028 x", Code: "locked"},
+		Response{V: Version, Plaintext: []byte("hello"), Status: &Status{PID: 3, Vaults: []VaultStatus{{ID: "a", ExpiresAt: "b"}}, Cached: []string{}}},
+	} {
+		want, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var buf bytes.Buffer
+		if err := writeMsg(&buf, v); err != nil {
+			t.Fatal(err)
+		}
+		if got := buf.Bytes()[4:]; !bytes.Equal(got, want) {
+			t.Errorf("frame %s\n  want %s", got, want)
+		}
 	}
 }

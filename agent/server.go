@@ -10,6 +10,7 @@ import (
 	"os"
 	"sort"
 	"sync"
+	"syscall"
 	"time"
 
 	"filippo.io/age"
@@ -23,7 +24,8 @@ const (
 
 // Options configures a Server.
 type Options struct {
-	// MaxConns caps concurrent connections; more are closed at once.
+	// MaxConns caps open connections (default 128); more wait until one
+	// ends.
 	MaxConns int
 	// RequestTimeout bounds reading one request and writing its answer:
 	// a client that connects and says nothing is dropped.
@@ -48,6 +50,11 @@ type Server struct {
 	slots chan struct{}
 	stop  chan struct{}
 	once  sync.Once
+	// While Serve runs: its listener, whether a client asked it to stop,
+	// and that client's connection, which Serve closes last.
+	ln       net.Listener
+	halting  bool
+	stopConn net.Conn
 }
 
 type entry struct {
@@ -62,7 +69,7 @@ type entry struct {
 // NewServer returns a Server with no vault unlocked.
 func NewServer(opts Options) *Server {
 	if opts.MaxConns == 0 {
-		opts.MaxConns = 32
+		opts.MaxConns = 128
 	}
 	if opts.RequestTimeout == 0 {
 		opts.RequestTimeout = 5 * time.Second
@@ -77,11 +84,25 @@ func NewServer(opts Options) *Server {
 }
 
 // Serve accepts connections until ctx ends, a client asks it to stop, or
-// the listener fails. Expired keys are wiped every second.
+// the listener fails. Expired keys are wiped every second. At MaxConns
+// open connections it accepts no more until one ends: clients over the cap
+// wait in the listen backlog, they are not refused.
 func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	defer l.Close() // before returning: the socket goes with the agent
+	s.mu.Lock()
+	s.ln = l
+	s.mu.Unlock()
+	defer func() {
+		l.Close() // before returning: the socket goes with the agent
+		s.mu.Lock()
+		c := s.stopConn
+		s.ln, s.stopConn = nil, nil
+		s.mu.Unlock()
+		if c != nil {
+			c.Close() // last: the client that stopped us hears EOF only now
+		}
+	}()
 	go func() {
 		select {
 		case <-ctx.Done():
@@ -103,9 +124,18 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 			}
 		}
 	}()
+	backoff := time.Millisecond
 	for {
+		select {
+		case s.slots <- struct{}{}:
+		case <-s.stop:
+			return nil
+		case <-ctx.Done():
+			return nil
+		}
 		c, err := l.Accept()
 		if err != nil {
+			<-s.slots
 			select {
 			case <-s.stop:
 				return nil
@@ -114,18 +144,30 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 			if ctx.Err() != nil {
 				return nil
 			}
+			if s.stopping() {
+				<-s.stop // the answer to stop is being written
+				return nil
+			}
+			if errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) {
+				// Out of descriptors: connections that end free some.
+				time.Sleep(backoff)
+				backoff = min(2*backoff, time.Second)
+				continue
+			}
 			return err
 		}
-		select {
-		case s.slots <- struct{}{}:
-			go func() {
-				defer func() { <-s.slots }()
-				s.ServeConn(c)
-			}()
-		default:
-			c.Close() // over the cap
-		}
+		backoff = time.Millisecond
+		go func() {
+			defer func() { <-s.slots }()
+			s.ServeConn(c)
+		}()
 	}
+}
+
+func (s *Server) stopping() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.halting
 }
 
 // Wipe forgets every key.
@@ -172,7 +214,6 @@ func (e *entry) expired(now time.Time) bool {
 
 // ServeConn answers requests on one connection until it closes.
 func (s *Server) ServeConn(c net.Conn) {
-	defer c.Close()
 	for {
 		c.SetDeadline(time.Now().Add(s.opts.RequestTimeout))
 		var req Request
@@ -180,22 +221,47 @@ func (s *Server) ServeConn(c net.Conn) {
 			if !errors.Is(err, io.EOF) {
 				writeMsg(c, Response{V: Version, Error: err.Error(), Code: "bad-request"})
 			}
+			c.Close()
 			return
 		}
 		resp := s.handle(&req)
 		clear(req.Passphrase)
 		clear(req.IdentityFile)
+		if req.Op == OpStop {
+			s.halt(c, resp)
+			return
+		}
 		err := writeMsg(c, resp)
 		clear(resp.Plaintext)
-		if req.Op == OpStop {
-			// Only now that the answer is out does Serve end (and the
-			// process with it), so `kr agent stop` always hears back.
-			s.once.Do(func() { close(s.stop) })
-			return
-		}
 		if err != nil {
+			c.Close()
 			return
 		}
+	}
+}
+
+// halt answers a stop. The socket is removed before the answer goes out,
+// and Serve ends only after it (so `kr agent stop` always hears back); the
+// connection is closed when Serve returns, so the client, reading to EOF,
+// returns when the agent is done.
+func (s *Server) halt(c net.Conn, resp Response) {
+	s.mu.Lock()
+	s.halting = true
+	ln := s.ln
+	s.mu.Unlock()
+	if ln != nil {
+		ln.Close()
+	}
+	writeMsg(c, resp)
+	s.mu.Lock()
+	keep := s.ln != nil
+	if keep {
+		s.stopConn = c
+	}
+	s.mu.Unlock()
+	s.once.Do(func() { close(s.stop) })
+	if !keep {
+		c.Close() // no Serve running (or it already returned)
 	}
 }
 

@@ -33,21 +33,23 @@ func CheckDir(dir string) error {
 		return err
 	}
 	if fi.Mode()&fs.ModeSymlink != 0 {
-		return fmt.Errorf("socket directory %s is a symlink: refusing it", dir)
+		return fmt.Errorf("%w: %s is a symlink", ErrUnsafeDir, dir)
 	}
 	if !fi.IsDir() {
-		return fmt.Errorf("socket directory %s is not a directory", dir)
+		return fmt.Errorf("%w: %s is not a directory", ErrUnsafeDir, dir)
 	}
 	if st, ok := fi.Sys().(*syscall.Stat_t); ok && int(st.Uid) != os.Getuid() {
-		return fmt.Errorf("socket directory %s is owned by uid %d, not by you: refusing it", dir, st.Uid)
+		return fmt.Errorf("%w: %s is owned by uid %d, not by you", ErrUnsafeDir, dir, st.Uid)
 	}
 	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
-		return fmt.Errorf("socket directory %s has mode %04o, want 0700: refusing it", dir, perm)
+		return fmt.Errorf("%w: %s has mode %04o, want 0700", ErrUnsafeDir, dir, perm)
 	}
 	return nil
 }
 
-func ensureDir(dir string) error {
+// EnsureDir creates the socket's directory if need be (0700) and checks it
+// with CheckDir: a directory someone else made first is refused.
+func EnsureDir(dir string) error {
 	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
 		return err
 	}
@@ -60,7 +62,7 @@ func ensureDir(dir string) error {
 // Listen listens on path. A socket there that answers means another agent:
 // ErrAgentRunning. One that does not is stale and is replaced.
 func Listen(path string) (net.Listener, error) {
-	if err := ensureDir(filepath.Dir(path)); err != nil {
+	if err := EnsureDir(filepath.Dir(path)); err != nil {
 		return nil, err
 	}
 	// A lock held for the listener's life serialises agents starting at
@@ -164,15 +166,35 @@ func (l *listener) Close() error {
 }
 
 // Dial connects to the agent after checking that the socket's directory
-// is ours, and then that the process listening is ours.
+// is ours, and then that the process listening is ours. An agent whose
+// listen backlog is full is waited for until ctx ends; nothing listening
+// is ErrNoAgent.
 func Dial(ctx context.Context, path string) (net.Conn, error) {
 	if err := CheckDir(filepath.Dir(path)); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("%w (%s): %w", ErrNoAgent, path, err)
+		}
 		return nil, err
 	}
 	var d net.Dialer
-	c, err := d.DialContext(ctx, "unix", path)
-	if err != nil {
-		return nil, err
+	var c net.Conn
+	for backoff := time.Millisecond; ; backoff = min(2*backoff, 50*time.Millisecond) {
+		var err error
+		c, err = d.DialContext(ctx, "unix", path)
+		if err == nil {
+			break
+		}
+		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ECONNREFUSED) {
+			return nil, fmt.Errorf("%w (%s): %w", ErrNoAgent, path, err)
+		}
+		if !errors.Is(err, syscall.EAGAIN) {
+			return nil, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("the agent at %s is busy: %w", path, ctx.Err())
+		case <-time.After(backoff):
+		}
 	}
 	uid, err := peerUID(c.(*net.UnixConn))
 	if err != nil || uid != os.Getuid() {

@@ -28,6 +28,9 @@ func DefaultPath(getenv func(string) string) (string, error) {
 // admits only this user.
 func CheckDir(dir string) error { return nil }
 
+// EnsureDir has nothing to make on Windows: a pipe lives in no directory.
+func EnsureDir(dir string) error { return nil }
+
 func userSID() (*windows.SID, error) {
 	tu, err := windows.GetCurrentProcessToken().GetTokenUser()
 	if err != nil {
@@ -220,7 +223,7 @@ func Dial(ctx context.Context, name string) (net.Conn, error) {
 		}
 		if !errors.Is(err, windows.ERROR_PIPE_BUSY) || time.Now().After(deadline) {
 			if errors.Is(err, windows.ERROR_FILE_NOT_FOUND) {
-				return nil, fmt.Errorf("dial %s: %w", name, os.ErrNotExist)
+				return nil, fmt.Errorf("%w (%s): %w", ErrNoAgent, name, os.ErrNotExist)
 			}
 			return nil, err
 		}

@@ -103,6 +103,39 @@ func Run(t *testing.T, newBackend Factory, opts ...Options) {
 			t.Fatalf("List(nothing) = %q, want none", got)
 		}
 	})
+	t.Run("ListInfo", func(t *testing.T) {
+		b, c := fresh(t), ctx(t)
+		// Stores keep times in whole seconds, and a clock may be a little off.
+		from := time.Now().Add(-time.Minute)
+		for _, n := range []string{"app/b", "app/a", "apple"} {
+			mustSet(t, c, b, n, []byte("v-"+n))
+		}
+		infos, err := backends.ListInfo(c, b, "app/")
+		if err != nil {
+			t.Fatalf("ListInfo(app/): %v", err)
+		}
+		var names []string
+		for _, in := range infos {
+			names = append(names, in.Name)
+		}
+		if want := []string{"app/a", "app/b"}; !slices.Equal(names, want) {
+			t.Fatalf("ListInfo(app/) names = %q, want %q", names, want)
+		}
+		if _, ok := backends.Unwrap(b).(backends.Lister); !ok {
+			return
+		}
+		to := time.Now().Add(time.Minute)
+		for _, in := range infos {
+			if in.Modified.Before(from) || in.Modified.After(to) {
+				t.Errorf("ListInfo: %s modified %v, want about now", in.Name, in.Modified)
+			}
+			// "" where the store cannot mark kr's items (the Keychain
+			// through /usr/bin/security), never another tool's name.
+			if in.Writer != "kr" && in.Writer != "" {
+				t.Errorf("ListInfo: %s written by %q, want kr", in.Name, in.Writer)
+			}
+		}
+	})
 	t.Run("EmptyStore", func(t *testing.T) {
 		b, c := fresh(t), ctx(t)
 		if got := mustList(t, c, b, ""); len(got) != 0 {

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/kr-keyring/kr/backends"
 	"github.com/kr-keyring/kr/backends/backendtest"
@@ -17,8 +18,9 @@ import (
 
 // fakeCreds is Credential Manager as kr uses it, enforcing the blob limit.
 type fakeCreds struct {
-	mu sync.Mutex
-	m  map[string][]byte
+	mu      sync.Mutex
+	m       map[string][]byte
+	written map[string]time.Time
 }
 
 func (f *fakeCreds) read(t string) ([]byte, error) {
@@ -37,7 +39,19 @@ func (f *fakeCreds) write(t, user string, b []byte) error {
 		panic("blob over the limit reached the store")
 	}
 	f.m[t] = bytes.Clone(b)
+	f.written[t] = time.Now()
 	return nil
+}
+func (f *fakeCreds) describe(prefix string) ([]credInfo, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []credInfo
+	for t := range f.m {
+		if strings.HasPrefix(t, prefix) {
+			out = append(out, credInfo{target: t, comment: writerComment, modified: f.written[t]})
+		}
+	}
+	return out, nil
 }
 func (f *fakeCreds) remove(t string) error {
 	f.mu.Lock()
@@ -74,7 +88,7 @@ func (xorSealer) seal(p []byte) ([]byte, error) {
 func (s xorSealer) unseal(p []byte) ([]byte, error) { return s.seal(p) }
 
 func newFake(t *testing.T) (*Backend, *fakeCreds) {
-	creds := &fakeCreds{m: map[string][]byte{}}
+	creds := &fakeCreds{m: map[string][]byte{}, written: map[string]time.Time{}}
 	return newBackend("kr-test", filepath.Join(wintemp.Dir(t), "spill"), creds, xorSealer{}), creds
 }
 

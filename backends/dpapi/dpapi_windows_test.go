@@ -96,4 +96,15 @@ func TestGoKeyringInterop(t *testing.T) {
 	if err != nil || len(names) != 2 {
 		t.Fatalf("List = %q, %v", names, err)
 	}
+	// ls -l: kr's credential carries its comment, go-keyring's none.
+	infos, err := b.ListInfo(ctx, "from/")
+	if err != nil || len(infos) != 2 {
+		t.Fatalf("ListInfo = %+v, %v", infos, err)
+	}
+	for _, in := range infos {
+		want := map[string]string{"from/gokeyring": "", "from/kr": "kr"}[in.Name]
+		if in.Writer != want || in.Modified.IsZero() {
+			t.Errorf("ListInfo %s: writer %q, modified %v; want writer %q and a time", in.Name, in.Writer, in.Modified, want)
+		}
+	}
 }

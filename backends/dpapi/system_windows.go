@@ -46,6 +46,7 @@ func (wincredStore) write(target, user string, blob []byte) error {
 	}
 	c := wincred.NewGenericCredential(target)
 	c.UserName = user
+	c.Comment = writerComment
 	c.CredentialBlob = blob
 	c.Persist = wincred.PersistLocalMachine
 	return c.Write()
@@ -74,6 +75,23 @@ func (wincredStore) list(prefix string) ([]string, error) {
 	for _, c := range creds {
 		if strings.HasPrefix(c.TargetName, prefix) {
 			out = append(out, c.TargetName)
+		}
+	}
+	return out, nil
+}
+
+func (wincredStore) describe(prefix string) ([]credInfo, error) {
+	creds, err := wincred.FilteredList(prefix + "*")
+	if errors.Is(err, windows.ERROR_NOT_FOUND) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var out []credInfo
+	for _, c := range creds {
+		if strings.HasPrefix(c.TargetName, prefix) {
+			out = append(out, credInfo{target: c.TargetName, comment: c.Comment, modified: c.LastWritten})
 		}
 	}
 	return out, nil

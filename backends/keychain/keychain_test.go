@@ -2,10 +2,12 @@ package keychain
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/kr-keyring/kr/backends"
 	"github.com/kr-keyring/kr/backends/backendtest"
@@ -13,8 +15,10 @@ import (
 
 // fakeItems is the Keychain as kr uses it.
 type fakeItems struct {
-	mu sync.Mutex
-	m  map[[2]string][]byte
+	mu    sync.Mutex
+	m     map[[2]string][]byte
+	label map[[2]string]string
+	mdat  map[[2]string]time.Time
 }
 
 func (f *fakeItems) get(s, a string) ([]byte, error) {
@@ -30,7 +34,20 @@ func (f *fakeItems) set(s, a, l string, d []byte) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.m[[2]string{s, a}] = bytes.Clone(d)
+	f.label[[2]string{s, a}] = l
+	f.mdat[[2]string{s, a}] = time.Now()
 	return nil
+}
+func (f *fakeItems) describe(s string) ([]itemInfo, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []itemInfo
+	for k := range f.m {
+		if k[0] == s {
+			out = append(out, itemInfo{account: k[1], label: f.label[k], modified: f.mdat[k]})
+		}
+	}
+	return out, nil
 }
 func (f *fakeItems) remove(s, a string) error {
 	f.mu.Lock()
@@ -55,7 +72,7 @@ func (f *fakeItems) accounts(s string) ([]string, error) {
 
 func TestConformanceFake(t *testing.T) {
 	backendtest.Run(t, func(t *testing.T) backends.Backend {
-		return newBackend("kr-test", &fakeItems{m: map[[2]string][]byte{}})
+		return newBackend("kr-test", &fakeItems{m: map[[2]string][]byte{}, label: map[[2]string]string{}, mdat: map[[2]string]time.Time{}})
 	})
 }
 
@@ -126,3 +143,50 @@ func FuzzDecodeValue(f *testing.F) {
 		decodeValue(v) // must not panic on anything stored by others
 	})
 }
+
+func TestParseDumpItems(t *testing.T) {
+	dump := []byte(`keychain: "/Users/u/Library/Keychains/login.keychain-db"
+version: 512
+class: "genp"
+attributes:
+    0x00000007 <blob>="db/prod (kr)"
+    "acct"<blob>="db/prod"
+    "cdat"<timedate>=0x32303235303130313030303030305A00  "20250101000000Z\000"
+    "mdat"<timedate>=0x32303236313132333135303430355A00  "20261123150405Z\000"
+    "svce"<blob>="kr"
+keychain: "/Users/u/Library/Keychains/login.keychain-db"
+class: "genp"
+attributes:
+    0x00000007 <blob>="kr"
+    "acct"<blob>="api/token"
+    "mdat"<timedate>=<NULL>
+    "svce"<blob>="kr"
+`)
+	items := parseDumpItems(dump, "kr")
+	want := []itemInfo{
+		{account: "db/prod", label: "db/prod (kr)", modified: time.Date(2026, 11, 23, 15, 4, 5, 0, time.UTC)},
+		{account: "api/token", label: "kr"},
+	}
+	if len(items) != len(want) {
+		t.Fatalf("parseDumpItems = %+v", items)
+	}
+	for i := range want {
+		if items[i].account != want[i].account || items[i].label != want[i].label || !items[i].modified.Equal(want[i].modified) {
+			t.Errorf("item %d = %+v, want %+v", i, items[i], want[i])
+		}
+	}
+	b := newBackend("kr", describedItems(items))
+	infos, err := b.ListInfo(context.Background(), "")
+	if err != nil || len(infos) != 2 || infos[1].Writer != "kr" || infos[0].Writer != "" {
+		t.Fatalf("ListInfo = %+v, %v; want db/prod by kr, api/token unknown", infos, err)
+	}
+}
+
+// describedItems is an itemStore that only describes.
+type describedItems []itemInfo
+
+func (d describedItems) get(s, a string) ([]byte, error)       { return nil, errNoItem }
+func (d describedItems) set(s, a, l string, v []byte) error    { return nil }
+func (d describedItems) remove(s, a string) error              { return errNoItem }
+func (d describedItems) accounts(s string) ([]string, error)   { return nil, nil }
+func (d describedItems) describe(s string) ([]itemInfo, error) { return d, nil }

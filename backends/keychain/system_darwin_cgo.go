@@ -81,3 +81,23 @@ func (keychainStore) accounts(service string) ([]string, error) {
 	}
 	return out, nil
 }
+
+// describe reads the attributes of the service's items, never their data
+// (which may raise an access prompt).
+func (keychainStore) describe(service string) ([]itemInfo, error) {
+	q := query(service, "")
+	q.SetMatchLimit(gokeychain.MatchLimitAll)
+	q.SetReturnAttributes(true)
+	res, err := gokeychain.QueryItem(q)
+	if err != nil {
+		if errors.Is(err, gokeychain.ErrorItemNotFound) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	out := make([]itemInfo, 0, len(res))
+	for _, r := range res {
+		out = append(out, itemInfo{account: r.Account, label: r.Label, modified: r.ModificationDate})
+	}
+	return out, nil
+}

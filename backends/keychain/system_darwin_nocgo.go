@@ -41,11 +41,23 @@ func (securityStore) remove(service, account string) error {
 // accounts lists through `security dump-keychain`, which prints item
 // attributes (never secrets without -d).
 func (securityStore) accounts(service string) ([]string, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, "/usr/bin/security", "dump-keychain").Output()
+	out, err := dumpKeychain()
 	if err != nil {
 		return nil, err
 	}
 	return parseDump(out, service), nil
+}
+
+func (securityStore) describe(service string) ([]itemInfo, error) {
+	out, err := dumpKeychain()
+	if err != nil {
+		return nil, err
+	}
+	return parseDumpItems(out, service), nil
+}
+
+func dumpKeychain() ([]byte, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return exec.CommandContext(ctx, "/usr/bin/security", "dump-keychain").Output()
 }

@@ -37,7 +37,8 @@ func sessionBusAddress() (string, error) {
 
 // connect dials, authenticates and says Hello under ctx. godbus's
 // handshake takes no context, so it runs aside and a late connection is
-// closed rather than leaked.
+// closed rather than leaked. A bus that refuses us is ErrUnavailable; one
+// that does not answer in time is a timeout.
 func connect(ctx context.Context, address string) (*dbus.Conn, error) {
 	type result struct {
 		conn *dbus.Conn
@@ -80,7 +81,7 @@ func connect(ctx context.Context, address string) (*dbus.Conn, error) {
 		}
 		if ctx.Err() != nil {
 			r.conn.Close()
-			return nil, unavailableCtx("connect to the session bus", ctx.Err())
+			return nil, noAnswer("connect to the session bus", ctx.Err())
 		}
 		return r.conn, nil
 	case <-ctx.Done():
@@ -90,14 +91,16 @@ func connect(ctx context.Context, address string) (*dbus.Conn, error) {
 				r.conn.Close()
 			}
 		}()
-		return nil, unavailableCtx("connect to the session bus", ctx.Err())
+		return nil, noAnswer("connect to the session bus", ctx.Err())
 	}
 }
 
-// unavailableCtx keeps both the sentinel and the context's error testable,
-// so auto-selection can tell "no answer in time" from "not there".
-func unavailableCtx(what string, err error) error {
-	return fmt.Errorf("%w: %s: no answer in time: %w", backends.ErrUnavailable, what, err)
+// noAnswer is a call that ctx ended. It wraps the context's error and never
+// ErrUnavailable: a bus or service that is there but slow (or stopped) is
+// not "no store", and auto-selection must not pick another store because
+// of it.
+func noAnswer(what string, ctxErr error) error {
+	return fmt.Errorf("%s: no answer in time: %w", what, ctxErr)
 }
 
 func isContextErr(err error) bool {

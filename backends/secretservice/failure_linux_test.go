@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
 	"time"
 
@@ -13,10 +14,11 @@ import (
 	"github.com/kr-keyring/kr/backends"
 )
 
-// openTimed opens with the 1 s budget auto-selection gives and reports how
-// long the answer took. The bound asserted is generous (5 s) so a busy
-// machine does not flake; the figure is logged.
-func openTimed(t *testing.T) {
+// openTimed opens with the 1 s budget auto-selection gives and checks how
+// the failure is classified: ErrUnavailable only when there is no bus or no
+// service, DeadlineExceeded (and not ErrUnavailable) when something is there
+// but does not answer, which must end at the deadline.
+func openTimed(t *testing.T, wantUnavailable bool) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), backends.ProbeTimeout)
 	defer cancel()
@@ -25,44 +27,57 @@ func openTimed(t *testing.T) {
 	took := time.Since(start)
 	if err == nil {
 		b.Close()
-		t.Fatalf("Open succeeded, want ErrUnavailable")
-	}
-	if !errors.Is(err, backends.ErrUnavailable) {
-		t.Fatalf("Open: %v, want ErrUnavailable", err)
-	}
-	if took > 5*time.Second {
-		t.Fatalf("Open took %v to fail", took)
+		t.Fatalf("Open succeeded, want an error")
 	}
 	t.Logf("Open failed in %v: %v", took, err)
+	if wantUnavailable {
+		if !errors.Is(err, backends.ErrUnavailable) || errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("Open: %v, want ErrUnavailable", err)
+		}
+		// Said by the bus, not by the deadline.
+		if took >= backends.ProbeTimeout {
+			t.Fatalf("Open took %v to fail", took)
+		}
+		return
+	}
+	if !errors.Is(err, context.DeadlineExceeded) || errors.Is(err, backends.ErrUnavailable) {
+		t.Fatalf("Open: %v, want DeadlineExceeded and not ErrUnavailable", err)
+	}
+	if margin := 500 * time.Millisecond; took > backends.ProbeTimeout+margin {
+		t.Fatalf("Open took %v, want the %v deadline (+%v)", took, backends.ProbeTimeout, margin)
+	}
 }
 
 func TestNoBus(t *testing.T) {
 	t.Run("SocketMissing", func(t *testing.T) {
 		t.Setenv("DBUS_SESSION_BUS_ADDRESS", "unix:path="+filepath.Join(t.TempDir(), "no-such-bus"))
-		openTimed(t)
+		openTimed(t, true)
 	})
 	t.Run("Unset", func(t *testing.T) {
 		t.Setenv("DBUS_SESSION_BUS_ADDRESS", "")
 		os.Unsetenv("DBUS_SESSION_BUS_ADDRESS")
 		t.Setenv("XDG_RUNTIME_DIR", t.TempDir())
-		openTimed(t)
+		openTimed(t, true)
 	})
 	t.Run("Autolaunch", func(t *testing.T) {
 		// Never start a bus from a CLI: that leaves a daemon behind.
 		t.Setenv("DBUS_SESSION_BUS_ADDRESS", "autolaunch:")
-		openTimed(t)
+		openTimed(t, true)
 	})
-	t.Run("SilentPeer", func(t *testing.T) {
-		// A socket that accepts but never speaks: only ctx ends the handshake.
-		dir := t.TempDir()
-		l, err := listenUnix(filepath.Join(dir, "bus"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer l.Close()
-		t.Setenv("DBUS_SESSION_BUS_ADDRESS", "unix:path="+filepath.Join(dir, "bus"))
-		openTimed(t)
-	})
+}
+
+// TestSilentBus: a socket that accepts but never speaks is a bus that is
+// there and hangs; only ctx ends the handshake, and that is a timeout, not
+// "no bus".
+func TestSilentBus(t *testing.T) {
+	dir := t.TempDir()
+	l, err := listenUnix(filepath.Join(dir, "bus"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	t.Setenv("DBUS_SESSION_BUS_ADDRESS", "unix:path="+filepath.Join(dir, "bus"))
+	openTimed(t, false)
 }
 
 func TestNoService(t *testing.T) {
@@ -77,14 +92,86 @@ func TestNoService(t *testing.T) {
 	}
 	defer stop()
 	t.Setenv("DBUS_SESSION_BUS_ADDRESS", addr)
-	openTimed(t)
+	openTimed(t, true)
 }
+
+// TestStoppedService: a Secret Service that is on the bus but does not
+// answer (a gnome-keyring stopped with SIGSTOP) is present but slow: Open
+// fails at its deadline with DeadlineExceeded, never ErrUnavailable, so
+// auto-selection reports it instead of writing to another store.
+func TestStoppedService(t *testing.T) {
+	addr, daemon := privateKeyring(t)
+	if err := daemon.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("DBUS_SESSION_BUS_ADDRESS", addr)
+	openTimed(t, false)
+}
+
+// TestOpenErrors: a service that answers OpenSession wrongly is there and
+// failing, not unavailable.
+func TestOpenErrors(t *testing.T) {
+	for name, c := range map[string]struct {
+		dhReply *dbus.Variant
+		openErr string
+	}{
+		"reply not a key": {dhReply: ptr(dbus.MakeVariant("not a key"))},
+		"invalid key":     {dhReply: ptr(dbus.MakeVariant([]byte{1}))},
+		"failed":          {openErr: "org.freedesktop.DBus.Error.Failed"},
+		"no reply":        {openErr: errNoReply},
+	} {
+		t.Run(name, func(t *testing.T) {
+			f, conn := startFake(t)
+			f.set(func(f *fakeService) { f.dhReply, f.openErr = c.dhReply, c.openErr })
+			b, err := Open(testContext(t, 5*time.Second), Options{Conn: conn})
+			if err == nil {
+				b.Close()
+				t.Fatalf("Open succeeded")
+			}
+			if errors.Is(err, backends.ErrUnavailable) || errors.Is(err, context.DeadlineExceeded) {
+				t.Fatalf("Open: %v, want a plain error", err)
+			}
+			t.Logf("Open: %v", err)
+		})
+	}
+}
+
+// TestClassify: only a missing service or bus is ErrUnavailable; a slow,
+// locked or failing one keeps its own meaning.
+func TestClassify(t *testing.T) {
+	dbusErr := func(name string) error { return dbus.Error{Name: name, Body: []any{"text"}} }
+	for _, c := range []struct {
+		err         error
+		unavailable bool
+		also        error
+	}{
+		{dbusErr(errServiceUnknown), true, nil},
+		{dbusErr(errNameHasNoOwner), true, nil},
+		{dbusErr(errDisconnected), true, nil},
+		{dbus.ErrClosed, true, nil},
+		{dbusErr(errNoReply), false, nil},
+		{dbusErr("org.freedesktop.DBus.Error.Failed"), false, nil},
+		{dbusErr(errIsLocked), false, backends.ErrLocked},
+		{context.DeadlineExceeded, false, context.DeadlineExceeded},
+		{context.Canceled, false, context.Canceled},
+	} {
+		err := classify("call", c.err)
+		if errors.Is(err, backends.ErrUnavailable) != c.unavailable {
+			t.Errorf("classify(%v) = %v, want ErrUnavailable %v", c.err, err, c.unavailable)
+		}
+		if c.also != nil && !errors.Is(err, c.also) {
+			t.Errorf("classify(%v) = %v, want %v", c.err, err, c.also)
+		}
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
 
 // TestLocked locks the collection on a keyring of the test's own: with no
 // prompter on the bus, every call ends with ErrLocked (or ErrCanceled if the
 // service dismisses the prompt itself) by the 2 s deadline, never a hang.
 func TestLocked(t *testing.T) {
-	addr := privateKeyring(t)
+	addr, _ := privateKeyring(t)
 	conn, err := dbus.Connect(addr)
 	if err != nil {
 		t.Fatal(err)
@@ -106,6 +193,14 @@ func TestLocked(t *testing.T) {
 	}
 	if info, err := b.Info(ctx); err != nil || !info.Locked {
 		t.Fatalf("Info after Lock = %+v, %v; want locked", info, err)
+	}
+
+	// Has answers from the search, locked or not, without prompting.
+	if has, err := b.Has(ctx, "locked/item"); err != nil || !has {
+		t.Fatalf("Has on a locked collection = %v, %v; want true", has, err)
+	}
+	if has, err := b.Has(ctx, "locked/absent"); err != nil || has {
+		t.Fatalf("Has(absent) on a locked collection = %v, %v; want false", has, err)
 	}
 
 	ops := map[string]func(context.Context) error{
@@ -135,7 +230,7 @@ func TestLocked(t *testing.T) {
 // TestLoginFallback: with no "default" alias, kr writes to the login
 // collection.
 func TestLoginFallback(t *testing.T) {
-	addr := privateKeyring(t)
+	addr, _ := privateKeyring(t)
 	conn, err := dbus.Connect(addr)
 	if err != nil {
 		t.Fatal(err)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"os"
 	"os/exec"
 	"sync"
 	"testing"
@@ -63,16 +64,19 @@ func TestNoPlaintextOnBus(t *testing.T) {
 func recordBus(t *testing.T, monitor string, fn func(context.Context)) []byte {
 	t.Helper()
 	ctx := testContext(t, 30*time.Second)
-	cmd := exec.CommandContext(ctx, monitor, "--address", env.addr, "--binary")
-	cmd.SysProcAttr = childAttrs()
-	out, err := cmd.StdoutPipe()
+	cmd := exec.Command(monitor, "--address", env.addr, "--binary")
+	out, w, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := cmd.Start(); err != nil {
+	defer out.Close()
+	cmd.Stdout = w
+	mon, err := startChild(cmd)
+	w.Close()
+	if err != nil {
 		t.Fatal(err)
 	}
-	defer stopProcess(cmd)
+	defer mon.stop()
 	var mu sync.Mutex
 	var wire bytes.Buffer
 	go func() {

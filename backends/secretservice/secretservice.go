@@ -2,10 +2,14 @@
 // Service (gnome-keyring, KeePassXC, KWallet) over D-Bus. It owns the bus
 // connection, the encrypted transfer session, collection and prompt
 // handling, and the item schema shared with secret-tool, Python keyring and
-// zalando/go-keyring.
+// zalando/go-keyring. Its errors wrap backends.ErrUnavailable only when
+// there is no bus or no service on it; a locked collection is never taken
+// for an empty one, and a value is reported stored only once it reads back
+// the same.
 package secretservice
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -22,22 +26,31 @@ import (
 
 // D-Bus names of the Secret Service API.
 const (
-	busName          = "org.freedesktop.secrets"
-	servicePath      = dbus.ObjectPath("/org/freedesktop/secrets")
-	loginCollection  = dbus.ObjectPath("/org/freedesktop/secrets/collection/login")
-	noObject         = dbus.ObjectPath("/")
-	ifaceService     = "org.freedesktop.Secret.Service"
-	ifaceCollection  = "org.freedesktop.Secret.Collection"
-	ifaceItem        = "org.freedesktop.Secret.Item"
-	ifaceSession     = "org.freedesktop.Secret.Session"
-	ifacePrompt      = "org.freedesktop.Secret.Prompt"
-	ifaceProperties  = "org.freedesktop.DBus.Properties"
-	errIsLocked      = "org.freedesktop.Secret.Error.IsLocked"
-	errNoSession     = "org.freedesktop.Secret.Error.NoSession"
-	errNoSuchObject  = "org.freedesktop.Secret.Error.NoSuchObject"
-	errNotSupported  = "org.freedesktop.DBus.Error.NotSupported"
-	errUnknownObject = "org.freedesktop.DBus.Error.UnknownObject"
-	errUnknownMethod = "org.freedesktop.DBus.Error.UnknownMethod"
+	busName         = "org.freedesktop.secrets"
+	servicePath     = dbus.ObjectPath("/org/freedesktop/secrets")
+	loginCollection = dbus.ObjectPath("/org/freedesktop/secrets/collection/login")
+	noObject        = dbus.ObjectPath("/")
+	ifaceService    = "org.freedesktop.Secret.Service"
+	ifaceCollection = "org.freedesktop.Secret.Collection"
+	ifaceItem       = "org.freedesktop.Secret.Item"
+	ifaceSession    = "org.freedesktop.Secret.Session"
+	ifacePrompt     = "org.freedesktop.Secret.Prompt"
+	ifaceProperties = "org.freedesktop.DBus.Properties"
+)
+
+// D-Bus error names kr tells apart.
+const (
+	errIsLocked       = "org.freedesktop.Secret.Error.IsLocked"
+	errNoSession      = "org.freedesktop.Secret.Error.NoSession"
+	errNoSuchObject   = "org.freedesktop.Secret.Error.NoSuchObject"
+	errNotSupported   = "org.freedesktop.DBus.Error.NotSupported"
+	errUnknownObject  = "org.freedesktop.DBus.Error.UnknownObject"
+	errUnknownMethod  = "org.freedesktop.DBus.Error.UnknownMethod"
+	errInvalidArgs    = "org.freedesktop.DBus.Error.InvalidArgs"
+	errServiceUnknown = "org.freedesktop.DBus.Error.ServiceUnknown"
+	errNameHasNoOwner = "org.freedesktop.DBus.Error.NameHasNoOwner"
+	errNoReply        = "org.freedesktop.DBus.Error.NoReply"
+	errDisconnected   = "org.freedesktop.DBus.Error.Disconnected"
 )
 
 // Item schema: the attributes every Secret Service client in kr's
@@ -52,6 +65,10 @@ const (
 	contentText   = "text/plain"
 	contentBinary = "application/octet-stream"
 )
+
+// errBackendClosed is a call on a Backend after Close: a caller's mistake,
+// not a missing store.
+var errBackendClosed = errors.New("backend is closed")
 
 // cleanupTimeout bounds calls made after the caller's context is already
 // done (dismissing a prompt, closing the session), so they cannot hang.
@@ -109,9 +126,11 @@ type secret struct {
 }
 
 // Open connects to the session bus and opens a transfer session, which
-// also proves the Secret Service answers. A missing bus or service gives an
-// error wrapping backends.ErrUnavailable as soon as the bus says so, or when
-// ctx ends.
+// also proves the Secret Service answers. Only a missing bus or service
+// gives an error wrapping backends.ErrUnavailable, as soon as the bus says
+// so. A bus or service that does not answer before ctx ends gives ctx's
+// error (context.DeadlineExceeded), and one that answers wrongly a plain
+// error: neither means "no store here".
 func Open(ctx context.Context, opts Options) (*Backend, error) {
 	if !platformSupported {
 		return nil, fmt.Errorf("secret service: %w", backends.ErrUnsupported)
@@ -141,12 +160,24 @@ func Open(ctx context.Context, opts Options) (*Backend, error) {
 		}
 		b.ownsConn = true
 	}
+	// OpenSession must not be the first message of a connection:
+	// gnome-keyring (42 to at least 50; GNOME gnome-keyring issues 183, 190
+	// and 194) registers a client in an idle callback when its first message
+	// arrives, a method call can overtake it, and OpenSession from a client
+	// it has not registered fails an assertion that aborts the daemon, with
+	// every other client's sessions. Looking up the default collection,
+	// which kr needs anyway, registers us first; it runs while our DH key
+	// is computed. Found when the test suite's shared daemon died mid-run.
+	_, err := b.readCollection(ctx)
 	kp := <-keys
 	defer kp.kp.wipe()
-	if kp.err != nil {
-		return nil, fmt.Errorf("secret service: %w", kp.err)
+	if err == nil {
+		err = kp.err
 	}
-	if err := b.openSession(ctx, opts.algorithm, kp.kp); err != nil {
+	if err == nil {
+		err = b.openSession(ctx, opts.algorithm, kp.kp)
+	}
+	if err != nil {
 		if b.ownsConn {
 			b.conn.Close()
 		}
@@ -232,7 +263,7 @@ func (b *Backend) openDHSession(ctx context.Context, kp *dhKeyPair) error {
 	}
 	servicePublic, ok := out.Value().([]byte)
 	if !ok {
-		return fmt.Errorf("%w: open session: service sent a %s, not a public key", backends.ErrUnavailable, out.Signature())
+		return fmt.Errorf("open session: service sent a %s, not a public key", out.Signature())
 	}
 	key, err := kp.deriveKey(servicePublic)
 	if err != nil {
@@ -245,17 +276,13 @@ func (b *Backend) openDHSession(ctx context.Context, kp *dhKeyPair) error {
 	return nil
 }
 
-// classifyOpen makes every reason Open cannot talk to the service an
-// ErrUnavailable, keeping a context error testable too.
+// classifyOpen is classify for OpenSession, keeping ctx's error when the
+// call failed for another reason after ctx ended.
 func classifyOpen(ctx context.Context, err error) error {
-	if isContextErr(err) || ctx.Err() != nil {
-		return unavailableCtx("open session", ctx.Err())
+	if !isContextErr(err) && ctx.Err() != nil {
+		err = ctx.Err()
 	}
-	switch dbusErrorName(err) {
-	case "org.freedesktop.DBus.Error.ServiceUnknown", "org.freedesktop.DBus.Error.NameHasNoOwner":
-		return fmt.Errorf("%w: no Secret Service on the session bus (is gnome-keyring or KeePassXC running?)", backends.ErrUnavailable)
-	}
-	return fmt.Errorf("%w: open session: %v", backends.ErrUnavailable, err)
+	return classify("open session", err)
 }
 
 // Get returns the value of the item whose service and username attributes
@@ -264,7 +291,7 @@ func classifyOpen(ctx context.Context, err error) error {
 // the greatest object path, so the choice is stable; Set removes the others
 // it can.
 func (b *Backend) Get(ctx context.Context, name string) ([]byte, error) {
-	items, err := b.search(ctx, b.itemAttributes(name), true)
+	items, err := b.find(ctx, b.itemAttributes(name), false)
 	if err != nil {
 		return nil, fmt.Errorf("secret service: get %s: %w", name, err)
 	}
@@ -290,6 +317,10 @@ func (b *Backend) getSecret(ctx context.Context, item dbus.ObjectPath) ([]byte, 
 		if err == nil {
 			return b.decode(s)
 		}
+		if isGone(err) {
+			// Deleted between the search and now.
+			return nil, backends.ErrNotFound
+		}
 		switch dbusErrorName(err) {
 		case errNoSession:
 			if attempt == 0 {
@@ -298,9 +329,6 @@ func (b *Backend) getSecret(ctx context.Context, item dbus.ObjectPath) ([]byte, 
 				}
 				continue
 			}
-		case errNoSuchObject, errUnknownObject, errUnknownMethod:
-			// Deleted between the search and now.
-			return nil, backends.ErrNotFound
 		case errIsLocked:
 			if _, err := b.unlock(ctx, []dbus.ObjectPath{item}); err != nil {
 				return nil, err
@@ -309,30 +337,50 @@ func (b *Backend) getSecret(ctx context.Context, item dbus.ObjectPath) ([]byte, 
 				continue
 			}
 		}
-		return nil, b.classify(ctx, "read secret", err)
+		return nil, classify("read secret", err)
 	}
 }
 
-// Set writes value into the default collection, replacing an item with the
-// same attributes, then removes other unlocked items with the same service
-// and username (written by other tools with extra attributes) so every
-// client reads the new value.
+// ErrValueRewritten is wrapped by Set when the store keeps something other
+// than the value it was given.
+var ErrValueRewritten = errors.New("the store rewrote the value")
+
+// Set writes value into the default collection and reads it back: some
+// stores rewrite values (KeePassXC resolves {TITLE}-style placeholders in
+// text secrets), and kr never reports a value stored that does not read
+// back the same. The new item is created next to the old ones, which are
+// removed only once the new one checks out, so a refused value leaves the
+// previous one in place. Old items include other tools' (with extra
+// attributes) that are unlocked, so every client reads the new value.
 func (b *Backend) Set(ctx context.Context, name string, value []byte) error {
 	attrs := b.itemAttributes(name)
-	item, err := b.createItem(ctx, name, attrs, value)
+	coll, err := b.writeCollection(ctx)
 	if err != nil {
 		return fmt.Errorf("secret service: set %s: %w", name, err)
 	}
-	if item == "" || item == noObject {
-		// A prompt that did not say which item it made: without knowing
-		// ours, removing "the others" could remove it.
-		return nil
+	// A locked collection may hide the old items from the search.
+	if _, err := b.unlockCollection(ctx, coll); err != nil {
+		return fmt.Errorf("secret service: set %s: %w", name, err)
 	}
-	others, err := b.search(ctx, attrs, false)
+	old, err := b.search(ctx, attrs, false)
 	if err != nil {
-		return fmt.Errorf("secret service: set %s: remove older copies: %w", name, err)
+		return fmt.Errorf("secret service: set %s: %w", name, err)
 	}
-	for _, other := range others {
+	item, err := b.createItem(ctx, name, attrs, value)
+	if err != nil {
+		b.dropNew(ctx, attrs, old)
+		return fmt.Errorf("secret service: set %s: %w", name, err)
+	}
+	if item == "" || item == noObject {
+		// A prompt that did not say which item it made.
+		if item, err = b.findNew(ctx, attrs, old); err != nil {
+			return fmt.Errorf("secret service: set %s: %w", name, err)
+		}
+	}
+	if err := b.verify(ctx, item, value, len(old) > 0); err != nil {
+		return fmt.Errorf("secret service: set %s: %w", name, err)
+	}
+	for _, other := range old {
 		if other == item {
 			continue
 		}
@@ -341,6 +389,70 @@ func (b *Backend) Set(ctx context.Context, name string, value []byte) error {
 		}
 	}
 	return nil
+}
+
+// verify reads item back (one GetSecret) and compares it with value. On a
+// mismatch, or when it cannot read it, it deletes item so that what was
+// there before stays the value.
+func (b *Backend) verify(ctx context.Context, item dbus.ObjectPath, value []byte, hadOld bool) error {
+	got, err := b.getSecret(ctx, item)
+	same := err == nil && bytes.Equal(got, value)
+	clear(got)
+	if same {
+		return nil
+	}
+	kept := "nothing was stored"
+	if hadOld {
+		kept = "the previous value was kept"
+	}
+	if err != nil {
+		err = fmt.Errorf("read the new value back: %w", err)
+	} else {
+		err = fmt.Errorf("%w (KeePassXC resolves {PLACEHOLDERS} in text)", ErrValueRewritten)
+	}
+	// The caller's ctx may be what ended the read.
+	cctx, cancel := b.cleanupContext(ctx)
+	defer cancel()
+	if derr := b.deleteItem(cctx, item); derr != nil && !errors.Is(derr, backends.ErrNotFound) {
+		return fmt.Errorf("%w; removing the new item failed too: %v", err, derr)
+	}
+	return fmt.Errorf("%w; %s", err, kept)
+}
+
+// dropNew deletes what a failed CreateItem may have left: KeePassXC
+// creates the entry, then refuses a value such as {REF:...} and ends the
+// prompt as dismissed, which left an empty item that later reads served.
+func (b *Backend) dropNew(ctx context.Context, attrs map[string]string, old []dbus.ObjectPath) {
+	cctx, cancel := b.cleanupContext(ctx)
+	defer cancel()
+	now, err := b.search(cctx, attrs, false)
+	if err != nil {
+		return
+	}
+	for _, item := range now {
+		if !slices.Contains(old, item) {
+			_ = b.deleteItem(cctx, item)
+		}
+	}
+}
+
+// findNew finds the item Set just created when the service did not say
+// which it was: the one match that was not there before.
+func (b *Backend) findNew(ctx context.Context, attrs map[string]string, old []dbus.ObjectPath) (dbus.ObjectPath, error) {
+	now, err := b.search(ctx, attrs, false)
+	if err != nil {
+		return "", err
+	}
+	var fresh []dbus.ObjectPath
+	for _, item := range now {
+		if !slices.Contains(old, item) {
+			fresh = append(fresh, item)
+		}
+	}
+	if len(fresh) != 1 {
+		return "", fmt.Errorf("the service did not say which item it created, and %d new ones match: cannot check what it stored", len(fresh))
+	}
+	return fresh[0], nil
 }
 
 func (b *Backend) createItem(ctx context.Context, name string, attrs map[string]string, value []byte) (dbus.ObjectPath, error) {
@@ -359,7 +471,8 @@ func (b *Backend) createItem(ctx context.Context, name string, attrs map[string]
 			return "", err
 		}
 		var item, prompt dbus.ObjectPath
-		err = b.call(ctx, coll, ifaceCollection+".CreateItem", props, s, true).Store(&item, &prompt)
+		// replace=false: the old item must outlive the new one's check.
+		err = b.call(ctx, coll, ifaceCollection+".CreateItem", props, s, false).Store(&item, &prompt)
 		clear(s.Value)
 		if err == nil {
 			if prompt == noObject {
@@ -373,29 +486,29 @@ func (b *Backend) createItem(ctx context.Context, name string, attrs map[string]
 			return p, nil
 		}
 		if attempt > 0 {
-			return "", b.classify(ctx, "create item", err)
+			return "", classify("create item", err)
 		}
-		switch dbusErrorName(err) {
-		case errIsLocked:
+		switch name := dbusErrorName(err); {
+		case name == errIsLocked:
 			if _, err := b.unlock(ctx, []dbus.ObjectPath{coll}); err != nil {
 				return "", err
 			}
-		case errNoSession:
+		case name == errNoSession:
 			if err := b.reopenSession(ctx, session); err != nil {
 				return "", err
 			}
-		case errNoSuchObject, errUnknownObject, errUnknownMethod:
+		case isGone(err):
 			// The cached collection was deleted: look it up again.
 			b.forgetCollection(coll)
 		default:
-			return "", b.classify(ctx, "create item", err)
+			return "", classify("create item", err)
 		}
 	}
 }
 
 // Delete removes every item with the name's service and username.
 func (b *Backend) Delete(ctx context.Context, name string) error {
-	items, err := b.search(ctx, b.itemAttributes(name), true)
+	items, err := b.find(ctx, b.itemAttributes(name), true)
 	if err != nil {
 		return fmt.Errorf("secret service: delete %s: %w", name, err)
 	}
@@ -419,12 +532,12 @@ func (b *Backend) Delete(ctx context.Context, name string) error {
 func (b *Backend) deleteItem(ctx context.Context, item dbus.ObjectPath) error {
 	var prompt dbus.ObjectPath
 	err := b.call(ctx, item, ifaceItem+".Delete").Store(&prompt)
-	switch dbusErrorName(err) {
-	case "":
-	case errNoSuchObject, errUnknownObject, errUnknownMethod:
+	switch {
+	case err == nil:
+	case isGone(err):
 		return backends.ErrNotFound
 	default:
-		return b.classify(ctx, "delete item", err)
+		return classify("delete item", err)
 	}
 	if prompt != noObject {
 		_, err = b.prompt(ctx, prompt)
@@ -436,7 +549,7 @@ func (b *Backend) deleteItem(ctx context.Context, item dbus.ObjectPath) error {
 // with prefix, sorted and without duplicates. Items other tools wrote with
 // names kr cannot address are left out.
 func (b *Backend) List(ctx context.Context, prefix string) ([]string, error) {
-	items, err := b.search(ctx, map[string]string{attrService: b.service}, true)
+	items, err := b.find(ctx, map[string]string{attrService: b.service}, true)
 	if err != nil {
 		return nil, fmt.Errorf("secret service: list: %w", err)
 	}
@@ -451,10 +564,10 @@ func (b *Backend) List(ctx context.Context, prefix string) ([]string, error) {
 		<-c.Done
 		var v dbus.Variant
 		if err := c.Store(&v); err != nil {
-			if n := dbusErrorName(err); n == errNoSuchObject || n == errUnknownObject || n == errUnknownMethod {
+			if isGone(err) {
 				continue
 			}
-			return nil, fmt.Errorf("secret service: list: %w", b.classify(ctx, "read attributes", err))
+			return nil, fmt.Errorf("secret service: list: %w", classify("read attributes", err))
 		}
 		attrs, _ := v.Value().(map[string]string)
 		name, ok := attrs[attrUsername]
@@ -472,7 +585,7 @@ func (b *Backend) List(ctx context.Context, prefix string) ([]string, error) {
 func (b *Backend) Info(ctx context.Context) (Info, error) {
 	info := Info{Algorithm: b.currentAlgorithm()}
 	if err := b.conn.BusObject().CallWithContext(ctx, "org.freedesktop.DBus.GetNameOwner", 0, busName).Store(&info.Service); err != nil {
-		return info, fmt.Errorf("secret service: info: %w", b.classify(ctx, "find the service owner", err))
+		return info, fmt.Errorf("secret service: info: %w", classify("find the service owner", err))
 	}
 	coll, err := b.findCollection(ctx)
 	if err != nil {
@@ -484,15 +597,104 @@ func (b *Backend) Info(ctx context.Context) (Info, error) {
 	info.Collection = coll
 	var props map[string]dbus.Variant
 	if err := b.call(ctx, coll, ifaceProperties+".GetAll", ifaceCollection).Store(&props); err != nil {
-		return info, fmt.Errorf("secret service: info: %w", b.classify(ctx, "read the collection", err))
+		return info, fmt.Errorf("secret service: info: %w", classify("read the collection", err))
 	}
 	info.CollectionLabel, _ = props["Label"].Value().(string)
 	info.Locked, _ = props["Locked"].Value().(bool)
 	return info, nil
 }
 
+// Has reports whether an item for name exists, without unlocking,
+// prompting or reading it: one search, in which a locked match counts.
+// A store that hides locked items (KeePassXC) may answer false for one it
+// holds; Has is for hints, never for deciding that a value is absent.
+func (b *Backend) Has(ctx context.Context, name string) (bool, error) {
+	if err := backends.ValidateName(name); err != nil {
+		return false, fmt.Errorf("secret service: has %s: %w", name, err)
+	}
+	var unlocked, locked []dbus.ObjectPath
+	if err := b.call(ctx, servicePath, ifaceService+".SearchItems", b.itemAttributes(name)).Store(&unlocked, &locked); err != nil {
+		return false, fmt.Errorf("secret service: has %s: %w", name, classify("search", err))
+	}
+	return len(unlocked)+len(locked) > 0, nil
+}
+
 func (b *Backend) itemAttributes(name string) map[string]string {
 	return map[string]string{attrService: b.service, attrUsername: name}
+}
+
+// find is search for Get, List and Delete, which must never take a locked
+// collection for an empty one: KeePassXC (with UnlockBeforeSearch off)
+// answers a search in a locked database with no items at all, so "not
+// found" or an empty list would be wrong. kr's collection is unlocked (which
+// may prompt) before an empty result is believed, or, with first, before
+// searching at all: a partial list, or a Delete that leaves hidden copies,
+// is as wrong as an empty one.
+func (b *Backend) find(ctx context.Context, attrs map[string]string, first bool) ([]dbus.ObjectPath, error) {
+	if !first {
+		items, err := b.search(ctx, attrs, true)
+		if isContextErr(err) && b.collectionLocked(ctx) {
+			// KeePassXC holds a search of a locked database until someone
+			// unlocks it: say locked, not just "no answer".
+			return nil, fmt.Errorf("%w: the collection is locked and was not unlocked in time: %w", backends.ErrLocked, err)
+		}
+		if err != nil || len(items) > 0 {
+			return items, err
+		}
+	}
+	coll, err := b.readCollection(ctx)
+	if err != nil {
+		return nil, err
+	}
+	unlocked, err := b.unlockCollection(ctx, coll)
+	if err != nil {
+		return nil, err
+	}
+	if !first && !unlocked {
+		return nil, nil
+	}
+	return b.search(ctx, attrs, true)
+}
+
+// collectionLocked reports whether kr's collection says it is locked, asked
+// after ctx may have ended (a short cleanup deadline of its own).
+func (b *Backend) collectionLocked(ctx context.Context) bool {
+	cctx, cancel := b.cleanupContext(ctx)
+	defer cancel()
+	coll, err := b.readCollection(cctx)
+	if err != nil || coll == "" {
+		return false
+	}
+	var v dbus.Variant
+	if err := b.call(cctx, coll, ifaceProperties+".Get", ifaceCollection, "Locked").Store(&v); err != nil {
+		return false
+	}
+	locked, _ := v.Value().(bool)
+	return locked
+}
+
+// unlockCollection unlocks coll if its Locked property says so, which may
+// prompt, and reports whether it had to. "" (no collection) is not locked.
+func (b *Backend) unlockCollection(ctx context.Context, coll dbus.ObjectPath) (bool, error) {
+	if coll == "" {
+		return false, nil
+	}
+	var v dbus.Variant
+	err := b.call(ctx, coll, ifaceProperties+".Get", ifaceCollection, "Locked").Store(&v)
+	if isGone(err) {
+		b.forgetCollection(coll)
+		return false, nil
+	}
+	if err != nil {
+		return false, classify("read whether the collection is locked", err)
+	}
+	if locked, _ := v.Value().(bool); !locked {
+		return false, nil
+	}
+	if _, err := b.unlock(ctx, []dbus.ObjectPath{coll}); err != nil {
+		return false, err
+	}
+	return true, nil
 }
 
 // search finds items in every collection. With unlock, locked matches are
@@ -501,7 +703,7 @@ func (b *Backend) itemAttributes(name string) map[string]string {
 func (b *Backend) search(ctx context.Context, attrs map[string]string, unlock bool) ([]dbus.ObjectPath, error) {
 	var unlocked, locked []dbus.ObjectPath
 	if err := b.call(ctx, servicePath, ifaceService+".SearchItems", attrs).Store(&unlocked, &locked); err != nil {
-		return nil, b.classify(ctx, "search", err)
+		return nil, classify("search", err)
 	}
 	if len(locked) == 0 || !unlock {
 		return unlocked, nil
@@ -529,7 +731,7 @@ func (b *Backend) newest(ctx context.Context, items []dbus.ObjectPath) (dbus.Obj
 		<-c.Done
 		var v dbus.Variant
 		if err := c.Store(&v); err != nil {
-			return "", b.classify(ctx, "read modification time", err)
+			return "", classify("read modification time", err)
 		}
 		t, _ := v.Value().(uint64)
 		if best == "" || t > bestTime || (t == bestTime && items[i] > best) {
@@ -539,9 +741,9 @@ func (b *Backend) newest(ctx context.Context, items []dbus.ObjectPath) (dbus.Obj
 	return best, nil
 }
 
-// writeCollection returns the collection Set writes to, creating the
-// default one when the service has none.
-func (b *Backend) writeCollection(ctx context.Context) (dbus.ObjectPath, error) {
+// readCollection returns the collection Set writes to, "" when the service
+// has none yet.
+func (b *Backend) readCollection(ctx context.Context) (dbus.ObjectPath, error) {
 	b.mu.RLock()
 	coll := b.collection
 	b.mu.RUnlock()
@@ -549,13 +751,24 @@ func (b *Backend) writeCollection(ctx context.Context) (dbus.ObjectPath, error) 
 		return coll, nil
 	}
 	coll, err := b.findCollection(ctx)
-	if err != nil {
+	if err != nil || coll == "" {
 		return "", err
 	}
-	if coll == "" {
-		if coll, err = b.createDefaultCollection(ctx); err != nil {
-			return "", err
-		}
+	b.mu.Lock()
+	b.collection = coll
+	b.mu.Unlock()
+	return coll, nil
+}
+
+// writeCollection returns the collection Set writes to, creating the
+// default one when the service has none.
+func (b *Backend) writeCollection(ctx context.Context) (dbus.ObjectPath, error) {
+	coll, err := b.readCollection(ctx)
+	if err != nil || coll != "" {
+		return coll, err
+	}
+	if coll, err = b.createDefaultCollection(ctx); err != nil {
+		return "", err
 	}
 	b.mu.Lock()
 	b.collection = coll
@@ -575,28 +788,29 @@ func (b *Backend) forgetCollection(coll dbus.ObjectPath) {
 // collection; "" when neither exists.
 func (b *Backend) findCollection(ctx context.Context) (dbus.ObjectPath, error) {
 	var coll dbus.ObjectPath
-	if err := b.call(ctx, servicePath, ifaceService+".ReadAlias", "default").Store(&coll); err != nil {
-		return "", b.classify(ctx, "read the default alias", err)
+	// A service without aliases (UnknownMethod) still has a login collection.
+	if err := b.call(ctx, servicePath, ifaceService+".ReadAlias", "default").Store(&coll); err != nil && !isGone(err) {
+		return "", classify("read the default alias", err)
 	}
 	if coll != noObject && coll != "" {
 		return coll, nil
 	}
 	var v dbus.Variant
 	err := b.call(ctx, loginCollection, ifaceProperties+".Get", ifaceCollection, "Label").Store(&v)
-	switch dbusErrorName(err) {
-	case "":
+	switch {
+	case err == nil:
 		return loginCollection, nil
-	case errNoSuchObject, errUnknownObject, errUnknownMethod, "org.freedesktop.DBus.Error.InvalidArgs":
+	case isGone(err) || dbusErrorName(err) == errInvalidArgs:
 		return "", nil
 	}
-	return "", b.classify(ctx, "look for the login collection", err)
+	return "", classify("look for the login collection", err)
 }
 
 func (b *Backend) createDefaultCollection(ctx context.Context) (dbus.ObjectPath, error) {
 	props := map[string]dbus.Variant{ifaceCollection + ".Label": dbus.MakeVariant("Default keyring")}
 	var coll, prompt dbus.ObjectPath
 	if err := b.call(ctx, servicePath, ifaceService+".CreateCollection", props, "default").Store(&coll, &prompt); err != nil {
-		return "", b.classify(ctx, "create the default collection", err)
+		return "", classify("create the default collection", err)
 	}
 	if prompt != noObject {
 		result, err := b.prompt(ctx, prompt)
@@ -606,7 +820,7 @@ func (b *Backend) createDefaultCollection(ctx context.Context) (dbus.ObjectPath,
 		coll, _ = result.Value().(dbus.ObjectPath)
 	}
 	if coll == "" || coll == noObject {
-		return "", fmt.Errorf("create the default collection: service returned no collection: %w", backends.ErrUnavailable)
+		return "", errors.New("create the default collection: service returned no collection")
 	}
 	return coll, nil
 }
@@ -617,7 +831,7 @@ func (b *Backend) unlock(ctx context.Context, objects []dbus.ObjectPath) ([]dbus
 	var unlocked []dbus.ObjectPath
 	var prompt dbus.ObjectPath
 	if err := b.call(ctx, servicePath, ifaceService+".Unlock", objects).Store(&unlocked, &prompt); err != nil {
-		return nil, b.classify(ctx, "unlock", err)
+		return nil, classify("unlock", err)
 	}
 	if prompt != noObject {
 		result, err := b.prompt(ctx, prompt)
@@ -698,7 +912,7 @@ func (b *Backend) lockedCtx(ctx context.Context, what string, err error) error {
 	if isContextErr(err) || ctx.Err() != nil {
 		return fmt.Errorf("%w: %s: not unlocked in time: %w", backends.ErrLocked, what, ctx.Err())
 	}
-	return b.classify(ctx, what, err)
+	return classify(what, err)
 }
 
 func (b *Backend) currentSession() dbus.ObjectPath {
@@ -720,7 +934,7 @@ func (b *Backend) reopenSession(ctx context.Context, stale dbus.ObjectPath) erro
 	current, algorithm, closed := b.session, b.algorithm, b.closed
 	b.mu.RUnlock()
 	if closed {
-		return fmt.Errorf("%w: backend is closed", backends.ErrUnavailable)
+		return errBackendClosed
 	}
 	if current != stale {
 		return nil
@@ -738,7 +952,7 @@ func (b *Backend) encode(session dbus.ObjectPath, value []byte) (secret, error) 
 	b.mu.RLock()
 	defer b.mu.RUnlock()
 	if b.closed {
-		return s, fmt.Errorf("%w: backend is closed", backends.ErrUnavailable)
+		return s, errBackendClosed
 	}
 	if b.key == nil {
 		s.Parameters = []byte{}
@@ -760,7 +974,7 @@ func (b *Backend) decode(s secret) ([]byte, error) {
 	b.mu.RLock()
 	defer b.mu.RUnlock()
 	if b.closed {
-		return nil, fmt.Errorf("%w: backend is closed", backends.ErrUnavailable)
+		return nil, errBackendClosed
 	}
 	if b.key == nil {
 		if s.Value == nil {
@@ -777,23 +991,44 @@ func (b *Backend) call(ctx context.Context, path dbus.ObjectPath, method string,
 	return b.conn.Object(busName, path).CallWithContext(ctx, method, 0, args...)
 }
 
-// classify maps a failed call to kr's errors: a locked object, a service
-// or bus that went away, or the caller's context ending.
-func (b *Backend) classify(ctx context.Context, what string, err error) error {
-	if isContextErr(err) {
-		return fmt.Errorf("%s: %w", what, err)
-	}
-	switch dbusErrorName(err) {
-	case errIsLocked:
+// classify maps a failed call to kr's errors. ErrUnavailable means only
+// that the bus or the service is not there: auto-selection moves on to
+// another store for it, so a service that is slow (the caller's context
+// ended, or the bus gave up waiting: NoReply), locked or failing keeps its
+// own error.
+func classify(what string, err error) error {
+	switch {
+	case isContextErr(err):
+		return noAnswer(what, err)
+	case dbusErrorName(err) == errIsLocked:
 		return fmt.Errorf("%s: %w", what, backends.ErrLocked)
-	case "org.freedesktop.DBus.Error.ServiceUnknown", "org.freedesktop.DBus.Error.NameHasNoOwner",
-		"org.freedesktop.DBus.Error.NoReply", "org.freedesktop.DBus.Error.Disconnected":
-		return fmt.Errorf("%w: %s: %v", backends.ErrUnavailable, what, err)
-	}
-	if errors.Is(err, dbus.ErrClosed) {
-		return fmt.Errorf("%w: %s: %v", backends.ErrUnavailable, what, err)
+	case serviceMissing(err):
+		return fmt.Errorf("%w: no Secret Service on the session bus (is gnome-keyring or KeePassXC running?)", backends.ErrUnavailable)
+	case dbusErrorName(err) == errDisconnected || errors.Is(err, dbus.ErrClosed):
+		return fmt.Errorf("%w: %s: the session bus connection closed: %v", backends.ErrUnavailable, what, err)
 	}
 	return fmt.Errorf("%s: %w", what, err)
+}
+
+// serviceMissing reports whether the bus said nobody owns the Secret
+// Service's name and nothing can be activated for it.
+func serviceMissing(err error) bool {
+	switch dbusErrorName(err) {
+	case errServiceUnknown, errNameHasNoOwner:
+		return true
+	}
+	return false
+}
+
+// isGone reports whether err says the object called does not exist (any
+// more): services answer a deleted item or collection with any of three
+// names.
+func isGone(err error) bool {
+	switch dbusErrorName(err) {
+	case errNoSuchObject, errUnknownObject, errUnknownMethod:
+		return true
+	}
+	return false
 }
 
 // dbusErrorName is the D-Bus error name of err, or "".

@@ -5,6 +5,8 @@ import (
 	"context"
 	"crypto/rand"
 	"math/big"
+	"os"
+	"sync"
 	"testing"
 	"time"
 
@@ -94,5 +96,47 @@ func BenchmarkOpenGet(b *testing.B) {
 			b.Fatal(err)
 		}
 		o.Close()
+	}
+}
+
+// TestManyFreshClients is the reproduction of the gnome-keyring abort Open
+// works around (see Open): rounds of concurrent fresh connections, each
+// opening a session and hanging up, as a burst of `kr get` processes would.
+// With OpenSession as the first message the daemon died within 300 rounds
+// in most runs (at rounds 24 to 219); Open must never kill it. It takes
+// several seconds, so it runs only with KR_SS_STRESS=1.
+func TestManyFreshClients(t *testing.T) {
+	if os.Getenv("KR_SS_STRESS") == "" {
+		t.Skip("set KR_SS_STRESS=1 to run the gnome-keyring stress test")
+	}
+	addr, daemon := privateKeyring(t)
+	const rounds, parallel = 300, 8
+	for round := range rounds {
+		var wg sync.WaitGroup
+		for range parallel {
+			wg.Go(func() {
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				defer cancel()
+				conn, err := connect(ctx, addr)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				// Hanging up without closing the session, as a process that exits.
+				defer conn.Close()
+				if _, err := Open(ctx, Options{Conn: conn}); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+		if t.Failed() {
+			select {
+			case <-daemon.exited:
+				t.Fatalf("round %d: %v", round, daemon.died())
+			case <-time.After(5 * time.Second):
+				t.Fatalf("round %d failed; gnome-keyring-daemon is still running", round)
+			}
+		}
 	}
 }

@@ -82,10 +82,14 @@ func (k *dhKeyPair) wipe() {
 // AES-128 key: HKDF-SHA256 with no salt and no info, over the shared secret
 // left-padded to the prime's length (what gnome-keyring, KeePassXC and
 // libsecret do; a shorter encoding breaks one session in 256).
+//
+// The public key is checked by value, not by length: KWallet encodes it
+// signed, 129 bytes with a leading zero whenever the top bit is set, and
+// other services drop leading zero bytes. Only 2..p-2 is a valid key.
 func (k *dhKeyPair) deriveKey(servicePublic []byte) ([]byte, error) {
 	y := new(big.Int).SetBytes(servicePublic)
 	pMinus1 := new(big.Int).Sub(oakleyGroup2, big.NewInt(1))
-	if len(servicePublic) > groupBytes || y.Cmp(big.NewInt(1)) <= 0 || y.Cmp(pMinus1) >= 0 {
+	if y.Cmp(big.NewInt(1)) <= 0 || y.Cmp(pMinus1) >= 0 {
 		return nil, errors.New("service sent an invalid public key")
 	}
 	s := new(big.Int).Exp(y, k.private, oakleyGroup2)

@@ -56,6 +56,47 @@ func referenceKey(private *big.Int, peer []byte) []byte {
 	return expand.Sum(nil)[:16]
 }
 
+// TestDeriveKeyEncodings: the service's public key is a number, whatever
+// its encoding. KWallet sends 129 bytes with a leading zero whenever the top
+// bit is set (a signed big-endian encoding); other services drop leading
+// zero bytes, so a key can be shorter than 128 bytes.
+func TestDeriveKeyEncodings(t *testing.T) {
+	kp, err := newDHKeyPair(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A peer key with the top bit set, as KWallet would send it.
+	var peer *dhKeyPair
+	for peer == nil || len(peer.public) != groupBytes || peer.public[0]&0x80 == 0 {
+		if peer, err = newDHKeyPair(rand.Reader); err != nil {
+			t.Fatal(err)
+		}
+	}
+	two := make([]byte, groupBytes)
+	two[groupBytes-1] = 2
+	pMinus2 := new(big.Int).Sub(oakleyGroup2, big.NewInt(2)).Bytes()
+	for name, c := range map[string]struct{ encoded, value []byte }{
+		"128 bytes, top bit set":       {peer.public, peer.public},
+		"129 bytes, leading zero":      {append([]byte{0}, peer.public...), peer.public},
+		"130 bytes, two leading zeros": {append([]byte{0, 0}, peer.public...), peer.public},
+		"1 byte (2)":                   {[]byte{2}, []byte{2}},
+		"2 padded to 128 bytes":        {two, []byte{2}},
+		"2 padded to 129 bytes":        {append([]byte{0}, two...), []byte{2}},
+		"short, 100 bytes":             {peer.public[:100], peer.public[:100]},
+		"p-2":                          {pMinus2, pMinus2},
+		"p-2 with a leading zero":      {append([]byte{0}, pMinus2...), pMinus2},
+	} {
+		got, err := kp.deriveKey(c.encoded)
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		if want := referenceKey(kp.private, c.value); !bytes.Equal(got, want) {
+			t.Errorf("%s: key %x, reference %x", name, got, want)
+		}
+	}
+}
+
 func TestDeriveKeyRejectsBadPublicKeys(t *testing.T) {
 	kp, err := newDHKeyPair(rand.Reader)
 	if err != nil {
@@ -63,9 +104,16 @@ func TestDeriveKeyRejectsBadPublicKeys(t *testing.T) {
 	}
 	p := oakleyGroup2.Bytes()
 	pMinus1 := new(big.Int).Sub(oakleyGroup2, big.NewInt(1)).Bytes()
+	pPlus1 := new(big.Int).Add(oakleyGroup2, big.NewInt(1)).Bytes()
+	zeros := make([]byte, groupBytes+1)
 	for name, pub := range map[string][]byte{
-		"empty": {}, "zero": {0}, "one": {1}, "p-1": pMinus1, "p": p,
-		"too long": append([]byte{1}, p...),
+		"empty": {}, "zero": {0}, "one": {1}, "p-1": pMinus1, "p": p, "p+1": pPlus1,
+		"129 zero bytes":          zeros,
+		"one, 129 bytes":          append(zeros[:groupBytes:groupBytes], 1),
+		"p-1 with a leading zero": append([]byte{0}, pMinus1...),
+		"p with a leading zero":   append([]byte{0}, p...),
+		"2^1024":                  append([]byte{1}, make([]byte, groupBytes)...),
+		"above p, 129 bytes":      append([]byte{1}, p...),
 	} {
 		if _, err := kp.deriveKey(pub); err == nil {
 			t.Errorf("%s public key accepted", name)

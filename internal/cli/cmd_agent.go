@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -25,19 +26,19 @@ func (a *App) agentDisabled() bool { return a.Getenv("KR_NO_AGENT") == "1" }
 
 func (a *App) agentPath() (string, error) { return ipc.DefaultPath(a.Getenv) }
 
-// dialAgent connects to a running agent; it fails at once when none runs.
+// dialAgent connects to a running agent, its calls bounded by ctx. With
+// none running it fails at once, with an error wrapping ipc.ErrNoAgent; a
+// busy one is waited for.
 func (a *App) dialAgent(ctx context.Context) (*agent.Client, error) {
 	path, err := a.agentPath()
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithTimeout(ctx, time.Second)
-	defer cancel()
 	c, err := ipc.Dial(ctx, path)
 	if err != nil {
 		return nil, err
 	}
-	return agent.NewClient(c), nil
+	return agent.NewClient(c).WithContext(ctx), nil
 }
 
 // ensureAgent returns a client of the running agent, starting one (once,
@@ -47,16 +48,22 @@ func (a *App) ensureAgent(ctx context.Context) (*agent.Client, error) {
 		return nil, withHint(errors.New("the agent is disabled (KR_NO_AGENT=1)"),
 			"unset KR_NO_AGENT to use the agent; while it is set, every read needs the passphrase")
 	}
-	if c, err := a.dialAgent(ctx); err == nil {
+	c, err := a.dialAgent(ctx)
+	if err == nil {
 		return c, nil
 	}
-	path, err := a.agentPath()
-	if err != nil {
-		return nil, err
+	path, perr := a.agentPath()
+	if perr != nil {
+		return nil, perr
 	}
-	unlock, err := startLock(path)
+	if !errors.Is(err, ipc.ErrNoAgent) {
+		// One runs but cannot be reached, or the directory is not ours
+		// alone: a second agent would not help.
+		return nil, agentDirHint(fmt.Errorf("start the agent: %w", err), path)
+	}
+	unlock, err := startLock(ctx, path)
 	if err != nil {
-		return nil, fmt.Errorf("start the agent: %w", err)
+		return nil, agentDirHint(fmt.Errorf("start the agent: %w", err), path)
 	}
 	defer unlock()
 	if c, err := a.dialAgent(ctx); err == nil {
@@ -84,8 +91,25 @@ func (a *App) ensureAgent(ctx context.Context) (*agent.Client, error) {
 		if time.Now().After(deadline) {
 			return nil, errors.New("start the agent: it did not answer within 3s")
 		}
-		time.Sleep(10 * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("start the agent: %w", ctx.Err())
+		case <-time.After(10 * time.Millisecond):
+		}
 	}
+}
+
+// agentDirHint says where to look when the agent's directory is the
+// trouble: someone else's, or its start lock held.
+func agentDirHint(err error, sock string) error {
+	dir := filepath.Dir(sock)
+	switch {
+	case errors.Is(err, ipc.ErrUnsafeDir):
+		return withHint(err, "%s must be a directory of yours with mode 0700; if another user made it, set XDG_RUNTIME_DIR to a directory of your own", dir)
+	case errors.Is(err, errStartLockBusy):
+		return withHint(err, "another process holds the start lock in %s; if no kr is starting the agent there, check what has that directory's files open", dir)
+	}
+	return err
 }
 
 // agentEnv is the agent's environment: never a passphrase meant for kr.
@@ -258,6 +282,7 @@ comes from KR_PASSPHRASE_FILE, KR_PASSPHRASE or the terminal.`,
 	cmd.Flags().DurationVar(&ttl, "ttl", agent.DefaultTTL, "how long the agent keeps the key (absolute)")
 	cmd.Flags().DurationVar(&idle, "idle", 0, "forget the key after this long unused (0: never)")
 	cmd.Flags().StringSliceVar(&cache, "cache", nil, "instead, cache these OS-store items' values in the agent for --ttl")
+	registerCompletion(cmd, "cache", app.completeCached)
 	return cmd
 }
 
@@ -267,10 +292,15 @@ func newLockCmd(app *App) *cobra.Command {
 		Short: "Make the agent forget every unlocked key",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := app.dialAgent(cmd.Context())
-			if err != nil {
+			ctx, cancel := app.context(cmd.Context())
+			defer cancel()
+			c, err := app.dialAgent(ctx)
+			if errors.Is(err, ipc.ErrNoAgent) {
 				fmt.Fprintln(app.IO.ErrOut, "kr: no agent is running; nothing to lock")
 				return nil
+			}
+			if err != nil {
+				return err
 			}
 			defer c.Close()
 			return c.Lock()
@@ -287,16 +317,30 @@ func newAgentCmd(app *App) *cobra.Command {
 	status := &cobra.Command{
 		Use:   "status",
 		Short: "Say whether the agent runs and what it holds unlocked",
-		Args:  cobra.NoArgs,
+		Long: `Say whether the agent runs, and what it holds: unlocked vaults until when, and
+cached OS-store items. The exit status is 0 when it runs, 3 when it does not (as
+systemctl status), 1 when it cannot be asked.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			path, _ := app.agentPath()
-			c, err := app.dialAgent(cmd.Context())
-			if err != nil {
+			ctx, cancel := app.context(cmd.Context())
+			defer cancel()
+			c, err := app.dialAgent(ctx)
+			if errors.Is(err, ipc.ErrNoAgent) {
+				// Like systemctl status: 3 when it does not run, so that
+				// scripts can tell without parsing.
 				if asJSON {
-					return writeJSON(app.IO.Out, map[string]any{"running": false, "socket": path})
+					err = writeJSON(app.IO.Out, map[string]any{"running": false, "socket": path})
+				} else {
+					_, err = fmt.Fprintf(app.IO.Out, "agent: not running (%s)\n", path)
 				}
-				fmt.Fprintf(app.IO.Out, "agent: not running (%s)\n", path)
-				return nil
+				if err != nil {
+					return err
+				}
+				return &ExitCodeError{Code: exitNotFound}
+			}
+			if err != nil {
+				return err
 			}
 			defer c.Close()
 			st, err := c.Status()
@@ -322,7 +366,9 @@ func newAgentCmd(app *App) *cobra.Command {
 		Short: "Start the agent if it is not running",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := app.ensureAgent(cmd.Context())
+			ctx, cancel := app.context(cmd.Context())
+			defer cancel()
+			c, err := app.ensureAgent(ctx)
 			if err != nil {
 				return err
 			}
@@ -332,12 +378,19 @@ func newAgentCmd(app *App) *cobra.Command {
 	stop := &cobra.Command{
 		Use:   "stop",
 		Short: "Wipe the agent's keys and stop it",
-		Args:  cobra.NoArgs,
+		Long: `Wipe the agent's keys and stop it. It returns once the agent has stopped:
+its socket is gone and it has finished serving.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := app.dialAgent(cmd.Context())
-			if err != nil {
+			ctx, cancel := app.context(cmd.Context())
+			defer cancel()
+			c, err := app.dialAgent(ctx)
+			if errors.Is(err, ipc.ErrNoAgent) {
 				fmt.Fprintln(app.IO.ErrOut, "kr: no agent is running")
 				return nil
+			}
+			if err != nil {
+				return err
 			}
 			defer c.Close()
 			return c.Stop()
@@ -412,3 +465,7 @@ func (a *App) agentChecks(ctx context.Context) []check {
 	}
 	return []check{{"agent", "ok", detail}}
 }
+
+// errStartLockBusy: another process held the agent's start lock for as
+// long as the command could wait.
+var errStartLockBusy = errors.New("wait for the agent start lock")

@@ -17,6 +17,7 @@ import (
 
 func newSetCmd(app *App) *cobra.Command {
 	var allowEmpty, force bool
+	var gen generateFlags
 	cmd := &cobra.Command{
 		Use:   "set NAME",
 		Short: "Store a secret (hidden prompt, or all of stdin when piped)",
@@ -26,8 +27,9 @@ avoid a trailing newline). The value is never taken from the command line.
 An empty value (an empty stdin, Enter at the prompt) is refused, the old value
 kept, unless --allow-empty is given. On a terminal, a NAME that exists is
 asked about first ("overwrite? [y/N]"); -f skips the question, and a value
-piped in replaces the old one without it.`,
-		Args: cobra.ExactArgs(1),
+piped in replaces the old one without it.` + generateHelp,
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: app.completeNames(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			name := args[0]
 			if err := backends.ValidateName(name); err != nil {
@@ -38,7 +40,7 @@ piped in replaces the old one without it.`,
 					return err
 				}
 			}
-			value, err := app.readValue(name, allowEmpty)
+			value, err := app.newValue(cmd, name, &gen, allowEmpty)
 			if err != nil {
 				return err
 			}
@@ -53,11 +55,15 @@ piped in replaces the old one without it.`,
 				return fmt.Errorf("set %s: %w", name, err)
 			}
 			app.dropCached(ctx, name)
-			return app.recordChoice()
+			if err := app.recordChoice(); err != nil {
+				return err
+			}
+			return gen.show(app, value)
 		},
 	}
 	cmd.Flags().BoolVar(&allowEmpty, "allow-empty", false, "store an empty value (refused otherwise)")
 	cmd.Flags().BoolVarP(&force, "force", "f", false, "replace an existing value without asking")
+	gen.addFlags(cmd)
 	return cmd
 }
 
@@ -154,7 +160,8 @@ func newGetCmd(app *App) *cobra.Command {
 		Long: `Print the value stored under NAME, byte for byte. A newline is added only when
 stdout is a terminal. With --json, print {"name": ..., "value": ...}, with
 "encoding": "base64" when the value is not UTF-8 text.`,
-		Args: cobra.ExactArgs(1),
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: app.completeNames(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			name := args[0]
 			ctx, cancel := app.context(cmd.Context())
@@ -235,10 +242,11 @@ func writeJSON(w io.Writer, v any) error {
 
 func newRmCmd(app *App) *cobra.Command {
 	return &cobra.Command{
-		Use:     "rm NAME...",
-		Aliases: []string{"remove", "delete"},
-		Short:   "Remove secrets",
-		Args:    cobra.MinimumNArgs(1),
+		Use:               "rm NAME...",
+		Aliases:           []string{"remove", "delete"},
+		Short:             "Remove secrets",
+		Args:              cobra.MinimumNArgs(1),
+		ValidArgsFunction: app.completeNames(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			for _, name := range args {
 				if err := backends.ValidateName(name); err != nil {
@@ -263,12 +271,24 @@ func newRmCmd(app *App) *cobra.Command {
 }
 
 func newLsCmd(app *App) *cobra.Command {
-	var asJSON bool
+	var asJSON, long bool
 	cmd := &cobra.Command{
 		Use:     "ls [PREFIX]",
 		Aliases: []string{"list"},
 		Short:   "List secret names (never values)",
-		Args:    cobra.MaximumNArgs(1),
+		Long: `List the names of the secrets that start with PREFIX, sorted, without reading
+any value; --json prints them as a JSON array.
+
+With -l (--long), each line also shows when the value was last written and
+which tool wrote it, as far as the store records that without unlocking:
+  2026-11-23 15:04  kr           db/prod
+  2026-10-02 09:12  secret-tool  api/token
+The Secret Service's item times and attributes, Credential Manager's
+LastWritten, the Keychain's modification date, the file vault's file times.
+"-" where the store does not say. With --json, -l prints objects with "name",
+"modified" (RFC 3339) and "writer".`,
+		Args:              cobra.MaximumNArgs(1),
+		ValidArgsFunction: app.completeNames(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			prefix := ""
 			if len(args) == 1 {
@@ -279,6 +299,9 @@ func newLsCmd(app *App) *cobra.Command {
 			b, err := app.Backend(ctx)
 			if err != nil {
 				return err
+			}
+			if long {
+				return app.listLong(ctx, b, prefix, asJSON)
 			}
 			names, err := b.List(ctx, prefix)
 			if err != nil {
@@ -300,5 +323,6 @@ func newLsCmd(app *App) *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print a JSON array")
+	cmd.Flags().BoolVarP(&long, "long", "l", false, "with the time each was written and the tool that wrote it, where the store says")
 	return cmd
 }

@@ -3,33 +3,58 @@
 package cli
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/kr-keyring/kr/ipc"
 )
 
 // detached starts the agent in its own session, away from the terminal's
 // signals.
 func detached() *syscall.SysProcAttr { return &syscall.SysProcAttr{Setsid: true} }
 
-// startLock serialises agent starts, so two clients start one agent.
-func startLock(sock string) (func(), error) {
+// startLock serialises agent starts, so two clients start one agent. The
+// directory is checked before anything is opened in it (under the temp dir
+// another user may have made it first), the lock file is never reached
+// through a symlink, and the wait for the lock ends with ctx.
+func startLock(ctx context.Context, sock string) (func(), error) {
 	dir := filepath.Dir(sock)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	if err := ipc.EnsureDir(dir); err != nil {
 		return nil, err
 	}
-	f, err := os.OpenFile(filepath.Join(dir, "start.lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	name := filepath.Join(dir, "start.lock")
+	f, err := os.OpenFile(name, os.O_CREATE|os.O_RDWR|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, 0o600)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("open the start lock: %w", err)
 	}
-	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX); err != nil {
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
 		f.Close()
-		return nil, err
+		return nil, fmt.Errorf("the start lock %s is not a regular file", name)
 	}
-	return func() { unix.Flock(int(f.Fd()), unix.LOCK_UN); f.Close() }, nil
+	for backoff := 5 * time.Millisecond; ; backoff = min(2*backoff, 100*time.Millisecond) {
+		err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
+		if err == nil {
+			return func() { unix.Flock(int(f.Fd()), unix.LOCK_UN); f.Close() }, nil
+		}
+		if !errors.Is(err, unix.EWOULDBLOCK) {
+			f.Close()
+			return nil, fmt.Errorf("lock %s: %w", name, err)
+		}
+		select {
+		case <-ctx.Done():
+			f.Close()
+			return nil, fmt.Errorf("%w %s: %w", errStartLockBusy, name, ctx.Err())
+		case <-time.After(backoff):
+		}
+	}
 }
 
 // closeOnExecAll marks every inherited descriptor above stderr

@@ -109,9 +109,10 @@ Passphrase variables never reach programs kr runs.`,
 	f.StringVar(&app.Service, "service", "", "service name items are filed under (env KR_SERVICE, default \"kr\")")
 	f.StringVar(&app.VaultDir, "vault", "", "file vault directory (env KR_VAULT)")
 	f.DurationVar(&app.Timeout, "timeout", 10*time.Second, "give up on the store after this long")
+	registerCompletion(root, "backend", completeBackends())
 
 	for _, add := range []func(*App) *cobra.Command{
-		newSetCmd, newGetCmd, newRmCmd, newLsCmd,
+		newSetCmd, newGetCmd, newRmCmd, newLsCmd, newMvCmd, newCpCmd, newImportCmd, newExportCmd,
 		newInitCmd, newPasswdCmd, newRecoverCmd,
 		newExecCmd, newEnvCmd, newAllowCmd,
 		newUnlockCmd, newLockCmd, newAgentCmd,
@@ -120,6 +121,7 @@ Passphrase variables never reach programs kr runs.`,
 		root.AddCommand(add(app))
 	}
 	typeUsageErrors(root)
+	addExamples(root)
 	return root
 }
 
@@ -164,8 +166,29 @@ func (a *App) applyEnvDefaults(cmd *cobra.Command) error {
 
 func newCompletionCmd(app *App) *cobra.Command {
 	return &cobra.Command{
-		Use:       "completion bash|zsh|fish|powershell",
-		Short:     "Print a shell completion script",
+		Use:   "completion bash|zsh|fish|powershell",
+		Short: "Print a shell completion script",
+		Long: `Print the script that lets the shell complete kr's commands, flags and their
+values, and secret names wherever a command takes one (get, set, rm, ls, mv,
+cp, export, -e VAR=NAME, unlock --cache). Names come only from where kr can
+read them without asking: the file vault (no passphrase), unlocked Secret
+Service collections, Credential Manager; a locked store and the Keychain
+offer none. Completing never prompts, never starts the agent and gives up
+after a second.
+
+Install it once:
+  bash        (needs the bash-completion package) add to ~/.bashrc:
+                source <(kr completion bash)
+              or write it to bash-completion's directory, loaded on demand:
+                kr completion bash > ~/.local/share/bash-completion/completions/kr
+  zsh         write it as _kr to a directory in $fpath:
+                mkdir -p ~/.zfunc && kr completion zsh > ~/.zfunc/_kr
+              and in ~/.zshrc, in this order:
+                fpath=(~/.zfunc $fpath); autoload -Uz compinit; compinit
+  fish        kr completion fish > ~/.config/fish/completions/kr.fish
+  powershell  add to $PROFILE (notepad $PROFILE):
+                kr completion powershell | Out-String | Invoke-Expression
+Then start a new shell.`,
 		Args:      cobra.ExactArgs(1),
 		ValidArgs: []string{"bash", "zsh", "fish", "powershell"},
 		RunE: func(cmd *cobra.Command, args []string) error {

@@ -110,6 +110,7 @@ func runInKeyringSession(t *testing.T, script string, env ...string) string {
 	}
 	tmp := t.TempDir()
 	prelude := `set -u
+cd "$HOME"
 printf pw | gnome-keyring-daemon --unlock --components=secrets >/dev/null
 kr() { KR_TEST_RUN_AS_KR=1 "$KRBIN" "$@"; }
 keyring_pid() {
@@ -158,7 +159,8 @@ printf ok | kr set fresh/pw 2>/dev/null && echo "recovered: $(kr get fresh/pw)"
 	for _, want := range []string{
 		"recorded: secretservice (recorded for service kr",
 		"stalled set: exit 4\n",
-		"  kr: error: ",
+		"  kr: error: the Secret Service, the store recorded for this service, did not answer in time",
+		"  kr: hint: the store did not answer in time",
 		"file vault: none\n",
 		"after: first\n",
 		"then: third\n",

@@ -3,13 +3,18 @@ package cli
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/kr-keyring/kr/agent"
+	"github.com/kr-keyring/kr/backends"
 	"github.com/kr-keyring/kr/backends/file"
+	"github.com/kr-keyring/kr/ipc"
 )
 
 // decrypter is how the file vault reads: through the agent when it holds
-// the vault unlocked; else with the passphrase. A passphrase typed at the
+// the vault unlocked; else, when no agent runs or it answers "locked", with
+// the passphrase (an agent that fails to answer is an error: see
+// viaAgent). A passphrase typed at the
 // terminal unlocks the agent (started if needed) so the next command asks
 // nothing; one from KR_PASSPHRASE(_FILE) is used in this process only, so
 // scripts and CI leave no agent behind unasked.
@@ -34,19 +39,14 @@ func (d *vaultDecrypter) Decrypt(ctx context.Context, v *file.Vault, ct []byte) 
 	if err != nil {
 		return nil, err
 	}
-	if d.client == nil {
-		if c, err := a.dialAgent(ctx); err == nil {
-			d.client = c
-		}
-	}
-	if d.client != nil {
-		plain, err := d.client.Decrypt(id, ct)
-		if err == nil {
-			return plain, nil
-		}
-		if !errors.Is(err, agent.ErrLocked) {
-			return nil, err
-		}
+	plain, err := d.viaAgent(ctx, id, ct)
+	switch {
+	case err == nil:
+		return plain, nil
+	case errors.Is(err, errNoAgentOfOurs), errors.Is(err, agent.ErrLocked):
+		// Only now may a passphrase of this process stand in.
+	default:
+		return nil, err
 	}
 	if _, fromEnv, _ := a.passphraseFromEnv(); fromEnv || !a.IO.InIsTTY {
 		return d.local.Decrypt(ctx, v, ct)
@@ -67,5 +67,67 @@ func (d *vaultDecrypter) Decrypt(ctx context.Context, v *file.Vault, ct []byte) 
 		return d.local.Decrypt(ctx, v, ct)
 	}
 	d.client = c
-	return c.Decrypt(id, ct)
+	return d.decrypt(ctx, id, ct)
 }
+
+// errNoAgentOfOurs: no agent runs (or none that is ours could: see
+// ipc.ErrUnsafeDir and ipc.ErrPeer), so a local unlock source may serve.
+var errNoAgentOfOurs = errors.New("no agent")
+
+// viaAgent decrypts through the running agent. A busy agent is waited for
+// under ctx, and a failure to talk to it is an error about the agent, not
+// about the file and not a reason to run scrypt in every client instead.
+func (d *vaultDecrypter) viaAgent(ctx context.Context, id string, ct []byte) ([]byte, error) {
+	a := d.app
+	fresh := d.client == nil
+	if fresh {
+		c, err := a.dialAgent(ctx)
+		if errors.Is(err, ipc.ErrNoAgent) || errors.Is(err, ipc.ErrUnsafeDir) || errors.Is(err, ipc.ErrPeer) {
+			return nil, errNoAgentOfOurs
+		}
+		if err != nil {
+			return nil, a.agentFailed(err)
+		}
+		d.client = c
+	}
+	plain, err := d.decrypt(ctx, id, ct)
+	var ce *agent.ConnError
+	if !fresh && errors.As(err, &ce) && ctx.Err() == nil {
+		// The agent drops a connection idle past its request timeout: a
+		// connection kept from an earlier read is dialled afresh, once.
+		d.client.Close()
+		d.client = nil
+		return d.viaAgent(ctx, id, ct)
+	}
+	return plain, err
+}
+
+func (d *vaultDecrypter) decrypt(ctx context.Context, id string, ct []byte) ([]byte, error) {
+	plain, err := d.client.WithContext(ctx).Decrypt(id, ct)
+	var ce *agent.ConnError
+	if errors.As(err, &ce) {
+		return nil, d.app.agentFailed(err)
+	}
+	return plain, err
+}
+
+// agentFailed words a failure to reach or hear the agent: an error about
+// the agent, never about the file it was asked to read.
+func (a *App) agentFailed(err error) error {
+	path, _ := a.agentPath()
+	return withHint(&agentError{path: path, err: err},
+		"'kr agent status' shows the agent; 'kr agent stop' ends it, and KR_NO_AGENT=1 reads without it")
+}
+
+// agentError is a failure to talk to a running agent. It is
+// backends.ErrUnavailable, so the vault reports it as it is and not as a
+// damaged file, and it keeps the cause (a context's deadline: exit 4).
+type agentError struct {
+	path string
+	err  error
+}
+
+func (e *agentError) Error() string {
+	return fmt.Sprintf("the agent at %s did not answer: %v", e.path, e.err)
+}
+func (e *agentError) Unwrap() []error { return []error{backends.ErrUnavailable, e.err} }

@@ -1,0 +1,133 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/kr-keyring/kr/backends"
+	"github.com/kr-keyring/kr/backends/memory"
+)
+
+// faultyStore is a memory store whose writes can fail or be rewritten.
+type faultyStore struct {
+	*memory.Backend
+	failSet    string // Set of this name fails
+	rewriteSet string // Set of this name stores something else
+	failDelete string // Delete of this name fails
+}
+
+func (f *faultyStore) Set(ctx context.Context, name string, v []byte) error {
+	switch name {
+	case f.failSet:
+		return errors.New("disk full")
+	case f.rewriteSet:
+		v = append([]byte("rewritten:"), v...)
+	}
+	return f.Backend.Set(ctx, name, v)
+}
+
+func (f *faultyStore) Delete(ctx context.Context, name string) error {
+	if name == f.failDelete {
+		return errors.New("permission denied")
+	}
+	return f.Backend.Delete(ctx, name)
+}
+
+func newFaultyEnv(t *testing.T) (*testEnv, *faultyStore) {
+	f := &faultyStore{Backend: memory.New()}
+	e := newTestEnv(t, "", false, nil)
+	e.store = backends.Checked(f)
+	e.app.opened = e.store
+	if err := e.store.Set(context.Background(), "old", []byte("the value")); err != nil {
+		t.Fatal(err)
+	}
+	return e, f
+}
+
+func (e *testEnv) value(t *testing.T, name string) (string, bool) {
+	t.Helper()
+	v, err := e.store.Get(context.Background(), name)
+	if errors.Is(err, backends.ErrNotFound) {
+		return "", false
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(v), true
+}
+
+func TestMoveKeepsOldWhenSetFails(t *testing.T) {
+	for _, cmd := range []string{"mv", "cp"} {
+		e, f := newFaultyEnv(t)
+		f.failSet = "new"
+		if code := e.run(cmd, "old", "new"); code != 1 {
+			t.Fatalf("%s: exit %d, want 1 (stderr %q)", cmd, code, e.err.String())
+		}
+		if want := "kr: error: set new: disk full; old is unchanged\n"; e.err.String() != want {
+			t.Errorf("%s: stderr %q, want %q", cmd, e.err.String(), want)
+		}
+		if v, ok := e.value(t, "old"); !ok || v != "the value" {
+			t.Errorf("%s: old = %q, %v after a failed write", cmd, v, ok)
+		}
+	}
+}
+
+func TestMoveKeepsOldWhenNewReadsBackDifferent(t *testing.T) {
+	e, f := newFaultyEnv(t)
+	f.rewriteSet = "new"
+	if code := e.run("mv", "old", "new"); code != 1 {
+		t.Fatalf("exit %d, want 1 (stderr %q)", code, e.err.String())
+	}
+	if !strings.HasPrefix(e.err.String(), "kr: error: new does not read back identical; old was kept\n") {
+		t.Errorf("stderr %q", e.err.String())
+	}
+	if strings.Contains(e.err.String(), "the value") {
+		t.Errorf("the value reached stderr: %q", e.err.String())
+	}
+	if v, ok := e.value(t, "old"); !ok || v != "the value" {
+		t.Errorf("old = %q, %v after a rewritten copy", v, ok)
+	}
+}
+
+func TestMoveSaysBothExistWhenDeleteFails(t *testing.T) {
+	e, f := newFaultyEnv(t)
+	f.failDelete = "old"
+	if code := e.run("mv", "old", "new"); code != 1 {
+		t.Fatalf("exit %d, want 1 (stderr %q)", code, e.err.String())
+	}
+	want := "kr: error: new holds the value, but removing old failed: permission denied; both exist now\nkr: hint: 'kr rm old' finishes the rename\n"
+	if e.err.String() != want {
+		t.Errorf("stderr %q, want %q", e.err.String(), want)
+	}
+	for _, n := range []string{"old", "new"} {
+		if v, ok := e.value(t, n); !ok || v != "the value" {
+			t.Errorf("%s = %q, %v; want the value in both", n, v, ok)
+		}
+	}
+}
+
+func TestMoveAndCopy(t *testing.T) {
+	e, _ := newFaultyEnv(t)
+	if code := e.run("cp", "old", "copy"); code != 0 {
+		t.Fatalf("cp: exit %d (stderr %q)", code, e.err.String())
+	}
+	if code := e.run("mv", "copy", "moved"); code != 0 {
+		t.Fatalf("mv: exit %d (stderr %q)", code, e.err.String())
+	}
+	if _, ok := e.value(t, "copy"); ok {
+		t.Errorf("mv left its source")
+	}
+	for _, n := range []string{"old", "moved"} {
+		if v, ok := e.value(t, n); !ok || v != "the value" {
+			t.Errorf("%s = %q, %v", n, v, ok)
+		}
+	}
+	if code := e.run("mv", "old", "moved"); code != 1 {
+		t.Errorf("mv onto an existing name: exit %d, want 1", code)
+	}
+	if code := e.run("mv", "--force", "old", "moved"); code != 0 {
+		t.Errorf("mv --force: exit %d (stderr %q)", code, e.err.String())
+	}
+}

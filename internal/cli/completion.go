@@ -1,0 +1,227 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"io"
+	"slices"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kr-keyring/kr/backends"
+	"github.com/kr-keyring/kr/backends/dpapi"
+	"github.com/kr-keyring/kr/backends/file"
+	"github.com/kr-keyring/kr/backends/secretservice"
+	"github.com/kr-keyring/kr/internal/envref"
+)
+
+// Shell completion runs on every Tab press, often in a shell that cannot
+// show a prompt, so it takes names only from where they can be read
+// silently: the file vault's file names (no passphrase), the Secret
+// Service items that are unlocked already, Credential Manager's list. It
+// never asks for a passphrase, never dials or starts the agent, never
+// decrypts or unlocks, and gives up after completeTimeout. The Keychain is
+// left out: listing it can bring up an unlock dialog.
+
+// completeTimeout bounds a completion: a Tab that hangs is worse than one
+// that offers nothing.
+const completeTimeout = backends.ProbeTimeout
+
+// completeNames completes up to max positional arguments (0: any number)
+// as secret names, a path segment at a time; names already on the command
+// line are not offered again.
+func (a *App) completeNames(max int) cobra.CompletionFunc {
+	return func(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+		if max > 0 && len(args) >= max {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		names, _ := a.storeNames(cmd, toComplete)
+		return offerNames(names, "", toComplete, args)
+	}
+}
+
+// completeAssignment completes the NAME of -e VAR=NAME; the VAR part is
+// the user's to type.
+func (a *App) completeAssignment(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+	variable, typed, ok := strings.Cut(toComplete, "=")
+	if !ok {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	names, _ := a.storeNames(cmd, typed)
+	return offerNames(names, variable+"=", typed, nil)
+}
+
+// completeCached completes the comma-separated names of unlock --cache,
+// which takes OS-store items only.
+func (a *App) completeCached(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+	i := strings.LastIndexByte(toComplete, ',') + 1
+	lead, typed := toComplete[:i], toComplete[i:]
+	names, store := a.storeNames(cmd, typed)
+	if store == backends.File {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	return offerNames(names, lead, typed, strings.Split(lead, ","))
+}
+
+// completeWords completes a flag's fixed values.
+func completeWords(words []string) cobra.CompletionFunc {
+	return func(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+		var out []cobra.Completion
+		for _, w := range words {
+			if strings.HasPrefix(w, toComplete) {
+				out = append(out, w)
+			}
+		}
+		return out, cobra.ShellCompDirectiveNoFileComp
+	}
+}
+
+func completeBackends() cobra.CompletionFunc { return completeWords(backends.Known) }
+func completeFormats() cobra.CompletionFunc  { return completeWords(envref.Formats) }
+
+// registerCompletion attaches fn to cmd's flag; a flag that is not there
+// is a mistake in kr, which every completion test would hit.
+func registerCompletion(cmd *cobra.Command, flag string, fn cobra.CompletionFunc) {
+	if err := cmd.RegisterFlagCompletionFunc(flag, fn); err != nil {
+		panic(err)
+	}
+}
+
+// offerNames turns the names that start with typed into completions of
+// the next path segment: db/ offers db/prod and db/replica/, not every
+// name under db/replica/. lead is put back in front of each (VAR=). A
+// folder gets no space after it, so the next Tab goes on inside.
+func offerNames(names []string, lead, typed string, exclude []string) ([]cobra.Completion, cobra.ShellCompDirective) {
+	directive := cobra.ShellCompDirectiveNoFileComp
+	var out []cobra.Completion
+	for _, n := range names {
+		if !strings.HasPrefix(n, typed) || slices.Contains(exclude, n) {
+			continue
+		}
+		if i := strings.IndexByte(n[len(typed):], '/'); i >= 0 {
+			n = n[:len(typed)+i+1]
+			directive |= cobra.ShellCompDirectiveNoSpace
+		}
+		if c := lead + n; !slices.Contains(out, c) {
+			out = append(out, c)
+		}
+	}
+	return out, directive
+}
+
+// storeNames lists the names starting with prefix in the store the command
+// would use (--backend, KR_BACKEND, the recorded store, else what auto
+// would choose), and that store's name. Any failure offers nothing: a
+// completion has nowhere to report it.
+func (a *App) storeNames(cmd *cobra.Command, prefix string) (names []string, store string) {
+	// Cobra's __complete runs no hooks of the command being completed:
+	// apply the environment to the flags it parsed as the command would.
+	if err := a.applyEnvDefaults(cmd); err != nil {
+		return nil, ""
+	}
+	ctx := cmd.Context()
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	ctx, cancel := context.WithTimeout(ctx, completeTimeout)
+	defer cancel()
+	b, err := a.nameStore(ctx)
+	if err != nil {
+		return nil, ""
+	}
+	if c, ok := backends.Unwrap(b).(io.Closer); ok {
+		defer c.Close()
+	}
+	store = b.Name()
+	if names, err = b.List(ctx, prefix); err != nil {
+		return nil, store
+	}
+	return names, store
+}
+
+// nameStore selects the store as Backend does, but opens each candidate
+// for listing only.
+func (a *App) nameStore(ctx context.Context) (backends.Backend, error) {
+	recorded := ""
+	if !a.explicitBackend() {
+		var err error
+		if recorded, err = a.recordedStore(); err != nil {
+			return nil, err
+		}
+	}
+	native, fallback := a.stores()
+	for i := range native {
+		native[i].Open = a.openForNames(native[i].Name)
+	}
+	fallback.Open = a.openForNames(fallback.Name)
+	ch, err := backends.Select(ctx, a.BackendName, recorded, native, fallback)
+	if err != nil {
+		return nil, err
+	}
+	return ch.Backend, nil
+}
+
+// openForNames opens a store so that listing it cannot prompt.
+func (a *App) openForNames(store string) func(context.Context) (backends.Backend, error) {
+	switch store {
+	case backends.File:
+		return func(context.Context) (backends.Backend, error) {
+			dir, named := a.VaultDir, a.VaultDir != ""
+			if !named {
+				var err error
+				if dir, err = file.DefaultDir(); err != nil {
+					return nil, err
+				}
+			}
+			// No Decrypter and no Create: nothing to decrypt with, nothing
+			// to create; List reads file names only.
+			return file.Open(file.Options{Dir: dir, Named: named})
+		}
+	case backends.SecretService:
+		return func(ctx context.Context) (backends.Backend, error) {
+			l, err := secretservice.OpenNameLister(ctx, secretservice.Options{Service: a.Service})
+			if err != nil {
+				return nil, err
+			}
+			return namesOnly{name: store, list: l.List, close: l.Close}, nil
+		}
+	case backends.DPAPI:
+		// Its List is CredEnumerate, which has no UI.
+		return func(ctx context.Context) (backends.Backend, error) {
+			return dpapi.Open(ctx, dpapi.Options{Service: a.Service})
+		}
+	}
+	return func(context.Context) (backends.Backend, error) {
+		return namesOnly{name: store}, nil
+	}
+}
+
+// errNamesOnly: a store opened for completion is only ever listed.
+var errNamesOnly = errors.New("opened for listing names only")
+
+// namesOnly is a store reduced to listing names, so that store selection
+// can be shared with Backend; a nil list lists nothing.
+type namesOnly struct {
+	name  string
+	list  func(ctx context.Context, prefix string) ([]string, error)
+	close func() error
+}
+
+func (s namesOnly) Name() string                                { return s.name }
+func (s namesOnly) Get(context.Context, string) ([]byte, error) { return nil, errNamesOnly }
+func (s namesOnly) Set(context.Context, string, []byte) error   { return errNamesOnly }
+func (s namesOnly) Delete(context.Context, string) error        { return errNamesOnly }
+func (s namesOnly) List(ctx context.Context, prefix string) ([]string, error) {
+	if s.list == nil {
+		return nil, nil
+	}
+	return s.list(ctx, prefix)
+}
+
+func (s namesOnly) Close() error {
+	if s.close == nil {
+		return nil
+	}
+	return s.close()
+}

@@ -1,0 +1,43 @@
+package cli
+
+import "github.com/spf13/cobra"
+
+// examples holds each command's Example text, by command path, in one place
+// so that a test can hold every command to having one.
+var examples = map[string]string{
+	"kr agent":        "  kr agent status\n  kr agent stop",
+	"kr agent start":  "  kr agent start && kr unlock",
+	"kr agent stop":   "  kr agent stop    # forgets every unlocked key and cached value",
+	"kr agent status": "  kr agent status --json\n  kr agent status >/dev/null || kr unlock",
+	"kr agent serve":  "  kr agent serve   # in the foreground; kr starts it itself when needed",
+	"kr allow":        "  kr allow                 # trust ./.kr.env as it is now\n  kr allow --revoke\n  kr allow --deny          # stop the notice for this content",
+	"kr backend":      "  kr backend               # which store service kr uses, and why\n  kr backend file          # keep this service's secrets in the file vault\n  kr --service work backend secretservice",
+	"kr completion":   "  source <(kr completion bash)\n  kr completion fish > ~/.config/fish/completions/kr.fish",
+	"kr cp":           "  kr cp db/prod db/prod-backup",
+	"kr doctor":       "  kr doctor\n  kr doctor --json",
+	"kr env":          "  eval \"$(kr env -e PGPASSWORD=db/prod)\"\n  kr env --env-file deploy.env --format dotenv > .env.local",
+	"kr exec":         "  kr exec -e PGPASSWORD=db/prod -- psql -h db.internal\n  kr exec --env-file deploy.env --mask -- ./deploy.sh",
+	"kr export":       "  kr export app/ > app.env\n  kr export --format json app/ | jq .",
+	"kr get":          "  kr get db/prod\n  PGPASSWORD=\"$(kr get db/prod)\" psql\n  kr get --json api/token",
+	"kr import":       "  kr import --prefix app/ .env\n  kr import --format json - < secrets.json",
+	"kr init":         "  kr init                          # asks for a passphrase, prints the recovery code\n  kr --vault ~/team-vault init",
+	"kr lock":         "  kr lock",
+	"kr ls":           "  kr ls\n  kr ls db/\n  kr ls -l --json",
+	"kr mv":           "  kr mv db/old db/new",
+	"kr passwd":       "  kr passwd",
+	"kr recover":      "  kr recover                       # asks for the recovery code, then a new passphrase",
+	"kr rm":           "  kr rm db/old api/stale",
+	"kr set":          "  kr set db/prod                   # hidden prompt, asked twice\n  printf %s \"$TOKEN\" | kr set api/token\n  kr set --generate --length 40 db/new",
+	"kr unlock":       "  kr unlock --ttl 1h\n  kr unlock --cache api/token --ttl 30m",
+	"kr version":      "  kr version",
+}
+
+// addExamples sets the Example of every command that has one above.
+func addExamples(c *cobra.Command) {
+	if ex, ok := examples[c.CommandPath()]; ok && c.Example == "" {
+		c.Example = ex
+	}
+	for _, sub := range c.Commands() {
+		addExamples(sub)
+	}
+}
