@@ -75,8 +75,7 @@ type ttyTerminal struct {
 func (t *ttyTerminal) Write(p []byte) (int, error) { return t.out.Write(p) }
 
 func (t *ttyTerminal) ReadSecret(prompt string) ([]byte, error) {
-	fmt.Fprint(t.out, prompt)
-	b, err := readSecret(t.in, t.out)
+	b, err := readSecret(t.in, t.out, prompt)
 	fmt.Fprintln(t.out)
 	if err != nil {
 		return nil, terminalError(err)

@@ -23,12 +23,14 @@ func openTerminal() (Terminal, error) {
 	return &ttyTerminal{in: f, out: f}, nil
 }
 
-// readSecret reads one line from the terminal in with echo off. Whatever
+// readSecret shows prompt and reads one line from the terminal in with
+// echo off. The prompt comes once echo is off, as in OpenSSH's
+// readpassphrase: what is typed after it is never shown. Whatever
 // ends kr meanwhile (Ctrl-C, a kill, a hangup) finds the terminal as it
 // was: kr restores it, then dies of that signal, so that a shell or a loop
 // sees an interrupt (status 130 for Ctrl-C) as for any program. Without
 // this, dash and scripts were left with echo off.
-func readSecret(in, out *os.File) ([]byte, error) {
+func readSecret(in, out *os.File, prompt string) ([]byte, error) {
 	fd := int(in.Fd())
 	old, err := unix.IoctlGetTermios(fd, ioctlReadTermios)
 	if err != nil {
@@ -48,6 +50,7 @@ func readSecret(in, out *os.File) ([]byte, error) {
 		return nil, err
 	}
 	defer restore()
+	fmt.Fprint(out, prompt)
 	return readLine(in)
 }
 

@@ -30,10 +30,10 @@ func openTerminal() (Terminal, error) {
 // program ended by Ctrl-C.
 const statusControlCExit = -1073741510 // 0xC000013A as an int32
 
-// readSecret reads one line from the console without echo. Ctrl-C or
-// Ctrl-Break meanwhile gives the console its mode back before kr exits, as
-// a program ended by Ctrl-C does.
-func readSecret(in, out *os.File) ([]byte, error) {
+// readSecret shows prompt and reads one line from the console without
+// echo. Ctrl-C or Ctrl-Break meanwhile gives the console its mode back
+// before kr exits, as a program ended by Ctrl-C does.
+func readSecret(in, out *os.File, prompt string) ([]byte, error) {
 	fd := int(in.Fd())
 	old, err := term.GetState(fd)
 	if err != nil {
@@ -55,5 +55,6 @@ func readSecret(in, out *os.File) ([]byte, error) {
 		case <-done:
 		}
 	}()
+	fmt.Fprint(out, prompt)
 	return term.ReadPassword(fd)
 }
