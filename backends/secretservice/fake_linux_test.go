@@ -613,3 +613,26 @@ func TestOpenSessionNotFirst(t *testing.T) {
 		t.Fatalf("calls on a fresh connection: %q, want something before OpenSession", calls)
 	}
 }
+
+// TestErrorsNameTheOperation: an error says what kr was doing and with
+// which name, and leaves naming the store to the caller, which knows which
+// one it opened (a "secret service: " lead was added here and stripped again
+// in backends.Select).
+func TestErrorsNameTheOperation(t *testing.T) {
+	_, conn := startFake(t)
+	b := openFake(t, conn)
+	ctx := testContext(t, 5*time.Second)
+	_, getErr := b.Get(ctx, "absent")
+	delErr := b.Delete(ctx, "absent")
+	for _, c := range []struct {
+		err  error
+		want string
+	}{
+		{getErr, "get absent: secret not found"},
+		{delErr, "delete absent: secret not found"},
+	} {
+		if c.err == nil || c.err.Error() != c.want || !errors.Is(c.err, backends.ErrNotFound) {
+			t.Errorf("error %v, want %q wrapping ErrNotFound", c.err, c.want)
+		}
+	}
+}

@@ -72,7 +72,7 @@ var _ backends.Backend = (*Backend)(nil)
 // error: neither means "no store here".
 func Open(ctx context.Context, opts Options) (*Backend, error) {
 	if !platformSupported {
-		return nil, fmt.Errorf("secret service: %w", backends.ErrUnsupported)
+		return nil, backends.ErrUnsupported
 	}
 	b := &Backend{conn: opts.Conn, service: opts.Service}
 	if b.service == "" {
@@ -92,10 +92,10 @@ func Open(ctx context.Context, opts Options) (*Backend, error) {
 	if b.conn == nil {
 		addr, err := sessionBusAddress()
 		if err != nil {
-			return nil, fmt.Errorf("secret service: %w", err)
+			return nil, err
 		}
 		if b.conn, err = connect(ctx, addr); err != nil {
-			return nil, fmt.Errorf("secret service: %w", err)
+			return nil, err
 		}
 		b.ownsConn = true
 	}
@@ -120,7 +120,7 @@ func Open(ctx context.Context, opts Options) (*Backend, error) {
 		if b.ownsConn {
 			b.conn.Close()
 		}
-		return nil, fmt.Errorf("secret service: %w", err)
+		return nil, err
 	}
 	return b, nil
 }
@@ -151,7 +151,7 @@ func (b *Backend) Close() error {
 		}
 	}
 	if err != nil {
-		return fmt.Errorf("secret service: close: %w", err)
+		return fmt.Errorf("close: %w", err)
 	}
 	return nil
 }
@@ -164,18 +164,18 @@ func (b *Backend) Close() error {
 func (b *Backend) Get(ctx context.Context, name string) ([]byte, error) {
 	items, err := b.find(ctx, b.itemAttributes(name), false)
 	if err != nil {
-		return nil, fmt.Errorf("secret service: get %s: %w", name, err)
+		return nil, fmt.Errorf("get %s: %w", name, err)
 	}
 	if len(items) == 0 {
-		return nil, fmt.Errorf("secret service: get %s: %w", name, backends.ErrNotFound)
+		return nil, fmt.Errorf("get %s: %w", name, backends.ErrNotFound)
 	}
 	item, err := b.newest(ctx, items)
 	if err != nil {
-		return nil, fmt.Errorf("secret service: get %s: %w", name, err)
+		return nil, fmt.Errorf("get %s: %w", name, err)
 	}
 	value, err := b.getSecret(ctx, item)
 	if err != nil {
-		return nil, fmt.Errorf("secret service: get %s: %w", name, err)
+		return nil, fmt.Errorf("get %s: %w", name, err)
 	}
 	return value, nil
 }
@@ -195,36 +195,36 @@ func (b *Backend) Set(ctx context.Context, name string, value []byte) error {
 	attrs := b.itemAttributes(name)
 	coll, err := b.writeCollection(ctx)
 	if err != nil {
-		return fmt.Errorf("secret service: set %s: %w", name, err)
+		return fmt.Errorf("set %s: %w", name, err)
 	}
 	// A locked collection may hide the old items from the search.
 	if _, err := b.unlockCollection(ctx, coll); err != nil {
-		return fmt.Errorf("secret service: set %s: %w", name, err)
+		return fmt.Errorf("set %s: %w", name, err)
 	}
 	old, err := b.search(ctx, attrs, false)
 	if err != nil {
-		return fmt.Errorf("secret service: set %s: %w", name, err)
+		return fmt.Errorf("set %s: %w", name, err)
 	}
 	item, err := b.createItem(ctx, name, attrs, value)
 	if err != nil {
 		b.dropNew(ctx, attrs, old)
-		return fmt.Errorf("secret service: set %s: %w", name, err)
+		return fmt.Errorf("set %s: %w", name, err)
 	}
 	if item == "" || item == noObject {
 		// A prompt that did not say which item it made.
 		if item, err = b.findNew(ctx, attrs, old); err != nil {
-			return fmt.Errorf("secret service: set %s: %w", name, err)
+			return fmt.Errorf("set %s: %w", name, err)
 		}
 	}
 	if err := b.verify(ctx, item, value, len(old) > 0); err != nil {
-		return fmt.Errorf("secret service: set %s: %w", name, err)
+		return fmt.Errorf("set %s: %w", name, err)
 	}
 	for _, other := range old {
 		if other == item {
 			continue
 		}
 		if err := b.deleteItem(ctx, other); err != nil && !errors.Is(err, backends.ErrNotFound) {
-			return fmt.Errorf("secret service: set %s: remove older copy %s: %w", name, other, err)
+			return fmt.Errorf("set %s: remove older copy %s: %w", name, other, err)
 		}
 	}
 	return nil
@@ -234,7 +234,7 @@ func (b *Backend) Set(ctx context.Context, name string, value []byte) error {
 func (b *Backend) Delete(ctx context.Context, name string) error {
 	items, err := b.find(ctx, b.itemAttributes(name), true)
 	if err != nil {
-		return fmt.Errorf("secret service: delete %s: %w", name, err)
+		return fmt.Errorf("delete %s: %w", name, err)
 	}
 	deleted := 0
 	for _, item := range items {
@@ -243,12 +243,12 @@ func (b *Backend) Delete(ctx context.Context, name string) error {
 			continue
 		}
 		if err != nil {
-			return fmt.Errorf("secret service: delete %s: %w", name, err)
+			return fmt.Errorf("delete %s: %w", name, err)
 		}
 		deleted++
 	}
 	if deleted == 0 {
-		return fmt.Errorf("secret service: delete %s: %w", name, backends.ErrNotFound)
+		return fmt.Errorf("delete %s: %w", name, backends.ErrNotFound)
 	}
 	return nil
 }
@@ -259,7 +259,7 @@ func (b *Backend) Delete(ctx context.Context, name string) error {
 func (b *Backend) List(ctx context.Context, prefix string) ([]string, error) {
 	items, err := b.find(ctx, map[string]string{attrService: b.service}, true)
 	if err != nil {
-		return nil, fmt.Errorf("secret service: list: %w", err)
+		return nil, fmt.Errorf("list: %w", err)
 	}
 	calls := make([]*dbus.Call, len(items))
 	for i, item := range items {
@@ -275,7 +275,7 @@ func (b *Backend) List(ctx context.Context, prefix string) ([]string, error) {
 			if isGone(err) {
 				continue
 			}
-			return nil, fmt.Errorf("secret service: list: %w", classify("read attributes", err))
+			return nil, fmt.Errorf("list: %w", classify("read attributes", err))
 		}
 		attrs, _ := v.Value().(map[string]string)
 		name, ok := attrs[attrUsername]
@@ -293,11 +293,11 @@ func (b *Backend) List(ctx context.Context, prefix string) ([]string, error) {
 func (b *Backend) Info(ctx context.Context) (Info, error) {
 	info := Info{Algorithm: b.currentAlgorithm()}
 	if err := b.conn.BusObject().CallWithContext(ctx, "org.freedesktop.DBus.GetNameOwner", 0, busName).Store(&info.Service); err != nil {
-		return info, fmt.Errorf("secret service: info: %w", classify("find the service owner", err))
+		return info, fmt.Errorf("info: %w", classify("find the service owner", err))
 	}
 	coll, err := b.findCollection(ctx)
 	if err != nil {
-		return info, fmt.Errorf("secret service: info: %w", err)
+		return info, fmt.Errorf("info: %w", err)
 	}
 	if coll == "" {
 		return info, nil
@@ -305,7 +305,7 @@ func (b *Backend) Info(ctx context.Context) (Info, error) {
 	info.Collection = coll
 	var props map[string]dbus.Variant
 	if err := b.call(ctx, coll, ifaceProperties+".GetAll", ifaceCollection).Store(&props); err != nil {
-		return info, fmt.Errorf("secret service: info: %w", classify("read the collection", err))
+		return info, fmt.Errorf("info: %w", classify("read the collection", err))
 	}
 	info.CollectionLabel, _ = props["Label"].Value().(string)
 	info.Locked, _ = props["Locked"].Value().(bool)
@@ -318,11 +318,11 @@ func (b *Backend) Info(ctx context.Context) (Info, error) {
 // holds; Has is for hints, never for deciding that a value is absent.
 func (b *Backend) Has(ctx context.Context, name string) (bool, error) {
 	if err := backends.ValidateName(name); err != nil {
-		return false, fmt.Errorf("secret service: has %s: %w", name, err)
+		return false, fmt.Errorf("has %s: %w", name, err)
 	}
 	var unlocked, locked []dbus.ObjectPath
 	if err := b.call(ctx, servicePath, ifaceService+".SearchItems", b.itemAttributes(name)).Store(&unlocked, &locked); err != nil {
-		return false, fmt.Errorf("secret service: has %s: %w", name, classify("search", err))
+		return false, fmt.Errorf("has %s: %w", name, classify("search", err))
 	}
 	return len(unlocked)+len(locked) > 0, nil
 }
