@@ -107,34 +107,22 @@ func (b *Backend) newest(ctx context.Context, items []dbus.ObjectPath) (dbus.Obj
 }
 
 func (b *Backend) getSecret(ctx context.Context, item dbus.ObjectPath) ([]byte, error) {
-	for attempt := 0; ; attempt++ {
+	for retried := false; ; retried = true {
 		session := b.currentSession()
 		var s secret
 		err := b.call(ctx, item, ifaceItem+".GetSecret", session).Store(&s)
-		if err == nil {
+		switch {
+		case err == nil:
 			return b.decode(s)
-		}
-		if isGone(err) {
+		case isGone(err):
 			// Deleted between the search and now.
 			return nil, backends.ErrNotFound
+		case retried || !mendable(err):
+			return nil, classify("read secret", err)
 		}
-		switch dbusErrorName(err) {
-		case errNoSession:
-			if attempt == 0 {
-				if err := b.reopenSession(ctx, session); err != nil {
-					return nil, err
-				}
-				continue
-			}
-		case errIsLocked:
-			if _, err := b.unlock(ctx, []dbus.ObjectPath{item}); err != nil {
-				return nil, err
-			}
-			if attempt == 0 {
-				continue
-			}
+		if err := b.mend(ctx, err, session, item); err != nil {
+			return nil, err
 		}
-		return nil, classify("read secret", err)
 	}
 }
 
@@ -143,7 +131,7 @@ func (b *Backend) createItem(ctx context.Context, name string, attrs map[string]
 		ifaceItem + ".Label":      dbus.MakeVariant(name + labelSuffix),
 		ifaceItem + ".Attributes": dbus.MakeVariant(attrs),
 	}
-	for attempt := 0; ; attempt++ {
+	for retried := false; ; retried = true {
 		coll, err := b.writeCollection(ctx)
 		if err != nil {
 			return "", err
@@ -157,36 +145,51 @@ func (b *Backend) createItem(ctx context.Context, name string, attrs map[string]
 		// replace=false: the old item must outlive the new one's check.
 		err = b.call(ctx, coll, ifaceCollection+".CreateItem", props, s, false).Store(&item, &prompt)
 		clear(s.Value)
-		if err == nil {
-			if prompt == noObject {
-				return item, nil
-			}
+		switch {
+		case err == nil && prompt == noObject:
+			return item, nil
+		case err == nil:
 			result, err := b.prompt(ctx, prompt)
 			if err != nil {
 				return "", err
 			}
 			p, _ := result.Value().(dbus.ObjectPath)
 			return p, nil
-		}
-		if attempt > 0 {
+		case retried:
 			return "", classify("create item", err)
-		}
-		switch name := dbusErrorName(err); {
-		case name == errIsLocked:
-			if _, err := b.unlock(ctx, []dbus.ObjectPath{coll}); err != nil {
-				return "", err
-			}
-		case name == errNoSession:
-			if err := b.reopenSession(ctx, session); err != nil {
-				return "", err
-			}
 		case isGone(err):
 			// The cached collection was deleted: look it up again.
 			b.forgetCollection(coll)
+		case mendable(err):
+			if err := b.mend(ctx, err, session, coll); err != nil {
+				return "", err
+			}
 		default:
 			return "", classify("create item", err)
 		}
 	}
+}
+
+// mendable reports whether a call failed for a reason mend repairs.
+func mendable(err error) bool {
+	switch dbusErrorName(err) {
+	case errNoSession, errIsLocked:
+		return true
+	}
+	return false
+}
+
+// mend repairs what a call on target in session failed for, so that the
+// caller can try it once more: a session the service forgot (it restarted)
+// is reopened, a locked target is unlocked, which may prompt. Once: a
+// second failure means the repair did not hold, and another would only be
+// another prompt.
+func (b *Backend) mend(ctx context.Context, err error, session, target dbus.ObjectPath) error {
+	if dbusErrorName(err) == errNoSession {
+		return b.reopenSession(ctx, session)
+	}
+	_, err = b.unlock(ctx, []dbus.ObjectPath{target})
+	return err
 }
 
 func (b *Backend) deleteItem(ctx context.Context, item dbus.ObjectPath) error {
