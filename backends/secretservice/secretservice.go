@@ -5,7 +5,10 @@
 // zalando/go-keyring. Its errors wrap backends.ErrUnavailable only when
 // there is no bus or no service on it; a locked collection is never taken
 // for an empty one, and a value is reported stored only once it reads back
-// the same.
+// the same. Errors name the operation, not the store: the caller knows
+// which store it opened. NameLister, for shell completion, reads item
+// names without opening a session, unlocking anything or activating a
+// service.
 package secretservice
 
 import (
