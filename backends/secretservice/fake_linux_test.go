@@ -617,7 +617,7 @@ func TestOpenSessionNotFirst(t *testing.T) {
 
 // TestErrorsNameTheOperation: an error says what kr was doing and with
 // which name, and leaves naming the store to the caller, which knows which
-// one it opened (a "secret service: " lead was added here and stripped again
+// one it opened (a lead naming the store was added here and stripped again
 // in backends.Select).
 func TestErrorsNameTheOperation(t *testing.T) {
 	_, conn := startFake(t)
