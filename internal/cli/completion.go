@@ -28,7 +28,7 @@ import (
 // that offers nothing.
 const completeTimeout = backends.ProbeTimeout
 
-// completeNames completes up to max positional arguments (0: any number)
+// completeNames completes up to limit positional arguments (0: any number)
 // as secret names, a path segment at a time; names already on the command
 // line are not offered again.
 func (a *App) completeNames(limit int) cobra.CompletionFunc {
