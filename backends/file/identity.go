@@ -74,25 +74,22 @@ type PassphraseDecrypter struct {
 	ids map[string]*age.X25519Identity
 }
 
-func (d *PassphraseDecrypter) Decrypt(ctx context.Context, v *Vault, ciphertext []byte) ([]byte, error) {
-	id, err := d.identity(ctx, v)
+func (d *PassphraseDecrypter) Decrypt(ctx context.Context, s Sealed) ([]byte, error) {
+	id, err := d.identity(ctx, s)
 	if err != nil {
 		return nil, err
 	}
-	return decryptLimited(ciphertext, maxCiphertext, id)
+	return decryptLimited(s.Ciphertext, maxCiphertext, id)
 }
 
-func (d *PassphraseDecrypter) identity(ctx context.Context, v *Vault) (*age.X25519Identity, error) {
-	vid, err := v.ID()
-	if err != nil {
-		return nil, err
-	}
+func (d *PassphraseDecrypter) identity(ctx context.Context, s Sealed) (*age.X25519Identity, error) {
+	vid := s.Recipient
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if id := d.ids[vid]; id != nil {
 		return id, nil
 	}
-	wrapped, err := v.IdentityFile()
+	wrapped, err := s.IdentityFile()
 	if err != nil {
 		return nil, err
 	}

@@ -46,9 +46,27 @@ var ErrBadPassphrase = errors.New("wrong passphrase")
 
 // Decrypter decrypts an age file encrypted to a vault's recipients. The
 // default one unwraps identity.age with a passphrase; the agent's client is
-// another.
+// another. It gets what it needs as a value and never calls back into the
+// Vault.
 type Decrypter interface {
-	Decrypt(ctx context.Context, v *Vault, ciphertext []byte) ([]byte, error)
+	Decrypt(ctx context.Context, s Sealed) ([]byte, error)
+}
+
+// Sealed is one secret file as a Decrypter needs it: the ciphertext, the
+// vault's recipient (age1...: how the agent knows the vault's key) and the
+// wrapped identity, read only if a passphrase must unwrap it here.
+type Sealed struct {
+	Ciphertext []byte
+	Recipient  string
+	identity   func() ([]byte, error)
+}
+
+// IdentityFile returns the vault's identity.age as stored.
+func (s Sealed) IdentityFile() ([]byte, error) {
+	if s.identity == nil {
+		return nil, errors.New("no identity file given")
+	}
+	return s.identity()
 }
 
 // Options configures Open.
