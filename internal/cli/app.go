@@ -8,6 +8,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/kr-keyring/kr/agent"
 	"github.com/kr-keyring/kr/backends"
 	"github.com/kr-keyring/kr/backends/file"
 	"github.com/kr-keyring/kr/internal/recipients"
@@ -29,6 +30,7 @@ type App struct {
 	choice   backends.Choice  // how it was chosen
 	recorded *string          // the store recorded for the service, once read
 	vault    *file.Vault      // the file vault, once opened
+	link     *agent.Client    // the run's one connection to the agent, once dialled
 	typed    int              // how many passphrases were typed at the terminal
 }
 

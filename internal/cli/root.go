@@ -49,6 +49,7 @@ func Run(ctx context.Context, app *App, args []string) int {
 	root := NewRootCmd(app)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
+	app.dropAgentConn()
 	if err != nil {
 		printError(app.IO.ErrOut, err)
 	}

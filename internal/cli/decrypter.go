@@ -1,5 +1,8 @@
 package cli
 
+// This file is how the file vault decrypts in the CLI: through the agent,
+// else with a passphrase in this process.
+
 import (
 	"context"
 	"errors"
@@ -25,9 +28,8 @@ func (a *App) decrypter() file.Decrypter {
 }
 
 type vaultDecrypter struct {
-	app    *App
-	local  *file.PassphraseDecrypter
-	client *agent.Client // kept for the process: one connection, many reads
+	app   *App
+	local *file.PassphraseDecrypter
 }
 
 func (d *vaultDecrypter) Decrypt(ctx context.Context, s file.Sealed) ([]byte, error) {
@@ -67,8 +69,8 @@ func (d *vaultDecrypter) Decrypt(ctx context.Context, s file.Sealed) ([]byte, er
 		d.local = &file.PassphraseDecrypter{Passphrase: func(context.Context) ([]byte, error) { return p, nil }}
 		return d.local.Decrypt(ctx, s)
 	}
-	d.client = c
-	return d.decrypt(ctx, id, ct)
+	a.keepAgentConn(c)
+	return d.decrypt(ctx, c, id, ct)
 }
 
 // errNoAgentOfOurs: no agent runs (or none that is ours could: see
@@ -80,31 +82,28 @@ var errNoAgentOfOurs = errors.New("no agent")
 // about the file and not a reason to run scrypt in every client instead.
 func (d *vaultDecrypter) viaAgent(ctx context.Context, id string, ct []byte) ([]byte, error) {
 	a := d.app
-	fresh := d.client == nil
-	if fresh {
-		c, err := a.dialAgent(ctx)
-		if errors.Is(err, ipc.ErrNoAgent) || errors.Is(err, ipc.ErrUnsafeDir) || errors.Is(err, ipc.ErrPeer) {
-			return nil, errNoAgentOfOurs
-		}
-		if err != nil {
-			return nil, a.agentFailed(err)
-		}
-		d.client = c
+	c, fresh, err := a.agentConn(ctx)
+	if errors.Is(err, ipc.ErrNoAgent) || errors.Is(err, ipc.ErrUnsafeDir) || errors.Is(err, ipc.ErrPeer) {
+		return nil, errNoAgentOfOurs
 	}
-	plain, err := d.decrypt(ctx, id, ct)
+	if err != nil {
+		return nil, a.agentFailed(err)
+	}
+	plain, err := d.decrypt(ctx, c, id, ct)
 	var ce *agent.ConnError
-	if !fresh && errors.As(err, &ce) && ctx.Err() == nil {
-		// The agent drops a connection idle past its request timeout: a
-		// connection kept from an earlier read is dialled afresh, once.
-		d.client.Close()
-		d.client = nil
-		return d.viaAgent(ctx, id, ct)
+	if errors.As(err, &ce) {
+		a.dropAgentConn()
+		if !fresh && ctx.Err() == nil {
+			// The agent drops a connection idle past its request timeout:
+			// a connection kept from an earlier read is dialled afresh, once.
+			return d.viaAgent(ctx, id, ct)
+		}
 	}
 	return plain, err
 }
 
-func (d *vaultDecrypter) decrypt(ctx context.Context, id string, ct []byte) ([]byte, error) {
-	plain, err := d.client.WithContext(ctx).Decrypt(id, ct)
+func (d *vaultDecrypter) decrypt(ctx context.Context, c *agent.Client, id string, ct []byte) ([]byte, error) {
+	plain, err := c.WithContext(ctx).Decrypt(id, ct)
 	var ce *agent.ConnError
 	if errors.As(err, &ce) {
 		return nil, d.app.agentFailed(err)

@@ -2,6 +2,9 @@
 
 package cli
 
+// This file starts the agent on Unix: its own session, the start lock,
+// and no descriptor of ours left open in it.
+
 import (
 	"context"
 	"errors"

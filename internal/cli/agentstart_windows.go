@@ -2,6 +2,8 @@
 
 package cli
 
+// This file starts the agent on Windows: no console, the start lock.
+
 import (
 	"context"
 	"errors"
