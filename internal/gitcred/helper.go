@@ -61,6 +61,11 @@ func (h *Helper) Run(ctx context.Context, action string, in io.Reader, out io.Wr
 		return err
 	}
 	defer q.Wipe()
+	return h.Do(ctx, action, q, out)
+}
+
+// Do carries out get, store or erase for a parsed request.
+func (h *Helper) Do(ctx context.Context, action string, q *Credential, out io.Writer) error {
 	switch action {
 	case "get":
 		c, err := h.Get(ctx, q)
@@ -71,9 +76,10 @@ func (h *Helper) Run(ctx context.Context, action string, in io.Reader, out io.Wr
 		return c.Answer(out)
 	case "store":
 		return h.Save(ctx, q)
-	default:
+	case "erase":
 		return h.Erase(ctx, q)
 	}
+	return nil
 }
 
 func (h *Helper) now() time.Time {
@@ -176,13 +182,16 @@ func (h *Helper) Get(ctx context.Context, q *Credential) (*Credential, error) {
 // a credential that is not complete (no protocol, host or path, user name
 // or password) or whose password has already expired.
 func (h *Helper) Save(ctx context.Context, c *Credential) error {
-	if !complete(c) || c.Username == "" || c.Password == nil {
-		return nil
-	}
-	if !c.PasswordExpiry.IsZero() && c.PasswordExpiry.Before(h.now()) {
+	if !c.Storable(h.now()) {
 		return nil
 	}
 	return h.Store.Save(ctx, c)
+}
+
+// Storable reports whether Save would store c at now.
+func (c *Credential) Storable(now time.Time) bool {
+	return complete(c) && c.Username != "" && c.Password != nil &&
+		(c.PasswordExpiry.IsZero() || !c.PasswordExpiry.Before(now))
 }
 
 // Erase removes the credentials matching q. When git sends the password
