@@ -29,9 +29,10 @@ action is ignored, as git asks of helpers.`,
 	}
 	for _, action := range []string{"get", "store", "erase"} {
 		cmd.AddCommand(&cobra.Command{
-			Use:   action,
-			Short: action + " a credential (attributes on stdin)",
-			Args:  cobra.NoArgs,
+			Use:    action,
+			Short:  action + " a credential (attributes on stdin)",
+			Hidden: true, // as their parent: git runs them, people do not
+			Args:   cobra.NoArgs,
 			RunE: func(cmd *cobra.Command, args []string) error {
 				return app.gitCredential(cmd.Context(), action)
 			},
