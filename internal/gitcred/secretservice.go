@@ -16,7 +16,7 @@ import (
 // The Secret Service item layout of git-credential-libsecret. Debian's
 // helper (git 2.39) stores and searches with libsecret's compatibility
 // schema org.gnome.keyring.NetworkPassword, and finds nothing of any other
-// schema; helpers from git 2.45 on store org.git.Password but search
+// schema; newer helpers store org.git.Password but search
 // without a schema. kr writes NetworkPassword, the one both find, and
 // reads both.
 const (
