@@ -230,7 +230,7 @@ func (h *Helper) Erase(ctx context.Context, q *Credential) error {
 // encodeValue is the secret kr stores where a store keeps one opaque value
 // (Secret Service, file vault): the password on the first line, then
 // password_expiry_utc= and oauth_refresh_token= lines when set, the layout
-// of git-credential-libsecret since git 2.43, so a reader that takes the
+// of newer git-credential-libsecret helpers, so a reader that takes the
 // first line as the password sees the password.
 func encodeValue(c *Credential) []byte {
 	v := bytes.Clone(c.Password)
