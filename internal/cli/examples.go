@@ -14,6 +14,8 @@ var examples = map[string]string{
 	"kr backend":      "  kr backend               # which store service kr uses, and why\n  kr backend file          # keep this service's secrets in the file vault\n  kr --service work backend secretservice",
 	"kr completion":   "  source <(kr completion bash)\n  kr completion fish > ~/.config/fish/completions/kr.fish",
 	"kr cp":           "  kr cp db/prod db/prod-backup",
+	"kr setup":        "  kr setup git --apply",
+	"kr setup git":    "  kr setup git             # print the configuration\n  kr setup git --apply     # apply it (again: no change)\n  kr setup git --replace   # replace another credential helper",
 	"kr doctor":       "  kr doctor\n  kr doctor --json",
 	"kr env":          "  eval \"$(kr env -e PGPASSWORD=db/prod)\"\n  kr env --env-file deploy.env --format dotenv > .env.local",
 	"kr exec":         "  kr exec -e PGPASSWORD=db/prod -- psql -h db.internal\n  kr exec --env-file deploy.env --mask -- ./deploy.sh",

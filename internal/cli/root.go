@@ -140,6 +140,7 @@ Passphrase variables never reach programs kr runs.`,
 		newExecCmd, newEnvCmd, newAllowCmd,
 		newUnlockCmd, newLockCmd, newAgentCmd,
 		newBackendCmd, newDoctorCmd, newCompletionCmd, newVersionCmd,
+		newGitCredentialCmd, newSetupCmd,
 	} {
 		root.AddCommand(add(app))
 	}
