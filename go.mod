@@ -7,6 +7,7 @@ require (
 	filippo.io/edwards25519 v1.2.0
 	github.com/compose-spec/compose-go/v2 v2.16.2
 	github.com/danieljoos/wincred v1.2.3
+	github.com/docker/docker-credential-helpers v0.9.12
 	github.com/godbus/dbus/v5 v5.2.4
 	github.com/joho/godotenv v1.5.1
 	github.com/keybase/go-keychain v0.0.1
