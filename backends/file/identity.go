@@ -103,14 +103,14 @@ func (d *PassphraseDecrypter) identity(ctx context.Context, v *Vault) (*age.X255
 }
 
 // Passwd rewraps identity.age for a new passphrase. No secret is touched.
-func (v *Vault) Passwd(ctx context.Context, old, new []byte) error {
-	return v.rewrap(ctx, identityFile, old, new)
+func (v *Vault) Passwd(ctx context.Context, old, newPass []byte) error {
+	return v.rewrap(ctx, identityFile, old, newPass)
 }
 
 // Recover opens recovery.age with the recovery code and writes identity.age
 // for a new passphrase.
-func (v *Vault) Recover(ctx context.Context, code string, new []byte) error {
-	return v.rewrap(ctx, recoveryFile, []byte(normalizeRecoveryCode(code)), new)
+func (v *Vault) Recover(ctx context.Context, code string, newPass []byte) error {
+	return v.rewrap(ctx, recoveryFile, []byte(normalizeRecoveryCode(code)), newPass)
 }
 
 func (v *Vault) rewrap(ctx context.Context, from string, key, newPass []byte) error {

@@ -126,9 +126,9 @@ func (b *Backend) getSecret(ctx context.Context, item dbus.ObjectPath) ([]byte, 
 	}
 }
 
-func (b *Backend) createItem(ctx context.Context, name string, attrs map[string]string, value []byte) (dbus.ObjectPath, error) {
+func (b *Backend) createItem(ctx context.Context, label string, attrs map[string]string, value []byte) (dbus.ObjectPath, error) {
 	props := map[string]dbus.Variant{
-		ifaceItem + ".Label":      dbus.MakeVariant(name + labelSuffix),
+		ifaceItem + ".Label":      dbus.MakeVariant(label),
 		ifaceItem + ".Attributes": dbus.MakeVariant(attrs),
 	}
 	for retried := false; ; retried = true {

@@ -208,7 +208,7 @@ func (b *Backend) Set(ctx context.Context, name string, value []byte) error {
 	if err != nil {
 		return fmt.Errorf("set %s: %w", name, err)
 	}
-	item, err := b.createItem(ctx, name, attrs, value)
+	item, err := b.createItem(ctx, name+labelSuffix, attrs, value)
 	if err != nil {
 		b.dropNew(ctx, attrs, old)
 		return fmt.Errorf("set %s: %w", name, err)

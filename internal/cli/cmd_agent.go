@@ -118,7 +118,7 @@ func agentEnv(env []string) []string {
 	for _, kv := range env {
 		k, _, _ := strings.Cut(kv, "=")
 		drop := false
-		for _, c := range envref.Controlled {
+		for _, c := range envref.PassphraseVars {
 			drop = drop || k == c
 		}
 		if !drop {
