@@ -139,7 +139,7 @@ Passphrase variables never reach programs kr runs.`,
 		newExecCmd, newEnvCmd, newAllowCmd,
 		newUnlockCmd, newLockCmd, newAgentCmd,
 		newBackendCmd, newDoctorCmd, newCompletionCmd, newVersionCmd,
-		newGitCredentialCmd, newSetupCmd, newDockerCredentialCmd,
+		newGitCredentialCmd, newSetupCmd, newDockerCredentialCmd, newAWSCredentialsCmd,
 	} {
 		root.AddCommand(add(app))
 	}
