@@ -48,7 +48,7 @@ func (d *vaultDecrypter) Decrypt(ctx context.Context, v *file.Vault, ct []byte) 
 	default:
 		return nil, err
 	}
-	if _, fromEnv, _ := a.passphraseFromEnv(); fromEnv || !a.IO.InIsTTY {
+	if _, fromEnv, _ := a.passphraseFromEnv(); fromEnv || !a.IO.CanPrompt() {
 		return d.local.Decrypt(ctx, v, ct)
 	}
 	pass, err := a.passphrase(ctx, "Vault passphrase: ")
