@@ -37,7 +37,6 @@ is an error on stderr and a non-zero exit, with nothing on stdout.`,
 			}
 			ctx, cancel := app.context(cmd.Context())
 			defer cancel()
-			app.allowHelperPrompt()
 			b, err := app.Backend(ctx)
 			if err != nil {
 				return err

@@ -75,7 +75,6 @@ func dockerVersion(app *App) error {
 func (a *App) dockerServe(parent context.Context, action string) error {
 	ctx, cancel := a.context(parent)
 	defer cancel()
-	a.allowHelperPrompt()
 	err := dockercred.Serve(ctx, action, a.IO.In, a.stdout(), a.dockerStore)
 	if err == nil && action == dockercred.ActionStore {
 		err = a.recordChoice()
@@ -108,20 +107,4 @@ func (a *App) dockerStore(ctx context.Context) (dockercred.Store, error) {
 		return nil, err
 	}
 	return dockercred.For(b), nil
-}
-
-// allowHelperPrompt lets a credential helper ask for an unlock passphrase
-// on the controlling terminal although its stdin is the client's pipe: the
-// clients capture stdin, stdout and stderr, never the terminal. With no
-// terminal, the locked store is an error, as for any command.
-func (a *App) allowHelperPrompt() {
-	if a.IO.InIsTTY || a.IO.OpenTerminal == nil {
-		return
-	}
-	t, err := a.IO.OpenTerminal()
-	if err != nil {
-		return
-	}
-	t.Close()
-	a.IO.InIsTTY = true
 }
