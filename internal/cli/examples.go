@@ -22,6 +22,7 @@ var examples = map[string]string{
 	"kr get":             "  kr get db/prod\n  PGPASSWORD=\"$(kr get db/prod)\" psql\n  kr get --json api/token",
 	"kr import":          "  kr import --prefix app/ .env\n  kr import --format json - < secrets.json",
 	"kr init":            "  kr init                          # asks for a passphrase, prints the recovery code\n  kr --vault ~/team-vault init",
+	"kr kube-credential": "  kr kube-credential k8s/prod-token\n  kr kube-credential --client-certificate k8s/dev.crt --client-key k8s/dev.key",
 	"kr lock":            "  kr lock",
 	"kr ls":              "  kr ls\n  kr ls db/\n  kr ls -l --json",
 	"kr mv":              "  kr mv db/old db/new",
