@@ -165,14 +165,14 @@ type retryDecrypter struct {
 	inner file.Decrypter
 }
 
-func (d *retryDecrypter) Decrypt(ctx context.Context, v *file.Vault, ct []byte) ([]byte, error) {
+func (d *retryDecrypter) Decrypt(ctx context.Context, s file.Sealed) ([]byte, error) {
 	var plain []byte
 	err := d.app.retryTyped("wrong passphrase",
 		"check KR_PASSPHRASE_FILE or KR_PASSPHRASE; "+lostPassphraseHint, lostPassphraseHint,
 		func() (bool, error) {
 			typed := d.app.typed
 			var err error
-			plain, err = d.inner.Decrypt(ctx, v, ct)
+			plain, err = d.inner.Decrypt(ctx, s)
 			return d.app.typed != typed, err
 		})
 	if err != nil {

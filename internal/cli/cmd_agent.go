@@ -128,17 +128,9 @@ func agentEnv(env []string) []string {
 	return out
 }
 
-// unlockAgent hands the vault's identity file and the passphrase to the
-// agent, which unwraps it itself.
-func (a *App) unlockAgent(ctx context.Context, v *file.Vault, pass []byte, ttl, idle time.Duration) (*agent.Client, error) {
-	id, err := v.ID()
-	if err != nil {
-		return nil, err
-	}
-	wrapped, err := v.IdentityFile()
-	if err != nil {
-		return nil, err
-	}
+// unlockAgent hands a vault's identity file (wrapped, for recipient id) and
+// the passphrase to the agent, which unwraps it itself.
+func (a *App) unlockAgent(ctx context.Context, id string, wrapped, pass []byte, ttl, idle time.Duration) (*agent.Client, error) {
 	c, err := a.ensureAgent(ctx)
 	if err != nil {
 		return nil, err
@@ -270,7 +262,15 @@ comes from KR_PASSPHRASE_FILE, KR_PASSPHRASE or the terminal.`,
 			defer clear(pass)
 			ctx, cancel := app.context(cmd.Context())
 			defer cancel()
-			c, err := app.unlockAgent(ctx, v, pass, ttl, idle)
+			id, err := v.ID()
+			if err != nil {
+				return err
+			}
+			wrapped, err := v.IdentityFile()
+			if err != nil {
+				return err
+			}
+			c, err := app.unlockAgent(ctx, id, wrapped, pass, ttl, idle)
 			if err != nil {
 				return passphraseError(err, "unlock")
 			}

@@ -10,10 +10,10 @@ import (
 	"path/filepath"
 	"strconv"
 	"syscall"
-	"time"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/kr-keyring/kr/internal/filelock"
 	"github.com/kr-keyring/kr/ipc"
 )
 
@@ -23,38 +23,22 @@ func detached() *syscall.SysProcAttr { return &syscall.SysProcAttr{Setsid: true}
 
 // startLock serialises agent starts, so two clients start one agent. The
 // directory is checked before anything is opened in it (under the temp dir
-// another user may have made it first), the lock file is never reached
-// through a symlink, and the wait for the lock ends with ctx.
+// another user may have made it first); the lock file is never reached
+// through a symlink, and the wait for it ends with ctx.
 func startLock(ctx context.Context, sock string) (func(), error) {
 	dir := filepath.Dir(sock)
 	if err := ipc.EnsureDir(dir); err != nil {
 		return nil, err
 	}
 	name := filepath.Join(dir, "start.lock")
-	f, err := os.OpenFile(name, os.O_CREATE|os.O_RDWR|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, 0o600)
+	l, err := filelock.Lock(ctx, name)
+	if errors.Is(err, filelock.ErrBusy) {
+		return nil, fmt.Errorf("%w %s: %w", errStartLockBusy, name, ctx.Err())
+	}
 	if err != nil {
-		return nil, fmt.Errorf("open the start lock: %w", err)
+		return nil, fmt.Errorf("the start lock: %w", err)
 	}
-	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
-		f.Close()
-		return nil, fmt.Errorf("the start lock %s is not a regular file", name)
-	}
-	for backoff := 5 * time.Millisecond; ; backoff = min(2*backoff, 100*time.Millisecond) {
-		err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
-		if err == nil {
-			return func() { unix.Flock(int(f.Fd()), unix.LOCK_UN); f.Close() }, nil
-		}
-		if !errors.Is(err, unix.EWOULDBLOCK) {
-			f.Close()
-			return nil, fmt.Errorf("lock %s: %w", name, err)
-		}
-		select {
-		case <-ctx.Done():
-			f.Close()
-			return nil, fmt.Errorf("%w %s: %w", errStartLockBusy, name, ctx.Err())
-		case <-time.After(backoff):
-		}
-	}
+	return l.Unlock, nil
 }
 
 // closeOnExecAll marks every inherited descriptor above stderr

@@ -9,9 +9,10 @@ import (
 	"os"
 	"path/filepath"
 	"syscall"
-	"time"
 
 	"golang.org/x/sys/windows"
+
+	"github.com/kr-keyring/kr/internal/filelock"
 )
 
 // detached starts the agent without a console of its own.
@@ -31,30 +32,14 @@ func startLock(ctx context.Context, _ string) (func(), error) {
 		return nil, err
 	}
 	name := filepath.Join(dir, "agent-start.lock")
-	f, err := os.OpenFile(name, os.O_CREATE|os.O_RDWR, 0o600)
+	l, err := filelock.Lock(ctx, name)
+	if errors.Is(err, filelock.ErrBusy) {
+		return nil, fmt.Errorf("%w %s: %w", errStartLockBusy, name, ctx.Err())
+	}
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("the start lock: %w", err)
 	}
-	for backoff := 5 * time.Millisecond; ; backoff = min(2*backoff, 100*time.Millisecond) {
-		ol := new(windows.Overlapped)
-		err := windows.LockFileEx(windows.Handle(f.Fd()), windows.LOCKFILE_EXCLUSIVE_LOCK|windows.LOCKFILE_FAIL_IMMEDIATELY, 0, 1, 0, ol)
-		if err == nil {
-			return func() {
-				windows.UnlockFileEx(windows.Handle(f.Fd()), 0, 1, 0, new(windows.Overlapped))
-				f.Close()
-			}, nil
-		}
-		if !errors.Is(err, windows.ERROR_LOCK_VIOLATION) && !errors.Is(err, windows.ERROR_IO_PENDING) {
-			f.Close()
-			return nil, fmt.Errorf("lock %s: %w", name, err)
-		}
-		select {
-		case <-ctx.Done():
-			f.Close()
-			return nil, fmt.Errorf("%w %s: %w", errStartLockBusy, name, ctx.Err())
-		case <-time.After(backoff):
-		}
-	}
+	return l.Unlock, nil
 }
 
 // closeOnExecAll: Windows passes only the handles a child is given.

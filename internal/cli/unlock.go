@@ -30,15 +30,12 @@ type vaultDecrypter struct {
 	client *agent.Client // kept for the process: one connection, many reads
 }
 
-func (d *vaultDecrypter) Decrypt(ctx context.Context, v *file.Vault, ct []byte) ([]byte, error) {
+func (d *vaultDecrypter) Decrypt(ctx context.Context, s file.Sealed) ([]byte, error) {
 	a := d.app
 	if a.agentDisabled() {
-		return d.local.Decrypt(ctx, v, ct)
+		return d.local.Decrypt(ctx, s)
 	}
-	id, err := v.ID()
-	if err != nil {
-		return nil, err
-	}
+	id, ct := s.Recipient, s.Ciphertext
 	plain, err := d.viaAgent(ctx, id, ct)
 	switch {
 	case err == nil:
@@ -49,14 +46,18 @@ func (d *vaultDecrypter) Decrypt(ctx context.Context, v *file.Vault, ct []byte) 
 		return nil, err
 	}
 	if _, fromEnv, _ := a.passphraseFromEnv(); fromEnv || !a.IO.CanPrompt() {
-		return d.local.Decrypt(ctx, v, ct)
+		return d.local.Decrypt(ctx, s)
 	}
 	pass, err := a.passphrase(ctx, "Vault passphrase: ")
 	if err != nil {
 		return nil, err
 	}
 	defer clear(pass)
-	c, err := a.unlockAgent(ctx, v, pass, agent.DefaultTTL, 0)
+	wrapped, err := s.IdentityFile()
+	if err != nil {
+		return nil, err
+	}
+	c, err := a.unlockAgent(ctx, id, wrapped, pass, agent.DefaultTTL, 0)
 	if err != nil {
 		if errors.Is(err, file.ErrBadPassphrase) {
 			return nil, err
@@ -64,7 +65,7 @@ func (d *vaultDecrypter) Decrypt(ctx context.Context, v *file.Vault, ct []byte) 
 		// No agent to be had: read with the passphrase in this process.
 		p := append([]byte(nil), pass...)
 		d.local = &file.PassphraseDecrypter{Passphrase: func(context.Context) ([]byte, error) { return p, nil }}
-		return d.local.Decrypt(ctx, v, ct)
+		return d.local.Decrypt(ctx, s)
 	}
 	d.client = c
 	return d.decrypt(ctx, id, ct)

@@ -1,11 +1,13 @@
-package agent
+package agecrypto
 
 import (
 	"bytes"
 	"crypto/ecdh"
 	"crypto/rand"
+	"strings"
 	"testing"
 
+	"filippo.io/age"
 	"golang.org/x/crypto/scrypt"
 )
 
@@ -37,6 +39,23 @@ func TestScryptMatches(t *testing.T) {
 		got, err := scryptKey(pass, salt, 1<<logN, 8, 32)
 		if err != nil || !bytes.Equal(got, want) {
 			t.Fatalf("logN %d: %x, want %x", logN, got, want)
+		}
+	}
+}
+
+func TestBech32RoundTrip(t *testing.T) {
+	id, _ := age.GenerateX25519Identity()
+	scalar, err := ParseIdentity([]byte("# c\n" + id.String() + "\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, _, err := Recipient(scalar)
+	if err != nil || r != id.Recipient().String() {
+		t.Fatalf("recipient %q, want %q (%v)", r, id.Recipient(), err)
+	}
+	for _, bad := range []string{"", "# only a comment\n", "AGE-SECRET-KEY-1QQQQ\n", strings.ToLower(id.String()[:20]) + id.String()[20:]} {
+		if _, err := ParseIdentity([]byte(bad)); err == nil {
+			t.Errorf("parsed %q", bad)
 		}
 	}
 }

@@ -1,4 +1,4 @@
-package agent
+package agecrypto
 
 import (
 	"bytes"
@@ -13,7 +13,9 @@ import (
 	"golang.org/x/crypto/hkdf"
 )
 
-// maxScryptLogN caps the work a hostile identity file can ask for.
+// maxScryptLogN caps the work a hostile identity file can ask for. It is
+// the CLI's cap too (maxScryptWorkFactor in backends/file): a file one end
+// opens, the other does.
 const maxScryptLogN = 20
 
 // scryptIdentity unwraps age's scrypt stanza with a passphrase held as
@@ -54,10 +56,11 @@ func (i *scryptIdentity) Unwrap(stanzas []*age.Stanza) ([]byte, error) {
 	return nil, age.ErrIncorrectIdentity
 }
 
-// openIdentityFile decrypts identity.age (one STREAM chunk: identity files
-// are a few hundred bytes) into a buffer of our own, so that the key's
-// text leaves no copy in buffers we cannot wipe.
-func openIdentityFile(wrapped, pass []byte) ([]byte, error) {
+// OpenIdentityFile decrypts identity.age (one STREAM chunk: identity files
+// are a few hundred bytes) with pass into a buffer of our own, so that the
+// key's text leaves no copy in buffers we cannot wipe. The caller wipes
+// the result. A wrong passphrase is an *age.NoIdentityMatchError.
+func OpenIdentityFile(wrapped, pass []byte) ([]byte, error) {
 	end := bytes.Index(wrapped, []byte("\n--- "))
 	if end < 0 {
 		return nil, errors.New("identity file: no age header")

@@ -1,4 +1,4 @@
-package agent
+package agecrypto
 
 import (
 	"crypto/hmac"
