@@ -122,7 +122,7 @@ func checkSigV4(r *http.Request, body []byte, keyID, secret string) error {
 // custom-process and `aws sts get-caller-identity` reaches a local STS
 // stub signed with the stored key, secret key and session token.
 func TestAWSCLICredentialProcess(t *testing.T) {
-	aws := needTool(t, "aws", "awscli")
+	aws := needClient(t, "aws", "awscli")
 	bin := helperBin(t, "kr")
 	env := fileVaultEnv(t)
 	dir := t.TempDir()

@@ -35,8 +35,8 @@ func helperBin(t *testing.T, names ...string) string {
 	return dir
 }
 
-// needTool skips without tool, and fails in CI, where .ci/run installs it.
-func needTool(t *testing.T, tool, pkg string) string {
+// needClient skips without tool, and fails in CI, where .ci/run installs it.
+func needClient(t *testing.T, tool, pkg string) string {
 	t.Helper()
 	p, err := exec.LookPath(tool)
 	if err != nil {
@@ -153,7 +153,7 @@ func registryStub(t *testing.T, user, pass string) (addr string, accepted *int) 
 // registry (client-side: no daemon) and kr keeps the login, not
 // config.json; docker logout erases it.
 func TestDockerCLILogin(t *testing.T) {
-	docker := needTool(t, "docker", "the docker CLI (docker-ce-cli)")
+	docker := needClient(t, "docker", "the docker CLI (docker-ce-cli)")
 	bin := helperBin(t, "docker-credential-kr")
 	env := fileVaultEnv(t)
 	cfg := t.TempDir()

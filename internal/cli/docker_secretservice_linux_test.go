@@ -11,7 +11,7 @@ import (
 // kr's item has docker's display label and attributes (issue 11, must
 // show 2).
 func TestDockerSecretServiceInterop(t *testing.T) {
-	needTool(t, "docker-credential-secretservice", "golang-docker-credential-helpers")
+	needClient(t, "docker-credential-secretservice", "golang-docker-credential-helpers")
 	got := runInKeyringSession(t, `
 mkdir bin && ln -s "$KRBIN" bin/docker-credential-kr
 dck() { KR_TEST_RUN_AS_KR=1 ./bin/docker-credential-kr "$@"; }
