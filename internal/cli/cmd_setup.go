@@ -23,6 +23,7 @@ func newSetupCmd(app *App) *cobra.Command {
 		Short: "Configure git (and other clients) to use kr as their credential helper",
 	}
 	cmd.AddCommand(newSetupGitCmd(app))
+	addToolSetupCmds(cmd, app)
 	return cmd
 }
 

@@ -140,7 +140,7 @@ Passphrase variables never reach programs kr runs.`,
 		newExecCmd, newEnvCmd, newAllowCmd,
 		newUnlockCmd, newLockCmd, newAgentCmd,
 		newBackendCmd, newDoctorCmd, newCompletionCmd, newVersionCmd,
-		newGitCredentialCmd, newSetupCmd,
+		newGitCredentialCmd, newSetupCmd, newDockerCredentialCmd, newAWSCredentialsCmd, newKubeCredentialCmd,
 	} {
 		root.AddCommand(add(app))
 	}
