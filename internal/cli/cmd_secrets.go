@@ -52,7 +52,7 @@ piped in replaces the old one without it.` + generateHelp,
 				return err
 			}
 			if err := b.Set(ctx, name, value); err != nil {
-				return fmt.Errorf("set %s: %w", name, err)
+				return err // the store names the operation and the secret
 			}
 			app.dropCached(ctx, name)
 			if err := app.recordChoice(); err != nil {
@@ -218,7 +218,7 @@ func (a *App) getError(ctx context.Context, name string, err error) error {
 		}
 		return withHint(err, "'kr ls' lists the stored names; 'kr set %s' stores one", name)
 	}
-	return fmt.Errorf("get %s: %w", name, err)
+	return err // the store names the operation and the secret
 }
 
 type secretJSON struct {
@@ -305,7 +305,7 @@ LastWritten, the Keychain's modification date, the file vault's file times.
 			}
 			names, err := b.List(ctx, prefix)
 			if err != nil {
-				return fmt.Errorf("list: %w", err)
+				return err
 			}
 			out := app.stdout()
 			if asJSON {
