@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kr-keyring/kr/backends"
+	"github.com/kr-keyring/kr/internal/limitio"
 )
 
 func newSetCmd(app *App) *cobra.Command {
@@ -138,12 +139,12 @@ func (a *App) readValue(name string, allowEmpty bool) ([]byte, error) {
 		}
 	} else {
 		var err error
-		v, err = io.ReadAll(io.LimitReader(a.IO.In, backends.MaxValueSize+1))
+		v, err = limitio.Read(a.IO.In, "stdin", backends.MaxValueSize)
+		if errors.Is(err, limitio.ErrTooLarge) {
+			return nil, fmt.Errorf("%w: stdin holds more than %d bytes (1 MiB); nothing was stored", backends.ErrTooBig, backends.MaxValueSize)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("read the value from stdin: %w", err)
-		}
-		if len(v) > backends.MaxValueSize {
-			return nil, fmt.Errorf("%w: stdin holds more than %d bytes (1 MiB); nothing was stored", backends.ErrTooBig, backends.MaxValueSize)
 		}
 	}
 	if len(v) == 0 && !allowEmpty {
