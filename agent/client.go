@@ -88,9 +88,9 @@ func (cl *Client) exchange(req Request, toEOF bool) (*Response, error) {
 	}
 	switch {
 	case resp.Error == "":
-	case resp.Code == "locked":
+	case resp.Code == CodeLocked:
 		return nil, fmt.Errorf("%w: %s", ErrLocked, resp.Error)
-	case resp.Code == "bad-passphrase":
+	case resp.Code == CodeBadPassphrase:
 		return nil, ErrBadPassphrase
 	default:
 		return nil, fmt.Errorf("agent: %s", resp.Error)

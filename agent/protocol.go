@@ -2,18 +2,12 @@
 // identity of a file vault for a while, sealed in memory, and decrypts for
 // its user's kr commands without ever handing the identity out. The
 // protocol runs over any io.ReadWriter; package ipc gives it a connection.
+//
+// This file holds the messages and their codes; frame.go and strict.go
+// put them on the wire; keyring.go keeps the keys (expiry, sealing) and
+// server.go serves the keyring over connections; client.go is the other
+// end. The age cryptography the keyring needs is in internal/agecrypto.
 package agent
-
-import (
-	"encoding/base64"
-	"encoding/binary"
-	"encoding/json"
-	"errors"
-	"fmt"
-	"io"
-	"reflect"
-	"strconv"
-)
 
 // Version of the protocol; both ends refuse another.
 const Version = 1
@@ -49,14 +43,35 @@ type Request struct {
 	IdleSeconds  int64  `json:"idle_seconds,omitempty"`
 }
 
-// Response answers one Request.
+// Response answers one Request. A failed request has Error, text for
+// people, and Code, which is what the client acts on.
 type Response struct {
 	V         int     `json:"v"`
 	Error     string  `json:"error,omitempty"`
-	Code      string  `json:"code,omitempty"` // "locked", "bad-passphrase", "bad-request"
+	Code      Code    `json:"code,omitempty"`
 	Plaintext []byte  `json:"plaintext,omitempty"`
 	Status    *Status `json:"status,omitempty"`
 }
+
+// Code says why a request failed. The server sends these and the client
+// reads them (it turns the first two into ErrLocked and ErrBadPassphrase);
+// a code it does not know is an error like any other.
+type Code string
+
+const (
+	// CodeLocked: the vault is not unlocked, or the value not cached (never
+	// put, expired, dropped, or locked while the request was served).
+	CodeLocked Code = "locked"
+	// CodeBadPassphrase: the passphrase does not open the identity file.
+	CodeBadPassphrase Code = "bad-passphrase"
+	// CodeBadRequest: the agent refuses the request itself: a malformed or
+	// oversized frame, an unknown operation, a ttl out of range, an
+	// identity file that is damaged or not the vault's.
+	CodeBadRequest Code = "bad-request"
+	// CodeDecrypt: the ciphertext does not decrypt with the vault's key, or
+	// its plaintext does not fit in an answer.
+	CodeDecrypt Code = "decrypt"
+)
 
 // Status describes the agent; it never holds key material.
 type Status struct {
@@ -70,210 +85,4 @@ type VaultStatus struct {
 	ID        string `json:"id"`
 	ExpiresAt string `json:"expires_at"` // RFC 3339
 	IdleUntil string `json:"idle_until,omitempty"`
-}
-
-var errTooBig = errors.New("agent: message too large")
-
-// writeMsg sends one length-prefixed message. The frame is built by hand in
-// one buffer of its exact size, which is wiped once written: json.Marshal
-// would leave the passphrase or plaintext, base64-encoded, in its pooled
-// encode buffers (and a growing buffer in the arrays it outgrew).
-func writeMsg(w io.Writer, v any) error {
-	var fields []member
-	switch m := v.(type) {
-	case *Request:
-		fields = m.fields()
-	case Request:
-		fields = m.fields()
-	case *Response:
-		f, err := m.fields()
-		if err != nil {
-			return err
-		}
-		fields = f
-	case Response:
-		f, err := m.fields()
-		if err != nil {
-			return err
-		}
-		fields = f
-	default:
-		return fmt.Errorf("agent: cannot send a %T", v)
-	}
-	n := 2 // the braces
-	for i, f := range fields {
-		if i > 0 {
-			n++ // comma
-		}
-		n += f.size()
-	}
-	if n > MaxMessage {
-		return errTooBig
-	}
-	buf := make([]byte, 4, 4+n)
-	defer clear(buf[:cap(buf)])
-	binary.BigEndian.PutUint32(buf, uint32(n))
-	buf = append(buf, '{')
-	for i, f := range fields {
-		if i > 0 {
-			buf = append(buf, ',')
-		}
-		buf = f.append(buf)
-	}
-	buf = append(buf, '}')
-	if len(buf) != 4+n {
-		return errors.New("agent: frame size miscounted") // would have reallocated
-	}
-	_, err := w.Write(buf)
-	return err
-}
-
-// member is one member of a message object: a JSON string, number or
-// pre-encoded value that holds nothing secret, or bytes that may (sent as
-// base64 straight into the frame).
-type member struct {
-	key    string // a JSON string literal, quotes included
-	quoted []byte // non-secret JSON value
-	secret []byte // base64-encoded into the frame
-	isBin  bool
-}
-
-func (f member) size() int {
-	n := len(f.key) + 1
-	if f.isBin {
-		return n + 2 + base64.StdEncoding.EncodedLen(len(f.secret))
-	}
-	return n + len(f.quoted)
-}
-
-func (f member) append(b []byte) []byte {
-	b = append(b, f.key...)
-	b = append(b, ':')
-	if !f.isBin {
-		return append(b, f.quoted...)
-	}
-	b = append(b, '"')
-	n := base64.StdEncoding.EncodedLen(len(f.secret))
-	base64.StdEncoding.Encode(b[len(b):len(b)+n], f.secret)
-	b = b[:len(b)+n]
-	return append(b, '"')
-}
-
-func num(key string, v int64) member {
-	return member{key: key, quoted: strconv.AppendInt(nil, v, 10)}
-}
-
-func str(key, v string) member {
-	q, _ := json.Marshal(v) // a string always encodes; it is not secret
-	return member{key: key, quoted: q}
-}
-
-func bin(key string, v []byte) member { return member{key: key, secret: v, isBin: true} }
-
-// fields lists the request's members as its json tags name them, empty
-// optional ones left out.
-func (r *Request) fields() []member {
-	f := []member{num(`"v"`, int64(r.V)), str(`"op"`, r.Op)}
-	if r.VaultID != "" {
-		f = append(f, str(`"vault_id"`, r.VaultID))
-	}
-	for _, b := range []struct {
-		key string
-		v   []byte
-	}{{`"identity_file"`, r.IdentityFile}, {`"passphrase"`, r.Passphrase}, {`"ciphertext"`, r.Ciphertext}} {
-		if len(b.v) > 0 {
-			f = append(f, bin(b.key, b.v))
-		}
-	}
-	if r.TTLSeconds != 0 {
-		f = append(f, num(`"ttl_seconds"`, r.TTLSeconds))
-	}
-	if r.CacheKey != "" {
-		f = append(f, str(`"cache_key"`, r.CacheKey))
-	}
-	if len(r.Value) > 0 {
-		f = append(f, bin(`"value"`, r.Value))
-	}
-	if r.IdleSeconds != 0 {
-		f = append(f, num(`"idle_seconds"`, r.IdleSeconds))
-	}
-	return f
-}
-
-func (r *Response) fields() ([]member, error) {
-	f := []member{num(`"v"`, int64(r.V))}
-	if r.Error != "" {
-		f = append(f, str(`"error"`, r.Error))
-	}
-	if r.Code != "" {
-		f = append(f, str(`"code"`, r.Code))
-	}
-	if len(r.Plaintext) > 0 {
-		f = append(f, bin(`"plaintext"`, r.Plaintext))
-	}
-	if r.Status != nil {
-		st, err := json.Marshal(r.Status) // ids and times: nothing secret
-		if err != nil {
-			return nil, err
-		}
-		f = append(f, member{key: `"status"`, quoted: st})
-	}
-	return f, nil
-}
-
-// readMsg reads one message into v, refusing empty and oversized ones.
-func readMsg(r io.Reader, v any) error {
-	var hdr [4]byte
-	if _, err := io.ReadFull(r, hdr[:]); err != nil {
-		return err
-	}
-	n := binary.BigEndian.Uint32(hdr[:])
-	if n == 0 {
-		return errors.New("agent: empty message")
-	}
-	if n > MaxMessage {
-		return errTooBig
-	}
-	// A header alone does not buy a large buffer: the full size is
-	// allocated once the first part of the body has arrived, and the
-	// first part is wiped after the copy (it may hold a passphrase).
-	const first = 64 << 10
-	body := make([]byte, min(n, first))
-	if _, err := io.ReadFull(r, body); err != nil {
-		clear(body)
-		return err
-	}
-	if n > first {
-		full := make([]byte, n)
-		copy(full, body)
-		clear(body)
-		body = full
-		if _, err := io.ReadFull(r, body[first:]); err != nil {
-			clear(body)
-			return err
-		}
-	}
-	defer clear(body)
-	return decode(body, v)
-}
-
-// decode parses a message body strictly.
-func decode(body []byte, v any) error {
-	if err := checkKeys(body, reflect.TypeOf(v)); err != nil {
-		return fmt.Errorf("agent: malformed message: %w", err)
-	}
-	if err := json.Unmarshal(body, v); err != nil {
-		return fmt.Errorf("agent: malformed message: %w", err)
-	}
-	var ver int
-	switch m := v.(type) {
-	case *Request:
-		ver = m.V
-	case *Response:
-		ver = m.V
-	}
-	if ver != Version {
-		return fmt.Errorf("agent: protocol version %d, want %d", ver, Version)
-	}
-	return nil
 }

@@ -112,3 +112,26 @@ func TestFramesMatchJSON(t *testing.T) {
 		}
 	}
 }
+
+// TestDecryptOverLimit: a plaintext too large for an answer is refused,
+// not cut short: the agent read at most maxPlaintext bytes and returned
+// them as if they were the whole secret.
+func TestDecryptOverLimit(t *testing.T) {
+	id, wrapped := newIdentityFile(t, "pw")
+	vault := id.Recipient().String()
+	s := NewServer(Options{})
+	c := pipePair(t, s)
+	if err := c.Unlock(vault, wrapped, []byte("pw"), time.Minute, 0); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []int{maxPlaintext, maxPlaintext + 1} {
+		ct := encryptTo(t, id.Recipient(), string(bytes.Repeat([]byte{'x'}, n)))
+		resp := s.handle(&Request{V: Version, Op: OpDecrypt, VaultID: vault, Ciphertext: ct})
+		switch {
+		case n <= maxPlaintext && (resp.Error != "" || len(resp.Plaintext) != n):
+			t.Errorf("%d bytes: %d bytes back, %q", n, len(resp.Plaintext), resp.Error)
+		case n > maxPlaintext && (resp.Code != CodeDecrypt || resp.Plaintext != nil):
+			t.Errorf("%d bytes: %d bytes back, code %q, %q; want a refusal", n, len(resp.Plaintext), resp.Code, resp.Error)
+		}
+	}
+}

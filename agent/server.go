@@ -1,25 +1,15 @@
 package agent
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"os"
-	"sort"
 	"sync"
 	"syscall"
 	"time"
-
-	"filippo.io/age"
-)
-
-// TTL limits.
-const (
-	DefaultTTL = 15 * time.Minute
-	MaxTTL     = 24 * time.Hour
 )
 
 // Options configures a Server.
@@ -40,30 +30,20 @@ type Options struct {
 	ExitWhenEmpty time.Duration
 }
 
-// Server holds unlocked vault identities.
+// Server answers the protocol's requests from its keyring: it accepts
+// connections, reads frames and dispatches them.
 type Server struct {
 	opts  Options
-	mu    sync.Mutex
-	keys  map[string]*entry
-	cache map[string]*entry // OS-store values by backend, service and name
-	last  time.Time         // the last request, or when the last key went
+	ring  *keyring
 	slots chan struct{}
 	stop  chan struct{}
 	once  sync.Once
 	// While Serve runs: its listener, whether a client asked it to stop,
 	// and that client's connection, which Serve closes last.
+	mu       sync.Mutex
 	ln       net.Listener
 	halting  bool
 	stopConn net.Conn
-}
-
-type entry struct {
-	key     sealed
-	pub     []byte
-	expires time.Time // monotonic reading: time in process
-	wallExp time.Time // wall clock: also counts time in suspend
-	idle    time.Duration
-	idleEnd time.Time
 }
 
 // NewServer returns a Server with no vault unlocked.
@@ -80,7 +60,7 @@ func NewServer(opts Options) *Server {
 	if opts.ExitWhenEmpty == 0 {
 		opts.ExitWhenEmpty = 10 * time.Minute
 	}
-	return &Server{opts: opts, keys: map[string]*entry{}, cache: map[string]*entry{}, slots: make(chan struct{}, opts.MaxConns), stop: make(chan struct{})}
+	return &Server{opts: opts, ring: newKeyring(opts.Now, opts.LockedMemory), slots: make(chan struct{}, opts.MaxConns), stop: make(chan struct{})}
 }
 
 // Serve accepts connections until ctx ends, a client asks it to stop, or
@@ -118,7 +98,7 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 			case <-ctx.Done():
 				return
 			case <-t.C:
-				if s.expire() {
+				if s.ring.expire(s.opts.ExitWhenEmpty) {
 					s.once.Do(func() { close(s.stop) })
 				}
 			}
@@ -171,46 +151,7 @@ func (s *Server) stopping() bool {
 }
 
 // Wipe forgets every key.
-func (s *Server) Wipe() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for id, e := range s.keys {
-		e.key.destroy()
-		delete(s.keys, id)
-	}
-	for k, e := range s.cache {
-		e.key.destroy()
-		delete(s.cache, k)
-	}
-}
-
-// expire wipes expired keys and reports whether the agent has been empty
-// and unused for ExitWhenEmpty.
-func (s *Server) expire() (idle bool) {
-	now := s.opts.Now()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.last.IsZero() {
-		s.last = now
-	}
-	for _, m := range []map[string]*entry{s.keys, s.cache} {
-		for id, e := range m {
-			if e.expired(now) {
-				e.key.destroy()
-				delete(m, id)
-				s.last = now
-			}
-		}
-	}
-	return len(s.keys) == 0 && len(s.cache) == 0 && now.Sub(s.last) > s.opts.ExitWhenEmpty
-}
-
-func (e *entry) expired(now time.Time) bool {
-	if !now.Before(e.expires) || !now.Round(0).Before(e.wallExp) {
-		return true
-	}
-	return e.idle > 0 && !now.Before(e.idleEnd)
-}
+func (s *Server) Wipe() { s.ring.wipe() }
 
 // ServeConn answers requests on one connection until it closes.
 func (s *Server) ServeConn(c net.Conn) {
@@ -219,7 +160,7 @@ func (s *Server) ServeConn(c net.Conn) {
 		var req Request
 		if err := readMsg(c, &req); err != nil {
 			if !errors.Is(err, io.EOF) {
-				writeMsg(c, Response{V: Version, Error: err.Error(), Code: "bad-request"})
+				writeMsg(c, Response{V: Version, Error: err.Error(), Code: CodeBadRequest})
 			}
 			c.Close()
 			return
@@ -265,52 +206,54 @@ func (s *Server) halt(c net.Conn, resp Response) {
 	}
 }
 
-func fail(code, format string, args ...any) Response {
+func fail(code Code, format string, args ...any) Response {
 	return Response{V: Version, Code: code, Error: fmt.Sprintf(format, args...)}
 }
 
+// handle dispatches one request to the keyring.
 func (s *Server) handle(req *Request) Response {
-	s.mu.Lock()
-	s.last = s.opts.Now()
-	s.mu.Unlock()
+	s.ring.touch()
 	switch req.Op {
 	case OpUnlock:
 		return s.unlock(req)
 	case OpDecrypt:
-		return s.decrypt(req)
+		plain, err := s.ring.decrypt(req.VaultID, req.Ciphertext)
+		if errors.Is(err, errNotHeld) {
+			return fail(CodeLocked, "vault %s is not unlocked in the agent", req.VaultID)
+		}
+		if err != nil {
+			return fail(CodeDecrypt, "%v", err)
+		}
+		return Response{V: Version, Plaintext: plain}
 	case OpLock:
-		s.Wipe()
+		s.ring.wipe()
 		return Response{V: Version}
 	case OpStatus:
-		return Response{V: Version, Status: s.status()}
+		st := &Status{PID: os.Getpid()}
+		st.Vaults, st.Cached = s.ring.status()
+		return Response{V: Version, Status: st}
 	case OpCachePut:
 		ttl := time.Duration(req.TTLSeconds) * time.Second
 		if ttl <= 0 || ttl > MaxTTL || req.CacheKey == "" {
-			return fail("bad-request", "cache-put needs a key and a ttl between 1s and %v", MaxTTL)
+			return fail(CodeBadRequest, "cache-put needs a key and a ttl between 1s and %v", MaxTTL)
 		}
-		now := s.opts.Now()
-		e := &entry{key: sealKey(bytes.Clone(req.Value), s.opts.LockedMemory), expires: now.Add(ttl), wallExp: now.Round(0).Add(ttl)}
+		s.ring.cachePut(req.CacheKey, req.Value, ttl)
 		clear(req.Value)
-		s.put(s.cache, req.CacheKey, e)
 		return Response{V: Version}
 	case OpCacheGet:
-		e := s.live(s.cache, req.CacheKey, s.opts.Now())
-		if e == nil {
-			return fail("locked", "not cached")
-		}
-		var v []byte
-		if err := e.key.open(func(b []byte) error { v = bytes.Clone(b); return nil }); err != nil {
-			return fail("locked", "not cached") // dropped or expired meanwhile
+		v, err := s.ring.cacheGet(req.CacheKey)
+		if err != nil {
+			return fail(CodeLocked, "not cached")
 		}
 		return Response{V: Version, Plaintext: v}
 	case OpCacheDrop:
-		s.put(s.cache, req.CacheKey, nil)
+		s.ring.cacheDrop(req.CacheKey)
 		return Response{V: Version}
 	case OpStop:
-		s.Wipe() // ServeConn ends Serve once the answer is written
+		s.ring.wipe() // ServeConn ends Serve once the answer is written
 		return Response{V: Version}
 	}
-	return fail("bad-request", "unknown operation %q", req.Op)
+	return fail(CodeBadRequest, "unknown operation %q", req.Op)
 }
 
 func (s *Server) unlock(req *Request) Response {
@@ -319,113 +262,18 @@ func (s *Server) unlock(req *Request) Response {
 		ttl = DefaultTTL
 	}
 	if ttl < 0 || ttl > MaxTTL {
-		return fail("bad-request", "ttl must be between 1s and %v", MaxTTL)
+		return fail(CodeBadRequest, "ttl must be between 1s and %v", MaxTTL)
 	}
 	idle := time.Duration(req.IdleSeconds) * time.Second
 	if idle < 0 || idle > ttl {
-		return fail("bad-request", "idle timeout must be between 0 and the ttl")
+		return fail(CodeBadRequest, "idle timeout must be between 0 and the ttl")
 	}
-	plain, err := openIdentityFile(req.IdentityFile, req.Passphrase)
+	err := s.ring.unlock(req.VaultID, req.IdentityFile, req.Passphrase, ttl, idle)
+	if errors.Is(err, errWrongPassword) {
+		return fail(CodeBadPassphrase, "wrong passphrase")
+	}
 	if err != nil {
-		var nm *age.NoIdentityMatchError
-		if errors.As(err, &nm) {
-			return fail("bad-passphrase", "wrong passphrase")
-		}
-		return fail("bad-request", "identity file: %v", err)
+		return fail(CodeBadRequest, "%v", err)
 	}
-	scalar, err := parseIdentityFile(plain)
-	clear(plain)
-	if err != nil {
-		return fail("bad-request", "%v", err)
-	}
-	id, pub, err := recipientOf(scalar)
-	if err != nil || id != req.VaultID {
-		clear(scalar)
-		return fail("bad-request", "the identity does not belong to vault %s", req.VaultID)
-	}
-	now := s.opts.Now()
-	e := &entry{key: sealKey(scalar, s.opts.LockedMemory), pub: pub,
-		expires: now.Add(ttl), wallExp: now.Round(0).Add(ttl), idle: idle, idleEnd: now.Add(idle)}
-	s.put(s.keys, id, e)
 	return Response{V: Version}
-}
-
-// put stores e under k in m (nil removes), wiping what was there.
-func (s *Server) put(m map[string]*entry, k string, e *entry) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if old := m[k]; old != nil {
-		old.key.destroy()
-	}
-	if e == nil {
-		delete(m, k)
-	} else {
-		m[k] = e
-	}
-}
-
-// live returns the unexpired entry under k in m, wiping an expired one,
-// and restarts its idle timer.
-func (s *Server) live(m map[string]*entry, k string, now time.Time) *entry {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	e := m[k]
-	if e != nil && e.expired(now) {
-		e.key.destroy()
-		delete(m, k)
-		return nil
-	}
-	if e != nil && e.idle > 0 {
-		e.idleEnd = now.Add(e.idle)
-	}
-	return e
-}
-
-func (s *Server) decrypt(req *Request) Response {
-	e := s.live(s.keys, req.VaultID, s.opts.Now())
-	if e == nil {
-		return fail("locked", "vault %s is not unlocked in the agent", req.VaultID)
-	}
-	var plain []byte
-	err := e.key.open(func(scalar []byte) error {
-		r, err := age.Decrypt(bytes.NewReader(req.Ciphertext), &x25519Identity{scalar: scalar, pub: e.pub})
-		if err != nil {
-			return err
-		}
-		plain, err = io.ReadAll(io.LimitReader(r, MaxMessage/2))
-		return err
-	})
-	if errors.Is(err, errDestroyed) {
-		return fail("locked", "vault %s is not unlocked in the agent", req.VaultID) // locked meanwhile
-	}
-	if err != nil {
-		clear(plain)
-		return fail("decrypt", "decrypt: %v", err)
-	}
-	return Response{V: Version, Plaintext: plain}
-}
-
-func (s *Server) status() *Status {
-	now := s.opts.Now()
-	st := &Status{PID: os.Getpid(), Vaults: []VaultStatus{}}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for id, e := range s.keys {
-		if e.expired(now) {
-			continue
-		}
-		vs := VaultStatus{ID: id, ExpiresAt: e.wallExp.Format(time.RFC3339)}
-		if e.idle > 0 {
-			vs.IdleUntil = now.Round(0).Add(e.idleEnd.Sub(now)).Format(time.RFC3339)
-		}
-		st.Vaults = append(st.Vaults, vs)
-	}
-	st.Cached = []string{}
-	for k, e := range s.cache {
-		if !e.expired(now) {
-			st.Cached = append(st.Cached, k)
-		}
-	}
-	sort.Strings(st.Cached)
-	return st
 }

@@ -56,7 +56,7 @@ type RecordedError struct {
 }
 
 func (e *RecordedError) Error() string {
-	return fmt.Sprintf("%s, the store recorded for this service, %s: %v", e.Store.Label, verb(e.Err), trimName(e.Err.Error()))
+	return fmt.Sprintf("%s, the store recorded for this service, %s: %v", e.Store.Label, verb(e.Err), e.Err.Error())
 }
 func (e *RecordedError) Unwrap() error { return e.Err }
 
@@ -70,7 +70,7 @@ type PresentError struct {
 }
 
 func (e *PresentError) Error() string {
-	return fmt.Sprintf("%s is there but %s: %v", e.Store.Label, verb(e.Err), trimName(e.Err.Error()))
+	return fmt.Sprintf("%s is there but %s: %v", e.Store.Label, verb(e.Err), e.Err.Error())
 }
 func (e *PresentError) Unwrap() error { return e.Err }
 
@@ -136,7 +136,7 @@ func Select(ctx context.Context, want, recorded string, native []Candidate, fall
 		if !errors.Is(err, ErrUnavailable) || ctx.Err() != nil {
 			return Choice{}, &PresentError{Store: c, Err: err}
 		}
-		why = append(why, fmt.Sprintf("%s: %v", c.Label, trimName(err.Error())))
+		why = append(why, fmt.Sprintf("%s: %v", c.Label, err.Error()))
 	}
 	b, err := fallback.Open(ctx)
 	if err != nil {
@@ -159,15 +159,6 @@ func Lookup(name string, native []Candidate, fallback Candidate) (Candidate, boo
 		}
 	}
 	return Candidate{}, false
-}
-
-// trimName drops a backend's own "name: " lead from a message the caller
-// already introduces.
-func trimName(msg string) string {
-	for _, lead := range []string{"secret service: ", "keychain: ", "credential manager: "} {
-		msg = strings.TrimPrefix(msg, lead)
-	}
-	return msg
 }
 
 // IsKnown reports whether name is a value --backend accepts.

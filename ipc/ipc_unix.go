@@ -14,20 +14,25 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/kr-keyring/kr/internal/filelock"
 )
 
-// DefaultPath is $XDG_RUNTIME_DIR/kr/agent.sock, else a per-uid directory
-// under the temp dir.
-func DefaultPath(getenv func(string) string) (string, error) {
+func defaultPath(getenv func(string) string) (string, error) {
 	if d := getenv("XDG_RUNTIME_DIR"); d != "" && filepath.IsAbs(d) {
 		return filepath.Join(d, "kr", "agent.sock"), nil
 	}
 	return filepath.Join(os.TempDir(), "kr-"+strconv.Itoa(os.Getuid()), "agent.sock"), nil
 }
 
-// CheckDir checks the socket's directory as GnuPG does: a real directory
-// (not a symlink), owned by us, with no group or other permissions.
-func CheckDir(dir string) error {
+// checkDir checks the socket's directory as GnuPG does: a real directory
+// (not a symlink), owned by us, with no group or other permissions. The
+// file vault checks its directories by other rules (checkDir in
+// backends/file): a vault's root may be a symlink (a synced folder) and
+// may be readable by others, for it holds only ciphertext; this directory
+// holds the way to the keys, and under the temp dir anyone could have made
+// it first.
+func checkDir(dir string) error {
 	fi, err := os.Lstat(dir)
 	if err != nil {
 		return err
@@ -47,41 +52,33 @@ func CheckDir(dir string) error {
 	return nil
 }
 
-// EnsureDir creates the socket's directory if need be (0700) and checks it
-// with CheckDir: a directory someone else made first is refused.
-func EnsureDir(dir string) error {
+func ensureDir(dir string) error {
 	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
 		return err
 	}
 	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
 		return err
 	}
-	return CheckDir(dir)
+	return checkDir(dir)
 }
 
-// Listen listens on path. A socket there that answers means another agent:
-// ErrAgentRunning. One that does not is stale and is replaced.
-func Listen(path string) (net.Listener, error) {
-	if err := EnsureDir(filepath.Dir(path)); err != nil {
+func listen(path string) (net.Listener, error) {
+	if err := ensureDir(filepath.Dir(path)); err != nil {
 		return nil, err
 	}
 	// A lock held for the listener's life serialises agents starting at
 	// once: without it two could both find the socket stale, and the second
 	// would remove the first's fresh socket and orphan it.
-	lock, err := os.OpenFile(path+".lock", os.O_CREATE|os.O_RDWR|syscall.O_NOFOLLOW, 0o600)
+	lock, err := filelock.TryLock(path + ".lock")
+	if errors.Is(err, filelock.ErrBusy) {
+		return nil, fmt.Errorf("%w on %s", ErrAgentRunning, path)
+	}
 	if err != nil {
 		return nil, err
 	}
-	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		lock.Close()
-		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return nil, fmt.Errorf("%w on %s", ErrAgentRunning, path)
-		}
-		return nil, fmt.Errorf("lock %s.lock: %w", path, err)
-	}
 	l, err := listenLocked(path)
 	if err != nil {
-		lock.Close()
+		lock.Unlock()
 		return nil, err
 	}
 	l.lock = lock
@@ -121,7 +118,7 @@ type listener struct {
 	*net.UnixListener
 	path string
 	ours fs.FileInfo
-	lock *os.File // flocked while listening
+	lock *filelock.File // held while listening
 	once sync.Once
 }
 
@@ -148,7 +145,7 @@ func (l *listener) Close() error {
 	l.once.Do(func() {
 		err = l.UnixListener.Close()
 		if l.lock != nil {
-			defer l.lock.Close()
+			defer l.lock.Unlock()
 		}
 		// Inode numbers are reused at once, so a file with our inode may
 		// still be another agent's: one that answers is not ours to remove.
@@ -165,12 +162,10 @@ func (l *listener) Close() error {
 	return err
 }
 
-// Dial connects to the agent after checking that the socket's directory
-// is ours, and then that the process listening is ours. An agent whose
-// listen backlog is full is waited for until ctx ends; nothing listening
-// is ErrNoAgent.
-func Dial(ctx context.Context, path string) (net.Conn, error) {
-	if err := CheckDir(filepath.Dir(path)); err != nil {
+// dial checks the socket's directory, then connects, retrying while the
+// listen backlog is full (EAGAIN), then checks the peer.
+func dial(ctx context.Context, path string) (net.Conn, error) {
+	if err := checkDir(filepath.Dir(path)); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("%w (%s): %w", ErrNoAgent, path, err)
 		}

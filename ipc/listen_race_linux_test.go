@@ -81,5 +81,5 @@ func TestConcurrentListenOverStale(t *testing.T) {
 func killListener(l net.Listener) {
 	ul := l.(*listener)
 	ul.UnixListener.Close()
-	ul.lock.Close()
+	ul.lock.Unlock()
 }

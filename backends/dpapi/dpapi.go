@@ -130,7 +130,7 @@ func (b *Backend) Get(ctx context.Context, name string) ([]byte, error) {
 		return nil, fmt.Errorf("%w: %s", backends.ErrNotFound, name)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("credential manager: %w", err)
+		return nil, fmt.Errorf("get %s: %w", name, err)
 	}
 	if !isRef(blob) {
 		return blob, nil
@@ -163,7 +163,7 @@ func (b *Backend) Set(ctx context.Context, name string, value []byte) error {
 	}
 	old, err := b.creds.read(b.target(name))
 	if err != nil && !errors.Is(err, errNoCred) {
-		return fmt.Errorf("credential manager: %w", err)
+		return fmt.Errorf("set %s: read the old credential: %w", name, err)
 	}
 	blob := value
 	var written string
@@ -178,7 +178,7 @@ func (b *Backend) Set(ctx context.Context, name string, value []byte) error {
 		if written != "" {
 			os.Remove(written)
 		}
-		return fmt.Errorf("credential manager: %w", err)
+		return fmt.Errorf("set %s: %w", name, err)
 	}
 	// Only now that the new value is in place does the old sealed file go.
 	if isRef(old) {
@@ -219,13 +219,13 @@ func (b *Backend) Delete(ctx context.Context, name string) error {
 		return fmt.Errorf("%w: %s", backends.ErrNotFound, name)
 	}
 	if err != nil {
-		return fmt.Errorf("credential manager: %w", err)
+		return fmt.Errorf("delete %s: %w", name, err)
 	}
 	if err := b.creds.remove(b.target(name)); err != nil {
 		if errors.Is(err, errNoCred) {
 			return fmt.Errorf("%w: %s", backends.ErrNotFound, name)
 		}
-		return fmt.Errorf("credential manager: %w", err)
+		return fmt.Errorf("delete %s: %w", name, err)
 	}
 	if isRef(blob) {
 		if r, err := decodeRef(blob); err == nil {
@@ -241,7 +241,7 @@ func (b *Backend) List(ctx context.Context, prefix string) ([]string, error) {
 	}
 	targets, err := b.creds.list(b.service + ":")
 	if err != nil {
-		return nil, fmt.Errorf("credential manager: %w", err)
+		return nil, fmt.Errorf("list: %w", err)
 	}
 	var names []string
 	for _, t := range targets {

@@ -3,6 +3,7 @@ package dpapi
 import (
 	"bytes"
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"sort"
@@ -172,4 +173,53 @@ func FuzzDecodeRef(f *testing.F) {
 			t.Fatalf("accepted %q as %+v", blob, r)
 		}
 	})
+}
+
+// brokenCreds is Credential Manager on which every call fails with err.
+type brokenCreds struct{ err error }
+
+func (b brokenCreds) read(t string) ([]byte, error)              { return nil, b.err }
+func (b brokenCreds) write(t, user string, v []byte) error       { return b.err }
+func (b brokenCreds) remove(t string) error                      { return b.err }
+func (b brokenCreds) list(prefix string) ([]string, error)       { return nil, b.err }
+func (b brokenCreds) describe(prefix string) ([]credInfo, error) { return nil, b.err }
+
+// unwritableCreds reads and lists but refuses every write.
+type unwritableCreds struct {
+	*fakeCreds
+	err error
+}
+
+func (u unwritableCreds) write(t, user string, v []byte) error { return u.err }
+
+// TestErrorsNameTheOperation: an error says what kr was doing and with
+// which name, and leaves naming the store to the caller, which knows which
+// one it opened.
+func TestErrorsNameTheOperation(t *testing.T) {
+	boom := errors.New("boom")
+	dir := filepath.Join(wintemp.Dir(t), "spill")
+	b := newBackend("kr-test", dir, brokenCreds{boom}, xorSealer{})
+	ctx := context.Background()
+	_, getErr := b.Get(ctx, "db/prod")
+	setErr := b.Set(ctx, "db/prod", []byte("v"))
+	delErr := b.Delete(ctx, "db/prod")
+	_, listErr := b.List(ctx, "")
+	_, infoErr := b.ListInfo(ctx, "")
+	readOnly := &fakeCreds{m: map[string][]byte{}, written: map[string]time.Time{}}
+	writeErr := newBackend("kr-test", dir, unwritableCreds{readOnly, boom}, xorSealer{}).Set(ctx, "db/prod", []byte("v"))
+	for _, c := range []struct {
+		err  error
+		want string
+	}{
+		{getErr, "get db/prod: boom"},
+		{setErr, "set db/prod: read the old credential: boom"},
+		{writeErr, "set db/prod: boom"},
+		{delErr, "delete db/prod: boom"},
+		{listErr, "list: boom"},
+		{infoErr, "describe items: boom"},
+	} {
+		if c.err == nil || c.err.Error() != c.want || !errors.Is(c.err, boom) {
+			t.Errorf("error %v, want %q", c.err, c.want)
+		}
+	}
 }

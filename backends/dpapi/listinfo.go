@@ -43,7 +43,7 @@ func (b *Backend) ListInfo(ctx context.Context, prefix string) ([]backends.Info,
 	}
 	creds, err := d.describe(b.service + ":")
 	if err != nil {
-		return nil, fmt.Errorf("credential manager: %w", err)
+		return nil, fmt.Errorf("describe items: %w", err)
 	}
 	var out []backends.Info
 	for _, c := range creds {

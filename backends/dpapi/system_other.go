@@ -2,12 +2,8 @@
 
 package dpapi
 
-import (
-	"fmt"
-
-	"github.com/kr-keyring/kr/backends"
-)
+import "github.com/kr-keyring/kr/backends"
 
 func system(dir string) (credStore, sealer, string, error) {
-	return nil, nil, "", fmt.Errorf("credential manager: %w", backends.ErrUnsupported)
+	return nil, nil, "", backends.ErrUnsupported
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/kr-keyring/kr/internal/atomicfile"
+	"github.com/kr-keyring/kr/internal/filelock"
 	"github.com/kr-keyring/kr/internal/limitio"
 )
 
@@ -55,7 +56,11 @@ func writeManifest(path string, m *manifest) error {
 // checkDir refuses a vault directory that is not a directory, not ours, or
 // that group or others can write (they could swap files or plant a lock).
 // The vault's own directory may be reached through a symlink (a vault kept
-// in a synced folder); nothing below it may.
+// in a synced folder); nothing below it may. The agent's socket directory
+// is checked by stricter rules (checkDir in ipc, as GnuPG does): no
+// symlink and no group or other bits at all, for it may sit in the shared
+// temp dir and leads to the keys, while a vault holds only ciphertext and
+// may be readable by others.
 func checkDir(dir string) error {
 	fi, err := os.Stat(dir)
 	if err != nil {
@@ -188,29 +193,15 @@ func readFileChecked(path string, limit int64) ([]byte, error) {
 	return limitio.Read(f, path, limit)
 }
 
-// lock takes the vault's writer lock, polling so that ctx is honoured: no
+// lock takes the vault's writer lock, waiting for it until ctx ends: no
 // writer waits forever on a stuck one.
 func (v *Vault) lock(ctx context.Context) (unlock func(), err error) {
-	f, err := os.OpenFile(v.path(lockFile), os.O_RDWR|os.O_CREATE|openFlags, 0o600)
+	l, err := filelock.Lock(ctx, v.path(lockFile))
+	if errors.Is(err, filelock.ErrBusy) {
+		return nil, fmt.Errorf("wait for another kr writing to %s: %w", v.opts.Dir, ctx.Err())
+	}
 	if err != nil {
-		return nil, fmt.Errorf("open the vault's lock file: %w", err)
+		return nil, fmt.Errorf("lock the vault: %w", err)
 	}
-	delay := time.Millisecond
-	for {
-		ok, err := tryLock(f)
-		if err != nil {
-			f.Close()
-			return nil, fmt.Errorf("lock the vault: %w", err)
-		}
-		if ok {
-			return func() { unlockFile(f); f.Close() }, nil
-		}
-		select {
-		case <-ctx.Done():
-			f.Close()
-			return nil, fmt.Errorf("wait for another kr writing to %s: %w", v.opts.Dir, ctx.Err())
-		case <-time.After(delay):
-		}
-		delay = min(delay*2, 50*time.Millisecond)
-	}
+	return l.Unlock, nil
 }

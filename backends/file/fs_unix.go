@@ -10,8 +10,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"syscall"
-
-	"golang.org/x/sys/unix"
 )
 
 // openFlags keep an open from blocking on a FIFO or device (the file is
@@ -59,16 +57,6 @@ func quote(p string) string {
 	}
 	return p
 }
-
-func tryLock(f *os.File) (bool, error) {
-	err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
-	if err == unix.EWOULDBLOCK {
-		return false, nil
-	}
-	return err == nil, err
-}
-
-func unlockFile(f *os.File) { unix.Flock(int(f.Fd()), unix.LOCK_UN) }
 
 func defaultDir() (string, error) {
 	if isDarwin {

@@ -22,6 +22,20 @@ const maxScryptWorkFactor = 20
 
 // unwrapIdentity opens identity.age (or recovery.age) with a passphrase and
 // returns the X25519 identity whose recipient is want.
+//
+// The agent opens the same identity.age another way, with its own code
+// (agent/internal/agecrypto), because it keeps the key for hours and must
+// never hold the passphrase or key in a Go string or a heap copy it cannot
+// wipe. Here filippo.io/age is used on purpose: this is one short kr
+// command that keeps the *age.X25519Identity returned for the rest of its
+// life anyway (age holds that key in memory nobody wipes), so the string
+// copy of the passphrase age takes outlives nothing; and Passwd and Recover
+// need age's full parse of the file to write it again. Both ends read the
+// same format: an age file with a scrypt stanza of work factor at most
+// 2^20 (maxScryptWorkFactor here, maxScryptLogN there) holding one
+// AGE-SECRET-KEY-1 line. age also refuses a scrypt stanza that is not
+// alone in the header; the agent instead refuses a key that is not the
+// vault's.
 func unwrapIdentity(wrapped, passphrase []byte, want string) (*age.X25519Identity, []byte, error) {
 	sid, err := age.NewScryptIdentity(string(passphrase))
 	if err != nil {
@@ -60,25 +74,22 @@ type PassphraseDecrypter struct {
 	ids map[string]*age.X25519Identity
 }
 
-func (d *PassphraseDecrypter) Decrypt(ctx context.Context, v *Vault, ciphertext []byte) ([]byte, error) {
-	id, err := d.identity(ctx, v)
+func (d *PassphraseDecrypter) Decrypt(ctx context.Context, s Sealed) ([]byte, error) {
+	id, err := d.identity(ctx, s)
 	if err != nil {
 		return nil, err
 	}
-	return decryptLimited(ciphertext, maxCiphertext, id)
+	return decryptLimited(s.Ciphertext, maxCiphertext, id)
 }
 
-func (d *PassphraseDecrypter) identity(ctx context.Context, v *Vault) (*age.X25519Identity, error) {
-	vid, err := v.ID()
-	if err != nil {
-		return nil, err
-	}
+func (d *PassphraseDecrypter) identity(ctx context.Context, s Sealed) (*age.X25519Identity, error) {
+	vid := s.Recipient
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if id := d.ids[vid]; id != nil {
 		return id, nil
 	}
-	wrapped, err := v.IdentityFile()
+	wrapped, err := s.IdentityFile()
 	if err != nil {
 		return nil, err
 	}
@@ -103,14 +114,14 @@ func (d *PassphraseDecrypter) identity(ctx context.Context, v *Vault) (*age.X255
 }
 
 // Passwd rewraps identity.age for a new passphrase. No secret is touched.
-func (v *Vault) Passwd(ctx context.Context, old, new []byte) error {
-	return v.rewrap(ctx, identityFile, old, new)
+func (v *Vault) Passwd(ctx context.Context, old, newPass []byte) error {
+	return v.rewrap(ctx, identityFile, old, newPass)
 }
 
 // Recover opens recovery.age with the recovery code and writes identity.age
 // for a new passphrase.
-func (v *Vault) Recover(ctx context.Context, code string, new []byte) error {
-	return v.rewrap(ctx, recoveryFile, []byte(normalizeRecoveryCode(code)), new)
+func (v *Vault) Recover(ctx context.Context, code string, newPass []byte) error {
+	return v.rewrap(ctx, recoveryFile, []byte(normalizeRecoveryCode(code)), newPass)
 }
 
 func (v *Vault) rewrap(ctx context.Context, from string, key, newPass []byte) error {

@@ -71,7 +71,11 @@ func (v *Vault) Get(ctx context.Context, name string) ([]byte, error) {
 	if v.opts.Decrypter == nil {
 		return nil, fmt.Errorf("%w: no way to decrypt the vault", backends.ErrLocked)
 	}
-	plain, err := v.opts.Decrypter.Decrypt(ctx, v, ct)
+	id, err := v.ID()
+	if err != nil {
+		return nil, err
+	}
+	plain, err := v.opts.Decrypter.Decrypt(ctx, Sealed{Ciphertext: ct, Recipient: id, identity: v.IdentityFile})
 	if err != nil {
 		if errors.Is(err, backends.ErrLocked) || errors.Is(err, ErrBadPassphrase) || errors.Is(err, backends.ErrCanceled) ||
 			errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, backends.ErrUnavailable) {

@@ -24,7 +24,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -35,6 +34,7 @@ import (
 	"filippo.io/age"
 
 	"github.com/kr-keyring/kr/backends"
+	"github.com/kr-keyring/kr/internal/limitio"
 	"github.com/kr-keyring/kr/internal/strictjson"
 )
 
@@ -46,9 +46,27 @@ var ErrBadPassphrase = errors.New("wrong passphrase")
 
 // Decrypter decrypts an age file encrypted to a vault's recipients. The
 // default one unwraps identity.age with a passphrase; the agent's client is
-// another.
+// another. It gets what it needs as a value and never calls back into the
+// Vault.
 type Decrypter interface {
-	Decrypt(ctx context.Context, v *Vault, ciphertext []byte) ([]byte, error)
+	Decrypt(ctx context.Context, s Sealed) ([]byte, error)
+}
+
+// Sealed is one secret file as a Decrypter needs it: the ciphertext, the
+// vault's recipient (age1...: how the agent knows the vault's key) and the
+// wrapped identity, read only if a passphrase must unwrap it here.
+type Sealed struct {
+	Ciphertext []byte
+	Recipient  string
+	identity   func() ([]byte, error)
+}
+
+// IdentityFile returns the vault's identity.age as stored.
+func (s Sealed) IdentityFile() ([]byte, error) {
+	if s.identity == nil {
+		return nil, errors.New("no identity file given")
+	}
+	return s.identity()
 }
 
 // Options configures Open.
@@ -345,16 +363,7 @@ func decryptLimited(ciphertext []byte, limit int64, ids ...age.Identity) ([]byte
 	if err != nil {
 		return nil, err
 	}
-	out, err := io.ReadAll(io.LimitReader(r, limit+1))
-	if err != nil {
-		clear(out)
-		return nil, err
-	}
-	if int64(len(out)) > limit {
-		clear(out)
-		return nil, fmt.Errorf("plaintext is larger than %d bytes", limit)
-	}
-	return out, nil
+	return limitio.Read(r, "plaintext", limit)
 }
 
 // DefaultDir is where the vault lives without --vault or KR_VAULT.

@@ -69,7 +69,7 @@ func (b *Backend) Get(ctx context.Context, name string) ([]byte, error) {
 		return nil, fmt.Errorf("%w: %s", backends.ErrNotFound, name)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("keychain: %w", err)
+		return nil, fmt.Errorf("get %s: %w", name, err)
 	}
 	v, err := decodeValue(raw)
 	if err != nil {
@@ -83,7 +83,7 @@ func (b *Backend) Set(ctx context.Context, name string, value []byte) error {
 		return err
 	}
 	if err := b.items.set(b.service, name, name+" (kr)", encodeValue(value)); err != nil {
-		return fmt.Errorf("keychain: %w", err)
+		return fmt.Errorf("set %s: %w", name, err)
 	}
 	return nil
 }
@@ -97,7 +97,7 @@ func (b *Backend) Delete(ctx context.Context, name string) error {
 		return fmt.Errorf("%w: %s", backends.ErrNotFound, name)
 	}
 	if err != nil {
-		return fmt.Errorf("keychain: %w", err)
+		return fmt.Errorf("delete %s: %w", name, err)
 	}
 	return nil
 }
@@ -108,7 +108,7 @@ func (b *Backend) List(ctx context.Context, prefix string) ([]string, error) {
 	}
 	accts, err := b.items.accounts(b.service)
 	if err != nil {
-		return nil, fmt.Errorf("keychain: %w", err)
+		return nil, fmt.Errorf("list: %w", err)
 	}
 	seen := map[string]bool{}
 	var names []string

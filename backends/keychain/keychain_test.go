@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"errors"
 	"slices"
 	"sync"
 	"testing"
@@ -190,3 +191,40 @@ func (d describedItems) set(s, a, l string, v []byte) error    { return nil }
 func (d describedItems) remove(s, a string) error              { return errNoItem }
 func (d describedItems) accounts(s string) ([]string, error)   { return nil, nil }
 func (d describedItems) describe(s string) ([]itemInfo, error) { return d, nil }
+
+// brokenItems is a Keychain on which every call fails with err.
+type brokenItems struct{ err error }
+
+func (b brokenItems) get(s, a string) ([]byte, error)       { return nil, b.err }
+func (b brokenItems) set(s, a, l string, d []byte) error    { return b.err }
+func (b brokenItems) remove(s, a string) error              { return b.err }
+func (b brokenItems) accounts(s string) ([]string, error)   { return nil, b.err }
+func (b brokenItems) describe(s string) ([]itemInfo, error) { return nil, b.err }
+
+// TestErrorsNameTheOperation: an error says what kr was doing and with
+// which name, and leaves naming the store to the caller, which knows which
+// one it opened.
+func TestErrorsNameTheOperation(t *testing.T) {
+	boom := errors.New("boom")
+	b := newBackend("kr-test", brokenItems{boom})
+	ctx := context.Background()
+	_, getErr := b.Get(ctx, "db/prod")
+	setErr := b.Set(ctx, "db/prod", []byte("v"))
+	delErr := b.Delete(ctx, "db/prod")
+	_, listErr := b.List(ctx, "")
+	_, infoErr := b.ListInfo(ctx, "")
+	for _, c := range []struct {
+		err  error
+		want string
+	}{
+		{getErr, "get db/prod: boom"},
+		{setErr, "set db/prod: boom"},
+		{delErr, "delete db/prod: boom"},
+		{listErr, "list: boom"},
+		{infoErr, "describe items: boom"},
+	} {
+		if c.err == nil || c.err.Error() != c.want || !errors.Is(c.err, boom) {
+			t.Errorf("error %v, want %q", c.err, c.want)
+		}
+	}
+}

@@ -38,7 +38,7 @@ func (b *Backend) ListInfo(ctx context.Context, prefix string) ([]backends.Info,
 	}
 	items, err := d.describe(b.service)
 	if err != nil {
-		return nil, fmt.Errorf("keychain: %w", err)
+		return nil, fmt.Errorf("describe items: %w", err)
 	}
 	seen := map[string]int{}
 	var out []backends.Info

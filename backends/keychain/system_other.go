@@ -2,12 +2,8 @@
 
 package keychain
 
-import (
-	"fmt"
-
-	"github.com/kr-keyring/kr/backends"
-)
+import "github.com/kr-keyring/kr/backends"
 
 func system() (itemStore, error) {
-	return nil, fmt.Errorf("keychain: %w", backends.ErrUnsupported)
+	return nil, backends.ErrUnsupported
 }

@@ -2,7 +2,6 @@ package secretservice
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -12,6 +11,20 @@ import (
 	"github.com/godbus/dbus/v5"
 
 	"github.com/kr-keyring/kr/backends"
+)
+
+// D-Bus names of the Secret Service API.
+const (
+	busName         = "org.freedesktop.secrets"
+	servicePath     = dbus.ObjectPath("/org/freedesktop/secrets")
+	loginCollection = dbus.ObjectPath("/org/freedesktop/secrets/collection/login")
+	noObject        = dbus.ObjectPath("/")
+	ifaceService    = "org.freedesktop.Secret.Service"
+	ifaceCollection = "org.freedesktop.Secret.Collection"
+	ifaceItem       = "org.freedesktop.Secret.Item"
+	ifaceSession    = "org.freedesktop.Secret.Session"
+	ifacePrompt     = "org.freedesktop.Secret.Prompt"
+	ifaceProperties = "org.freedesktop.DBus.Properties"
 )
 
 // sessionBusAddress finds the session bus the way libdbus does, minus
@@ -95,14 +108,6 @@ func connect(ctx context.Context, address string) (*dbus.Conn, error) {
 	}
 }
 
-// noAnswer is a call that ctx ended. It wraps the context's error and never
-// ErrUnavailable: a bus or service that is there but slow (or stopped) is
-// not "no store", and auto-selection must not pick another store because
-// of it.
-func noAnswer(what string, ctxErr error) error {
-	return fmt.Errorf("%s: no answer in time: %w", what, ctxErr)
-}
-
-func isContextErr(err error) bool {
-	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)
+func (b *Backend) call(ctx context.Context, path dbus.ObjectPath, method string, args ...any) *dbus.Call {
+	return b.conn.Object(busName, path).CallWithContext(ctx, method, 0, args...)
 }

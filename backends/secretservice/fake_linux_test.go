@@ -33,6 +33,7 @@ type fakeService struct {
 	openErr    string        // OpenSession fails with this D-Bus error name
 	locked     bool          // the collection is locked
 	hideLocked bool          // SearchItems finds nothing in the locked collection
+	stuck      bool          // GetSecret answers IsLocked even once unlocked
 	unlock     unlockMode
 	rewrite    func(label string, value []byte) []byte // what the service stores for a value
 
@@ -225,7 +226,7 @@ func (o fakeObject) GetSecret(session dbus.ObjectPath) (secret, *dbus.Error) {
 	f.record("GetSecret")
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.locked {
+	if f.locked || f.stuck {
 		return secret{}, errFakeLocked
 	}
 	it, ok := f.items[o.path]
@@ -611,5 +612,47 @@ func TestOpenSessionNotFirst(t *testing.T) {
 	calls := f.called()
 	if len(calls) == 0 || calls[0] == "OpenSession" {
 		t.Fatalf("calls on a fresh connection: %q, want something before OpenSession", calls)
+	}
+}
+
+// TestErrorsNameTheOperation: an error says what kr was doing and with
+// which name, and leaves naming the store to the caller, which knows which
+// one it opened (a lead naming the store was added here and stripped again
+// in backends.Select).
+func TestErrorsNameTheOperation(t *testing.T) {
+	_, conn := startFake(t)
+	b := openFake(t, conn)
+	ctx := testContext(t, 5*time.Second)
+	_, getErr := b.Get(ctx, "absent")
+	delErr := b.Delete(ctx, "absent")
+	for _, c := range []struct {
+		err  error
+		want string
+	}{
+		{getErr, "get absent: secret not found"},
+		{delErr, "delete absent: secret not found"},
+	} {
+		if c.err == nil || c.err.Error() != c.want || !errors.Is(c.err, backends.ErrNotFound) {
+			t.Errorf("error %v, want %q wrapping ErrNotFound", c.err, c.want)
+		}
+	}
+}
+
+// TestGetStaysLocked: an item still locked after one unlock is ErrLocked
+// at once. A second Unlock would be a second dialog whose answer could not
+// change the outcome.
+func TestGetStaysLocked(t *testing.T) {
+	f, conn := startFake(t)
+	b := openFake(t, conn)
+	ctx := testContext(t, 5*time.Second)
+	f.add(t, b.itemAttributes("x"), "v")
+	f.set(func(f *fakeService) { f.stuck = true })
+	before := len(f.called())
+	if _, err := b.Get(ctx, "x"); !errors.Is(err, backends.ErrLocked) {
+		t.Fatalf("Get of an item that stays locked: %v, want ErrLocked", err)
+	}
+	calls := f.called()[before:]
+	if n := len(slices.DeleteFunc(slices.Clone(calls), func(c string) bool { return c != "Unlock" })); n != 1 {
+		t.Fatalf("Get called %q: Unlock %d times, want once", calls, n)
 	}
 }

@@ -22,7 +22,7 @@ var _ backends.Lister = (*Backend)(nil)
 func (b *Backend) ListInfo(ctx context.Context, prefix string) ([]backends.Info, error) {
 	var unlocked, locked []dbus.ObjectPath
 	if err := b.call(ctx, servicePath, ifaceService+".SearchItems", map[string]string{attrService: b.service}).Store(&unlocked, &locked); err != nil {
-		return nil, fmt.Errorf("secret service: describe items: search: %w", err)
+		return nil, fmt.Errorf("describe items: search: %w", err)
 	}
 	items := append(unlocked, locked...)
 	calls := make([]*dbus.Call, len(items))
@@ -37,7 +37,7 @@ func (b *Backend) ListInfo(ctx context.Context, prefix string) ([]backends.Info,
 		var props map[string]dbus.Variant
 		if err := c.Store(&props); err != nil {
 			if isContextErr(err) {
-				return nil, fmt.Errorf("secret service: describe items: %w", err)
+				return nil, fmt.Errorf("describe items: %w", err)
 			}
 			continue // gone since the search, or locked: not described
 		}

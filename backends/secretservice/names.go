@@ -34,7 +34,7 @@ type NameLister struct {
 // selection treats it like Open.
 func OpenNameLister(ctx context.Context, opts Options) (*NameLister, error) {
 	if !platformSupported {
-		return nil, fmt.Errorf("secret service: %w", backends.ErrUnsupported)
+		return nil, backends.ErrUnsupported
 	}
 	l := &NameLister{conn: opts.Conn, service: opts.Service}
 	if l.service == "" {
@@ -43,17 +43,17 @@ func OpenNameLister(ctx context.Context, opts Options) (*NameLister, error) {
 	if l.conn == nil {
 		addr, err := sessionBusAddress()
 		if err != nil {
-			return nil, fmt.Errorf("secret service: %w", err)
+			return nil, err
 		}
 		if l.conn, err = connect(ctx, addr); err != nil {
-			return nil, fmt.Errorf("secret service: %w", err)
+			return nil, err
 		}
 		l.ownsConn = true
 	}
 	running, err := l.present(ctx)
 	if err != nil {
 		l.Close()
-		return nil, fmt.Errorf("secret service: %w", err)
+		return nil, err
 	}
 	l.running = running
 	return l, nil
@@ -105,7 +105,7 @@ func (l *NameLister) List(ctx context.Context, prefix string) ([]string, error) 
 	var v dbus.Variant
 	if err := l.conn.Object(busName, servicePath).CallWithContext(ctx, ifaceProperties+".Get", dbus.FlagNoAutoStart,
 		ifaceService, "Collections").Store(&v); err != nil {
-		return nil, fmt.Errorf("secret service: list collections: %w", err)
+		return nil, fmt.Errorf("list collections: %w", err)
 	}
 	collections, _ := v.Value().([]dbus.ObjectPath)
 	var open []dbus.ObjectPath
@@ -137,7 +137,7 @@ func (l *NameLister) List(ctx context.Context, prefix string) ([]string, error) 
 		names = append(names, name)
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("secret service: list unlocked items: %w", err)
+		return nil, fmt.Errorf("list unlocked items: %w", err)
 	}
 	slices.Sort(names)
 	return slices.Compact(names), nil
@@ -166,7 +166,7 @@ func (l *NameLister) Close() error {
 		return nil
 	}
 	if err := l.conn.Close(); err != nil {
-		return fmt.Errorf("secret service: close: %w", err)
+		return fmt.Errorf("close: %w", err)
 	}
 	return nil
 }

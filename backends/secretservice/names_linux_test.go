@@ -246,16 +246,16 @@ func startActivatingBus(t *testing.T, root, services string) string {
 		t.Fatal(err)
 	}
 	cmd := exec.Command("dbus-daemon", "--config-file="+conf, "--nofork", "--print-address=1")
-	cmd.SysProcAttr = childAttrs()
 	cmd.Stderr = io.Discard
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := cmd.Start(); err != nil {
+	bus, err := startChild(cmd)
+	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { stopProcess(cmd) })
+	t.Cleanup(bus.stop)
 	// dbus-daemon prints its address once it listens; reading blocks until
 	// then, and ends with EOF if it dies first.
 	addr, _ := bufio.NewReader(out).ReadString('\n')

@@ -2,8 +2,10 @@ package cli
 
 import (
 	"context"
+	"net"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/kr-keyring/kr/agent"
@@ -94,5 +96,58 @@ func TestAgentFailureIsNotDamage(t *testing.T) {
 	msg := e.err.String()
 	if code == 0 || strings.Contains(msg, "damaged") || !strings.Contains(msg, "the agent at "+path) {
 		t.Fatalf("get through an agent that drops the connection: exit %d, %q", code, msg)
+	}
+}
+
+// countingListener counts the connections an agent accepts.
+type countingListener struct {
+	net.Listener
+	n atomic.Int32
+}
+
+func (l *countingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err == nil {
+		l.n.Add(1)
+	}
+	return c, err
+}
+
+// TestOneAgentConnectionPerRun: a command that reads several cached values
+// talks to the agent over one connection, not one per value.
+func TestOneAgentConnectionPerRun(t *testing.T) {
+	env := map[string]string{"XDG_RUNTIME_DIR": filepath.Join(t.TempDir(), "run"), "KR_SERVICE": "kr"}
+	path, err := ipc.DefaultPath(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	inner, err := ipc.Listen(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := &countingListener{Listener: inner}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { agent.NewServer(agent.Options{}).Serve(ctx, l); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+
+	e := newTestEnv(t, "", false, env)
+	for _, n := range []string{"a", "b", "c"} {
+		if err := e.store.Set(context.Background(), n, []byte("value-"+n)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if code := e.run("unlock", "--cache", "a,b,c", "--ttl", "1m"); code != 0 {
+		t.Fatalf("unlock --cache: %d %s", code, e.err.String())
+	}
+	before := l.n.Load()
+	if code := e.run("env", "-e", "A=a", "-e", "B=b", "-e", "C=c"); code != 0 {
+		t.Fatalf("env: %d %s", code, e.err.String())
+	}
+	if got := l.n.Load() - before; got != 1 {
+		t.Errorf("kr env with three cached references opened %d agent connections, want 1", got)
+	}
+	if !strings.Contains(e.out.String(), "value-c") {
+		t.Errorf("env printed %q", e.out.String())
 	}
 }

@@ -2,12 +2,10 @@ package cli
 
 import (
 	"context"
-	"net"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -15,26 +13,12 @@ import (
 	"github.com/kr-keyring/kr/ipc"
 )
 
-// countingListener counts the connections an agent accepted.
-type countingListener struct {
-	net.Listener
-	n *atomic.Int64
-}
-
-func (l countingListener) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
-	if err == nil {
-		l.n.Add(1)
-	}
-	return c, err
-}
-
 // serveCountingAgent runs an agent in this process on env's socket and
 // returns a function giving the number of connections made to it so far:
 // it connects itself and waits for the answer, so every earlier
 // connection has been accepted (the kernel queues them in order), and
 // leaves its own out of the count.
-func serveCountingAgent(t *testing.T, env map[string]string) (dials func() int64) {
+func serveCountingAgent(t *testing.T, env map[string]string) (dials func() int32) {
 	t.Helper()
 	path, err := ipc.DefaultPath(func(k string) string { return env[k] })
 	if err != nil {
@@ -44,13 +28,13 @@ func serveCountingAgent(t *testing.T, env map[string]string) (dials func() int64
 	if err != nil {
 		t.Fatal(err)
 	}
-	var n atomic.Int64
+	cl := &countingListener{Listener: l}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { agent.NewServer(agent.Options{}).Serve(ctx, countingListener{l, &n}); close(done) }()
+	go func() { agent.NewServer(agent.Options{}).Serve(ctx, cl); close(done) }()
 	t.Cleanup(func() { cancel(); <-done })
-	var own int64
-	return func() int64 {
+	var own int32
+	return func() int32 {
 		t.Helper()
 		c, err := ipc.Dial(context.Background(), path)
 		if err != nil {
@@ -61,7 +45,7 @@ func serveCountingAgent(t *testing.T, env map[string]string) (dials func() int64
 			t.Fatal(err)
 		}
 		own++
-		return n.Load() - own
+		return cl.n.Load() - own
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/kr-keyring/kr/agent"
 	"github.com/kr-keyring/kr/backends"
 	"github.com/kr-keyring/kr/backends/file"
 	"github.com/kr-keyring/kr/internal/recipients"
@@ -29,6 +30,8 @@ type App struct {
 	choice   backends.Choice  // how it was chosen
 	recorded *string          // the store recorded for the service, once read
 	vault    *file.Vault      // the file vault, once opened
+	link     *agent.Client    // the run's one connection to the agent, once dialled
+	typed    int              // how many passphrases were typed at the terminal
 }
 
 // NewApp returns an App on the process's own streams and environment.
@@ -63,7 +66,7 @@ func (a *App) Vault() (*file.Vault, error) {
 	}
 	v, err := file.Open(file.Options{
 		Dir:          a.VaultDir,
-		Decrypter:    a.decrypter(),
+		Decrypter:    &retryDecrypter{app: a, inner: a.decrypter()},
 		Create:       a.newVaultPassphrase,
 		ShowRecovery: a.showRecoveryCode,
 		Accepted:     accepted,
@@ -77,23 +80,107 @@ func (a *App) Vault() (*file.Vault, error) {
 }
 
 // passphrase finds the vault passphrase without prompting where it can:
-// KR_PASSPHRASE_FILE, then KR_PASSPHRASE, then the terminal. Without any of
-// them reading is locked (exit 4), never a hang on a closed stdin.
+// KR_PASSPHRASE_FILE, then KR_PASSPHRASE, then the controlling terminal
+// (stdin may be a pipe). Without any of them reading is locked (exit 4),
+// never a hang on a closed stdin.
 func (a *App) passphrase(ctx context.Context, prompt string) ([]byte, error) {
 	if p, ok, err := a.passphraseFromEnv(); ok || err != nil {
 		return p, err
 	}
-	if !a.IO.InIsTTY {
+	p, err := a.askSecret(prompt)
+	if errors.Is(err, errNoTerminal) {
 		return nil, withHint(fmt.Errorf("%w: the vault needs its passphrase and there is no terminal", backends.ErrLocked),
 			"run 'kr unlock' first, or set KR_PASSPHRASE_FILE to a file holding the passphrase")
 	}
-	t, err := a.IO.OpenTerminal()
 	if err != nil {
-		return nil, withHint(fmt.Errorf("%w: %v", backends.ErrLocked, err),
-			"run 'kr unlock' first, or set KR_PASSPHRASE_FILE to a file holding the passphrase")
+		return nil, err
+	}
+	a.typed++
+	return p, nil
+}
+
+// askSecret asks once on the controlling terminal, without echo.
+func (a *App) askSecret(prompt string) ([]byte, error) {
+	t, err := a.openTerminal()
+	if err != nil {
+		return nil, err
 	}
 	defer t.Close()
 	return t.ReadSecret(prompt)
+}
+
+// openTerminal opens the controlling terminal; every failure is
+// errNoTerminal.
+func (a *App) openTerminal() (Terminal, error) {
+	if a.IO.OpenTerminal == nil {
+		return nil, errNoTerminal
+	}
+	t, err := a.IO.OpenTerminal()
+	if err != nil && !errors.Is(err, errNoTerminal) {
+		err = fmt.Errorf("%w: %v", errNoTerminal, err)
+	}
+	return t, err
+}
+
+// tell writes one line on the terminal (where the prompts are), else on
+// stderr.
+func (a *App) tell(msg string) {
+	if t, err := a.openTerminal(); err == nil {
+		fmt.Fprintln(t, msg)
+		t.Close()
+		return
+	}
+	fmt.Fprintln(a.IO.ErrOut, msg)
+}
+
+// maxTries is how often a passphrase or recovery code typed at the
+// terminal may be wrong, as with sudo and ssh.
+const maxTries = 3
+
+// lostPassphraseHint follows the last wrong passphrase.
+const lostPassphraseHint = "if the passphrase is lost, 'kr recover' sets a new one with the recovery code from 'kr init'"
+
+// retryTyped runs attempt until it succeeds, fails otherwise than with a
+// wrong passphrase or code, or has failed maxTries times. Only a secret
+// typed at the terminal (typed reports it) is asked again: one from a
+// variable or a file would be the same the next time.
+func (a *App) retryTyped(wrong, fromEnvHint, lastHint string, attempt func() (typed bool, err error)) error {
+	for try := 1; ; try++ {
+		typed, err := attempt()
+		if err == nil || !errors.Is(err, file.ErrBadPassphrase) {
+			return err
+		}
+		if !typed {
+			return withHint(err, "%s", fromEnvHint)
+		}
+		if try == maxTries {
+			return withHint(err, "%d wrong tries; %s", maxTries, lastHint)
+		}
+		a.tell(fmt.Sprintf("kr: %s, try again", wrong))
+	}
+}
+
+// retryDecrypter lets a wrong passphrase typed at the terminal be typed
+// again when the vault is read.
+type retryDecrypter struct {
+	app   *App
+	inner file.Decrypter
+}
+
+func (d *retryDecrypter) Decrypt(ctx context.Context, s file.Sealed) ([]byte, error) {
+	var plain []byte
+	err := d.app.retryTyped("wrong passphrase",
+		"check KR_PASSPHRASE_FILE or KR_PASSPHRASE; "+lostPassphraseHint, lostPassphraseHint,
+		func() (bool, error) {
+			typed := d.app.typed
+			var err error
+			plain, err = d.inner.Decrypt(ctx, s)
+			return d.app.typed != typed, err
+		})
+	if err != nil {
+		return nil, err
+	}
+	return plain, nil
 }
 
 // passphraseFromEnv reads KR_PASSPHRASE_FILE or KR_PASSPHRASE. ok is false
@@ -114,28 +201,35 @@ func (a *App) newPassphrase(ctx context.Context, what string) ([]byte, error) {
 	if p, ok, err := a.passphraseFromEnv(); ok || err != nil {
 		return p, err
 	}
-	if !a.IO.InIsTTY {
+	p, err := a.askNewPassphrase(fmt.Sprintf("New %s: ", what), fmt.Sprintf("Repeat the %s: ", what))
+	if errors.Is(err, errNoTerminal) {
 		return nil, withHint(fmt.Errorf("%w: a new %s is needed and there is no terminal", backends.ErrLocked, what),
 			"set KR_PASSPHRASE_FILE (or KR_PASSPHRASE) for non-interactive use")
-	}
-	p, err := a.askTwice(fmt.Sprintf("New %s: ", what), fmt.Sprintf("Repeat the %s: ", what), "nothing was changed")
-	if err == nil && len(p) == 0 {
-		err = errors.New("empty passphrase refused")
 	}
 	return p, err
 }
 
+// askNewPassphrase asks twice on the terminal; an empty passphrase is
+// refused at the first entry, not after it was repeated.
+func (a *App) askNewPassphrase(prompt, repeat string) ([]byte, error) {
+	return a.askTwice(prompt, repeat, "nothing was changed", errors.New("empty passphrase refused; nothing was changed"))
+}
+
 // askTwice reads a secret twice from the terminal, without echo, and
-// returns it when both entries match.
-func (a *App) askTwice(prompt, repeat, onMismatch string) ([]byte, error) {
-	t, err := a.IO.OpenTerminal()
+// returns it when both entries match. When ifEmpty is set, an empty first
+// entry fails with it at once.
+func (a *App) askTwice(prompt, repeat, onMismatch string, ifEmpty error) ([]byte, error) {
+	t, err := a.openTerminal()
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", backends.ErrLocked, err)
+		return nil, err
 	}
 	defer t.Close()
 	p1, err := t.ReadSecret(prompt)
 	if err != nil {
 		return nil, err
+	}
+	if len(p1) == 0 && ifEmpty != nil {
+		return nil, ifEmpty
 	}
 	p2, err := t.ReadSecret(repeat)
 	if err != nil {
@@ -157,12 +251,10 @@ func (a *App) newVaultPassphrase(ctx context.Context) ([]byte, error) {
 // showRecoveryCode shows the recovery code of a vault created by a first
 // write. It goes to the terminal only: a code in a CI log is a leaked key.
 func (a *App) showRecoveryCode(code string) {
-	if a.IO.OpenTerminal != nil && a.IO.InIsTTY {
-		if t, err := a.IO.OpenTerminal(); err == nil {
-			defer t.Close()
-			fmt.Fprintf(t, "kr: created a new vault in %s\nkr: recovery code: %s\nkr: write it down now: it is shown only once and is the only way back if the passphrase is lost\n", a.VaultDir, code)
-			return
-		}
+	if t, err := a.openTerminal(); err == nil {
+		defer t.Close()
+		fmt.Fprintf(t, "kr: created a new vault in %s\nkr: recovery code: %s\nkr: write it down now: it is shown only once and is the only way back if the passphrase is lost\n", a.VaultDir, code)
+		return
 	}
 	fmt.Fprintf(a.IO.ErrOut, "kr: created a new vault in %s; with no terminal its recovery code was not shown\nkr: hint: keep the passphrase safe, or create vaults with 'kr init', which prints the recovery code\n", a.VaultDir)
 }

@@ -29,6 +29,10 @@ func (f *fakeTerminal) ReadSecret(prompt string) ([]byte, error) {
 	f.answers = f.answers[1:]
 	return []byte(a), nil
 }
+func (f *fakeTerminal) ReadLine(prompt string) (string, error) {
+	b, err := f.ReadSecret(prompt)
+	return string(b), err
+}
 
 type testEnv struct {
 	app      *App

@@ -99,3 +99,28 @@ func (a *App) doctor(ctx context.Context) []check {
 	}
 	return checks
 }
+
+// agentChecks reports the agent in `kr doctor`.
+func (a *App) agentChecks(ctx context.Context) []check {
+	path, err := a.agentPath()
+	if err != nil {
+		return []check{{"agent", "warn", err.Error()}}
+	}
+	if a.agentDisabled() {
+		return []check{{"agent", "info", "disabled (KR_NO_AGENT=1)"}}
+	}
+	c, err := a.dialAgent(ctx)
+	if err != nil {
+		return []check{{"agent", "info", fmt.Sprintf("not running (%s; started by 'kr unlock' or a read at the terminal)", path)}}
+	}
+	defer c.Close()
+	st, err := c.Status()
+	if err != nil {
+		return []check{{"agent", "fail", err.Error()}}
+	}
+	detail := fmt.Sprintf("running, pid %d, %s", st.PID, path)
+	for _, v := range st.Vaults {
+		detail += fmt.Sprintf("; %s unlocked until %s", v.ID, v.ExpiresAt)
+	}
+	return []check{{"agent", "ok", detail}}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 
@@ -31,7 +32,9 @@ func (s *envSources) addFlags(cmd *cobra.Command) {
 // allowed .kr.env, env files, then -e, later ones winning.
 func (a *App) resolve(ctx context.Context, s *envSources) (*envref.Result, error) {
 	var layers []envref.Layer
-	proj, err := a.projectLayer()
+	// Whoever names their sources has no use for a word about .kr.env.
+	quiet := len(s.assignments) > 0 || len(s.envFiles) > 0
+	proj, err := a.projectLayer(quiet)
 	if err != nil {
 		return nil, err
 	}
@@ -57,32 +60,54 @@ func (a *App) resolve(ctx context.Context, s *envSources) (*envref.Result, error
 	return envref.Resolve(ctx, &lazyGetter{app: a}, os.Environ(), layers)
 }
 
-// projectLayer loads ./.kr.env when the user allowed its exact content,
-// and says why when it exists but is not loaded.
-func (a *App) projectLayer() (*envref.Layer, error) {
+// findProjectFile is the .kr.env that applies here, "" when none does.
+func (a *App) findProjectFile() (string, error) {
+	wd, err := os.Getwd()
+	if err != nil {
+		return "", fmt.Errorf("find %s: %w", envref.ProjectFile, err)
+	}
+	home := a.Getenv("HOME")
+	if runtime.GOOS == "windows" {
+		home = a.Getenv("USERPROFILE")
+	}
+	return envref.FindProjectFile(wd, home), nil
+}
+
+// projectLayer loads the .kr.env that applies when the user allowed its
+// exact content. When it is not loaded kr says so, naming it, once for
+// each content of the file, unless quiet.
+func (a *App) projectLayer(quiet bool) (*envref.Layer, error) {
+	path, err := a.findProjectFile()
+	if err != nil || path == "" {
+		return nil, err
+	}
 	trust, err := envref.DefaultTrust(a.Getenv)
 	if err != nil {
 		return nil, err
 	}
-	status, content, err := trust.Check(envref.ProjectFile)
+	status, content, err := trust.Check(path)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", envref.ProjectFile, err)
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	switch status {
 	case envref.NotAllowed:
-		fmt.Fprintf(a.IO.ErrOut, "kr: %s is not allowed, so it was not loaded; review it and run 'kr allow'\n", envref.ProjectFile)
+		if !quiet && trust.FirstNotice(path) {
+			fmt.Fprintf(a.IO.ErrOut, "kr: %s is not allowed, so it was not loaded; review it and run 'kr allow'\n", path)
+		}
 		return nil, nil
 	case envref.Changed:
-		fmt.Fprintf(a.IO.ErrOut, "kr: %s changed since it was allowed, so it was not loaded; review it and run 'kr allow' again\n", envref.ProjectFile)
+		if !quiet && trust.FirstNotice(path) {
+			fmt.Fprintf(a.IO.ErrOut, "kr: %s changed since it was allowed, so it was not loaded; review it and run 'kr allow' again\n", path)
+		}
 		return nil, nil
 	case envref.Absent:
 		return nil, nil
 	}
-	vars, err := envref.Parse(content, envref.ProjectFile)
+	vars, err := envref.Parse(content, path)
 	if err != nil {
 		return nil, err
 	}
-	return &envref.Layer{Source: envref.ProjectFile, Vars: vars}, nil
+	return &envref.Layer{Source: path, Vars: vars}, nil
 }
 
 // lazyGetter opens the backend only when a reference needs it, so that
@@ -101,7 +126,8 @@ func newExecCmd(app *App) *cobra.Command {
 		Short: "Run a command with secrets in its environment",
 		Long: `Run COMMAND with secrets injected as environment variables, from (later
 overriding earlier) inherited variables whose value is kr://NAME, an allowed
-.kr.env in this directory, each --env-file, and each -e VAR=NAME. Every reference
+.kr.env (in this directory or the nearest parent up to the repository root or
+$HOME), each --env-file, and each -e VAR=NAME. Every reference
 is resolved before the command starts; one that fails stops kr with nothing run.
 
 On Unix kr replaces itself with the command, which keeps kr's pid, signals and
@@ -183,9 +209,14 @@ files, -e, and inherited kr:// references), quoted for --format:
 				return err
 			}
 			err = envref.Write(app.stdout(), format, res.Set)
-			if errors.Is(err, envref.ErrBadName) {
+			switch {
+			case errors.Is(err, envref.ErrBadName):
 				// -e and env files allow only valid names: this one was inherited.
 				return withHint(err, "it comes from the environment: unset it, or use --format json")
+			case errors.Is(err, envref.ErrNoDotenvForm):
+				return withHint(err, "use --format sh, which carries any value, or json")
+			case errors.Is(err, envref.ErrNotText):
+				return withHint(err, "use --format sh, which carries any bytes")
 			}
 			return err
 		},
@@ -198,24 +229,46 @@ files, -e, and inherited kr:// references), quoted for --format:
 }
 
 func newAllowCmd(app *App) *cobra.Command {
-	var revoke bool
+	var revoke, deny bool
 	cmd := &cobra.Command{
 		Use:   "allow [FILE]",
-		Short: "Trust this directory's .kr.env (or FILE) as it is now",
+		Short: "Trust the .kr.env that applies here (or FILE) as it is now",
 		Long: `Record the exact content of .kr.env (or FILE) as trusted, so that kr exec and
-kr env load it. A later change makes it untrusted again. --revoke forgets it.`,
+kr env load it. The .kr.env is the one in this directory or the nearest parent,
+up to the repository root (a directory holding .git) or $HOME. A later change
+makes it untrusted again. --revoke forgets it. --deny revokes it too and
+silences the notice that it was not loaded until its content changes.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			path := envref.ProjectFile
+			if revoke && deny {
+				return usagef("use at most one of --deny and --revoke")
+			}
+			path := ""
 			if len(args) == 1 {
 				path = args[0]
+			} else {
+				found, err := app.findProjectFile()
+				if err != nil {
+					return err
+				}
+				path = found
+				if path == "" && !revoke {
+					wd, _ := os.Getwd()
+					return withHint(fmt.Errorf("no %s in %s or a parent up to the repository root or $HOME", envref.ProjectFile, wd),
+						"create it with KEY=kr://NAME lines first, or name the file")
+				}
+				if path == "" {
+					// Its record can outlive the file.
+					path = envref.ProjectFile
+				}
 			}
 			trust, err := envref.DefaultTrust(app.Getenv)
 			if err != nil {
 				return err
 			}
 			abs, _ := filepath.Abs(path)
-			if revoke {
+			switch {
+			case revoke:
 				had, err := trust.Revoke(path)
 				if err != nil {
 					return err
@@ -225,17 +278,26 @@ kr env load it. A later change makes it untrusted again. --revoke forgets it.`,
 				}
 				fmt.Fprintf(app.IO.ErrOut, "kr: %s is no longer allowed\n", abs)
 				return nil
+			case deny:
+				err = trust.Deny(path)
+			default:
+				err = trust.Allow(path)
 			}
-			if err := trust.Allow(path); err != nil {
-				if errors.Is(err, os.ErrNotExist) {
-					return withHint(fmt.Errorf("%s does not exist", abs), "create it with KEY=kr://NAME lines first")
-				}
+			if errors.Is(err, os.ErrNotExist) {
+				return withHint(fmt.Errorf("%s does not exist", abs), "create it with KEY=kr://NAME lines first")
+			}
+			if err != nil {
 				return err
 			}
-			fmt.Fprintf(app.IO.ErrOut, "kr: allowed %s as it is now\n", abs)
+			if deny {
+				fmt.Fprintf(app.IO.ErrOut, "kr: %s is denied: kr will not load it, nor mention it until it changes\n", abs)
+			} else {
+				fmt.Fprintf(app.IO.ErrOut, "kr: allowed %s as it is now\n", abs)
+			}
 			return nil
 		},
 	}
 	cmd.Flags().BoolVar(&revoke, "revoke", false, "forget that FILE was allowed")
+	cmd.Flags().BoolVar(&deny, "deny", false, "do not load FILE, and do not mention it until it changes")
 	return cmd
 }

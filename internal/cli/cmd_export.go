@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"strings"
 	"unicode/utf8"
@@ -83,6 +84,12 @@ unlocked). kr refuses to print secrets to a terminal unless --tty is given.`,
 			var buf bytes.Buffer
 			defer func() { clear(buf.Bytes()) }()
 			if err := envref.Write(&buf, format, vars); err != nil {
+				switch {
+				case errors.Is(err, envref.ErrNoDotenvForm):
+					return withHint(err, "use --format json, which carries any UTF-8 value")
+				case errors.Is(err, envref.ErrNotText):
+					return withHint(err, "that value is binary: read it with 'kr get', which writes it byte for byte")
+				}
 				return err
 			}
 			_, err = app.stdout().Write(buf.Bytes())

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/spf13/cobra"
@@ -15,7 +16,7 @@ import (
 )
 
 func newSetCmd(app *App) *cobra.Command {
-	var allowEmpty bool
+	var allowEmpty, force bool
 	var gen generateFlags
 	cmd := &cobra.Command{
 		Use:   "set NAME",
@@ -24,13 +25,20 @@ func newSetCmd(app *App) *cobra.Command {
 echo; otherwise it reads all of stdin, byte for byte (use printf, not echo, to
 avoid a trailing newline). The value is never taken from the command line.
 An empty value (an empty stdin, Enter at the prompt) is refused, the old value
-kept, unless --allow-empty is given.` + generateHelp,
+kept, unless --allow-empty is given. On a terminal, a NAME that exists is
+asked about first ("overwrite? [y/N]"); -f skips the question, and a value
+piped in replaces the old one without it.` + generateHelp,
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: app.completeNames(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			name := args[0]
 			if err := backends.ValidateName(name); err != nil {
 				return err
+			}
+			if app.IO.InIsTTY && !force {
+				if err := app.confirmOverwrite(cmd.Context(), name); err != nil {
+					return err
+				}
 			}
 			value, err := app.newValue(cmd, name, &gen, allowEmpty)
 			if err != nil {
@@ -54,8 +62,67 @@ kept, unless --allow-empty is given.` + generateHelp,
 		},
 	}
 	cmd.Flags().BoolVar(&allowEmpty, "allow-empty", false, "store an empty value (refused otherwise)")
+	cmd.Flags().BoolVarP(&force, "force", "f", false, "replace an existing value without asking")
 	gen.addFlags(cmd)
 	return cmd
+}
+
+// confirmOverwrite asks on the terminal before a value typed there
+// replaces one that exists: a name typed by mistake should not cost a
+// secret. Only "y" or "yes" goes on.
+func (a *App) confirmOverwrite(parent context.Context, name string) error {
+	ctx, cancel := a.context(parent)
+	exists, err := a.exists(ctx, name)
+	cancel()
+	if err != nil || !exists {
+		return err
+	}
+	t, err := a.openTerminal()
+	if err != nil {
+		return err
+	}
+	defer t.Close()
+	answer, err := t.ReadLine(fmt.Sprintf("%s exists; overwrite? [y/N] ", name))
+	if err != nil {
+		return err
+	}
+	switch strings.ToLower(strings.TrimSpace(answer)) {
+	case "y", "yes":
+		return nil
+	}
+	return withHint(&keptError{name}, "'kr set -f %s' replaces it without asking", name)
+}
+
+// keptError is an overwrite declined at the terminal: a canceled command
+// (exit 4).
+type keptError struct{ name string }
+
+func (e *keptError) Error() string        { return e.name + " exists and was kept" }
+func (e *keptError) Is(target error) bool { return target == backends.ErrCanceled }
+
+// exists tells whether name is stored, without decrypting where the store
+// can tell (the file vault looks for the file); else it reads the value.
+func (a *App) exists(ctx context.Context, name string) (bool, error) {
+	b, err := a.Backend(ctx)
+	if err != nil {
+		return false, err
+	}
+	if p, ok := backends.Unwrap(b).(backends.Peeker); ok {
+		has, err := p.Has(ctx, name)
+		if err != nil {
+			return false, fmt.Errorf("look for %s: %w", name, err)
+		}
+		return has, nil
+	}
+	v, err := b.Get(ctx, name)
+	clear(v)
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, backends.ErrNotFound):
+		return false, nil
+	}
+	return false, fmt.Errorf("look for %s: %w", name, err)
 }
 
 // readValue reads a secret: twice from a hidden prompt on a terminal, else
@@ -66,7 +133,7 @@ func (a *App) readValue(name string, allowEmpty bool) ([]byte, error) {
 	var v []byte
 	if a.IO.InIsTTY {
 		var err error
-		if v, err = a.askTwice(fmt.Sprintf("Value for %s: ", name), "Repeat the value: ", "nothing was stored"); err != nil {
+		if v, err = a.askTwice(fmt.Sprintf("Value for %s: ", name), "Repeat the value: ", "nothing was stored", nil); err != nil {
 			return nil, err
 		}
 	} else {

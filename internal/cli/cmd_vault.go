@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -71,7 +72,7 @@ KR_PASSPHRASE_FILE or KR_PASSPHRASE and the new one from KR_NEW_PASSPHRASE_FILE.
 			if err != nil {
 				return err
 			}
-			old, err := app.passphrase(cmd.Context(), "Current vault passphrase: ")
+			old, err := app.currentPassphrase(cmd.Context(), v)
 			if err != nil {
 				return err
 			}
@@ -105,7 +106,7 @@ the new passphrase from a prompt or KR_NEW_PASSPHRASE_FILE.`,
 			if err != nil {
 				return err
 			}
-			code, err := app.recoveryCode()
+			code, err := app.checkedRecoveryCode(v)
 			if err != nil {
 				return err
 			}
@@ -154,44 +155,103 @@ func (a *App) existingVault() (*file.Vault, error) {
 	return v, nil
 }
 
+// newPassphraseAsked reports whether passwd and recover will ask for the
+// new passphrase at the terminal: then what opens the vault is checked
+// first, so that a typo is not found out after the new one was typed twice.
+func (a *App) newPassphraseAsked() bool {
+	return a.Getenv("KR_NEW_PASSPHRASE_FILE") == ""
+}
+
+// currentPassphrase reads the passphrase for passwd and checks it before
+// the new one is asked. Typed at the terminal, it may be typed again.
+func (a *App) currentPassphrase(ctx context.Context, v *file.Vault) ([]byte, error) {
+	var pass []byte
+	err := a.retryTyped("wrong passphrase",
+		"check KR_PASSPHRASE_FILE or KR_PASSPHRASE; "+lostPassphraseHint, lostPassphraseHint,
+		func() (bool, error) {
+			typed := a.typed
+			var err error
+			if pass, err = a.passphrase(ctx, "Current vault passphrase: "); err != nil {
+				return false, err
+			}
+			if !a.newPassphraseAsked() {
+				return false, nil // Passwd itself checks it, at no extra cost
+			}
+			if err = v.CheckPassphrase(pass); err != nil {
+				clear(pass)
+				pass = nil
+			}
+			return a.typed != typed, err
+		})
+	if errors.Is(err, file.ErrBadPassphrase) {
+		return nil, passphraseError(err, "change the passphrase")
+	}
+	return pass, err
+}
+
+// checkedRecoveryCode reads the recovery code for recover and checks it
+// before the new passphrase is asked. Typed at the terminal, it may be
+// typed again.
+func (a *App) checkedRecoveryCode(v *file.Vault) (string, error) {
+	var code string
+	err := a.retryTyped("wrong recovery code",
+		"check KR_RECOVERY_CODE_FILE: it must hold the code 'kr init' printed",
+		"check the code 'kr init' printed (case, spaces and dashes do not matter)",
+		func() (bool, error) {
+			var typed bool
+			var err error
+			if code, typed, err = a.recoveryCode(); err != nil {
+				return false, err
+			}
+			if !a.newPassphraseAsked() {
+				return false, nil // Recover itself checks it, at no extra cost
+			}
+			return typed, v.CheckRecoveryCode(code)
+		})
+	if errors.Is(err, file.ErrBadPassphrase) {
+		return "", passphraseError(err, "recover the vault")
+	}
+	return code, err
+}
+
 // replacementPassphrase reads the new passphrase for passwd and recover.
 func (a *App) replacementPassphrase(cmd *cobra.Command) ([]byte, error) {
 	if p, ok, err := a.readSecretFile("KR_NEW_PASSPHRASE_FILE"); ok {
 		return p, err
 	}
-	if !a.IO.InIsTTY {
+	p, err := a.askNewPassphrase("New vault passphrase: ", "Repeat the new passphrase: ")
+	if errors.Is(err, errNoTerminal) {
 		return nil, withHint(errors.New("a new passphrase is needed and there is no terminal"), "set KR_NEW_PASSPHRASE_FILE")
-	}
-	p, err := a.askTwice("New vault passphrase: ", "Repeat the new passphrase: ", "nothing was changed")
-	if err == nil && len(p) == 0 {
-		err = errors.New("empty passphrase refused")
 	}
 	return p, err
 }
 
-func (a *App) recoveryCode() (string, error) {
+// recoveryCode reads the recovery code from KR_RECOVERY_CODE_FILE or the
+// terminal; typed says which.
+func (a *App) recoveryCode() (code string, typed bool, err error) {
 	if b, ok, err := a.readSecretFile("KR_RECOVERY_CODE_FILE"); ok {
 		defer clear(b)
-		return string(b), err
+		return string(b), false, err
 	}
-	if !a.IO.InIsTTY {
-		return "", withHint(errors.New("the recovery code is needed and there is no terminal"), "set KR_RECOVERY_CODE_FILE")
+	b, err := a.askSecret("Recovery code: ")
+	if errors.Is(err, errNoTerminal) {
+		return "", false, withHint(errors.New("the recovery code is needed and there is no terminal"), "set KR_RECOVERY_CODE_FILE")
 	}
-	t, err := a.IO.OpenTerminal()
 	if err != nil {
-		return "", err
+		return "", false, err
 	}
-	defer t.Close()
-	b, err := t.ReadSecret("Recovery code: ")
-	if err != nil {
-		return "", err
-	}
-	return strings.TrimSpace(string(b)), nil
+	defer clear(b)
+	return strings.TrimSpace(string(b)), true, nil
 }
 
 func passphraseError(err error, what string) error {
 	if errors.Is(err, file.ErrBadPassphrase) {
-		return withHint(fmt.Errorf("%s: %w; nothing was changed", what, err), "check the passphrase or recovery code and try again")
+		hint := "check the passphrase or recovery code and try again"
+		var h hinter
+		if errors.As(err, &h) {
+			hint = h.Hint()
+		}
+		return withHint(fmt.Errorf("%s: %w; nothing was changed", what, err), "%s", hint)
 	}
 	return fmt.Errorf("%s: %w", what, err)
 }

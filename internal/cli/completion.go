@@ -28,12 +28,12 @@ import (
 // that offers nothing.
 const completeTimeout = backends.ProbeTimeout
 
-// completeNames completes up to max positional arguments (0: any number)
+// completeNames completes up to limit positional arguments (0: any number)
 // as secret names, a path segment at a time; names already on the command
 // line are not offered again.
-func (a *App) completeNames(max int) cobra.CompletionFunc {
+func (a *App) completeNames(limit int) cobra.CompletionFunc {
 	return func(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
-		if max > 0 && len(args) >= max {
+		if limit > 0 && len(args) >= limit {
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		}
 		names, _ := a.storeNames(cmd, toComplete)

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -23,12 +24,23 @@ var trickyValues = map[string]string{
 	"app/EMPTY":     "",
 }
 
+// noDotenvForm are values of trickyValues that no dotenv spelling carries
+// so that python-dotenv, godotenv, compose-go and kr read them alike
+// (`${`, `\$`): export refuses them in that format (envref.ErrNoDotenvForm).
+var noDotenvForm = map[string]bool{"app/DOLLAR": true, "app/BACKSLASH": true}
+
 func TestExportImportRoundTrip(t *testing.T) {
 	for _, format := range []string{"dotenv", "json"} {
 		t.Run(format, func(t *testing.T) {
 			e := newTestEnv(t, "", false, nil)
 			ctx := context.Background()
+			values := map[string]string{}
 			for name, v := range trickyValues {
+				if format != "dotenv" || !noDotenvForm[name] {
+					values[name] = v
+				}
+			}
+			for name, v := range values {
 				if err := e.store.Set(ctx, name, []byte(v)); err != nil {
 					t.Fatal(err)
 				}
@@ -44,10 +56,10 @@ func TestExportImportRoundTrip(t *testing.T) {
 			if code := e.run("import", "--prefix", "copy/", "--allow-empty", file); code != 0 {
 				t.Fatalf("import: exit %d, stderr %q\n%s", code, e.err.String(), exported)
 			}
-			if want := "kr: imported 11 secrets from " + file + "\n"; e.err.String() != want {
+			if want := fmt.Sprintf("kr: imported %d secrets from %s\n", len(values), file); e.err.String() != want {
 				t.Errorf("import said %q, want %q", e.err.String(), want)
 			}
-			for name, want := range trickyValues {
+			for name, want := range values {
 				copy := "copy/" + strings.TrimPrefix(name, "app/")
 				got, err := e.store.Get(ctx, copy)
 				if err != nil || string(got) != want {
@@ -141,6 +153,24 @@ func TestExportRefusesTerminal(t *testing.T) {
 	for _, flag := range []string{"--tty", "--force"} {
 		if code := e.run("export", flag, "app/"); code != 0 || e.out.String() != "X=\"s3cret\"\n" {
 			t.Fatalf("export %s: exit %d, stdout %q", flag, code, e.out.String())
+		}
+	}
+}
+
+// TestExportRefusesNoDotenvForm: a value no dotenv reader agrees on stops
+// the export, naming the variable and not the value.
+func TestExportRefusesNoDotenvForm(t *testing.T) {
+	for name := range noDotenvForm {
+		e := newTestEnv(t, "", false, nil)
+		if err := e.store.Set(context.Background(), name, []byte(trickyValues[name])); err != nil {
+			t.Fatal(err)
+		}
+		if code := e.run("export", "--format", "dotenv", "app/"); code != 1 {
+			t.Fatalf("%s: export exit %d, want 1", name, code)
+		}
+		v := strings.TrimPrefix(name, "app/")
+		if !strings.Contains(e.err.String(), "variable "+v+": ") || strings.Contains(e.err.String(), trickyValues[name]) || e.out.Len() != 0 {
+			t.Errorf("%s: stderr %q, stdout %q", name, e.err.String(), e.out.String())
 		}
 	}
 }

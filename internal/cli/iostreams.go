@@ -7,6 +7,8 @@ import (
 	"os"
 
 	"golang.org/x/term"
+
+	"github.com/kr-keyring/kr/backends"
 )
 
 // IOStreams carries the command's standard streams and what is known about
@@ -16,11 +18,12 @@ type IOStreams struct {
 	Out    io.Writer
 	ErrOut io.Writer
 
-	InIsTTY  bool // stdin is a terminal: secrets are prompted for, not read
+	InIsTTY  bool // stdin is a terminal: `set` asks for the value instead of reading stdin
 	OutIsTTY bool // stdout is a terminal: `get` adds a newline
 
 	// OpenTerminal opens the controlling terminal for prompts and for
-	// showing a recovery code. It fails when there is none.
+	// showing a recovery code, whatever stdin is. It fails, with
+	// errNoTerminal, only when there is none.
 	OpenTerminal func() (Terminal, error)
 }
 
@@ -29,6 +32,8 @@ type Terminal interface {
 	io.Writer
 	// ReadSecret prints prompt and reads one line without echo.
 	ReadSecret(prompt string) ([]byte, error)
+	// ReadLine prints prompt and reads one line, echoed as typed.
+	ReadLine(prompt string) (string, error)
 	Close() error
 }
 
@@ -47,10 +52,11 @@ func SystemIO() *IOStreams {
 	}
 }
 
-// CanPrompt reports whether a prompt can be shown and answered: stdin is a
-// terminal and the terminal can be opened.
+// CanPrompt reports whether a prompt can be shown and answered: kr has a
+// controlling terminal. Stdin does not matter: it may carry data while the
+// passphrase is typed on the terminal.
 func (s *IOStreams) CanPrompt() bool {
-	if !s.InIsTTY || s.OpenTerminal == nil {
+	if s.OpenTerminal == nil {
 		return false
 	}
 	t, err := s.OpenTerminal()
@@ -69,13 +75,74 @@ type ttyTerminal struct {
 func (t *ttyTerminal) Write(p []byte) (int, error) { return t.out.Write(p) }
 
 func (t *ttyTerminal) ReadSecret(prompt string) ([]byte, error) {
-	fmt.Fprint(t.out, prompt)
-	b, err := term.ReadPassword(int(t.in.Fd()))
+	b, err := readSecret(t.in, t.out, prompt)
 	fmt.Fprintln(t.out)
 	if err != nil {
-		return nil, fmt.Errorf("read from terminal: %w", err)
+		return nil, terminalError(err)
 	}
 	return b, nil
+}
+
+func (t *ttyTerminal) ReadLine(prompt string) (string, error) {
+	fmt.Fprint(t.out, prompt)
+	b, err := readLine(t.in)
+	if err != nil {
+		return "", terminalError(err)
+	}
+	return string(b), nil
+}
+
+// maxLine bounds what one answer at the terminal may hold.
+const maxLine = 64 << 10
+
+// readLine reads up to a newline, a byte at a time so that nothing after
+// it is taken from the terminal. End of input (Ctrl-D) before any byte is
+// io.EOF: a read of zero bytes must not be retried, or Ctrl-D would be
+// ignored and a closed terminal spin.
+func readLine(r io.Reader) ([]byte, error) {
+	var line []byte
+	var b [1]byte
+	for {
+		n, err := r.Read(b[:])
+		if n == 1 {
+			switch b[0] {
+			case '\n':
+				return line, nil
+			case '\r':
+				continue
+			}
+			if len(line) == maxLine {
+				clear(line)
+				return nil, fmt.Errorf("line longer than %d bytes", maxLine)
+			}
+			if len(line) == cap(line) {
+				// grow by hand, so that no copy of a secret is left behind
+				bigger := make([]byte, len(line), 2*cap(line)+64)
+				copy(bigger, line)
+				clear(line)
+				line = bigger
+			}
+			line = append(line, b[0])
+			continue
+		}
+		if err == nil || errors.Is(err, io.EOF) {
+			if len(line) > 0 {
+				return line, nil
+			}
+			return nil, io.EOF
+		}
+		clear(line)
+		return nil, err
+	}
+}
+
+// terminalError words a failed read at a prompt: end of input (Ctrl-D) is
+// a dismissed prompt (exit 4), like a store's own prompt closed unanswered.
+func terminalError(err error) error {
+	if errors.Is(err, io.EOF) {
+		return fmt.Errorf("%w: end of input on the terminal", backends.ErrCanceled)
+	}
+	return fmt.Errorf("read from terminal: %w", err)
 }
 
 func (t *ttyTerminal) Close() error {

@@ -18,7 +18,29 @@ import (
 
 // Main runs kr with the process's arguments and returns the exit code.
 func Main() int {
-	return Run(context.Background(), NewApp(), os.Args[1:])
+	return Run(context.Background(), NewApp(), commandLine(os.Args))
+}
+
+// helperNames maps the file names credential clients look for on PATH to the
+// kr command that speaks their protocol: kr is one binary, also installed
+// (linked or copied) under these names, as busybox is.
+var helperNames = map[string]string{
+	"git-credential-kr":    "git-credential",
+	"docker-credential-kr": "docker-credential",
+}
+
+// commandLine returns kr's arguments for argv, putting the helper command
+// first when kr runs under a helper's name.
+func commandLine(argv []string) []string {
+	if len(argv) == 0 {
+		return nil
+	}
+	name := argv[0][strings.LastIndexAny(argv[0], `/\`)+1:] // either separator, whatever the OS
+	name = strings.ToLower(name)
+	if cmd, ok := helperNames[strings.TrimSuffix(name, ".exe")]; ok {
+		return append([]string{cmd}, argv[1:]...)
+	}
+	return argv[1:]
 }
 
 // Run runs one command line and returns the exit code, having printed any
@@ -27,6 +49,7 @@ func Run(ctx context.Context, app *App, args []string) int {
 	root := NewRootCmd(app)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
+	app.dropAgentConn()
 	if err != nil {
 		printError(app.IO.ErrOut, err)
 	}
@@ -117,6 +140,7 @@ Passphrase variables never reach programs kr runs.`,
 		newExecCmd, newEnvCmd, newAllowCmd,
 		newUnlockCmd, newLockCmd, newAgentCmd,
 		newBackendCmd, newDoctorCmd, newCompletionCmd, newVersionCmd,
+		newGitCredentialCmd, newSetupCmd, newDockerCredentialCmd, newAWSCredentialsCmd, newKubeCredentialCmd,
 	} {
 		root.AddCommand(add(app))
 	}

@@ -19,10 +19,14 @@ import (
 func TestMain(m *testing.M) {
 	// Tests that need the kr binary itself re-execute this test binary.
 	if os.Getenv("KR_TEST_RUN_AS_KR") == "1" {
+		detachFromTerminal()
 		os.Exit(cli.Main())
 	}
 	testscript.Main(m, map[string]func(){
-		"kr": func() { os.Exit(cli.Main()) },
+		"kr": func() {
+			detachFromTerminal()
+			os.Exit(cli.Main())
+		},
 	})
 }
 

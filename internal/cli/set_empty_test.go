@@ -14,7 +14,7 @@ func TestSetRefusesEmpty(t *testing.T) {
 	for _, tty := range []bool{false, true} {
 		e := newTestEnv(t, "", tty, nil)
 		e.store.Set(ctx, "api", []byte("old"))
-		e.term.answers = []string{"", ""}
+		e.term.answers = []string{"y", "", ""} // at a terminal: overwrite? yes
 		if code := e.run("set", "api"); code != 1 {
 			t.Fatalf("tty=%v: empty value: exit %d, want 1", tty, code)
 		}
@@ -27,7 +27,7 @@ func TestSetRefusesEmpty(t *testing.T) {
 		}
 
 		e.app.IO.In = strings.NewReader("")
-		e.term.answers = []string{"", ""}
+		e.term.answers = []string{"y", "", ""}
 		if code := e.run("set", "--allow-empty", "api"); code != 0 {
 			t.Fatalf("tty=%v: --allow-empty: exit %d, stderr %q", tty, code, e.err.String())
 		}

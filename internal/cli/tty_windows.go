@@ -5,8 +5,14 @@ package cli
 import (
 	"fmt"
 	"os"
+	"os/signal"
+
+	"golang.org/x/term"
 )
 
+// openTerminal opens the console, whatever stdin is: a passphrase is asked
+// there even when stdin carries data. Only a process without a console
+// gets errNoTerminal.
 func openTerminal() (Terminal, error) {
 	in, err := os.OpenFile("CONIN$", os.O_RDWR, 0)
 	if err != nil {
@@ -18,4 +24,37 @@ func openTerminal() (Terminal, error) {
 		return nil, fmt.Errorf("%w: %v", errNoTerminal, err)
 	}
 	return &ttyTerminal{in: in, out: out}, nil
+}
+
+// statusControlCExit is STATUS_CONTROL_C_EXIT, the code of a console
+// program ended by Ctrl-C.
+const statusControlCExit = -1073741510 // 0xC000013A as an int32
+
+// readSecret shows prompt and reads one line from the console without
+// echo. Ctrl-C or Ctrl-Break meanwhile gives the console its mode back
+// before kr exits, as a program ended by Ctrl-C does.
+func readSecret(in, out *os.File, prompt string) ([]byte, error) {
+	fd := int(in.Fd())
+	old, err := term.GetState(fd)
+	if err != nil {
+		return nil, err
+	}
+	c := make(chan os.Signal, 1)
+	done := make(chan struct{})
+	signal.Notify(c, os.Interrupt)
+	defer func() {
+		signal.Stop(c)
+		close(done)
+	}()
+	go func() {
+		select {
+		case <-c:
+			term.Restore(fd, old)
+			fmt.Fprintln(out)
+			os.Exit(statusControlCExit)
+		case <-done:
+		}
+	}()
+	fmt.Fprint(out, prompt)
+	return term.ReadPassword(fd)
 }

@@ -85,7 +85,9 @@ func FuzzParse(f *testing.F) {
 		}
 		// What Write prints as dotenv parses back to the same variables.
 		var out strings.Builder
-		if err := Write(&out, "dotenv", vars); err != nil {
+		if err := Write(&out, "dotenv", vars); errors.Is(err, ErrNoDotenvForm) {
+			return // other readers could not read it back; FuzzDotenvWrite covers refusals
+		} else if err != nil {
 			t.Fatal(err)
 		}
 		back, err := Parse([]byte(out.String()), "back.env")
@@ -303,5 +305,103 @@ func TestWriteRefusesUnsafeNames(t *testing.T) {
 	js.Reset()
 	if err := Write(&js, "json", []Var{{Key: "A\xff", Value: "1"}}); !errors.Is(err, ErrBadName) || js.Len() != 0 {
 		t.Fatalf("json, invalid UTF-8 name: %v %q", err, js.String())
+	}
+}
+
+// TestFindProjectFile: the nearest .kr.env, looking no higher than the
+// repository root (.git, a directory or a worktree's file) or home.
+func TestFindProjectFile(t *testing.T) {
+	root := t.TempDir()
+	mk := func(p string) string {
+		p = filepath.Join(root, p)
+		os.MkdirAll(filepath.Dir(p), 0o700)
+		if err := os.WriteFile(p, nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	home := filepath.Join(root, "home")
+	deep := filepath.Join(home, "repo", "a", "b")
+	os.MkdirAll(deep, 0o700)
+	mk("home/repo/.git") // a worktree's .git is a file
+	if got := FindProjectFile(deep, home); got != "" {
+		t.Fatalf("none: %q", got)
+	}
+	mk("home/.kr.env") // above the repository root: not seen
+	if got := FindProjectFile(deep, home); got != "" {
+		t.Fatalf("above the repository: %q", got)
+	}
+	want := mk("home/repo/.kr.env")
+	if got := FindProjectFile(deep, home); got != want {
+		t.Fatalf("repository root: %q, want %q", got, want)
+	}
+	want = mk("home/repo/a/.kr.env")
+	if got := FindProjectFile(deep, home); got != want {
+		t.Fatalf("nearest: %q, want %q", got, want)
+	}
+	// Outside a repository, home is the last directory looked at.
+	plain := filepath.Join(home, "plain", "x")
+	os.MkdirAll(plain, 0o700)
+	mk(".kr.env")
+	if got, want := FindProjectFile(plain, home), filepath.Join(home, ".kr.env"); got != want {
+		t.Fatalf("home: %q, want %q", got, want)
+	}
+	os.Remove(filepath.Join(home, ".kr.env"))
+	if got := FindProjectFile(plain, home); got != "" {
+		t.Fatalf("above home: %q", got)
+	}
+}
+
+// TestNoticeOnce: a notice is due once per content of a file; Deny makes
+// it not due for the current content; Allow and Revoke reset it.
+func TestNoticeOnce(t *testing.T) {
+	dir := t.TempDir()
+	tr := &Trust{Path: filepath.Join(dir, "cfg", "allowed.json")}
+	p := filepath.Join(dir, ".kr.env")
+	os.WriteFile(p, []byte("A=kr://x\n"), 0o600)
+	if !tr.FirstNotice(p) || tr.FirstNotice(p) {
+		t.Fatal("want a notice the first time only")
+	}
+	os.WriteFile(p, []byte("A=kr://y\n"), 0o600)
+	if !tr.FirstNotice(p) || tr.FirstNotice(p) {
+		t.Fatal("changed content: want one notice")
+	}
+	os.WriteFile(p, []byte("A=kr://z\n"), 0o600)
+	if err := tr.Deny(p); err != nil {
+		t.Fatal(err)
+	}
+	if tr.FirstNotice(p) {
+		t.Fatal("denied content: no notice")
+	}
+	if err := tr.Allow(p); err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.Deny(p); err != nil {
+		t.Fatal(err)
+	}
+	if st, _, _ := tr.Check(p); st != NotAllowed {
+		t.Fatalf("deny of an allowed file: %v, want not allowed", st)
+	}
+	tr.Allow(p)
+	tr.Revoke(p)
+	if !tr.FirstNotice(p) {
+		t.Fatal("after revoke: want a notice again")
+	}
+	b, _ := os.ReadFile(filepath.Join(dir, "cfg", "notified.json"))
+	if strings.Contains(string(b), "kr://") {
+		t.Fatalf("the notice record holds content: %s", b)
+	}
+}
+
+// TestJSONRefusesInvalidUTF8Value: encoding/json would print U+FFFD in
+// place of each bad byte, a value other than the secret, with no error.
+func TestJSONRefusesInvalidUTF8Value(t *testing.T) {
+	var out strings.Builder
+	err := Write(&out, "json", []Var{{Key: "OK", Value: "fine"}, {Key: "BIN", Value: "hunter2\xff"}})
+	if err == nil || !strings.Contains(err.Error(), "BIN") || strings.Contains(err.Error(), "hunter") {
+		t.Fatalf("err %v, want one naming BIN and not the value", err)
+	}
+	if out.Len() != 0 {
+		t.Fatalf("wrote %q before failing", out.String())
 	}
 }

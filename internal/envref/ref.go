@@ -33,9 +33,10 @@ type Layer struct {
 	Vars   []Var
 }
 
-// Controlled lists kr's own variables that never reach a child: a
-// passphrase meant for kr is not meant for the program it runs.
-var Controlled = []string{"KR_PASSPHRASE", "KR_PASSPHRASE_FILE", "KR_NEW_PASSPHRASE_FILE", "KR_RECOVERY_CODE_FILE"}
+// PassphraseVars are kr's own variables that hold or point at a passphrase
+// or recovery code. They never reach a child: a passphrase meant for kr is
+// not meant for the program it runs.
+var PassphraseVars = []string{"KR_PASSPHRASE", "KR_PASSPHRASE_FILE", "KR_NEW_PASSPHRASE_FILE", "KR_RECOVERY_CODE_FILE"}
 
 // Result is the environment to run a program with.
 type Result struct {
@@ -74,7 +75,7 @@ func Resolve(ctx context.Context, g Getter, inherited []string, layers []Layer) 
 			env[v.Key] = entry{value: v.Value, source: src, set: true}
 		}
 	}
-	for _, k := range Controlled {
+	for _, k := range PassphraseVars {
 		delete(env, k)
 	}
 	keys := make([]string, 0, len(env))

@@ -36,9 +36,22 @@ func DefaultTrust(getenv func(string) string) (*Trust, error) {
 	return &Trust{Path: filepath.Join(dir, "allowed.json")}, nil
 }
 
-func (t *Trust) load() (map[string]string, error) {
+func (t *Trust) load() (map[string]string, error) { return loadRecord(t.Path) }
+
+func (t *Trust) save(m map[string]string) error { return saveRecord(t.Path, m) }
+
+// noticePath holds, next to the trust record, the content of each project
+// file kr already told the user it did not load: path -> hex digest. A
+// notice is shown once per content, not on every command.
+func (t *Trust) noticePath() string {
+	return filepath.Join(filepath.Dir(t.Path), "notified.json")
+}
+
+// loadRecord reads a JSON object of path -> digest. Not strictjson: paths
+// that differ only in case are different files on most systems.
+func loadRecord(path string) (map[string]string, error) {
 	m := map[string]string{}
-	b, err := limitio.ReadFile(t.Path, 4<<20)
+	b, err := limitio.ReadFile(path, 4<<20)
 	if errors.Is(err, fs.ErrNotExist) {
 		return m, nil
 	}
@@ -46,20 +59,20 @@ func (t *Trust) load() (map[string]string, error) {
 		return nil, err
 	}
 	if err := json.Unmarshal(b, &m); err != nil {
-		return nil, fmt.Errorf("%s: %w", t.Path, err)
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return m, nil
 }
 
-func (t *Trust) save(m map[string]string) error {
-	if err := os.MkdirAll(filepath.Dir(t.Path), 0o700); err != nil {
+func saveRecord(path string, m map[string]string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return err
 	}
 	b, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
 		return err
 	}
-	return atomicfile.Write(t.Path, append(b, '\n'))
+	return atomicfile.Write(path, append(b, '\n'))
 }
 
 // key is the record's key for path: absolute and cleaned, symlinks kept.
@@ -90,7 +103,11 @@ func (t *Trust) Allow(path string) error {
 		return err
 	}
 	m[p] = digest(b)
-	return t.save(m)
+	if err := t.save(m); err != nil {
+		return err
+	}
+	// Once allowed, a later refusal of this file deserves a notice again.
+	return t.forgetNotice(p)
 }
 
 // Revoke forgets path. It reports whether there was a record.
@@ -107,7 +124,113 @@ func (t *Trust) Revoke(path string) (bool, error) {
 		return false, nil
 	}
 	delete(m, p)
-	return true, t.save(m)
+	if err := t.save(m); err != nil {
+		return true, err
+	}
+	return true, t.forgetNotice(p)
+}
+
+// Deny revokes path if it was allowed and silences the notice for its
+// current content: kr neither loads it nor mentions it until it changes.
+func (t *Trust) Deny(path string) error {
+	p, err := key(path)
+	if err != nil {
+		return err
+	}
+	b, err := limitio.ReadFile(p, MaxFileSize)
+	if err != nil {
+		return err
+	}
+	m, err := t.load()
+	if err != nil {
+		return err
+	}
+	if _, ok := m[p]; ok {
+		delete(m, p)
+		if err := t.save(m); err != nil {
+			return err
+		}
+	}
+	return t.markNoticed(p, digest(b))
+}
+
+// FirstNotice reports whether kr should say that path was not loaded: true the first time for each content, recording
+// that it was said. A file that cannot be read (a FIFO, too big) is
+// mentioned once per path. When the record cannot be kept the answer is
+// true: a repeated notice is better than a silent refusal.
+func (t *Trust) FirstNotice(path string) bool {
+	p, err := key(path)
+	if err != nil {
+		return true
+	}
+	d := "unreadable"
+	if b, err := limitio.ReadFile(p, MaxFileSize); err == nil {
+		d = digest(b)
+	}
+	m, err := loadRecord(t.noticePath())
+	if err != nil {
+		return true
+	}
+	if m[p] == d {
+		return false
+	}
+	m[p] = d
+	saveRecord(t.noticePath(), m) // best effort: see above
+	return true
+}
+
+func (t *Trust) markNoticed(p, d string) error {
+	m, err := loadRecord(t.noticePath())
+	if err != nil {
+		return err
+	}
+	m[p] = d
+	return saveRecord(t.noticePath(), m)
+}
+
+func (t *Trust) forgetNotice(p string) error {
+	m, err := loadRecord(t.noticePath())
+	if err != nil || m[p] == "" {
+		return err
+	}
+	delete(m, p)
+	return saveRecord(t.noticePath(), m)
+}
+
+// FindProjectFile returns the project file that applies in dir: ProjectFile
+// in dir or in the nearest parent that has one, as direnv finds .envrc. The
+// search stops at the first directory that is a repository's root (holds
+// .git) or is home, whichever comes first, and never looks above it; with
+// neither above dir it goes up to the file system's root. It returns ""
+// when there is none.
+func FindProjectFile(dir, home string) string {
+	dir = filepath.Clean(dir)
+	var homeInfo fs.FileInfo
+	if home != "" {
+		homeInfo, _ = os.Stat(home)
+	}
+	for {
+		p := filepath.Join(dir, ProjectFile)
+		if _, err := os.Lstat(p); err == nil {
+			return p
+		}
+		if _, err := os.Lstat(filepath.Join(dir, ".git")); err == nil {
+			return ""
+		}
+		if home != "" && (dir == filepath.Clean(home) || homeInfo != nil && sameDir(dir, homeInfo)) {
+			return ""
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return ""
+		}
+		dir = parent
+	}
+}
+
+func sameDir(dir string, fi fs.FileInfo) bool {
+	di, err := os.Stat(dir)
+	return err == nil && os.SameFile(di, fi)
 }
 
 // Status of a project file.

@@ -6,6 +6,7 @@ package limitio
 import (
 	"fmt"
 	"io"
+	"math"
 	"os"
 )
 
@@ -55,14 +56,34 @@ func kind(m os.FileMode) string {
 	return m.Type().String()
 }
 
-// Read reads all of r, named name in errors, failing past limit bytes.
+// Read reads all of r, named name in errors, failing past limit bytes:
+// never a silent cut. It wipes every buffer it outgrows, and on failure
+// the one it was filling, as r may be a decryption; io.ReadAll leaves its
+// intermediate chunks behind.
 func Read(r io.Reader, name string, limit int64) ([]byte, error) {
-	b, err := io.ReadAll(io.LimitReader(r, limit+1))
-	if err != nil {
-		return nil, err
+	if limit < 0 || limit == math.MaxInt64 {
+		return nil, fmt.Errorf("read %s: bad limit %d", name, limit)
 	}
-	if int64(len(b)) > limit {
-		return nil, fmt.Errorf("%s is larger than %d bytes", name, limit)
+	b := make([]byte, 0, min(limit+1, 512))
+	for {
+		if len(b) == cap(b) {
+			grown := make([]byte, len(b), min(2*int64(cap(b)), limit+1))
+			copy(grown, b)
+			clear(b)
+			b = grown
+		}
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if int64(len(b)) > limit {
+			clear(b)
+			return nil, fmt.Errorf("%s is larger than %d bytes", name, limit)
+		}
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			clear(b)
+			return nil, err
+		}
 	}
-	return b, nil
 }

@@ -1,0 +1,239 @@
+package agent
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	"filippo.io/age"
+
+	"github.com/kr-keyring/kr/agent/internal/agecrypto"
+	"github.com/kr-keyring/kr/internal/limitio"
+)
+
+// TTL limits.
+const (
+	DefaultTTL = 15 * time.Minute
+	MaxTTL     = 24 * time.Hour
+)
+
+// maxPlaintext bounds a decryption, so that its answer fits in a frame
+// (base64 and the other members included).
+const maxPlaintext = MaxMessage / 2
+
+// Keyring failures the server answers with a code of their own.
+var (
+	errNotHeld       = errors.New("not held")         // CodeLocked
+	errWrongPassword = errors.New("wrong passphrase") // CodeBadPassphrase
+)
+
+// keyring holds the unlocked vault keys and the cached OS-store values,
+// each sealed (seal.go) and wiped when it expires, is replaced, dropped or
+// locked. It knows nothing of connections or frames: the server's
+// handlers call it.
+type keyring struct {
+	now    func() time.Time
+	locked bool // whether sealed keys are locked in memory
+
+	mu     sync.Mutex
+	vaults map[string]*entry // vault keys by vault id
+	cache  map[string]*entry // OS-store values by backend, service and name
+	last   time.Time         // the last request, or when the last key went
+}
+
+type entry struct {
+	key     sealed
+	pub     []byte
+	expires time.Time // monotonic reading: time in process
+	wallExp time.Time // wall clock: also counts time in suspend
+	idle    time.Duration
+	idleEnd time.Time
+}
+
+func newKeyring(now func() time.Time, lockedMemory bool) *keyring {
+	return &keyring{now: now, locked: lockedMemory, vaults: map[string]*entry{}, cache: map[string]*entry{}}
+}
+
+func (e *entry) expired(now time.Time) bool {
+	if !now.Before(e.expires) || !now.Round(0).Before(e.wallExp) {
+		return true
+	}
+	return e.idle > 0 && !now.Before(e.idleEnd)
+}
+
+// touch records a request, for expire's idle check.
+func (k *keyring) touch() {
+	now := k.now()
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.last = now
+}
+
+// wipe forgets every key and value.
+func (k *keyring) wipe() {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	for _, m := range []map[string]*entry{k.vaults, k.cache} {
+		for id, e := range m {
+			e.key.destroy()
+			delete(m, id)
+		}
+	}
+}
+
+// expire wipes expired keys and values and reports whether the keyring
+// has been empty and unused for longer than idle.
+func (k *keyring) expire(idle time.Duration) bool {
+	now := k.now()
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.last.IsZero() {
+		k.last = now
+	}
+	for _, m := range []map[string]*entry{k.vaults, k.cache} {
+		for id, e := range m {
+			if e.expired(now) {
+				e.key.destroy()
+				delete(m, id)
+				k.last = now
+			}
+		}
+	}
+	return len(k.vaults) == 0 && len(k.cache) == 0 && now.Sub(k.last) > idle
+}
+
+// unlock opens a vault's identity file with pass and keeps its key for
+// ttl, or idle without a decryption when idle > 0. The key must be the
+// vault's. identityFile and pass stay the caller's to wipe.
+func (k *keyring) unlock(vaultID string, identityFile, pass []byte, ttl, idle time.Duration) error {
+	plain, err := agecrypto.OpenIdentityFile(identityFile, pass)
+	if err != nil {
+		var nm *age.NoIdentityMatchError
+		if errors.As(err, &nm) {
+			return errWrongPassword
+		}
+		return fmt.Errorf("identity file: %v", err)
+	}
+	scalar, err := agecrypto.ParseIdentity(plain)
+	clear(plain)
+	if err != nil {
+		return err
+	}
+	id, pub, err := agecrypto.Recipient(scalar)
+	if err != nil || id != vaultID {
+		clear(scalar)
+		return fmt.Errorf("the identity does not belong to vault %s", vaultID)
+	}
+	now := k.now()
+	k.put(k.vaults, id, &entry{key: sealKey(scalar, k.locked), pub: pub,
+		expires: now.Add(ttl), wallExp: now.Round(0).Add(ttl), idle: idle, idleEnd: now.Add(idle)})
+	return nil
+}
+
+// decrypt decrypts an age file with a vault's key: errNotHeld if the vault
+// is not unlocked (or was locked meanwhile).
+func (k *keyring) decrypt(vaultID string, ciphertext []byte) ([]byte, error) {
+	e := k.live(k.vaults, vaultID)
+	if e == nil {
+		return nil, errNotHeld
+	}
+	var plain []byte
+	err := e.key.open(func(scalar []byte) error {
+		r, err := age.Decrypt(bytes.NewReader(ciphertext), agecrypto.NewX25519Identity(scalar, e.pub))
+		if err != nil {
+			return err
+		}
+		plain, err = limitio.Read(r, "plaintext", maxPlaintext)
+		return err
+	})
+	if errors.Is(err, errDestroyed) {
+		return nil, errNotHeld
+	}
+	if err != nil {
+		return nil, fmt.Errorf("decrypt: %v", err)
+	}
+	return plain, nil
+}
+
+// cachePut keeps a copy of value under key for ttl.
+func (k *keyring) cachePut(key string, value []byte, ttl time.Duration) {
+	now := k.now()
+	k.put(k.cache, key, &entry{key: sealKey(bytes.Clone(value), k.locked), expires: now.Add(ttl), wallExp: now.Round(0).Add(ttl)})
+}
+
+// cacheGet returns a copy of the value under key, or errNotHeld.
+func (k *keyring) cacheGet(key string) ([]byte, error) {
+	e := k.live(k.cache, key)
+	if e == nil {
+		return nil, errNotHeld
+	}
+	var v []byte
+	if err := e.key.open(func(b []byte) error { v = bytes.Clone(b); return nil }); err != nil {
+		return nil, errNotHeld // dropped or expired meanwhile
+	}
+	return v, nil
+}
+
+// cacheDrop forgets the value under key.
+func (k *keyring) cacheDrop(key string) { k.put(k.cache, key, nil) }
+
+// put stores e under id in m (nil removes), wiping what was there.
+func (k *keyring) put(m map[string]*entry, id string, e *entry) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if old := m[id]; old != nil {
+		old.key.destroy()
+	}
+	if e == nil {
+		delete(m, id)
+	} else {
+		m[id] = e
+	}
+}
+
+// live returns the unexpired entry under id in m, wiping an expired one,
+// and restarts its idle timer.
+func (k *keyring) live(m map[string]*entry, id string) *entry {
+	now := k.now()
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	e := m[id]
+	if e != nil && e.expired(now) {
+		e.key.destroy()
+		delete(m, id)
+		return nil
+	}
+	if e != nil && e.idle > 0 {
+		e.idleEnd = now.Add(e.idle)
+	}
+	return e
+}
+
+// status lists the unlocked vaults and the cache keys (never values),
+// expired ones left out.
+func (k *keyring) status() (vaults []VaultStatus, cached []string) {
+	now := k.now()
+	vaults, cached = []VaultStatus{}, []string{}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	for id, e := range k.vaults {
+		if e.expired(now) {
+			continue
+		}
+		vs := VaultStatus{ID: id, ExpiresAt: e.wallExp.Format(time.RFC3339)}
+		if e.idle > 0 {
+			vs.IdleUntil = now.Round(0).Add(e.idleEnd.Sub(now)).Format(time.RFC3339)
+		}
+		vaults = append(vaults, vs)
+	}
+	for key, e := range k.cache {
+		if !e.expired(now) {
+			cached = append(cached, key)
+		}
+	}
+	sort.Strings(cached)
+	return vaults, cached
+}

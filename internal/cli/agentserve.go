@@ -1,0 +1,49 @@
+package cli
+
+// This file is the agent's own process: `kr agent serve`.
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/kr-keyring/kr/agent"
+	"github.com/kr-keyring/kr/ipc"
+)
+
+// serveAgent runs the agent until it is stopped or signalled; either way
+// its keys are wiped first.
+func (a *App) serveAgent(ctx context.Context) error {
+	locked, warning := agent.Harden()
+	if warning != "" {
+		fmt.Fprintf(a.IO.ErrOut, "kr agent: warning: %s\n", warning)
+	}
+	path, err := a.agentPath()
+	if err != nil {
+		return err
+	}
+	l, err := ipc.Listen(path)
+	if err != nil {
+		return err
+	}
+	srv := agent.NewServer(agent.Options{LockedMemory: locked})
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	sigs := make(chan os.Signal, 1)
+	// Named signals only: catching everything would include SIGURG, which
+	// the Go runtime uses for preemption.
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	go func() {
+		select {
+		case <-sigs:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	err = srv.Serve(ctx, l)
+	srv.Wipe()
+	a.unmarkCached()
+	return err
+}

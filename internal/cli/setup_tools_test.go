@@ -1,0 +1,129 @@
+package cli
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestSetupDocker: --apply sets credsStore and keeps the rest, is
+// idempotent, and replaces another store only with --replace, saying so.
+func TestSetupDocker(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "config.json")
+	os.WriteFile(path, []byte(`{"auths": {"r.example": {}}, "credsStore": "pass", "credHelpers": {"gcr.io": "gcloud"}}`), 0o600)
+	bin := t.TempDir()
+	os.WriteFile(filepath.Join(bin, "docker-credential-kr"), []byte("#!/bin/sh\n"), 0o755)
+	e := newTestEnv(t, "", false, map[string]string{"DOCKER_CONFIG": dir, "PATH": bin})
+	if code := e.run("setup", "docker"); code != 0 || !strings.Contains(e.out.String(), `"credsStore": "kr"`) || !strings.Contains(e.out.String(), `credsStore is now "pass"`) {
+		t.Fatalf("print: exit %d\n%s%s", code, e.out.String(), e.err.String())
+	}
+	if code := e.run("setup", "docker", "--apply"); code != 1 || !strings.Contains(e.err.String(), `already "pass"; nothing was changed`) {
+		t.Fatalf("apply over pass: exit %d, %s", code, e.err.String())
+	}
+	if b, _ := os.ReadFile(path); !strings.Contains(string(b), `"pass"`) {
+		t.Fatalf("changed without --replace: %s", b)
+	}
+	if code := e.run("setup", "docker", "--replace"); code != 0 || !strings.Contains(e.err.String(), `replacing credsStore "pass"`) || !strings.Contains(e.err.String(), "credHelpers sends gcr.io to docker-credential-gcloud") {
+		t.Fatalf("replace: exit %d, %s", code, e.err.String())
+	}
+	want := "{\n\t\"auths\": {\n\t\t\"r.example\": {}\n\t},\n\t\"credHelpers\": {\n\t\t\"gcr.io\": \"gcloud\"\n\t},\n\t\"credsStore\": \"kr\"\n}\n"
+	if b, _ := os.ReadFile(path); string(b) != want {
+		t.Fatalf("config.json:\n%s\nwant:\n%s", b, want)
+	}
+	if code := e.run("setup", "docker", "--apply"); code != 0 || !strings.Contains(e.err.String(), "already uses kr") {
+		t.Fatalf("again: exit %d, %s", code, e.err.String())
+	}
+	if strings.Contains(e.err.String(), "kr: made") {
+		t.Fatalf("made a link although docker-credential-kr is on PATH: %s", e.err.String())
+	}
+
+	// Not on PATH: the printed configuration says how to link it.
+	e = newTestEnv(t, "", false, map[string]string{"DOCKER_CONFIG": dir, "PATH": t.TempDir()})
+	if code := e.run("setup", "docker"); code != 0 || !strings.Contains(e.out.String(), "# docker-credential-kr is not on PATH; link it next to kr:\nln -s ") {
+		t.Fatalf("print without the helper on PATH: exit %d\n%s", code, e.out.String())
+	}
+}
+
+// TestSetupAWS: the profile gets credential_process, other lines stay, a
+// second run changes nothing, another process is replaced only with
+// --replace.
+func TestSetupAWS(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "config")
+	before := "# mine\n[default]\nregion = eu-west-1\n\n[profile work]\nregion = us-east-1\noutput = json\n\n[profile other]\ncredential_process = aws-vault exec other --json\n"
+	os.WriteFile(path, []byte(before), 0o600)
+	os.WriteFile(filepath.Join(dir, "credentials"), []byte("[work]\naws_access_key_id = AKIDOLD\n"), 0o600)
+	e := newTestEnv(t, "", false, map[string]string{"AWS_CONFIG_FILE": path, "AWS_SHARED_CREDENTIALS_FILE": filepath.Join(dir, "credentials")})
+	kr := krCommand()
+	if code := e.run("setup", "aws", "--profile", "work", "aws/work", "--apply"); code != 0 {
+		t.Fatalf("apply: exit %d, %s", code, e.err.String())
+	}
+	if !strings.Contains(e.err.String(), "has static keys for profile work") {
+		t.Errorf("no note of the static keys: %s", e.err.String())
+	}
+	want := strings.Replace(before, "output = json\n", "output = json\ncredential_process = "+kr+" aws-credentials aws/work\n", 1)
+	if b, _ := os.ReadFile(path); string(b) != want {
+		t.Fatalf("config:\n%s\nwant:\n%s", b, want)
+	}
+	if code := e.run("setup", "aws", "--profile", "work", "aws/work/", "--apply"); code != 0 || !strings.Contains(e.err.String(), "already runs") {
+		t.Fatalf("again: exit %d, %s", code, e.err.String())
+	}
+	if b, _ := os.ReadFile(path); string(b) != want {
+		t.Fatalf("a second run changed the file:\n%s", b)
+	}
+	if code := e.run("setup", "aws", "--profile", "other", "aws/other", "--apply"); code != 1 || !strings.Contains(e.err.String(), "aws-vault exec other --json; nothing was changed") {
+		t.Fatalf("over aws-vault: exit %d, %s", code, e.err.String())
+	}
+	if code := e.run("setup", "aws", "--profile", "new", "aws/new", "--apply"); code != 0 {
+		t.Fatalf("new profile: exit %d, %s", code, e.err.String())
+	}
+	if b, _ := os.ReadFile(path); !strings.HasSuffix(string(b), "--json\n\n[profile new]\ncredential_process = "+kr+" aws-credentials aws/new\n") {
+		t.Fatalf("new profile:\n%s", b)
+	}
+	if code := e.run("setup", "aws", "--profile", "a]b", "x"); code != 2 {
+		t.Fatalf("bad profile name: exit %d", code)
+	}
+}
+
+// TestSetupKube: the user's exec stanza is added (with the users list and
+// the user when missing), comments stay, a second run changes nothing, a
+// user with a token keeps it unless --replace.
+func TestSetupKube(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "config")
+	os.WriteFile(path, []byte("apiVersion: v1\nkind: Config\n# my users\nusers:\n- name: old\n  user:\n    token: abc\ncurrent-context: x\n"), 0o600)
+	e := newTestEnv(t, "", false, map[string]string{"KUBECONFIG": path + string(os.PathListSeparator) + "/nonexistent"})
+	if code := e.run("setup", "kube", "--user", "prod", "k8s/prod", "--apply"); code != 0 {
+		t.Fatalf("apply: exit %d, %s", code, e.err.String())
+	}
+	b, _ := os.ReadFile(path)
+	for _, want := range []string{"# my users\n", "- name: old\n    user:\n      token: abc\n", "- name: prod\n    user:\n      exec:\n        apiVersion: client.authentication.k8s.io/v1\n        command: " + krCommand() + "\n        args: [kube-credential, k8s/prod]\n        interactiveMode: IfAvailable\n", "current-context: x\n"} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("kubeconfig lacks %q:\n%s", want, b)
+		}
+	}
+	if code := e.run("setup", "kube", "--user", "prod", "k8s/prod", "--apply"); code != 0 || !strings.Contains(e.err.String(), "already runs kr") {
+		t.Fatalf("again: exit %d, %s", code, e.err.String())
+	}
+	if b2, _ := os.ReadFile(path); string(b2) != string(b) {
+		t.Fatalf("a second run changed the file")
+	}
+	if code := e.run("setup", "kube", "--user", "old", "k8s/old", "--apply"); code != 1 || !strings.Contains(e.err.String(), "already authenticates with token") {
+		t.Fatalf("over a token: exit %d, %s", code, e.err.String())
+	}
+	if code := e.run("setup", "kube", "--user", "old", "k8s/old", "--replace"); code != 0 {
+		t.Fatalf("replace: exit %d, %s", code, e.err.String())
+	}
+	if b, _ := os.ReadFile(path); strings.Contains(string(b), "token: abc") || !strings.Contains(string(b), "args: [kube-credential, k8s/old]") {
+		t.Fatalf("after replace:\n%s", b)
+	}
+	fresh := filepath.Join(dir, "new", "config")
+	if code := e.run("setup", "kube", "--kubeconfig", fresh, "--user", "u", "--client-certificate", "k/c", "--client-key", "k/k", "--apply"); code != 0 {
+		t.Fatalf("new file: exit %d, %s", code, e.err.String())
+	}
+	if b, _ := os.ReadFile(fresh); !strings.HasPrefix(string(b), "apiVersion: v1\nkind: Config\nusers:\n  - name: u\n") {
+		t.Fatalf("new file:\n%s", b)
+	}
+}
