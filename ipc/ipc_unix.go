@@ -28,7 +28,7 @@ func defaultPath(getenv func(string) string) (string, error) {
 // checkDir checks the socket's directory as GnuPG does: a real directory
 // (not a symlink), owned by us, with no group or other permissions. The
 // file vault checks its directories by other rules (checkDir in
-// backends/file): a vault's root may be a symlink (a synced folder) and
+// backends/filevault): a vault's root may be a symlink (a synced folder) and
 // may be readable by others, for it holds only ciphertext; this directory
 // holds the way to the keys, and under the temp dir anyone could have made
 // it first.

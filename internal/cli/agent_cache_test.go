@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/kr-keyring/kr/agent"
-	"github.com/kr-keyring/kr/backends/file"
+	"github.com/kr-keyring/kr/backends/filevault"
 	"github.com/kr-keyring/kr/ipc"
 )
 
@@ -62,7 +62,7 @@ func TestCacheKeyIsTheStore(t *testing.T) {
 // local scrypt in every client is no answer to a struggling agent).
 func TestAgentFailureIsNotDamage(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "vault")
-	v, err := file.Open(file.Options{Dir: dir, ScryptWorkFactor: 10})
+	v, err := filevault.Open(filevault.Options{Dir: dir, ScryptWorkFactor: 10})
 	if err != nil {
 		t.Fatal(err)
 	}

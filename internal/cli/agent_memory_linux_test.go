@@ -15,7 +15,7 @@ import (
 
 	"filippo.io/age"
 
-	"github.com/kr-keyring/kr/backends/file"
+	"github.com/kr-keyring/kr/backends/filevault"
 )
 
 const memTestPass = "kr-memory-test-passphrase-7f3a9c1e"
@@ -103,7 +103,7 @@ func TestAgentMemoryHoldsNoKey(t *testing.T) {
 	needRoot(t)
 	tmp := t.TempDir()
 	dir := filepath.Join(tmp, "vault")
-	v, err := file.Open(file.Options{Dir: dir, ScryptWorkFactor: 10})
+	v, err := filevault.Open(filevault.Options{Dir: dir, ScryptWorkFactor: 10})
 	if err != nil {
 		t.Fatal(err)
 	}

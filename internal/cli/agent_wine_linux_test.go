@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kr-keyring/kr/backends/file"
+	"github.com/kr-keyring/kr/backends/filevault"
 	"github.com/kr-keyring/kr/internal/winetest"
 )
 
@@ -23,7 +23,7 @@ func TestWindowsAgent(t *testing.T) {
 	e := winetest.Setup(t)
 	kr := e.Build(t, "github.com/kr-keyring/kr/cmd/kr")
 	dir := filepath.Join(t.TempDir(), "vault")
-	v, err := file.Open(file.Options{Dir: dir, ScryptWorkFactor: 12})
+	v, err := filevault.Open(filevault.Options{Dir: dir, ScryptWorkFactor: 12})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/kr-keyring/kr/agent"
-	"github.com/kr-keyring/kr/backends/file"
+	"github.com/kr-keyring/kr/backends/filevault"
 	"github.com/kr-keyring/kr/internal/envref"
 	"github.com/kr-keyring/kr/ipc"
 )
@@ -172,7 +172,7 @@ func (a *App) unlockAgent(ctx context.Context, id string, wrapped, pass []byte, 
 	if err := c.Unlock(id, wrapped, pass, ttl, idle); err != nil {
 		c.Close()
 		if errors.Is(err, agent.ErrBadPassphrase) {
-			return nil, file.ErrBadPassphrase
+			return nil, filevault.ErrBadPassphrase
 		}
 		return nil, err
 	}

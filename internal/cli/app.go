@@ -10,7 +10,7 @@ import (
 
 	"github.com/kr-keyring/kr/agent"
 	"github.com/kr-keyring/kr/backends"
-	"github.com/kr-keyring/kr/backends/file"
+	"github.com/kr-keyring/kr/backends/filevault"
 	"github.com/kr-keyring/kr/internal/recipients"
 )
 
@@ -29,7 +29,7 @@ type App struct {
 	opened   backends.Backend // the backend, once opened
 	choice   backends.Choice  // how it was chosen
 	recorded *string          // the store recorded for the service, once read
-	vault    *file.Vault      // the file vault, once opened
+	vault    *filevault.Vault // the file vault, once opened
 	link     *agent.Client    // the run's one connection to the agent, once dialled
 	typed    int              // how many passphrases were typed at the terminal
 }
@@ -48,13 +48,13 @@ func (a *App) context(parent context.Context) (context.Context, context.CancelFu
 }
 
 // Vault opens the file vault (without creating it).
-func (a *App) Vault() (*file.Vault, error) {
+func (a *App) Vault() (*filevault.Vault, error) {
 	if a.vault != nil {
 		return a.vault, nil
 	}
 	named := a.VaultDir != "" // --vault or KR_VAULT
 	if !named {
-		dir, err := file.DefaultDir()
+		dir, err := filevault.DefaultDir()
 		if err != nil {
 			return nil, withHint(fmt.Errorf("find the vault directory: %w", err), "set KR_VAULT or --vault")
 		}
@@ -64,7 +64,7 @@ func (a *App) Vault() (*file.Vault, error) {
 	if err != nil {
 		return nil, withHint(err, "set KR_CONFIG_DIR to a directory for kr's records")
 	}
-	v, err := file.Open(file.Options{
+	v, err := filevault.Open(filevault.Options{
 		Dir:          a.VaultDir,
 		Decrypter:    &retryDecrypter{app: a, inner: a.decrypter()},
 		Create:       a.newVaultPassphrase,
@@ -147,7 +147,7 @@ const lostPassphraseHint = "if the passphrase is lost, 'kr recover' sets a new o
 func (a *App) retryTyped(wrong, fromEnvHint, lastHint string, attempt func() (typed bool, err error)) error {
 	for try := 1; ; try++ {
 		typed, err := attempt()
-		if err == nil || !errors.Is(err, file.ErrBadPassphrase) {
+		if err == nil || !errors.Is(err, filevault.ErrBadPassphrase) {
 			return err
 		}
 		if !typed {
@@ -164,10 +164,10 @@ func (a *App) retryTyped(wrong, fromEnvHint, lastHint string, attempt func() (ty
 // again when the vault is read.
 type retryDecrypter struct {
 	app   *App
-	inner file.Decrypter
+	inner filevault.Decrypter
 }
 
-func (d *retryDecrypter) Decrypt(ctx context.Context, s file.Sealed) ([]byte, error) {
+func (d *retryDecrypter) Decrypt(ctx context.Context, s filevault.Sealed) ([]byte, error) {
 	var plain []byte
 	err := d.app.retryTyped("wrong passphrase",
 		"check KR_PASSPHRASE_FILE or KR_PASSPHRASE; "+lostPassphraseHint, lostPassphraseHint,

@@ -11,7 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/kr-keyring/kr/backends/file"
+	"github.com/kr-keyring/kr/backends/filevault"
 )
 
 func newInitCmd(app *App) *cobra.Command {
@@ -144,7 +144,7 @@ func removeNewVault(dir string, dirExisted bool) error {
 	return nil
 }
 
-func (a *App) existingVault() (*file.Vault, error) {
+func (a *App) existingVault() (*filevault.Vault, error) {
 	v, err := a.Vault()
 	if err != nil {
 		return nil, err
@@ -164,7 +164,7 @@ func (a *App) newPassphraseAsked() bool {
 
 // currentPassphrase reads the passphrase for passwd and checks it before
 // the new one is asked. Typed at the terminal, it may be typed again.
-func (a *App) currentPassphrase(ctx context.Context, v *file.Vault) ([]byte, error) {
+func (a *App) currentPassphrase(ctx context.Context, v *filevault.Vault) ([]byte, error) {
 	var pass []byte
 	err := a.retryTyped("wrong passphrase",
 		"check KR_PASSPHRASE_FILE or KR_PASSPHRASE; "+lostPassphraseHint, lostPassphraseHint,
@@ -183,7 +183,7 @@ func (a *App) currentPassphrase(ctx context.Context, v *file.Vault) ([]byte, err
 			}
 			return a.typed != typed, err
 		})
-	if errors.Is(err, file.ErrBadPassphrase) {
+	if errors.Is(err, filevault.ErrBadPassphrase) {
 		return nil, passphraseError(err, "change the passphrase")
 	}
 	return pass, err
@@ -192,7 +192,7 @@ func (a *App) currentPassphrase(ctx context.Context, v *file.Vault) ([]byte, err
 // checkedRecoveryCode reads the recovery code for recover and checks it
 // before the new passphrase is asked. Typed at the terminal, it may be
 // typed again.
-func (a *App) checkedRecoveryCode(v *file.Vault) (string, error) {
+func (a *App) checkedRecoveryCode(v *filevault.Vault) (string, error) {
 	var code string
 	err := a.retryTyped("wrong recovery code",
 		"check KR_RECOVERY_CODE_FILE: it must hold the code 'kr init' printed",
@@ -208,7 +208,7 @@ func (a *App) checkedRecoveryCode(v *file.Vault) (string, error) {
 			}
 			return typed, v.CheckRecoveryCode(code)
 		})
-	if errors.Is(err, file.ErrBadPassphrase) {
+	if errors.Is(err, filevault.ErrBadPassphrase) {
 		return "", passphraseError(err, "recover the vault")
 	}
 	return code, err
@@ -245,7 +245,7 @@ func (a *App) recoveryCode() (code string, typed bool, err error) {
 }
 
 func passphraseError(err error, what string) error {
-	if errors.Is(err, file.ErrBadPassphrase) {
+	if errors.Is(err, filevault.ErrBadPassphrase) {
 		hint := "check the passphrase or recovery code and try again"
 		var h hinter
 		if errors.As(err, &h) {

@@ -11,7 +11,7 @@ import (
 
 	"github.com/kr-keyring/kr/backends"
 	"github.com/kr-keyring/kr/backends/dpapi"
-	"github.com/kr-keyring/kr/backends/file"
+	"github.com/kr-keyring/kr/backends/filevault"
 	"github.com/kr-keyring/kr/backends/secretservice"
 	"github.com/kr-keyring/kr/internal/envref"
 )
@@ -170,13 +170,13 @@ func (a *App) openForNames(store string) func(context.Context) (backends.Backend
 			dir, named := a.VaultDir, a.VaultDir != ""
 			if !named {
 				var err error
-				if dir, err = file.DefaultDir(); err != nil {
+				if dir, err = filevault.DefaultDir(); err != nil {
 					return nil, err
 				}
 			}
 			// No Decrypter and no Create: nothing to decrypt with, nothing
 			// to create; List reads file names only.
-			return file.Open(file.Options{Dir: dir, Named: named})
+			return filevault.Open(filevault.Options{Dir: dir, Named: named})
 		}
 	case backends.SecretService:
 		return func(ctx context.Context) (backends.Backend, error) {

@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kr-keyring/kr/backends/file"
+	"github.com/kr-keyring/kr/backends/filevault"
 )
 
 // krCommand runs the kr CLI: this test binary, re-executed as kr.
@@ -40,17 +40,17 @@ func crashValue(name string, gen int) []byte {
 	return append(append([]byte(head), body...), ']')
 }
 
-func newTestVault(t *testing.T) (string, *file.Vault) {
+func newTestVault(t *testing.T) (string, *filevault.Vault) {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "vault")
-	v, err := file.Open(file.Options{Dir: dir, ScryptWorkFactor: 10})
+	v, err := filevault.Open(filevault.Options{Dir: dir, ScryptWorkFactor: 10})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := v.Init(context.Background(), []byte("pw")); err != nil {
 		t.Fatal(err)
 	}
-	r, err := file.Open(file.Options{Dir: dir, Decrypter: &file.PassphraseDecrypter{
+	r, err := filevault.Open(filevault.Options{Dir: dir, Decrypter: &filevault.PassphraseDecrypter{
 		Passphrase: func(context.Context) ([]byte, error) { return []byte("pw"), nil }}})
 	if err != nil {
 		t.Fatal(err)

@@ -10,7 +10,7 @@ import (
 
 	"github.com/kr-keyring/kr/agent"
 	"github.com/kr-keyring/kr/backends"
-	"github.com/kr-keyring/kr/backends/file"
+	"github.com/kr-keyring/kr/backends/filevault"
 	"github.com/kr-keyring/kr/ipc"
 )
 
@@ -21,18 +21,18 @@ import (
 // terminal unlocks the agent (started if needed) so the next command asks
 // nothing; one from KR_PASSPHRASE(_FILE) is used in this process only, so
 // scripts and CI leave no agent behind unasked.
-func (a *App) decrypter() file.Decrypter {
-	return &vaultDecrypter{app: a, local: &file.PassphraseDecrypter{Passphrase: func(ctx context.Context) ([]byte, error) {
+func (a *App) decrypter() filevault.Decrypter {
+	return &vaultDecrypter{app: a, local: &filevault.PassphraseDecrypter{Passphrase: func(ctx context.Context) ([]byte, error) {
 		return a.passphrase(ctx, "Vault passphrase: ")
 	}}}
 }
 
 type vaultDecrypter struct {
 	app   *App
-	local *file.PassphraseDecrypter
+	local *filevault.PassphraseDecrypter
 }
 
-func (d *vaultDecrypter) Decrypt(ctx context.Context, s file.Sealed) ([]byte, error) {
+func (d *vaultDecrypter) Decrypt(ctx context.Context, s filevault.Sealed) ([]byte, error) {
 	a := d.app
 	if a.agentDisabled() {
 		return d.local.Decrypt(ctx, s)
@@ -61,12 +61,12 @@ func (d *vaultDecrypter) Decrypt(ctx context.Context, s file.Sealed) ([]byte, er
 	}
 	c, err := a.unlockAgent(ctx, id, wrapped, pass, agent.DefaultTTL, 0)
 	if err != nil {
-		if errors.Is(err, file.ErrBadPassphrase) {
+		if errors.Is(err, filevault.ErrBadPassphrase) {
 			return nil, err
 		}
 		// No agent to be had: read with the passphrase in this process.
 		p := append([]byte(nil), pass...)
-		d.local = &file.PassphraseDecrypter{Passphrase: func(context.Context) ([]byte, error) { return p, nil }}
+		d.local = &filevault.PassphraseDecrypter{Passphrase: func(context.Context) ([]byte, error) { return p, nil }}
 		return d.local.Decrypt(ctx, s)
 	}
 	a.keepAgentConn(c)

@@ -8,7 +8,7 @@ import (
 	"strings"
 
 	"github.com/kr-keyring/kr/backends"
-	"github.com/kr-keyring/kr/backends/file"
+	"github.com/kr-keyring/kr/backends/filevault"
 )
 
 // Exit codes, one map for the whole CLI (DESIGN.md, CLI conventions).
@@ -31,7 +31,7 @@ func (e *hintError) Unwrap() error { return e.err }
 func (e *hintError) Hint() string  { return e.hint }
 
 // hinter is an error that knows the next step: kr's own hintError, or a
-// lower layer's error type (file.UnacceptedError) that cannot import cli.
+// lower layer's error type (filevault.UnacceptedError) that cannot import cli.
 type hinter interface{ Hint() string }
 
 // withHint attaches a hint to err; nil stays nil.
@@ -103,7 +103,7 @@ func defaultHint(err error) string {
 		return "the store did not answer in time; raise --timeout or check 'kr doctor'"
 	case errors.Is(err, backends.ErrUnavailable):
 		return "check 'kr doctor', or use the file vault with --backend file"
-	case errors.Is(err, file.ErrNoVault):
+	case errors.Is(err, filevault.ErrNoVault):
 		return "check --vault and KR_VAULT for a typo; 'kr init' creates a vault there"
 	case errors.Is(err, backends.ErrInvalidName):
 		return "names are 1-256 bytes of A-Z a-z 0-9 . _ - / @ + : in segments separated by /"

@@ -13,7 +13,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/kr-keyring/kr/backends/file"
+	"github.com/kr-keyring/kr/backends/filevault"
 )
 
 // openPty opens a new pseudo-terminal pair: the test holds the master side
@@ -151,7 +151,7 @@ func TestInterruptAtPromptRestoresEcho(t *testing.T) {
 		t.Skip("no stty")
 	}
 	dir := t.TempDir()
-	v, err := file.Open(file.Options{Dir: filepath.Join(dir, "vault"), ScryptWorkFactor: 10})
+	v, err := filevault.Open(filevault.Options{Dir: filepath.Join(dir, "vault"), ScryptWorkFactor: 10})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/kr-keyring/kr/backends"
-	"github.com/kr-keyring/kr/backends/file"
+	"github.com/kr-keyring/kr/backends/filevault"
 )
 
 // newVaultEnv is a testEnv on a real file vault (passphrase "pw", cheap
@@ -16,7 +16,7 @@ func newVaultEnv(t *testing.T, env map[string]string) *testEnv {
 	t.Helper()
 	dir := t.TempDir()
 	vault := filepath.Join(dir, "vault")
-	v, err := file.Open(file.Options{Dir: vault, ScryptWorkFactor: 10})
+	v, err := filevault.Open(filevault.Options{Dir: vault, ScryptWorkFactor: 10})
 	if err != nil {
 		t.Fatal(err)
 	}

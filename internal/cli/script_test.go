@@ -12,7 +12,7 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
-	"github.com/kr-keyring/kr/backends/file"
+	"github.com/kr-keyring/kr/backends/filevault"
 	"github.com/kr-keyring/kr/internal/cli"
 )
 
@@ -95,7 +95,7 @@ var scriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []str
 	// mkvault: create the vault at $KR_VAULT with $KR_PASSPHRASE and a low
 	// scrypt cost, so that scripts which are not about creation run fast.
 	"mkvault": func(ts *testscript.TestScript, neg bool, args []string) {
-		v, err := file.Open(file.Options{Dir: ts.Getenv("KR_VAULT"), ScryptWorkFactor: 10})
+		v, err := filevault.Open(filevault.Options{Dir: ts.Getenv("KR_VAULT"), ScryptWorkFactor: 10})
 		ts.Check(err)
 		code, err := v.Init(context.Background(), []byte(ts.Getenv("KR_PASSPHRASE")))
 		ts.Check(err)

@@ -11,7 +11,7 @@
 // The file format stays age's: age.DecryptHeader and age.Decrypt parse the
 // headers and stream, and only the identities' Unwrap is done here. The
 // CLI opens the same identity.age with filippo.io/age itself (see
-// unwrapIdentity in backends/file) and keeps the identity for the life of
+// unwrapIdentity in backends/filevault) and keeps the identity for the life of
 // one short command; the two are held to the same file by the agent's
 // tests, which write identity.age with age's own scrypt recipient.
 package agecrypto

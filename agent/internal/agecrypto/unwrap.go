@@ -14,7 +14,7 @@ import (
 )
 
 // maxScryptLogN caps the work a hostile identity file can ask for. It is
-// the CLI's cap too (maxScryptWorkFactor in backends/file): a file one end
+// the CLI's cap too (maxScryptWorkFactor in backends/filevault): a file one end
 // opens, the other does.
 const maxScryptLogN = 20
 

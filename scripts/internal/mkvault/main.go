@@ -9,14 +9,14 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/kr-keyring/kr/backends/file"
+	"github.com/kr-keyring/kr/backends/filevault"
 )
 
 func main() {
 	dir := flag.String("dir", "", "vault directory")
 	logN := flag.Int("logn", 18, "scrypt work factor (log2 N)")
 	flag.Parse()
-	v, err := file.Open(file.Options{Dir: *dir, ScryptWorkFactor: *logN})
+	v, err := filevault.Open(filevault.Options{Dir: *dir, ScryptWorkFactor: *logN})
 	if err == nil {
 		// The passphrase comes from the environment, never argv.
 		_, err = v.Init(context.Background(), []byte(os.Getenv("KR_PASSPHRASE")))

@@ -1,6 +1,6 @@
 //go:build windows
 
-package file
+package filevault
 
 import (
 	"io/fs"

@@ -1,5 +1,6 @@
-// Package file is kr's age-encrypted vault: a directory that works on every
-// OS, needs no daemon, and that the standard age tool can always recover.
+// Package filevault is kr's age-encrypted vault, the backend named "file": a
+// directory that works on every OS, needs no daemon, and that the standard
+// age tool can always recover.
 //
 //	vault.json          format version and the public recipients (age1...)
 //	identity.age        the vault's X25519 identity, encrypted to the passphrase
@@ -16,7 +17,7 @@
 // (Options.Accepted, kept outside the vault), and every folder and file on
 // the way to a value must be a real one, the user's own, that nobody else
 // can write.
-package file
+package filevault
 
 import (
 	"bytes"

@@ -1,5 +1,5 @@
 //go:build !darwin
 
-package file
+package filevault
 
 const isDarwin = false

@@ -1,3 +1,3 @@
-package file
+package filevault
 
 const isDarwin = true
