@@ -44,8 +44,10 @@ type keyring struct {
 	last   time.Time         // the last request, or when the last key went
 }
 
+// entry is one thing the keyring holds until it expires: a vault's key or
+// a cached OS-store value, sealed either way.
 type entry struct {
-	key     sealed
+	sealed  sealed
 	pub     []byte
 	expires time.Time // monotonic reading: time in process
 	wallExp time.Time // wall clock: also counts time in suspend
@@ -78,7 +80,7 @@ func (k *keyring) wipe() {
 	defer k.mu.Unlock()
 	for _, m := range []map[string]*entry{k.vaults, k.cache} {
 		for id, e := range m {
-			e.key.destroy()
+			e.sealed.destroy()
 			delete(m, id)
 		}
 	}
@@ -96,7 +98,7 @@ func (k *keyring) expire(idle time.Duration) bool {
 	for _, m := range []map[string]*entry{k.vaults, k.cache} {
 		for id, e := range m {
 			if e.expired(now) {
-				e.key.destroy()
+				e.sealed.destroy()
 				delete(m, id)
 				k.last = now
 			}
@@ -128,7 +130,7 @@ func (k *keyring) unlock(vaultID string, identityFile, pass []byte, ttl, idle ti
 		return fmt.Errorf("the identity does not belong to vault %s", vaultID)
 	}
 	now := k.now()
-	k.put(k.vaults, id, &entry{key: sealKey(scalar, k.locked), pub: pub,
+	k.put(k.vaults, id, &entry{sealed: sealKey(scalar, k.locked), pub: pub,
 		expires: now.Add(ttl), wallExp: now.Round(0).Add(ttl), idle: idle, idleEnd: now.Add(idle)})
 	return nil
 }
@@ -141,7 +143,7 @@ func (k *keyring) decrypt(vaultID string, ciphertext []byte) ([]byte, error) {
 		return nil, errNotHeld
 	}
 	var plain []byte
-	err := e.key.open(func(scalar []byte) error {
+	err := e.sealed.open(func(scalar []byte) error {
 		r, err := age.Decrypt(bytes.NewReader(ciphertext), agecrypto.NewX25519Identity(scalar, e.pub))
 		if err != nil {
 			return err
@@ -161,7 +163,7 @@ func (k *keyring) decrypt(vaultID string, ciphertext []byte) ([]byte, error) {
 // cachePut keeps a copy of value under key for ttl.
 func (k *keyring) cachePut(key string, value []byte, ttl time.Duration) {
 	now := k.now()
-	k.put(k.cache, key, &entry{key: sealKey(bytes.Clone(value), k.locked), expires: now.Add(ttl), wallExp: now.Round(0).Add(ttl)})
+	k.put(k.cache, key, &entry{sealed: sealKey(bytes.Clone(value), k.locked), expires: now.Add(ttl), wallExp: now.Round(0).Add(ttl)})
 }
 
 // cacheGet returns a copy of the value under key, or errNotHeld.
@@ -171,7 +173,7 @@ func (k *keyring) cacheGet(key string) ([]byte, error) {
 		return nil, errNotHeld
 	}
 	var v []byte
-	if err := e.key.open(func(b []byte) error { v = bytes.Clone(b); return nil }); err != nil {
+	if err := e.sealed.open(func(b []byte) error { v = bytes.Clone(b); return nil }); err != nil {
 		return nil, errNotHeld // dropped or expired meanwhile
 	}
 	return v, nil
@@ -185,7 +187,7 @@ func (k *keyring) put(m map[string]*entry, id string, e *entry) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if old := m[id]; old != nil {
-		old.key.destroy()
+		old.sealed.destroy()
 	}
 	if e == nil {
 		delete(m, id)
@@ -202,7 +204,7 @@ func (k *keyring) live(m map[string]*entry, id string) *entry {
 	defer k.mu.Unlock()
 	e := m[id]
 	if e != nil && e.expired(now) {
-		e.key.destroy()
+		e.sealed.destroy()
 		delete(m, id)
 		return nil
 	}

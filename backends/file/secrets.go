@@ -49,7 +49,8 @@ func (v *Vault) secretPath(name string) string {
 }
 
 // Get decrypts name's file and checks that it holds name.
-func (v *Vault) Get(ctx context.Context, name string) ([]byte, error) {
+func (v *Vault) Get(ctx context.Context, name string) (_ []byte, err error) {
+	defer nameOp(&err, "get", name)
 	if _, err := v.manifest(); err != nil {
 		if errors.Is(err, ErrNoVault) && !v.opts.Named {
 			return nil, fmt.Errorf("%w: %s (there is no vault in %s)", backends.ErrNotFound, name, v.opts.Dir)
@@ -57,7 +58,7 @@ func (v *Vault) Get(ctx context.Context, name string) ([]byte, error) {
 		return nil, err
 	}
 	p := v.secretPath(name)
-	err := v.checkDirs(filepath.Dir(p))
+	err = v.checkDirs(filepath.Dir(p))
 	var ct []byte
 	if err == nil {
 		ct, err = readFileChecked(p, maxCiphertext)
@@ -66,7 +67,7 @@ func (v *Vault) Get(ctx context.Context, name string) ([]byte, error) {
 		return nil, fmt.Errorf("%w: %s", backends.ErrNotFound, name)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("secret %s: %w", name, err)
+		return nil, err
 	}
 	if v.opts.Decrypter == nil {
 		return nil, fmt.Errorf("%w: no way to decrypt the vault", backends.ErrLocked)
@@ -81,16 +82,16 @@ func (v *Vault) Get(ctx context.Context, name string) ([]byte, error) {
 			errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, backends.ErrUnavailable) {
 			return nil, err
 		}
-		return nil, fmt.Errorf("secret %s: file %s is damaged or not for this vault: %w", name, v.rel(v.secretPath(name)), err)
+		return nil, fmt.Errorf("file %s is damaged or not for this vault: %w", v.rel(v.secretPath(name)), err)
 	}
 	bound, value, err := parseSecret(plain)
 	if err != nil {
 		clear(plain)
-		return nil, fmt.Errorf("secret %s: file %s is damaged: %w", name, v.rel(v.secretPath(name)), err)
+		return nil, fmt.Errorf("file %s is damaged: %w", v.rel(v.secretPath(name)), err)
 	}
 	if bound != name {
 		clear(plain)
-		return nil, fmt.Errorf("secret %s: file holds secret %s: renamed or swapped? (%s)", name, bound, v.rel(v.secretPath(name)))
+		return nil, fmt.Errorf("file %s holds secret %s: renamed or swapped?", v.rel(v.secretPath(name)), bound)
 	}
 	out := append([]byte(nil), value...)
 	clear(plain)
@@ -127,7 +128,8 @@ func (v *Vault) Has(ctx context.Context, name string) (bool, error) {
 // Set encrypts value to the vault's recipients and replaces name's file
 // atomically. On a missing vault it creates one first when Options.Create
 // allows.
-func (v *Vault) Set(ctx context.Context, name string, value []byte) error {
+func (v *Vault) Set(ctx context.Context, name string, value []byte) (err error) {
+	defer nameOp(&err, "set", name)
 	if err := backends.ValidateName(name); err != nil {
 		return err
 	}
@@ -207,7 +209,8 @@ func (v *Vault) create(ctx context.Context) (*manifest, error) {
 }
 
 // Delete removes name's file.
-func (v *Vault) Delete(ctx context.Context, name string) error {
+func (v *Vault) Delete(ctx context.Context, name string) (err error) {
+	defer nameOp(&err, "delete", name)
 	if err := backends.ValidateName(name); err != nil {
 		return err
 	}
@@ -319,4 +322,14 @@ func (v *Vault) List(ctx context.Context, prefix string) ([]string, error) {
 	}
 	sort.Strings(names)
 	return names, nil
+}
+
+// nameOp names the operation and the secret in err, once, for every way
+// Get, Set and Delete can fail: the one piece of context callers lack. Not
+// found and invalid names say the name themselves.
+func nameOp(err *error, op, name string) {
+	if *err == nil || errors.Is(*err, backends.ErrNotFound) || errors.Is(*err, backends.ErrInvalidName) {
+		return
+	}
+	*err = fmt.Errorf("%s %s: %w", op, name, *err)
 }

@@ -172,11 +172,11 @@ func TestDamagedAndSwappedFiles(t *testing.T) {
 	}
 	ct, _ := os.ReadFile(v.secretPath("a"))
 	os.WriteFile(v.secretPath("a"), ct[:len(ct)-10], 0o600)
-	if _, err := v.Get(ctx, "a"); err == nil || !strings.Contains(err.Error(), "secret a:") {
+	if _, err := v.Get(ctx, "a"); err == nil || !strings.Contains(err.Error(), "get a: file secrets/a.age is damaged") {
 		t.Fatalf("truncated: %v", err)
 	}
 	os.WriteFile(v.secretPath("b"), bytes.ReplaceAll(ct, []byte{ct[len(ct)-5]}, []byte{ct[len(ct)-5] ^ 1}), 0o600)
-	if _, err := v.Get(ctx, "b"); err == nil || !strings.Contains(err.Error(), "secret b:") {
+	if _, err := v.Get(ctx, "b"); err == nil || !strings.Contains(err.Error(), "get b: file secrets/b.age is damaged") {
 		t.Fatalf("corrupted: %v", err)
 	}
 	os.WriteFile(v.secretPath("b"), ct, 0o600) // a's file under b's name

@@ -1,9 +1,7 @@
 package cli
 
 import (
-	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -41,14 +39,8 @@ is an error on stderr and a non-zero exit, with nothing on stdout.`,
 			if err != nil {
 				return err
 			}
-			get := func(ctx context.Context, name string) ([]byte, error) {
-				v, err := b.Get(ctx, name)
-				if err != nil {
-					return nil, fmt.Errorf("get %s: %w", name, err)
-				}
-				return v, nil
-			}
-			out, err := awscred.Read(ctx, prefix, get, time.Now())
+			// The store's errors name the operation and the secret.
+			out, err := awscred.Read(ctx, prefix, b.Get, time.Now())
 			if err != nil {
 				return withAWSHint(err, prefix)
 			}

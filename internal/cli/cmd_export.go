@@ -54,7 +54,7 @@ unlocked). kr refuses to print secrets to a terminal unless --tty is given.`,
 			}
 			names, err := b.List(ctx, prefix)
 			if err != nil {
-				return fmt.Errorf("list: %w", err)
+				return err
 			}
 			keys, err := exportKeys(prefix, names)
 			if err != nil {

@@ -170,7 +170,7 @@ func (a *App) importSecrets(cmd *cobra.Command, entries []importEntry, prefix, s
 	if !force && len(names) > 0 {
 		existing, err := b.List(ctx, prefix)
 		if err != nil {
-			return fmt.Errorf("list: %w", err)
+			return err
 		}
 		have := map[string]bool{}
 		for _, n := range existing {

@@ -20,7 +20,7 @@ type infoJSON struct {
 func (a *App) listLong(ctx context.Context, b backends.Backend, prefix string, asJSON bool) error {
 	infos, err := backends.ListInfo(ctx, b, prefix)
 	if err != nil {
-		return fmt.Errorf("list: %w", err)
+		return err
 	}
 	var buf bytes.Buffer
 	if asJSON {

@@ -99,7 +99,7 @@ func (a *App) copySecret(ctx context.Context, from, to string, force, move bool)
 		}
 	}
 	if err := b.Set(ctx, to, value); err != nil {
-		return fmt.Errorf("set %s: %w; %s is unchanged", to, err, from)
+		return fmt.Errorf("%w; %s is unchanged", err, from)
 	}
 	a.dropCached(ctx, to)
 	if err := a.recordChoice(); err != nil {

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -21,7 +22,7 @@ type faultyStore struct {
 func (f *faultyStore) Set(ctx context.Context, name string, v []byte) error {
 	switch name {
 	case f.failSet:
-		return errors.New("disk full")
+		return fmt.Errorf("set %s: disk full", name) // stores name the operation and the secret
 	case f.rewriteSet:
 		v = append([]byte("rewritten:"), v...)
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kr-keyring/kr/backends"
+	"github.com/kr-keyring/kr/internal/limitio"
 )
 
 func newSetCmd(app *App) *cobra.Command {
@@ -52,7 +53,7 @@ piped in replaces the old one without it.` + generateHelp,
 				return err
 			}
 			if err := b.Set(ctx, name, value); err != nil {
-				return fmt.Errorf("set %s: %w", name, err)
+				return err // the store names the operation and the secret
 			}
 			app.dropCached(ctx, name)
 			if err := app.recordChoice(); err != nil {
@@ -138,12 +139,12 @@ func (a *App) readValue(name string, allowEmpty bool) ([]byte, error) {
 		}
 	} else {
 		var err error
-		v, err = io.ReadAll(io.LimitReader(a.IO.In, backends.MaxValueSize+1))
+		v, err = limitio.Read(a.IO.In, "stdin", backends.MaxValueSize)
+		if errors.Is(err, limitio.ErrTooLarge) {
+			return nil, fmt.Errorf("%w: stdin holds more than %d bytes (1 MiB); nothing was stored", backends.ErrTooBig, backends.MaxValueSize)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("read the value from stdin: %w", err)
-		}
-		if len(v) > backends.MaxValueSize {
-			return nil, fmt.Errorf("%w: stdin holds more than %d bytes (1 MiB); nothing was stored", backends.ErrTooBig, backends.MaxValueSize)
 		}
 	}
 	if len(v) == 0 && !allowEmpty {
@@ -218,7 +219,7 @@ func (a *App) getError(ctx context.Context, name string, err error) error {
 		}
 		return withHint(err, "'kr ls' lists the stored names; 'kr set %s' stores one", name)
 	}
-	return fmt.Errorf("get %s: %w", name, err)
+	return err // the store names the operation and the secret
 }
 
 type secretJSON struct {
@@ -305,7 +306,7 @@ LastWritten, the Keychain's modification date, the file vault's file times.
 			}
 			names, err := b.List(ctx, prefix)
 			if err != nil {
-				return fmt.Errorf("list: %w", err)
+				return err
 			}
 			out := app.stdout()
 			if asJSON {

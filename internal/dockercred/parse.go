@@ -2,11 +2,13 @@ package dockercred
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
 	"unicode/utf8"
 
+	"github.com/kr-keyring/kr/internal/limitio"
 	"github.com/kr-keyring/kr/internal/strictjson"
 )
 
@@ -106,12 +108,12 @@ func checkServerURL(url string) error {
 }
 
 func readLimited(r io.Reader, limit int64, what string) ([]byte, error) {
-	data, err := io.ReadAll(io.LimitReader(r, limit+1))
+	data, err := limitio.Read(r, what, limit)
+	if errors.Is(err, limitio.ErrTooLarge) {
+		return nil, fmt.Errorf("%w: %s is longer than %d bytes", ErrBadRequest, what, limit)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("read the %s: %w", what, err)
-	}
-	if int64(len(data)) > limit {
-		return nil, fmt.Errorf("%w: %s is longer than %d bytes", ErrBadRequest, what, limit)
 	}
 	if bytes.IndexByte(data, 0) >= 0 {
 		return nil, fmt.Errorf("%w: %s holds a NUL byte", ErrBadRequest, what)

@@ -4,6 +4,7 @@
 package limitio
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -56,6 +57,18 @@ func kind(m os.FileMode) string {
 	return m.Type().String()
 }
 
+// ErrTooLarge matches (errors.Is) the error of ReadFile and Read when the
+// data is over the limit.
+var ErrTooLarge = errors.New("over the size limit")
+
+type tooLarge struct {
+	name  string
+	limit int64
+}
+
+func (e *tooLarge) Error() string        { return fmt.Sprintf("%s is larger than %d bytes", e.name, e.limit) }
+func (e *tooLarge) Is(target error) bool { return target == ErrTooLarge }
+
 // Read reads all of r, named name in errors, failing past limit bytes:
 // never a silent cut. It wipes every buffer it outgrows, and on failure
 // the one it was filling, as r may be a decryption; io.ReadAll leaves its
@@ -76,7 +89,7 @@ func Read(r io.Reader, name string, limit int64) ([]byte, error) {
 		b = b[:len(b)+n]
 		if int64(len(b)) > limit {
 			clear(b)
-			return nil, fmt.Errorf("%s is larger than %d bytes", name, limit)
+			return nil, &tooLarge{name, limit}
 		}
 		if err == io.EOF {
 			return b, nil

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"testing/iotest"
 )
@@ -83,5 +84,12 @@ func TestReadGrows(t *testing.T) {
 	}
 	if b, err := Read(bytes.NewReader(nil), "data", 0); err != nil || len(b) != 0 {
 		t.Fatalf("empty at limit 0: %q, %v", b, err)
+	}
+}
+
+func TestReadTooLarge(t *testing.T) {
+	_, err := Read(strings.NewReader("12345"), "input", 4)
+	if !errors.Is(err, ErrTooLarge) || err.Error() != "input is larger than 4 bytes" {
+		t.Fatalf("over the limit: %v", err)
 	}
 }
