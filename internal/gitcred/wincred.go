@@ -142,12 +142,33 @@ func (s WinCred) Entries(ctx context.Context, q *Credential) ([]Entry, error) {
 		if !ok {
 			continue
 		}
-		if strings.EqualFold(e.Host, q.Host) {
+		if asciiEqualFold(e.Host, q.Host) {
 			e.Host = q.Host
 		}
 		out = append(out, e)
 	}
 	return out, nil
+}
+
+// asciiEqualFold is strings.EqualFold for ASCII letters only: Unicode
+// folding would make the Kelvin sign a "k", another host.
+func asciiEqualFold(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		x, y := a[i], b[i]
+		if 'A' <= x && x <= 'Z' {
+			x += 'a' - 'A'
+		}
+		if 'A' <= y && y <= 'Z' {
+			y += 'a' - 'A'
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
 }
 
 func (s WinCred) Read(ctx context.Context, e Entry) (*Credential, error) {

@@ -135,6 +135,7 @@ func TestWinCredReadsOthers(t *testing.T) {
 	add("git:https://example.org.evil", "evil", "", "evil-pw", "")
 	add("git:https://evil.example/example.org", "evil2", "", "evil-pw", "")
 	add("other:https://example.org", "x", "", "x", "")
+	add("git:https://\u212Aelvin.example", "kelvin", "", "kelvin-pw", "")
 	h := &Helper{Store: WinCred{api: f}, Now: func() time.Time { return clock }}
 	for in, want := range map[string]string{
 		"protocol=https\nhost=example.org\n":                                "username=alice\npassword=wincred-pw\n",
@@ -148,6 +149,7 @@ func TestWinCredReadsOthers(t *testing.T) {
 		"protocol=https\nhost=gcm.example\npath=team/a b\n":                 "username=gcm-user\npassword=gcm-pw\noauth_refresh_token=rt3\n",
 		"protocol=https\nhost=gcm.example\npath=team/a%20b\n":               "",
 		"protocol=https\nhost=other.example\n":                              "",
+		"protocol=https\nhost=kelvin.example\n":                             "",
 		"protocol=https\nhost=evil.example\npath=example.org\n":             "username=evil2\npassword=evil-pw\n",
 		"protocol=https\nhost=example.org\npath=evil.example/example.org\n": "",
 	} {
