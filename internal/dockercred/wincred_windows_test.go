@@ -31,6 +31,9 @@ func dockerHelper(t *testing.T, action, request string) (string, bool) {
 	if err != nil && !errors.As(err, &ee) {
 		t.Fatalf("%s %s: %v", *krHelper, action, err)
 	}
+	if errOut.Len() > 0 {
+		t.Logf("%s %s: exit %v, stderr %q", *krHelper, action, err, errOut.String())
+	}
 	return out.String(), err != nil
 }
 
