@@ -21,7 +21,7 @@ if [ -z "${KR_BENCH_TMP:-}" ]; then
 	tmp=$(mktemp -d)
 	trap 'rm -rf "$tmp"' EXIT
 	echo "building kr and the go-keyring program..." >&2
-	go build -o "$tmp/kr" ./cmd/kr
+	go build -tags netgo,osusergo -o "$tmp/kr" ./cmd/kr # as the README builds it
 	go build -o "$tmp/gokeyring" ./backends/secretservice/internal/gokeyring
 	go build -o "$tmp/ssget" ./backends/secretservice/internal/ssget
 	mkdir -p "$tmp/home/.local/share" "$tmp/home/.config" "$tmp/home/.cache" "$tmp/run"

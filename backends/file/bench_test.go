@@ -42,12 +42,23 @@ func BenchmarkGet(b *testing.B) {
 	}
 }
 
-// BenchmarkList lists a vault of 10,000 secrets.
+// BenchmarkList lists a vault of 10,000 secrets, each in a folder of its
+// own: the cost per folder.
 func BenchmarkList(b *testing.B) {
+	benchList(b, "team%02d/app%03d/key", 50)
+}
+
+// BenchmarkListFlat lists 10,000 secrets in 100 folders: the cost per
+// name.
+func BenchmarkListFlat(b *testing.B) {
+	benchList(b, "team%02d/key%03d", 100)
+}
+
+func benchList(b *testing.B, format string, folders int) {
 	v := newVault(b)
 	ctx := context.Background()
 	for i := range 10_000 {
-		if err := v.Set(ctx, fmt.Sprintf("team%02d/app%03d/key", i%50, i/50), []byte("v")); err != nil {
+		if err := v.Set(ctx, fmt.Sprintf(format, i%folders, i/folders), []byte("v")); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -36,7 +36,10 @@ func vaultWithNested(t *testing.T) *Vault {
 // refusedEverywhere asserts that Get, Set and List all fail with an error
 // naming want, and that Set wrote nothing. A bad secret file stops only
 // its own name's Set; anything on the way to it stops a new name's too.
-func refusedEverywhere(t *testing.T, v *Vault, want string, onlyTheFile bool) {
+// fileMode says the trouble is the secret file's owner or mode: List does
+// not look that up (a name says nothing of the content, which Get checks)
+// and still lists it.
+func refusedEverywhere(t *testing.T, v *Vault, want string, onlyTheFile, fileMode bool) {
 	t.Helper()
 	ctx := context.Background()
 	if got, err := v.Get(ctx, "db/prod"); err == nil || !strings.Contains(err.Error(), want) {
@@ -56,7 +59,13 @@ func refusedEverywhere(t *testing.T, v *Vault, want string, onlyTheFile bool) {
 	if after := snapshotTree(t, v.Dir()); after != before {
 		t.Errorf("a refused Set changed the vault:\n%s\nthen\n%s", before, after)
 	}
-	if names, err := v.List(ctx, ""); err == nil || !strings.Contains(err.Error(), want) {
+	names, err := v.List(ctx, "")
+	switch {
+	case fileMode:
+		if err != nil || strings.Join(names, " ") != "db/prod top" {
+			t.Errorf("List = %q, %v; want both names", names, err)
+		}
+	case err == nil || !strings.Contains(err.Error(), want):
 		t.Errorf("List = %q, %v; want an error naming %s", names, err, want)
 	}
 }
@@ -91,7 +100,8 @@ func TestForeignOwnerRefused(t *testing.T) {
 			if err := os.Lchown(p, nobody, nobody); err != nil {
 				t.Fatal(err)
 			}
-			refusedEverywhere(t, v, "owned by uid 65534", part == "secrets/db/prod.age")
+			file := part == "secrets/db/prod.age"
+			refusedEverywhere(t, v, "owned by uid 65534", file, file)
 			if ok, err := v.Has(context.Background(), "db/prod"); err == nil {
 				t.Errorf("Has = %v with %s owned by another user", ok, part)
 			}
@@ -113,7 +123,7 @@ func TestSymlinkedFolderRefused(t *testing.T) {
 			if err := os.Symlink(moved, p); err != nil {
 				t.Fatal(err)
 			}
-			refusedEverywhere(t, v, "symlink", part == "secrets/db/prod.age")
+			refusedEverywhere(t, v, "symlink", part == "secrets/db/prod.age", false)
 		})
 	}
 }
@@ -126,7 +136,7 @@ func TestWritableFolderRefused(t *testing.T) {
 				if err := os.Chmod(v.path(part), mode); err != nil {
 					t.Fatal(err)
 				}
-				refusedEverywhere(t, v, "writable", false)
+				refusedEverywhere(t, v, "writable", false, false)
 			})
 		}
 	}
@@ -139,7 +149,8 @@ func TestWritableFilesRefused(t *testing.T) {
 			if err := os.Chmod(v.path(part), 0o666); err != nil {
 				t.Fatal(err)
 			}
-			refusedEverywhere(t, v, "writable", part == "secrets/db/prod.age")
+			file := part == "secrets/db/prod.age"
+			refusedEverywhere(t, v, "writable", file, file)
 		})
 	}
 }
@@ -206,5 +217,21 @@ func TestFIFORefused(t *testing.T) {
 				t.Fatalf("Get with a FIFO at %s did not return", part)
 			}
 		})
+	}
+}
+
+// TestListRefusesAFIFO: a name listed must be one Get reads, and a FIFO
+// is not read; its type comes with the directory entry.
+func TestListRefusesAFIFO(t *testing.T) {
+	v := vaultWithNested(t)
+	p := v.path("secrets", "db", "prod.age")
+	if err := os.Remove(p); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mkfifo(p, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if names, err := v.List(context.Background(), ""); err == nil || !strings.Contains(err.Error(), "not a regular file") {
+		t.Fatalf("List = %q, %v; want the FIFO %s refused", names, err, p)
 	}
 }

@@ -76,16 +76,50 @@ func plainByte(c byte) bool {
 // extension: CON, PRN, AUX, NUL, COM1-9, LPT1-9 (and the superscript
 // variants, which cannot occur in a valid name).
 func reservedOnWindows(seg string) bool {
-	base := strings.ToUpper(seg)
+	base := seg
 	if i := strings.IndexByte(base, '.'); i >= 0 {
 		base = base[:i]
 	}
-	switch base {
-	case "CON", "PRN", "AUX", "NUL":
+	switch {
+	case upperIs(base, "CON"), upperIs(base, "PRN"), upperIs(base, "AUX"), upperIs(base, "NUL"):
 		return true
 	}
-	return len(base) == 4 && (strings.HasPrefix(base, "COM") || strings.HasPrefix(base, "LPT")) &&
+	return len(base) == 4 && (upperIs(base[:3], "COM") || upperIs(base[:3], "LPT")) &&
 		base[3] >= '1' && base[3] <= '9'
+}
+
+// upperIs reports whether s in ASCII upper case is upper, without
+// allocating: List asks this of every file name.
+func upperIs(s, upper string) bool {
+	if len(s) != len(upper) {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'a' <= c && c <= 'z' {
+			c -= 'a' - 'A'
+		}
+		if c != upper[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// plainSegment reports whether s is a path component escapeName writes
+// unchanged for a segment of its own (a directory's when isDir): then the
+// name a path of such components stands for is the path itself, and List
+// takes it without unescaping.
+func plainSegment(s string, isDir bool) bool {
+	if s == "" || len(s) > maxPiece || s[0] == '.' || s[len(s)-1] == '.' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !plainByte(s[i]) {
+			return false
+		}
+	}
+	return !(isDir && strings.HasSuffix(s, secretExt)) && !reservedOnWindows(s)
 }
 
 var errBadEscape = errors.New("malformed escape")

@@ -265,61 +265,11 @@ func (v *Vault) List(ctx context.Context, prefix string) ([]string, error) {
 		}
 		return nil, fmt.Errorf("list %s: %w", root, err)
 	}
-	var names []string
-	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if p == root {
-			return nil
-		}
-		base := d.Name()
-		if strings.HasPrefix(base, ".") {
-			if d.IsDir() {
-				return fs.SkipDir
-			}
-			return nil // temp files and anything hidden are kr's own
-		}
-		if d.Type()&fs.ModeSymlink != 0 {
-			return fmt.Errorf("%s is a symlink: kr follows none inside a vault", p)
-		}
-		if d.IsDir() {
-			fi, err := d.Info()
-			if err != nil {
-				return err
-			}
-			return checkDirInfo(p, fi)
-		}
-		if !strings.HasSuffix(base, secretExt) {
-			return nil
-		}
-		rel, err := filepath.Rel(root, p)
-		if err != nil {
-			return nil
-		}
-		name, err := unescapeName(strings.TrimSuffix(filepath.ToSlash(rel), secretExt))
-		if err != nil || backends.ValidateName(name) != nil {
-			return nil // not a file kr wrote
-		}
-		// A name listed must be one Get will read.
-		fi, err := d.Info()
-		if err != nil {
-			return err
-		}
-		if err := checkFileEntry(p, fi); err != nil {
-			return err
-		}
-		if strings.HasPrefix(name, prefix) {
-			names = append(names, name)
-		}
-		return nil
-	})
-	if err != nil {
+	l := lister{ctx: ctx}
+	if err := l.walk(root, "", true); err != nil {
 		return nil, fmt.Errorf("list %s: %w", root, err)
 	}
+	names := l.result(prefix)
 	sort.Strings(names)
 	return names, nil
 }

@@ -7,10 +7,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
 	"time"
 
 	"github.com/kr-keyring/kr/agent"
 	"github.com/kr-keyring/kr/backends"
+	"github.com/kr-keyring/kr/internal/atomicfile"
 	"github.com/kr-keyring/kr/ipc"
 )
 
@@ -26,10 +30,15 @@ func (a *App) cacheKey(name string) string {
 }
 
 // cachedValue asks a running agent for a value cached by
-// `kr unlock --cache`; ok is false when there is none (or no agent).
+// `kr unlock --cache`; ok is false when there is none (or no agent). It
+// asks only while the cache marker says something may be cached: reads
+// of an OS store with no agent, or with one that holds only vaults, cost
+// one lstat. Whatever the marker says, the value comes from the agent or
+// from the store, never from the marker: a marker that is missing or
+// wrong costs a read of the store or one dial, never a stale value.
 func (a *App) cachedValue(ctx context.Context, name string) (v []byte, ok bool) {
 	key := a.cacheKey(name)
-	if a.agentDisabled() || key == "" {
+	if a.agentDisabled() || key == "" || !a.mayHaveCached() {
 		return nil, false
 	}
 	c, _, err := a.agentConn(ctx)
@@ -44,7 +53,82 @@ func (a *App) cachedValue(ctx context.Context, name string) (v []byte, ok bool) 
 	return v, err == nil
 }
 
+// cacheMarker is the file beside the agent socket, in the directory
+// ipc checks is ours alone, whose modification time is when the last value
+// `kr unlock --cache` gave the agent expires. "" where there is no such
+// directory (Windows' named pipes): there every read asks the agent.
+func (a *App) cacheMarker() string {
+	if runtime.GOOS == "windows" {
+		return ""
+	}
+	path, err := a.agentPath()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(filepath.Dir(path), "cached-until")
+}
+
+// mayHaveCached reports whether the agent may hold a cached value: the
+// marker exists and has not expired.
+func (a *App) mayHaveCached() bool {
+	m := a.cacheMarker()
+	if m == "" {
+		return true
+	}
+	fi, err := os.Lstat(m)
+	return err == nil && fi.Mode().IsRegular() && time.Now().Before(fi.ModTime())
+}
+
+// markCached moves the cache marker's expiry to until, unless it is later
+// already.
+func (a *App) markCached(until time.Time) error {
+	m := a.cacheMarker()
+	if m == "" {
+		return nil
+	}
+	if fi, err := os.Lstat(m); err == nil && fi.Mode().IsRegular() && fi.ModTime().After(until) {
+		return nil
+	}
+	dir := filepath.Dir(m)
+	if err := ipc.EnsureDir(dir); err != nil {
+		return err
+	}
+	// Dated before it is renamed into place: never a marker of the
+	// wrong age. Nothing is synced: the marker means nothing after a
+	// reboot, and losing it costs only a read of the store.
+	f, err := os.CreateTemp(dir, atomicfile.TempPrefix+"cached-*")
+	if err == nil {
+		tmp := f.Name()
+		err = f.Close()
+		if err == nil {
+			err = os.Chtimes(tmp, until, until)
+		}
+		if err == nil {
+			err = os.Rename(tmp, m)
+		}
+		if err != nil {
+			os.Remove(tmp)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("write the agent's cache marker: %w", err)
+	}
+	return nil
+}
+
+// unmarkCached removes the cache marker once the agent has dropped its
+// cache (kr lock, kr agent stop, the agent's exit).
+func (a *App) unmarkCached() {
+	if m := a.cacheMarker(); m != "" {
+		os.Remove(m)
+	}
+}
+
 // dropCached forgets name in a running agent's cache after kr changed it.
+// Unlike a read, it does not trust the cache marker: a marker removed by
+// hand, or made to look expired by a step of the wall clock (the agent
+// also counts monotonic time), would keep the old value in the agent, to
+// be served once a later `kr unlock --cache` renewed the marker.
 func (a *App) dropCached(ctx context.Context, name string) {
 	key := a.cacheKey(name)
 	if a.agentDisabled() || key == "" {
@@ -98,5 +182,7 @@ func (a *App) cacheValues(ctx context.Context, names []string, ttl time.Duration
 			return err
 		}
 	}
-	return nil
+	// Taken after the agent set its expiries, so that the marker outlives
+	// them: reads ask the agent for as long as it may hold a value.
+	return a.markCached(time.Now().Add(ttl + time.Second))
 }

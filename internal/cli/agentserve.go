@@ -44,5 +44,6 @@ func (a *App) serveAgent(ctx context.Context) error {
 	}()
 	err = srv.Serve(ctx, l)
 	srv.Wipe()
+	a.unmarkCached()
 	return err
 }

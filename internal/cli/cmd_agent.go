@@ -100,6 +100,7 @@ func newLockCmd(app *App) *cobra.Command {
 			defer cancel()
 			c, err := app.dialAgent(ctx)
 			if errors.Is(err, ipc.ErrNoAgent) {
+				app.unmarkCached() // left by an agent that crashed
 				fmt.Fprintln(app.IO.ErrOut, "kr: no agent is running; nothing to lock")
 				return nil
 			}
@@ -107,7 +108,11 @@ func newLockCmd(app *App) *cobra.Command {
 				return err
 			}
 			defer c.Close()
-			return c.Lock()
+			if err := c.Lock(); err != nil {
+				return err
+			}
+			app.unmarkCached()
+			return nil
 		},
 	}
 }
@@ -190,6 +195,7 @@ its socket is gone and it has finished serving.`,
 			defer cancel()
 			c, err := app.dialAgent(ctx)
 			if errors.Is(err, ipc.ErrNoAgent) {
+				app.unmarkCached() // left by an agent that crashed
 				fmt.Fprintln(app.IO.ErrOut, "kr: no agent is running")
 				return nil
 			}
@@ -197,7 +203,11 @@ its socket is gone and it has finished serving.`,
 				return err
 			}
 			defer c.Close()
-			return c.Stop()
+			if err := c.Stop(); err != nil {
+				return err
+			}
+			app.unmarkCached()
+			return nil
 		},
 	}
 	serve := &cobra.Command{

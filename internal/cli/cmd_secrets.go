@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bufio"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -315,12 +316,13 @@ LastWritten, the Keychain's modification date, the file vault's file times.
 				}
 				return writeJSON(out, names)
 			}
+			// One write for the whole list, not one per name.
+			w := bufio.NewWriterSize(out, 64<<10)
 			for _, n := range names {
-				if _, err := fmt.Fprintln(out, n); err != nil {
-					return err
-				}
+				w.WriteString(n)
+				w.WriteByte('\n')
 			}
-			return nil
+			return w.Flush()
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print a JSON array")

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -46,7 +47,7 @@ func commandLine(argv []string) []string {
 // Run runs one command line and returns the exit code, having printed any
 // error in kr's output policy.
 func Run(ctx context.Context, app *App, args []string) int {
-	root := NewRootCmd(app)
+	root := newRootCmd(app, invoked(args))
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
 	app.dropAgentConn()
@@ -89,7 +90,57 @@ func typeUsageErrors(c *cobra.Command) {
 }
 
 // NewRootCmd builds the command tree around app.
-func NewRootCmd(app *App) *cobra.Command {
+func NewRootCmd(app *App) *cobra.Command { return newRootCmd(app, nil) }
+
+// topCommands are kr's commands in the order help lists them, each with
+// the names it answers to (its name first, then its aliases; a test holds
+// them to the built commands), so that a run can build only the command
+// it invokes: building every command and its flags was a fifth of
+// `kr version`.
+var topCommands = []struct {
+	names []string
+	add   func(*App) *cobra.Command
+}{
+	{[]string{"set"}, newSetCmd}, {[]string{"get"}, newGetCmd}, {[]string{"rm", "remove", "delete"}, newRmCmd},
+	{[]string{"ls", "list"}, newLsCmd}, {[]string{"mv", "rename", "move"}, newMvCmd}, {[]string{"cp"}, newCpCmd},
+	{[]string{"import"}, newImportCmd}, {[]string{"export"}, newExportCmd},
+	{[]string{"init"}, newInitCmd}, {[]string{"passwd"}, newPasswdCmd}, {[]string{"recover"}, newRecoverCmd},
+	{[]string{"exec"}, newExecCmd}, {[]string{"env"}, newEnvCmd}, {[]string{"allow"}, newAllowCmd},
+	{[]string{"unlock"}, newUnlockCmd}, {[]string{"lock"}, newLockCmd}, {[]string{"agent"}, newAgentCmd},
+	{[]string{"backend"}, newBackendCmd}, {[]string{"doctor"}, newDoctorCmd}, {[]string{"completion"}, newCompletionCmd},
+	{[]string{"version"}, newVersionCmd},
+	{[]string{"git-credential"}, newGitCredentialCmd}, {[]string{"setup"}, newSetupCmd},
+	{[]string{"docker-credential"}, newDockerCredentialCmd}, {[]string{"aws-credentials"}, newAWSCredentialsCmd},
+	{[]string{"kube-credential"}, newKubeCredentialCmd},
+}
+
+// invoked finds the top-level command args run, building it alone, or nil
+// for every command: when none is named, or help, completion (which
+// describe the whole tree) or anything that is not plainly a command is.
+func invoked(args []string) func(*App) *cobra.Command {
+	for i := 0; i < len(args); i++ {
+		switch a := args[i]; {
+		case a == "--backend" || a == "--service" || a == "--vault" || a == "--timeout":
+			i++ // the flag's value, not a command
+		case strings.HasPrefix(a, "-"):
+			if a == "--" {
+				return nil
+			}
+		default:
+			for _, c := range topCommands {
+				if slices.Contains(c.names, a) && c.names[0] != "completion" {
+					return c.add
+				}
+			}
+			return nil
+		}
+	}
+	return nil
+}
+
+// newRootCmd builds the command tree around app: every command, or only
+// the one only builds.
+func newRootCmd(app *App, only func(*App) *cobra.Command) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "kr",
 		Short: "Keep secrets in the OS keyring and hand them to programs",
@@ -134,15 +185,12 @@ Passphrase variables never reach programs kr runs.`,
 	f.DurationVar(&app.Timeout, "timeout", 10*time.Second, "give up on the store after this long")
 	registerCompletion(root, "backend", completeBackends())
 
-	for _, add := range []func(*App) *cobra.Command{
-		newSetCmd, newGetCmd, newRmCmd, newLsCmd, newMvCmd, newCpCmd, newImportCmd, newExportCmd,
-		newInitCmd, newPasswdCmd, newRecoverCmd,
-		newExecCmd, newEnvCmd, newAllowCmd,
-		newUnlockCmd, newLockCmd, newAgentCmd,
-		newBackendCmd, newDoctorCmd, newCompletionCmd, newVersionCmd,
-		newGitCredentialCmd, newSetupCmd, newDockerCredentialCmd, newAWSCredentialsCmd, newKubeCredentialCmd,
-	} {
-		root.AddCommand(add(app))
+	if only != nil {
+		root.AddCommand(only(app))
+	} else {
+		for _, c := range topCommands {
+			root.AddCommand(c.add(app))
+		}
 	}
 	typeUsageErrors(root)
 	addExamples(root)

@@ -7,6 +7,7 @@ import (
 	"io"
 	"regexp"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 )
@@ -127,12 +128,12 @@ func QuotePowerShell(s string) string {
 //     python-dotenv decodes \\ there, and a quote cannot be escaped;
 //   - bare values lose surrounding space and a " #" comment.
 func quoteDotenv(s string) (string, bool) {
-	if !utf8.ValidString(s) || pythonDotenvVariable.MatchString(s) {
+	if !utf8.ValidString(s) || pythonDotenvVariable().MatchString(s) {
 		return "", false
 	}
 	switch {
 	case !strings.HasSuffix(s, `\`) && !strings.HasSuffix(s, `"`) && inertDollars(s):
-		return `"` + dotenvEscaper.Replace(s) + `"`, true
+		return `"` + dotenvEscaper().Replace(s) + `"`, true
 	case !strings.ContainsAny(s, "'\r") && !strings.Contains(s, `\\`) && !strings.HasSuffix(s, `\`):
 		return "'" + s + "'", true
 	case bareDotenv(s):
@@ -141,10 +142,16 @@ func quoteDotenv(s string) (string, bool) {
 	return "", false
 }
 
-var dotenvEscaper = strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`, "\r", `\r`)
+// Built on first use, not at package init: every kr run pays for init,
+// and only kr env --format dotenv and kr export use these.
+var dotenvEscaper = sync.OnceValue(func() *strings.Replacer {
+	return strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`, "\r", `\r`)
+})
 
 // pythonDotenvVariable is python-dotenv's own pattern (variables.py).
-var pythonDotenvVariable = regexp.MustCompile(`\$\{[^}:]*(?::-[^}]*)?\}`)
+var pythonDotenvVariable = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`\$\{[^}:]*(?::-[^}]*)?\}`)
+})
 
 // inertDollars: no reader expands any $ in s when it is written raw.
 func inertDollars(s string) bool {

@@ -1,0 +1,142 @@
+package file
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/kr-keyring/kr/backends"
+)
+
+// lister walks secrets/ for List. Each directory on the way down is
+// opened once (never through a symlink) and checked on its descriptor as
+// checkDirInfo does; a file's type comes with its directory entry. A
+// file's owner and mode are not looked up: in a directory that is ours and
+// that nobody else can write, nobody else can have put a name there, and
+// a name says nothing of its file's content, which Get checks before it
+// reads. Names are gathered in one buffer and cut from one string at the
+// end, so a vault of many secrets costs few allocations per name.
+type lister struct {
+	ctx  context.Context
+	buf  []byte // every name, back to back
+	ends []int  // where each name in buf ends
+}
+
+// walk lists dir, whose escaped path below secrets/ is rel ("" for
+// secrets/ itself). plain means rel is its own unescaped name: every
+// segment above was a plainSegment, so names below need no unescaping.
+func (l *lister) walk(dir, rel string, plain bool) error {
+	if err := l.ctx.Err(); err != nil {
+		return err
+	}
+	f, err := openDirChecked(dir)
+	if err != nil {
+		return err
+	}
+	ents, err := f.ReadDir(-1)
+	f.Close()
+	if err != nil {
+		return err
+	}
+	for _, d := range ents {
+		base := d.Name()
+		if strings.HasPrefix(base, ".") {
+			continue // temp files and anything hidden are kr's own
+		}
+		switch t := d.Type(); {
+		case t&fs.ModeSymlink != 0:
+			return fmt.Errorf("%s is a symlink: kr follows none inside a vault", filepath.Join(dir, base))
+		case t.IsDir():
+			sub := base
+			if rel != "" {
+				sub = rel + "/" + base
+			}
+			if err := l.walk(filepath.Join(dir, base), sub, plain && plainSegment(base, true)); err != nil {
+				return err
+			}
+		default:
+			stem, ok := strings.CutSuffix(base, secretExt)
+			if !ok || !l.add(rel, stem, plain) {
+				continue // not a file kr wrote
+			}
+			if !t.IsRegular() {
+				// A name listed must be one Get will read: not a FIFO.
+				return checkFile(filepath.Join(dir, base))
+			}
+		}
+	}
+	return nil
+}
+
+// add appends the name of the file rel/stem.age when it is one kr writes,
+// reporting whether it was.
+func (l *lister) add(rel, stem string, plain bool) bool {
+	if plain && plainSegment(stem, false) {
+		if len(rel)+1+len(stem) > backends.MaxNameSize {
+			return false
+		}
+		if rel != "" {
+			l.buf = append(l.buf, rel...)
+			l.buf = append(l.buf, '/')
+		}
+		l.buf = append(l.buf, stem...)
+	} else {
+		p := stem
+		if rel != "" {
+			p = rel + "/" + stem
+		}
+		name, err := unescapeName(p)
+		if err != nil || backends.ValidateName(name) != nil {
+			return false
+		}
+		l.buf = append(l.buf, name...)
+	}
+	l.ends = append(l.ends, len(l.buf))
+	return true
+}
+
+// start is where name i begins in buf.
+func (l *lister) start(i int) int {
+	if i == 0 {
+		return 0
+	}
+	return l.ends[i-1]
+}
+
+// result cuts the names under prefix from one string, unsorted.
+func (l *lister) result(prefix string) []string {
+	all := string(l.buf)
+	var names []string
+	for i, end := range l.ends {
+		if n := all[l.start(i):end]; strings.HasPrefix(n, prefix) {
+			names = append(names, n)
+		}
+	}
+	return names
+}
+
+// openDirChecked opens a directory inside the vault without following a
+// symlink and checks it on the descriptor, as checkDirInfo does.
+func openDirChecked(dir string) (*os.File, error) {
+	f, err := os.OpenFile(dir, os.O_RDONLY|openFlags, 0)
+	if err != nil {
+		if fi, lerr := os.Lstat(dir); lerr == nil {
+			if cerr := checkDirInfo(dir, fi); cerr != nil {
+				return nil, cerr
+			}
+		}
+		return nil, err
+	}
+	fi, err := f.Stat()
+	if err == nil {
+		err = checkDirInfo(dir, fi)
+	}
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}
