@@ -8,7 +8,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kr-keyring/kr/backends"
-	"github.com/kr-keyring/kr/backends/secretservice"
 	"github.com/kr-keyring/kr/internal/gitcred"
 )
 
@@ -82,10 +81,4 @@ func (a *App) gitCredential(parent context.Context, action string) error {
 }
 
 // gitStore picks the layout git's own helper for the same store uses.
-func gitStore(b backends.Backend) gitcred.Store {
-	switch s := backends.Unwrap(b).(type) {
-	case *secretservice.Backend:
-		return gitcred.SecretService{SS: s}
-	}
-	return gitcred.Named{B: b}
-}
+func gitStore(b backends.Backend) gitcred.Store { return gitcred.For(b) }

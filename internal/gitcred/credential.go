@@ -3,8 +3,9 @@
 // and keeps them where git's own helpers for the same store keep theirs, so
 // that a credential either one saved is found by the other: the Secret
 // Service items of git-credential-libsecret, the Credential Manager targets
-// of Git Credential Manager and git-credential-wincred, and, in kr's file
-// vault, names under git/ (see Name).
+// of Git Credential Manager and git-credential-wincred, the Keychain's
+// internet passwords of git-credential-osxkeychain, and, in kr's file
+// vault, names under git/ (see Name). For picks the layout for a store.
 package gitcred
 
 import (

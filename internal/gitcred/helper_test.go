@@ -34,6 +34,8 @@ func TestTranscripts(t *testing.T) {
 	stores := map[string]func() Store{
 		"names":         func() Store { return Named{B: memory.New()} },
 		"secretservice": func() Store { return SecretService{SS: newFakeSS()} },
+		"wincred":       func() Store { return WinCred{api: newFakeWinCred()} },
+		"keychain":      func() Store { return Keychain{api: &fakeKeychain{}} },
 	}
 	for _, file := range files {
 		for layout, newStore := range stores {

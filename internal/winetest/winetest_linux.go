@@ -79,7 +79,29 @@ func Setup(t testing.TB) *Env {
 		}
 		os.WriteFile(ready, nil, 0o600)
 	}
+	e.exclusive(t, filepath.Join(root, "session"))
 	return e
+}
+
+// exclusive holds the prefix for t alone until it ends. go test runs
+// packages in parallel processes, and wine sessions of two of them in one
+// prefix fail now and then: a Windows test starting a helper .exe while
+// another package's test ran got "fork/exec ...: Internal error" from
+// CreateProcess.
+func (e *Env) exclusive(t testing.TB, path string) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		f.Close()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+		f.Close()
+	})
 }
 
 func missing(t testing.TB, why string) {
