@@ -167,7 +167,7 @@ func TestEscapeServerURL(t *testing.T) {
 			t.Errorf("%q -> %q -> %q, %v", url, esc, back, ok)
 		}
 	}
-	for _, bad := range []string{"a/b", "+2f", "+2", "+", "%41", "+41"} {
+	for _, bad := range []string{"a/b", "+2f", "+2", "+4", "%41", "+41"} {
 		if url, ok := UnescapeServerURL(bad); ok {
 			t.Errorf("%q unescaped to %q", bad, url)
 		}

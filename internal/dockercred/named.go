@@ -25,70 +25,14 @@ type NamedStore struct {
 
 var _ Store = NamedStore{}
 
-// EscapeServerURL spells a server URL with the bytes secret names allow,
-// as one path segment: every byte outside A-Z a-z 0-9 . _ - @ : becomes
-// '+' and two upper-case hex digits ('/' and '+' included), so
-// "https://index.docker.io/v1/" is "https:+2F+2Findex.docker.io+2Fv1+2F".
-// ("%" is not a name character, hence '+'.) A URL of only dots is escaped
-// whole, since "." and ".." are not segments.
-func EscapeServerURL(url string) string {
-	onlyDots := strings.Trim(url, ".") == ""
-	var b strings.Builder
-	for i := 0; i < len(url); i++ {
-		c := url[i]
-		if plainByte(c) && !(onlyDots && c == '.') {
-			b.WriteByte(c)
-		} else {
-			fmt.Fprintf(&b, "+%02X", c)
-		}
-	}
-	return b.String()
-}
-
-func plainByte(c byte) bool {
-	switch {
-	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		return true
-	}
-	return c == '.' || c == '_' || c == '-' || c == '@' || c == ':'
-}
+// EscapeServerURL spells a server URL as one name segment
+// (backends.EscapeSegment): "https://index.docker.io/v1/" is
+// "https:+2F+2Findex.docker.io+2Fv1+2F".
+func EscapeServerURL(url string) string { return backends.EscapeSegment(url) }
 
 // UnescapeServerURL reverses EscapeServerURL; ok is false for a spelling
 // EscapeServerURL never makes.
-func UnescapeServerURL(s string) (url string, ok bool) {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c != '+' {
-			if !plainByte(c) {
-				return "", false
-			}
-			b.WriteByte(c)
-			continue
-		}
-		if i+2 >= len(s) {
-			return "", false
-		}
-		var v byte
-		for _, h := range []byte{s[i+1], s[i+2]} {
-			switch {
-			case '0' <= h && h <= '9':
-				v = v<<4 | (h - '0')
-			case 'A' <= h && h <= 'F':
-				v = v<<4 | (h - 'A' + 10)
-			default:
-				return "", false
-			}
-		}
-		b.WriteByte(v)
-		i += 2
-	}
-	url = b.String()
-	if EscapeServerURL(url) != s {
-		return "", false // one spelling per URL
-	}
-	return url, true
-}
+func UnescapeServerURL(s string) (url string, ok bool) { return backends.UnescapeSegment(s) }
 
 // nameOf is the secret name of a server's login, refused with a docker
 // error when too long for a name.

@@ -2,7 +2,6 @@ package gitcred
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -18,84 +17,18 @@ const NamePrefix = "git/"
 //	git/<protocol>/<host>[:port]/<user>
 //	git/<protocol>/<host>[:port]/<path>/<user>
 //
-// Each part is one segment: bytes kr names do not allow, '+' and '/' are
-// written +XX (two upper-case hex digits), a part that is empty, "." or
-// ".." too (empty as a lone "+", dots as +2E), so a path's slashes stay in
-// its segment and the layout is always four or five segments. kr's
-// percent-encoding is '+' because names have no '%'. The value is the
+// Each part is one segment, spelled by backends.EscapeSegment (bytes names
+// do not allow, '+' and '/' as +XX; empty as "+"; only dots escaped whole),
+// so a path's slashes stay in its segment and the layout is always four or
+// five segments. The value is the
 // password on the first line, then password_expiry_utc= and
 // oauth_refresh_token= lines when set.
 func Name(c *Credential) string {
-	parts := []string{"git", escapeSegment(c.Protocol), escapeSegment(c.Host)}
+	parts := []string{"git", backends.EscapeSegment(c.Protocol), backends.EscapeSegment(c.Host)}
 	if c.Path != "" {
-		parts = append(parts, escapeSegment(c.Path))
+		parts = append(parts, backends.EscapeSegment(c.Path))
 	}
-	return strings.Join(append(parts, escapeSegment(c.Username)), "/")
-}
-
-func segmentByteOK(b byte) bool {
-	return 'a' <= b && b <= 'z' || 'A' <= b && b <= 'Z' || '0' <= b && b <= '9' ||
-		b == '.' || b == '_' || b == '-' || b == '@' || b == ':'
-}
-
-func escapeSegment(s string) string {
-	switch s {
-	case "":
-		return "+"
-	case ".":
-		return "+2E"
-	case "..":
-		return "+2E+2E"
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if segmentByteOK(s[i]) {
-			b.WriteByte(s[i])
-		} else {
-			fmt.Fprintf(&b, "+%02X", s[i])
-		}
-	}
-	return b.String()
-}
-
-var errSegment = errors.New("not a git credential name segment")
-
-func unescapeSegment(s string) (string, error) {
-	if s == "+" {
-		return "", nil
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		switch {
-		case s[i] == '+':
-			if i+2 >= len(s) {
-				return "", errSegment
-			}
-			var v byte
-			for _, h := range []byte{s[i+1], s[i+2]} {
-				switch {
-				case '0' <= h && h <= '9':
-					v = v<<4 | (h - '0')
-				case 'A' <= h && h <= 'F':
-					v = v<<4 | (h - 'A' + 10)
-				default:
-					return "", errSegment
-				}
-			}
-			b.WriteByte(v)
-			i += 2
-		case segmentByteOK(s[i]):
-			b.WriteByte(s[i])
-		default:
-			return "", errSegment
-		}
-	}
-	// One spelling per value: "+41" for "A" would be a second name for the
-	// same credential.
-	if escapeSegment(b.String()) != s {
-		return "", errSegment
-	}
-	return b.String(), nil
+	return strings.Join(append(parts, backends.EscapeSegment(c.Username)), "/")
 }
 
 // parseName is the inverse of Name; ok is false for names of another
@@ -107,8 +40,8 @@ func parseName(name string) (Entry, bool) {
 	}
 	dec := make([]string, len(parts)-1)
 	for i, p := range parts[1:] {
-		v, err := unescapeSegment(p)
-		if err != nil {
+		v, ok := backends.UnescapeSegment(p)
+		if !ok {
 			return Entry{}, false
 		}
 		dec[i] = v
@@ -126,7 +59,7 @@ type Named struct{ B backends.Backend }
 // Entries lists the names under git/<protocol>/<host>/: no value is read,
 // so a file vault needs no unlock for it.
 func (s Named) Entries(ctx context.Context, q *Credential) ([]Entry, error) {
-	prefix := strings.Join([]string{"git", escapeSegment(q.Protocol), escapeSegment(q.Host)}, "/") + "/"
+	prefix := strings.Join([]string{"git", backends.EscapeSegment(q.Protocol), backends.EscapeSegment(q.Host)}, "/") + "/"
 	infos, err := backends.ListInfo(ctx, s.B, prefix)
 	if err != nil {
 		return nil, fmt.Errorf("find git credentials for %s: %w", q.URL(), err)
