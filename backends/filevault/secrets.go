@@ -78,7 +78,7 @@ func (v *Vault) Get(ctx context.Context, name string) (_ []byte, err error) {
 	}
 	plain, err := v.opts.Decrypter.Decrypt(ctx, Sealed{Ciphertext: ct, Recipient: id, identity: v.IdentityFile})
 	if err != nil {
-		if errors.Is(err, backends.ErrLocked) || errors.Is(err, ErrBadPassphrase) || errors.Is(err, backends.ErrCanceled) ||
+		if errors.Is(err, backends.ErrLocked) || errors.Is(err, ErrBadPassphrase) || errors.Is(err, ErrWrongIdentity) || errors.Is(err, backends.ErrCanceled) ||
 			errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, backends.ErrUnavailable) {
 			return nil, err
 		}

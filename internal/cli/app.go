@@ -183,6 +183,31 @@ func (d *retryDecrypter) Decrypt(ctx context.Context, s filevault.Sealed) ([]byt
 	return plain, nil
 }
 
+// identityFromEnv reads age identities from KR_IDENTITY_FILE or
+// KR_IDENTITY: nil when neither is set. They unlock in this process with
+// no scrypt and no agent (CI).
+func (a *App) identityFromEnv() (*filevault.KeyDecrypter, error) {
+	src := "KR_IDENTITY_FILE"
+	b, ok, err := a.readSecretFile(src)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		src = "KR_IDENTITY"
+		v := a.Getenv(src)
+		if v == "" {
+			return nil, nil
+		}
+		b = []byte(v)
+	}
+	defer clear(b)
+	ids, err := filevault.ParseIdentities(b)
+	if err != nil {
+		return nil, withHint(fmt.Errorf("%s: %w", src, err), "'age-keygen' or 'kr identity' make one; unset %s to use a passphrase", src)
+	}
+	return &filevault.KeyDecrypter{Identities: ids, Source: src}, nil
+}
+
 // passphraseFromEnv reads KR_PASSPHRASE_FILE or KR_PASSPHRASE. ok is false
 // when neither is set.
 func (a *App) passphraseFromEnv() (p []byte, ok bool, err error) {
