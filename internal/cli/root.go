@@ -105,6 +105,7 @@ var topCommands = []struct {
 	{[]string{"ls", "list"}, newLsCmd}, {[]string{"mv", "rename", "move"}, newMvCmd}, {[]string{"cp"}, newCpCmd},
 	{[]string{"import"}, newImportCmd}, {[]string{"export"}, newExportCmd},
 	{[]string{"init"}, newInitCmd}, {[]string{"passwd"}, newPasswdCmd}, {[]string{"recover"}, newRecoverCmd},
+	{[]string{"identity"}, newIdentityCmd}, {[]string{"vault"}, newVaultCmd},
 	{[]string{"exec"}, newExecCmd}, {[]string{"env"}, newEnvCmd}, {[]string{"allow"}, newAllowCmd},
 	{[]string{"unlock"}, newUnlockCmd}, {[]string{"lock"}, newLockCmd}, {[]string{"agent"}, newAgentCmd},
 	{[]string{"backend"}, newBackendCmd}, {[]string{"doctor"}, newDoctorCmd}, {[]string{"completion"}, newCompletionCmd},

@@ -105,14 +105,20 @@ var scriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []str
 		ts.Check(err)
 		ts.Check(os.WriteFile(ts.MkAbs("recovery-code"), []byte(code+"\n"), 0o600))
 	},
-	// vaultkey FILE: write the vault's identity (unwrapped with
+	// vaultkey FILE [WRAPPED]: write the vault's identity (unwrapped with
 	// $KR_PASSPHRASE) to FILE in age's identity file format, as a CI job
 	// would keep it.
+	// With a second argument, that wrapped identity file is read instead
+	// (a personal identity.age).
 	"vaultkey": func(ts *testscript.TestScript, neg bool, args []string) {
-		if len(args) != 1 {
-			ts.Fatalf("usage: vaultkey file")
+		if len(args) != 1 && len(args) != 2 {
+			ts.Fatalf("usage: vaultkey file [identity.age]")
 		}
-		wrapped, err := os.ReadFile(filepath.Join(ts.Getenv("KR_VAULT"), "identity.age"))
+		from := filepath.Join(ts.Getenv("KR_VAULT"), "identity.age")
+		if len(args) == 2 {
+			from = ts.MkAbs(args[1])
+		}
+		wrapped, err := os.ReadFile(from)
 		ts.Check(err)
 		sid, err := age.NewScryptIdentity(ts.Getenv("KR_PASSPHRASE"))
 		ts.Check(err)
