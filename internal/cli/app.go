@@ -289,16 +289,18 @@ func (a *App) newVaultPassphrase(ctx context.Context) ([]byte, error) {
 // showRecoveryCode shows the recovery code of a vault created by a first
 // write. It goes to the terminal only: a code in a CI log is a leaked key.
 func (a *App) showRecoveryCode(code string) {
-	a.showCode(fmt.Sprintf("created a new vault in %s", a.VaultDir), code)
+	a.showCode(fmt.Sprintf("created a new vault in %s", a.VaultDir), code,
+		"keep the passphrase safe, or create vaults with 'kr init', which prints the recovery code")
 }
 
 // showCode shows a recovery code on the terminal only (a code in a CI log
-// is a leaked key); what says what was created.
-func (a *App) showCode(what, code string) {
+// is a leaked key); what says what was created, hint what to do when no
+// terminal could show it.
+func (a *App) showCode(what, code, hint string) {
 	if t, err := a.openTerminal(); err == nil {
 		defer t.Close()
 		fmt.Fprintf(t, "kr: %s\nkr: recovery code: %s\nkr: write it down now: it is shown only once and is the only way back if the passphrase is lost\n", what, code)
 		return
 	}
-	fmt.Fprintf(a.IO.ErrOut, "kr: %s; with no terminal its recovery code was not shown\nkr: hint: keep the passphrase safe\n", what)
+	fmt.Fprintf(a.IO.ErrOut, "kr: %s; with no terminal its recovery code was not shown\nkr: hint: %s\n", what, hint)
 }

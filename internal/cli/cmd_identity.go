@@ -115,6 +115,7 @@ func (a *App) myRecipients(ctx context.Context, create bool) ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create your identity: %w", err)
 	}
-	a.showCode(fmt.Sprintf("created your identity in %s", p.Dir), code)
+	a.showCode(fmt.Sprintf("created your identity in %s", p.Dir), code,
+		"keep the passphrase safe: it is the only way to your identity")
 	return []string{pub}, nil
 }
