@@ -29,6 +29,9 @@ func (v *Vault) check(from string, key []byte) error {
 	if err != nil {
 		return err
 	}
+	if m.Identity == "" {
+		return errSharedNoPassphrase
+	}
 	wrapped, err := readFileChecked(v.path(from), maxSmallFile)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {

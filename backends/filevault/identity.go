@@ -113,6 +113,8 @@ func (d *PassphraseDecrypter) identity(ctx context.Context, s Sealed) (*age.X255
 	return id, nil
 }
 
+var errSharedNoPassphrase = errors.New("this vault is shared: it has no passphrase or recovery code of its own, its members read it with their identities")
+
 // Passwd rewraps identity.age for a new passphrase. No secret is touched.
 func (v *Vault) Passwd(ctx context.Context, old, newPass []byte) error {
 	return v.rewrap(ctx, identityFile, old, newPass)
@@ -131,6 +133,9 @@ func (v *Vault) rewrap(ctx context.Context, from string, key, newPass []byte) er
 	m, err := v.manifest()
 	if err != nil {
 		return err
+	}
+	if m.Identity == "" {
+		return errSharedNoPassphrase
 	}
 	unlock, err := v.lock(ctx)
 	if err != nil {

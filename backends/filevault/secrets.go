@@ -72,13 +72,20 @@ func (v *Vault) Get(ctx context.Context, name string) (_ []byte, err error) {
 	if v.opts.Decrypter == nil {
 		return nil, fmt.Errorf("%w: no way to decrypt the vault", backends.ErrLocked)
 	}
-	id, err := v.ID()
+	sealed := Sealed{Ciphertext: ct, identity: v.IdentityFile}
+	sealed.Recipient, err = v.ID()
 	if err != nil {
-		return nil, err
+		if shared, serr := v.Shared(); serr != nil || !shared {
+			return nil, err
+		}
+		// A shared vault you have no personal identity for: a Decrypter
+		// holding its own keys (KR_IDENTITY) may still read it.
+		idErr := err
+		sealed.identity = func() ([]byte, error) { return nil, idErr }
 	}
-	plain, err := v.opts.Decrypter.Decrypt(ctx, Sealed{Ciphertext: ct, Recipient: id, identity: v.IdentityFile})
+	plain, err := v.opts.Decrypter.Decrypt(ctx, sealed)
 	if err != nil {
-		if errors.Is(err, backends.ErrLocked) || errors.Is(err, ErrBadPassphrase) || errors.Is(err, backends.ErrCanceled) ||
+		if errors.Is(err, backends.ErrLocked) || errors.Is(err, ErrBadPassphrase) || errors.Is(err, ErrWrongIdentity) || errors.Is(err, ErrNoIdentity) || errors.Is(err, backends.ErrCanceled) ||
 			errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, backends.ErrUnavailable) {
 			return nil, err
 		}

@@ -28,6 +28,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -91,6 +92,10 @@ type Options struct {
 	// to; writes stop while vault.json lists another. Nil means a record
 	// kept in memory for this Vault only.
 	Accepted AcceptedRecipients
+	// Personal is the user's own identity, which reads shared vaults
+	// (version 2: no identity inside). Nil: shared vaults read only
+	// through a Decrypter that holds its own keys.
+	Personal *Personal
 }
 
 // Vault is a vault directory. It implements backends.Backend.
@@ -111,7 +116,11 @@ const (
 	lockFile     = ".lock"
 	secretExt    = ".age"
 
+	// formatVersion is the single-user vault, with its own identity;
+	// sharedVersion is the shared one, which holds none: its members read
+	// it with their personal identities.
 	formatVersion = 1
+	sharedVersion = 2
 	// maxCiphertext bounds what Get reads: a 1 MiB value, its header, age's
 	// 16 bytes per 64 KiB chunk and the recipient stanzas, with room to spare.
 	maxCiphertext = backends.MaxValueSize + 256<<10
@@ -156,7 +165,7 @@ func (v *Vault) Exists() bool {
 // manifest is vault.json.
 type manifest struct {
 	Version    int      `json:"version"`
-	Identity   string   `json:"identity"`
+	Identity   string   `json:"identity,omitempty"`
 	Recipients []string `json:"recipients"`
 }
 
@@ -172,13 +181,22 @@ func parseManifest(b []byte) (*manifest, error) {
 	if err := strictjson.Unmarshal(b, &m); err != nil {
 		return nil, fmt.Errorf("%s: %w", manifestFile, err)
 	}
-	if m.Version != formatVersion {
-		return nil, fmt.Errorf("%s: format version %d is not supported (this kr reads version %d)", manifestFile, m.Version, formatVersion)
+	switch m.Version {
+	case formatVersion:
+		if _, err := age.ParseX25519Recipient(m.Identity); err != nil {
+			return nil, fmt.Errorf("%s: identity: %w", manifestFile, err)
+		}
+	case sharedVersion:
+		if m.Identity != "" {
+			return nil, fmt.Errorf("%s: a version %d vault holds no identity", manifestFile, sharedVersion)
+		}
+		if len(m.Recipients) == 0 {
+			return nil, fmt.Errorf("%s: no recipients", manifestFile)
+		}
+	default:
+		return nil, fmt.Errorf("%s: format version %d is not supported (this kr reads versions %d and %d)", manifestFile, m.Version, formatVersion, sharedVersion)
 	}
-	if _, err := age.ParseX25519Recipient(m.Identity); err != nil {
-		return nil, fmt.Errorf("%s: identity: %w", manifestFile, err)
-	}
-	own := false
+	own := m.Identity == ""
 	seen := map[string]bool{}
 	for _, r := range m.Recipients {
 		if _, err := age.ParseX25519Recipient(r); err != nil {
@@ -218,7 +236,7 @@ func (v *Vault) manifest() (*manifest, error) {
 		}
 	}
 	m, err := parseManifest(b)
-	if err == nil {
+	if err == nil && m.Identity != "" {
 		v.mu.Lock()
 		v.id = m.Identity
 		v.mu.Unlock()
@@ -226,8 +244,10 @@ func (v *Vault) manifest() (*manifest, error) {
 	return m, err
 }
 
-// ID is the vault's own recipient (age1...): what the agent keys it by.
-// It is read once per Vault: passwd, recover and new recipients keep it.
+// ID is the recipient (age1...) whose key reads the vault, what the agent
+// keys it by: the vault's own, or for a shared vault the user's personal
+// identity, which must be among its recipients. It is read once per
+// Vault: passwd, recover and new recipients keep it.
 func (v *Vault) ID() (string, error) {
 	v.mu.Lock()
 	id := v.id
@@ -239,7 +259,33 @@ func (v *Vault) ID() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return m.Identity, nil
+	if m.Identity != "" {
+		return m.Identity, nil
+	}
+	return v.personalID(m)
+}
+
+// Shared reports whether the vault holds no identity of its own.
+func (v *Vault) Shared() (bool, error) {
+	m, err := v.manifest()
+	if err != nil {
+		return false, err
+	}
+	return m.Identity == "", nil
+}
+
+func (v *Vault) personalID(m *manifest) (string, error) {
+	if v.opts.Personal == nil {
+		return "", fmt.Errorf("%w: this vault is read with your identity, and there is none", ErrNoIdentity)
+	}
+	pub, err := v.opts.Personal.Recipient()
+	if err != nil {
+		return "", err
+	}
+	if !slices.Contains(m.Recipients, pub) {
+		return "", fmt.Errorf("%w: your identity %s is not among the recipients of %s", ErrWrongIdentity, pub, v.opts.Dir)
+	}
+	return pub, nil
 }
 
 // Recipients lists who the secrets are encrypted to.
@@ -251,12 +297,47 @@ func (v *Vault) Recipients() ([]string, error) {
 	return m.Recipients, nil
 }
 
-// IdentityFile returns identity.age as stored.
+// IdentityFile returns identity.age as stored: the vault's, or for a
+// shared vault the user's personal one.
 func (v *Vault) IdentityFile() ([]byte, error) {
-	if _, err := v.manifest(); err != nil {
+	m, err := v.manifest()
+	if err != nil {
 		return nil, err
 	}
+	if m.Identity == "" {
+		if _, err := v.personalID(m); err != nil {
+			return nil, err
+		}
+		return v.opts.Personal.IdentityFile()
+	}
 	return readFileChecked(v.path(identityFile), maxSmallFile)
+}
+
+// InitShared creates a shared vault (version 2: recipients and secrets,
+// no identity) whose only recipient is pub, recorded as accepted.
+func (v *Vault) InitShared(ctx context.Context, pub string) error {
+	if _, err := age.ParseX25519Recipient(pub); err != nil {
+		return fmt.Errorf("recipient %q: %w", pub, err)
+	}
+	if err := makeDir(v.opts.Dir); err != nil {
+		return err
+	}
+	unlock, err := v.lock(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if v.Exists() {
+		return fmt.Errorf("a vault already exists in %s", v.opts.Dir)
+	}
+	if err := v.opts.Accepted.Accept(v.opts.Dir, pub); err != nil {
+		return err
+	}
+	if err := v.makeDirs(v.path(secretsDir)); err != nil {
+		return err
+	}
+	// vault.json last: its presence is what makes the vault exist.
+	return writeManifest(v.path(manifestFile), &manifest{Version: sharedVersion, Recipients: []string{pub}})
 }
 
 func (v *Vault) recipients(m *manifest) ([]age.Recipient, error) {
@@ -335,11 +416,15 @@ func (v *Vault) initLocked(passphrase []byte) (string, error) {
 
 // wrap encrypts plain to a scrypt recipient (a passphrase or recovery code).
 func (v *Vault) wrap(plain, passphrase []byte) ([]byte, error) {
+	return wrapWith(plain, passphrase, v.opts.ScryptWorkFactor)
+}
+
+func wrapWith(plain, passphrase []byte, workFactor int) ([]byte, error) {
 	r, err := age.NewScryptRecipient(string(passphrase))
 	if err != nil {
 		return nil, err
 	}
-	r.SetWorkFactor(v.opts.ScryptWorkFactor)
+	r.SetWorkFactor(workFactor)
 	return encrypt(plain, r)
 }
 

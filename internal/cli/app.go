@@ -60,23 +60,31 @@ func (a *App) Vault() (*filevault.Vault, error) {
 		}
 		a.VaultDir = dir
 	}
-	accepted, err := recipients.Default(a.Getenv)
-	if err != nil {
-		return nil, withHint(err, "set KR_CONFIG_DIR to a directory for kr's records")
-	}
-	v, err := filevault.Open(filevault.Options{
-		Dir:          a.VaultDir,
-		Decrypter:    &retryDecrypter{app: a, inner: a.decrypter()},
-		Create:       a.newVaultPassphrase,
-		ShowRecovery: a.showRecoveryCode,
-		Accepted:     accepted,
-		Named:        named,
-	})
+	v, err := a.openVault(a.VaultDir, named)
 	if err != nil {
 		return nil, err
 	}
 	a.vault = v
 	return v, nil
+}
+
+// openVault opens the vault in dir as kr reads and writes it.
+func (a *App) openVault(dir string, named bool) (*filevault.Vault, error) {
+	accepted, err := recipients.Default(a.Getenv)
+	if err != nil {
+		return nil, withHint(err, "set KR_CONFIG_DIR to a directory for kr's records")
+	}
+	// Without a home for the identity, only shared vaults lack a reader.
+	personal, _ := a.personal()
+	return filevault.Open(filevault.Options{
+		Dir:          dir,
+		Decrypter:    &retryDecrypter{app: a, inner: a.decrypter()},
+		Create:       a.newVaultPassphrase,
+		ShowRecovery: a.showRecoveryCode,
+		Accepted:     accepted,
+		Named:        named,
+		Personal:     personal,
+	})
 }
 
 // passphrase finds the vault passphrase without prompting where it can:
@@ -177,10 +185,40 @@ func (d *retryDecrypter) Decrypt(ctx context.Context, s filevault.Sealed) ([]byt
 			plain, err = d.inner.Decrypt(ctx, s)
 			return d.app.typed != typed, err
 		})
-	if err != nil {
+	switch {
+	case errors.Is(err, filevault.ErrNoIdentity):
+		return nil, withHint(err, "'kr identity' creates your identity and prints its key for a member to add; or set KR_IDENTITY_FILE")
+	case errors.Is(err, filevault.ErrWrongIdentity):
+		return nil, withHint(err, "a member of the vault can add your key ('kr identity' prints it) to its recipients")
+	case err != nil:
 		return nil, err
 	}
 	return plain, nil
+}
+
+// identityFromEnv reads age identities from KR_IDENTITY_FILE or
+// KR_IDENTITY: nil when neither is set. They unlock in this process with
+// no scrypt and no agent (CI).
+func (a *App) identityFromEnv() (*filevault.KeyDecrypter, error) {
+	src := "KR_IDENTITY_FILE"
+	b, ok, err := a.readSecretFile(src)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		src = "KR_IDENTITY"
+		v := a.Getenv(src)
+		if v == "" {
+			return nil, nil
+		}
+		b = []byte(v)
+	}
+	defer clear(b)
+	ids, err := filevault.ParseIdentities(b)
+	if err != nil {
+		return nil, withHint(fmt.Errorf("%s: %w", src, err), "'age-keygen' or 'kr identity' make one; unset %s to use a passphrase", src)
+	}
+	return &filevault.KeyDecrypter{Identities: ids, Source: src}, nil
 }
 
 // passphraseFromEnv reads KR_PASSPHRASE_FILE or KR_PASSPHRASE. ok is false
@@ -251,10 +289,18 @@ func (a *App) newVaultPassphrase(ctx context.Context) ([]byte, error) {
 // showRecoveryCode shows the recovery code of a vault created by a first
 // write. It goes to the terminal only: a code in a CI log is a leaked key.
 func (a *App) showRecoveryCode(code string) {
+	a.showCode(fmt.Sprintf("created a new vault in %s", a.VaultDir), code,
+		"keep the passphrase safe, or create vaults with 'kr init', which prints the recovery code")
+}
+
+// showCode shows a recovery code on the terminal only (a code in a CI log
+// is a leaked key); what says what was created, hint what to do when no
+// terminal could show it.
+func (a *App) showCode(what, code, hint string) {
 	if t, err := a.openTerminal(); err == nil {
 		defer t.Close()
-		fmt.Fprintf(t, "kr: created a new vault in %s\nkr: recovery code: %s\nkr: write it down now: it is shown only once and is the only way back if the passphrase is lost\n", a.VaultDir, code)
+		fmt.Fprintf(t, "kr: %s\nkr: recovery code: %s\nkr: write it down now: it is shown only once and is the only way back if the passphrase is lost\n", what, code)
 		return
 	}
-	fmt.Fprintf(a.IO.ErrOut, "kr: created a new vault in %s; with no terminal its recovery code was not shown\nkr: hint: keep the passphrase safe, or create vaults with 'kr init', which prints the recovery code\n", a.VaultDir)
+	fmt.Fprintf(a.IO.ErrOut, "kr: %s; with no terminal its recovery code was not shown\nkr: hint: %s\n", what, hint)
 }

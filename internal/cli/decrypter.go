@@ -30,12 +30,28 @@ func (a *App) decrypter() filevault.Decrypter {
 type vaultDecrypter struct {
 	app   *App
 	local *filevault.PassphraseDecrypter
+	keys  *filevault.KeyDecrypter // from KR_IDENTITY(_FILE), read once
 }
 
+// Decrypt tries the unlock sources in DESIGN's order: the agent (already
+// unlocked), KR_IDENTITY_FILE / KR_IDENTITY, KR_PASSPHRASE_FILE,
+// KR_PASSPHRASE, the terminal.
 func (d *vaultDecrypter) Decrypt(ctx context.Context, s filevault.Sealed) ([]byte, error) {
 	a := d.app
 	if a.agentDisabled() {
-		return d.local.Decrypt(ctx, s)
+		return d.withoutAgent(ctx, s)
+	}
+	if s.Recipient == "" {
+		// A shared vault with no identity of yours to unlock: only keys
+		// from the environment can read it.
+		keys, err := d.envKeys()
+		if keys == nil && err == nil {
+			_, err = s.IdentityFile()
+		}
+		if err != nil {
+			return nil, err
+		}
+		return keys.Decrypt(ctx, s)
 	}
 	id, ct := s.Recipient, s.Ciphertext
 	plain, err := d.viaAgent(ctx, id, ct)
@@ -43,9 +59,15 @@ func (d *vaultDecrypter) Decrypt(ctx context.Context, s filevault.Sealed) ([]byt
 	case err == nil:
 		return plain, nil
 	case errors.Is(err, errNoAgentOfOurs), errors.Is(err, agent.ErrLocked):
-		// Only now may a passphrase of this process stand in.
+		// Only now may a key or passphrase of this process stand in.
 	default:
 		return nil, err
+	}
+	if keys, err := d.envKeys(); keys != nil || err != nil {
+		if err != nil {
+			return nil, err
+		}
+		return keys.Decrypt(ctx, s)
 	}
 	if _, fromEnv, _ := a.passphraseFromEnv(); fromEnv || !a.IO.CanPrompt() {
 		return d.local.Decrypt(ctx, s)
@@ -71,6 +93,26 @@ func (d *vaultDecrypter) Decrypt(ctx context.Context, s filevault.Sealed) ([]byt
 	}
 	a.keepAgentConn(c)
 	return d.decrypt(ctx, c, id, ct)
+}
+
+func (d *vaultDecrypter) withoutAgent(ctx context.Context, s filevault.Sealed) ([]byte, error) {
+	keys, err := d.envKeys()
+	if err != nil {
+		return nil, err
+	}
+	if keys != nil {
+		return keys.Decrypt(ctx, s)
+	}
+	return d.local.Decrypt(ctx, s)
+}
+
+func (d *vaultDecrypter) envKeys() (*filevault.KeyDecrypter, error) {
+	if d.keys != nil {
+		return d.keys, nil
+	}
+	k, err := d.app.identityFromEnv()
+	d.keys = k
+	return k, err
 }
 
 // errNoAgentOfOurs: no agent runs (or none that is ours could: see

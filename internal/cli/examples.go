@@ -20,6 +20,7 @@ var examples = map[string]string{
 	"kr exec":            "  kr exec -e PGPASSWORD=db/prod -- psql -h db.internal\n  kr exec --env-file deploy.env --mask -- ./deploy.sh",
 	"kr export":          "  kr export app/ > app.env\n  kr export --format json app/ | jq .",
 	"kr get":             "  kr get db/prod\n  PGPASSWORD=\"$(kr get db/prod)\" psql\n  kr get --json api/token",
+	"kr identity":        "  kr identity                      # your age1... key; asks for a passphrase the first time\n  KR_IDENTITY_FILE=ci.key kr identity",
 	"kr import":          "  kr import --prefix app/ .env\n  kr import --format json - < secrets.json",
 	"kr init":            "  kr init                          # asks for a passphrase, prints the recovery code\n  kr --vault ~/team-vault init",
 	"kr kube-credential": "  kr kube-credential k8s/prod-token\n  kr kube-credential --client-certificate k8s/dev.crt --client-key k8s/dev.key",
@@ -36,6 +37,8 @@ var examples = map[string]string{
 	"kr setup kube":      "  kr setup kube --user prod k8s/prod-token --apply",
 	"kr set":             "  kr set db/prod                   # hidden prompt, asked twice\n  printf %s \"$TOKEN\" | kr set api/token\n  kr set --generate --length 40 db/new",
 	"kr unlock":          "  kr unlock --ttl 1h\n  kr unlock --cache api/token --ttl 30m",
+	"kr vault":           "  kr vault init ~/team-vault",
+	"kr vault init":      "  kr vault init ~/team-vault && kr --vault ~/team-vault set db/prod",
 	"kr version":         "  kr version",
 }
 

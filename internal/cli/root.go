@@ -105,6 +105,7 @@ var topCommands = []struct {
 	{[]string{"ls", "list"}, newLsCmd}, {[]string{"mv", "rename", "move"}, newMvCmd}, {[]string{"cp"}, newCpCmd},
 	{[]string{"import"}, newImportCmd}, {[]string{"export"}, newExportCmd},
 	{[]string{"init"}, newInitCmd}, {[]string{"passwd"}, newPasswdCmd}, {[]string{"recover"}, newRecoverCmd},
+	{[]string{"identity"}, newIdentityCmd}, {[]string{"vault"}, newVaultCmd},
 	{[]string{"exec"}, newExecCmd}, {[]string{"env"}, newEnvCmd}, {[]string{"allow"}, newAllowCmd},
 	{[]string{"unlock"}, newUnlockCmd}, {[]string{"lock"}, newLockCmd}, {[]string{"agent"}, newAgentCmd},
 	{[]string{"backend"}, newBackendCmd}, {[]string{"doctor"}, newDoctorCmd}, {[]string{"completion"}, newCompletionCmd},
@@ -159,11 +160,13 @@ Environment:
   KR_CONFIG_DIR           kr's records: chosen stores, allowed .kr.env files, accepted recipients
   KR_TIMEOUT              like --timeout (default 10s)
   KR_NO_AGENT=1           never start or ask the agent
+  KR_IDENTITY_FILE        file holding age identities (AGE-SECRET-KEY-1...): reads with no passphrase
+  KR_IDENTITY             an age identity itself (CI; prefer the _FILE form)
   KR_PASSPHRASE_FILE      file holding the vault passphrase (one trailing newline is dropped)
   KR_PASSPHRASE           the vault passphrase itself (CI; prefer the _FILE form)
   KR_NEW_PASSPHRASE_FILE  the new passphrase for kr passwd and kr recover
   KR_RECOVERY_CODE_FILE   the recovery code for kr recover
-Passphrase variables never reach programs kr runs.`,
+Passphrase and identity variables never reach programs kr runs.`,
 		Version:           versionString(),
 		SilenceErrors:     true,
 		SilenceUsage:      true,

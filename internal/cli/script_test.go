@@ -1,15 +1,19 @@
 package cli_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 
+	"filippo.io/age"
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/kr-keyring/kr/backends/filevault"
@@ -100,6 +104,49 @@ var scriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []str
 		code, err := v.Init(context.Background(), []byte(ts.Getenv("KR_PASSPHRASE")))
 		ts.Check(err)
 		ts.Check(os.WriteFile(ts.MkAbs("recovery-code"), []byte(code+"\n"), 0o600))
+	},
+	// vaultkey FILE [WRAPPED]: write the vault's identity (unwrapped with
+	// $KR_PASSPHRASE) to FILE in age's identity file format, as a CI job
+	// would keep it.
+	// With a second argument, that wrapped identity file is read instead
+	// (a personal identity.age).
+	"vaultkey": func(ts *testscript.TestScript, neg bool, args []string) {
+		if len(args) != 1 && len(args) != 2 {
+			ts.Fatalf("usage: vaultkey file [identity.age]")
+		}
+		from := filepath.Join(ts.Getenv("KR_VAULT"), "identity.age")
+		if len(args) == 2 {
+			from = ts.MkAbs(args[1])
+		}
+		wrapped, err := os.ReadFile(from)
+		ts.Check(err)
+		sid, err := age.NewScryptIdentity(ts.Getenv("KR_PASSPHRASE"))
+		ts.Check(err)
+		r, err := age.Decrypt(bytes.NewReader(wrapped), sid)
+		ts.Check(err)
+		plain, err := io.ReadAll(r)
+		ts.Check(err)
+		ts.Check(os.WriteFile(ts.MkAbs(args[0]), plain, 0o600))
+	},
+	// newkey FILE: write a fresh age identity to FILE and its public key
+	// to FILE.pub.
+	"newkey": func(ts *testscript.TestScript, neg bool, args []string) {
+		if len(args) != 1 {
+			ts.Fatalf("usage: newkey file")
+		}
+		id, err := age.GenerateX25519Identity()
+		ts.Check(err)
+		ts.Check(os.WriteFile(ts.MkAbs(args[0]), []byte(id.String()+"\n"), 0o600))
+		ts.Check(os.WriteFile(ts.MkAbs(args[0]+".pub"), []byte(id.Recipient().String()+"\n"), 0o600))
+	},
+	// envfile VAR FILE: set VAR to FILE's content without its trailing newline.
+	"envfile": func(ts *testscript.TestScript, neg bool, args []string) {
+		if len(args) != 2 {
+			ts.Fatalf("usage: envfile VAR file")
+		}
+		b, err := os.ReadFile(ts.MkAbs(args[1]))
+		ts.Check(err)
+		ts.Setenv(args[0], strings.TrimRight(string(b), "\n"))
 	},
 	// mkbytes FILE N: write N bytes of a repeating pattern.
 	"mkbytes": func(ts *testscript.TestScript, neg bool, args []string) {

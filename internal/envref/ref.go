@@ -33,10 +33,10 @@ type Layer struct {
 	Vars   []Var
 }
 
-// PassphraseVars are kr's own variables that hold or point at a passphrase
-// or recovery code. They never reach a child: a passphrase meant for kr is
+// PassphraseVars are kr's own variables that hold or point at a passphrase,
+// recovery code or age identity. They never reach a child: a passphrase meant for kr is
 // not meant for the program it runs.
-var PassphraseVars = []string{"KR_PASSPHRASE", "KR_PASSPHRASE_FILE", "KR_NEW_PASSPHRASE_FILE", "KR_RECOVERY_CODE_FILE"}
+var PassphraseVars = []string{"KR_PASSPHRASE", "KR_PASSPHRASE_FILE", "KR_NEW_PASSPHRASE_FILE", "KR_RECOVERY_CODE_FILE", "KR_IDENTITY", "KR_IDENTITY_FILE"}
 
 // Result is the environment to run a program with.
 type Result struct {
