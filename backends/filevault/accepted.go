@@ -19,6 +19,8 @@ type AcceptedRecipients interface {
 	// nothing recorded is an empty list, not an error.
 	Accepted(dir string) ([]string, error)
 	Accept(dir string, recipients ...string) error
+	// Forget takes recipients out of the vault's accepted list.
+	Forget(dir string, recipients ...string) error
 }
 
 // ErrUnacceptedRecipient means vault.json lists a recipient the local
@@ -48,7 +50,7 @@ func (e *UnacceptedError) Is(target error) bool { return target == ErrUnaccepted
 
 // Hint is the next step, for the CLI's "hint:" line.
 func (e *UnacceptedError) Hint() string {
-	return "check with whoever added it to vault.json that the fingerprint is theirs; until it is accepted ('kr vault recipients accept', coming), remove it from vault.json to write again"
+	return "check with whoever added it to vault.json that the fingerprint is theirs; then run 'kr vault recipients accept FINGERPRINT', or remove it from vault.json to write again"
 }
 
 // memoryRecord stands in for a record when Options gives none: a process
@@ -75,6 +77,16 @@ func (r *memoryRecord) Accept(dir string, rs ...string) error {
 			r.m[dir] = append(r.m[dir], s)
 		}
 	}
+	return nil
+}
+
+func (r *memoryRecord) Forget(dir string, rs ...string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.m == nil {
+		return nil
+	}
+	r.m[dir] = slices.DeleteFunc(r.m[dir], func(s string) bool { return slices.Contains(rs, s) })
 	return nil
 }
 

@@ -8,8 +8,11 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
+
+	"filippo.io/age"
 
 	"github.com/kr-keyring/kr/backends"
 	"github.com/kr-keyring/kr/backends/backendtest"
@@ -231,7 +234,7 @@ func TestAddRecipient(t *testing.T) {
 		t.Fatal(err)
 	}
 	oid, _ := other.ID()
-	if err := v.AddRecipient(ctx, oid); err != nil {
+	if _, err := v.AddRecipient(ctx, oid); err != nil {
 		t.Fatal(err)
 	}
 	rs, _ := v.Recipients()
@@ -250,7 +253,7 @@ func TestAddRecipient(t *testing.T) {
 	if err != nil || !bytes.HasSuffix(got, []byte("\nshared")) {
 		t.Fatalf("teammate decrypt: %q, %v", got, err)
 	}
-	if err := v.AddRecipient(ctx, "age1notarecipient"); err == nil {
+	if _, err := v.AddRecipient(ctx, "age1notarecipient"); err == nil {
 		t.Fatal("a bad recipient was accepted")
 	}
 }
@@ -367,5 +370,45 @@ func TestManifestDuplicateKeys(t *testing.T) {
 		if m, err := parseManifest([]byte(bad)); err == nil {
 			t.Errorf("accepted %s as %+v", bad, m)
 		}
+	}
+}
+
+func TestRemoveRecipient(t *testing.T) {
+	v := newVault(t)
+	ctx := context.Background()
+	for _, n := range []string{"a", "team/db"} {
+		if err := v.Set(ctx, n, []byte("v-"+n)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	own, _ := v.ID()
+	mate, _ := age.GenerateX25519Identity()
+	if n, err := v.AddRecipient(ctx, mate.Recipient().String()); err != nil || n != 2 {
+		t.Fatalf("AddRecipient = %d, %v", n, err)
+	}
+	if _, err := v.RemoveRecipient(ctx, own); !errors.Is(err, ErrLastRecipient) {
+		t.Fatalf("removing the vault's own identity: %v", err)
+	}
+	if _, err := v.RemoveRecipient(ctx, "age1nobody"); err == nil {
+		t.Fatal("removing a stranger worked")
+	}
+	readable, err := v.RemoveRecipient(ctx, mate.Recipient().String())
+	if err != nil || !slices.Equal(readable, []string{"a", "team/db"}) {
+		t.Fatalf("RemoveRecipient = %q, %v", readable, err)
+	}
+	if rs, _ := v.Recipients(); !slices.Equal(rs, []string{own}) {
+		t.Fatalf("recipients %q", rs)
+	}
+	for _, n := range readable {
+		ct, _ := os.ReadFile(v.secretPath(n))
+		if _, err := decryptLimited(ct, maxCiphertext, mate); err == nil {
+			t.Fatalf("the removed key still opens %s", n)
+		}
+		if got, err := v.Get(ctx, n); err != nil || string(got) != "v-"+n {
+			t.Fatalf("Get %s = %q, %v", n, got, err)
+		}
+	}
+	if _, err := v.RemoveRecipient(ctx, mate.Recipient().String()); err == nil {
+		t.Fatal("removing twice worked")
 	}
 }

@@ -130,6 +130,33 @@ func (r *Record) Accept(vaultDir string, recipients ...string) error {
 		return nil
 	}
 	rec.Vaults[k] = list
+	return r.save(rec)
+}
+
+// Forget takes recipients out of the vault's accepted list: a removed
+// member added back later is asked about again.
+func (r *Record) Forget(vaultDir string, recipients ...string) error {
+	k, err := key(vaultDir)
+	if err != nil {
+		return err
+	}
+	rec, err := r.load()
+	if err != nil {
+		return err
+	}
+	list, ok := rec.Vaults[k]
+	if !ok {
+		return nil
+	}
+	kept := slices.DeleteFunc(slices.Clone(list), func(s string) bool { return slices.Contains(recipients, s) })
+	if len(kept) == len(list) {
+		return nil
+	}
+	rec.Vaults[k] = kept
+	return r.save(rec)
+}
+
+func (r *Record) save(rec *record) error {
 	b, err := json.MarshalIndent(rec, "", "  ")
 	if err != nil {
 		return err

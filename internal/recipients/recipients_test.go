@@ -97,3 +97,21 @@ func TestFingerprint(t *testing.T) {
 		t.Fatalf("fingerprints %q %q", fa, fb)
 	}
 }
+
+func TestForget(t *testing.T) {
+	dir := t.TempDir()
+	r := &Record{Path: filepath.Join(dir, FileName)}
+	vault := filepath.Join(dir, "vault")
+	if err := r.Forget(vault, a); err != nil {
+		t.Fatalf("Forget with no record: %v", err)
+	}
+	if err := r.Accept(vault, a, b); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Forget(vault, b); err != nil {
+		t.Fatal(err)
+	}
+	if acc, err := r.Accepted(vault); err != nil || !slices.Equal(acc, []string{a}) {
+		t.Fatalf("after Forget: %q, %v", acc, err)
+	}
+}
