@@ -50,7 +50,11 @@ func (e *UnacceptedError) Is(target error) bool { return target == ErrUnaccepted
 
 // Hint is the next step, for the CLI's "hint:" line.
 func (e *UnacceptedError) Hint() string {
-	return "check with whoever added it to vault.json that the fingerprint is theirs; then run 'kr vault recipients accept FINGERPRINT', or remove it from vault.json to write again"
+	fps := make([]string, len(e.Recipients))
+	for i, r := range e.Recipients {
+		fps[i] = recipients.Fingerprint(r)
+	}
+	return "check with whoever added it to vault.json that the fingerprint is theirs; then run 'kr vault recipients accept " + strings.Join(fps, " ") + "', or remove it from vault.json to write again"
 }
 
 // memoryRecord stands in for a record when Options gives none: a process

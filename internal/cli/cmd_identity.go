@@ -72,6 +72,7 @@ use). Its only recipient is you. Use it with 'kr --vault DIR ...' or KR_VAULT.`,
 			return nil
 		},
 	})
+	c.AddCommand(newRecipientsCmd(app))
 	return c
 }
 

@@ -1,0 +1,257 @@
+package cli
+
+// kr vault recipients: who a vault's secrets are encrypted to, and which of
+// them you accepted (issue 13). vault.json version 2 holds public keys
+// only, no names, so keys are shown with their fingerprints.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"filippo.io/age"
+	"github.com/spf13/cobra"
+
+	"github.com/kr-keyring/kr/backends/filevault"
+	"github.com/kr-keyring/kr/internal/recipients"
+)
+
+func newRecipientsCmd(app *App) *cobra.Command {
+	c := &cobra.Command{
+		Use:   "recipients",
+		Short: "List, accept, add and remove the vault's recipients",
+		Long: `Manage who the vault's secrets are encrypted to. Each key is shown with its
+fingerprint (the first 64 bits of the SHA-256 of its age1 string), short
+enough to compare over a call. vault.json holds keys, not names.
+
+kr encrypts only to recipients you accepted (recorded in kr's config
+directory, not in the vault): a key someone else wrote into vault.json stops
+your writes until you accept it. Recipients protect confidentiality only:
+anyone who can write the vault can still change values.`,
+		Args: cobra.NoArgs,
+	}
+	c.AddCommand(newRecipientsLsCmd(app), newRecipientsAcceptCmd(app),
+		newRecipientsAddCmd(app), newRecipientsRmCmd(app))
+	return c
+}
+
+func newRecipientsLsCmd(app *App) *cobra.Command {
+	return &cobra.Command{
+		Use:   "ls",
+		Short: "List the vault's recipients, their fingerprints and whether you accepted them",
+		Long: `List every recipient in vault.json, one a line: its fingerprint, its age1
+key, "accepted" or "pending" (kr will not write until you accept it), and
+"you" for your own key.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			v, err := app.existingVault()
+			if err != nil {
+				return err
+			}
+			all, err := v.Recipients()
+			if err != nil {
+				return err
+			}
+			pending, err := v.UnacceptedRecipients()
+			if err != nil {
+				return err
+			}
+			mine := app.myKeys(cmd.Context(), v)
+			for _, r := range all {
+				state := "accepted"
+				if slices.Contains(pending, r) {
+					state = "pending"
+				}
+				if slices.Contains(mine, r) {
+					state += "  you"
+				}
+				if _, err := fmt.Fprintf(app.stdout(), "%s  %s  %s\n", recipients.Fingerprint(r), r, state); err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+	}
+}
+
+func newRecipientsAcceptCmd(app *App) *cobra.Command {
+	var yes bool
+	c := &cobra.Command{
+		Use:   "accept [KEY|FINGERPRINT...]",
+		Short: "Accept recipients listed in vault.json, so that kr encrypts to them",
+		Long: `Accept the named recipients (age1 key or fingerprint) of the vault. With no
+argument, list every pending recipient with its fingerprint; --yes accepts
+them all. That is trust on first use: check each fingerprint with its owner
+first, because whoever can write vault.json can add a key of their own.`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			v, err := app.existingVault()
+			if err != nil {
+				return err
+			}
+			rec, err := recipients.Default(app.Getenv)
+			if err != nil {
+				return err
+			}
+			var chosen []string
+			if len(args) > 0 {
+				all, err := v.Recipients()
+				if err != nil {
+					return err
+				}
+				for _, a := range args {
+					r, err := matchRecipient(all, a, v.Dir())
+					if err != nil {
+						return err
+					}
+					chosen = append(chosen, r)
+				}
+			} else {
+				pending, err := v.UnacceptedRecipients()
+				if err != nil {
+					return err
+				}
+				if len(pending) == 0 {
+					fmt.Fprintf(app.IO.ErrOut, "kr: every recipient of %s is accepted\n", v.Dir())
+					return nil
+				}
+				for _, r := range pending {
+					if _, err := fmt.Fprintf(app.stdout(), "%s  %s  pending\n", recipients.Fingerprint(r), r); err != nil {
+						return err
+					}
+				}
+				if !yes {
+					return withHint(fmt.Errorf("%d recipient(s) of %s not accepted yet; nothing was accepted", len(pending), v.Dir()),
+						"check each fingerprint with its owner, then run 'kr vault recipients accept --yes' (or name the ones to accept)")
+				}
+				chosen = pending
+			}
+			if err := rec.Accept(v.Dir(), chosen...); err != nil {
+				return err
+			}
+			for _, r := range chosen {
+				fmt.Fprintf(app.IO.ErrOut, "kr: accepted %s %s\n", recipients.Fingerprint(r), r)
+			}
+			return nil
+		},
+	}
+	c.Flags().BoolVar(&yes, "yes", false, "with no argument, accept every pending recipient (trust on first use)")
+	return c
+}
+
+func newRecipientsAddCmd(app *App) *cobra.Command {
+	return &cobra.Command{
+		Use:   "add KEY",
+		Short: "Add an age X25519 recipient and re-encrypt every secret to it",
+		Long: `Add KEY (age1..., what 'kr identity' prints on the new member's machine) to
+vault.json, accept it, and re-encrypt every secret to the new set. This
+decrypts every secret, so the vault must be readable (unlocked, a passphrase,
+or KR_IDENTITY(_FILE)).`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			key := strings.TrimSpace(args[0])
+			if _, err := age.ParseX25519Recipient(key); err != nil {
+				return usagef("%q is not an age X25519 recipient (age1...): %v", key, err)
+			}
+			v, err := app.existingVault()
+			if err != nil {
+				return err
+			}
+			ctx, cancel := app.context(cmd.Context())
+			defer cancel()
+			n, err := v.AddRecipient(ctx, key)
+			if err != nil {
+				return recipientChangeError(err, "add the recipient")
+			}
+			fmt.Fprintf(app.IO.ErrOut, "kr: %s %s is a recipient of %s; re-encrypted %d secret(s)\n", recipients.Fingerprint(key), key, v.Dir(), n)
+			return nil
+		},
+	}
+}
+
+func newRecipientsRmCmd(app *App) *cobra.Command {
+	var force bool
+	c := &cobra.Command{
+		Use:   "rm KEY|FINGERPRINT",
+		Short: "Remove a recipient and re-encrypt every secret to the others",
+		Long: `Remove a recipient from vault.json, re-encrypt every secret to the remaining
+recipients and forget it among the ones you accepted. The names of the
+secrets it could read are printed on stdout: copies made before (git
+history, backups, clones) still open with its key, so rotate those values.
+Removing your own key needs --force; the last recipient cannot be removed.
+This decrypts every secret, so the vault must be readable.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			v, err := app.existingVault()
+			if err != nil {
+				return err
+			}
+			all, err := v.Recipients()
+			if err != nil {
+				return err
+			}
+			key, err := matchRecipient(all, args[0], v.Dir())
+			if err != nil {
+				return err
+			}
+			fp := recipients.Fingerprint(key)
+			if !force && slices.Contains(app.myKeys(cmd.Context(), v), key) {
+				return withHint(fmt.Errorf("%s %s is your own key: removing it leaves you unable to read %s", fp, key, v.Dir()),
+					"add --force if that is what you want")
+			}
+			ctx, cancel := app.context(cmd.Context())
+			defer cancel()
+			readable, err := v.RemoveRecipient(ctx, key)
+			if err != nil {
+				return recipientChangeError(err, "remove the recipient")
+			}
+			fmt.Fprintf(app.IO.ErrOut, "kr: removed %s %s from %s; re-encrypted %d secret(s)\n", fp, key, v.Dir(), len(readable))
+			if len(readable) > 0 {
+				fmt.Fprintf(app.IO.ErrOut, "kr: the removed key could read these secrets, and git history still holds them: rotate these\n")
+			}
+			for _, name := range readable {
+				if _, err := fmt.Fprintln(app.stdout(), name); err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+	}
+	c.Flags().BoolVar(&force, "force", false, "remove your own key too")
+	return c
+}
+
+// matchRecipient finds arg, an age1 key or a fingerprint (colons and case
+// optional), among all.
+func matchRecipient(all []string, arg, dir string) (string, error) {
+	arg = strings.TrimSpace(arg)
+	want := strings.ReplaceAll(strings.ToLower(arg), ":", "")
+	for _, r := range all {
+		if r == arg || strings.ReplaceAll(recipients.Fingerprint(r), ":", "") == want {
+			return r, nil
+		}
+	}
+	return "", withHint(fmt.Errorf("%q matches no recipient of %s", arg, dir), "'kr vault recipients ls' lists them")
+}
+
+// myKeys is who "you" are for this vault, as far as can be told without
+// asking anything: none when there is no identity yet.
+func (a *App) myKeys(ctx context.Context, v *filevault.Vault) []string {
+	keys, err := a.myRecipients(ctx, false)
+	if err != nil {
+		keys = nil
+	}
+	if id, err := v.ID(); err == nil && !slices.Contains(keys, id) {
+		keys = append(keys, id)
+	}
+	return keys
+}
+
+func recipientChangeError(err error, what string) error {
+	var h hinter
+	if errors.As(err, &h) {
+		return withHint(fmt.Errorf("%s: %w", what, err), "%s", h.Hint())
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
