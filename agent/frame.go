@@ -199,8 +199,14 @@ func readMsg(r io.Reader, v any) error {
 	return decode(body, v)
 }
 
-// decode parses a message body strictly.
-func decode(body []byte, v any) error {
+// decode parses a message body strictly. A refused message is wiped:
+// json.Unmarshal may have decoded its secrets before the error.
+func decode(body []byte, v any) (err error) {
+	defer func() {
+		if err != nil {
+			wipe(v)
+		}
+	}()
 	if err := checkKeys(body, reflect.TypeOf(v)); err != nil {
 		return fmt.Errorf("agent: malformed message: %w", err)
 	}
@@ -218,4 +224,17 @@ func decode(body []byte, v any) error {
 		return fmt.Errorf("agent: protocol version %d, want %d", ver, Version)
 	}
 	return nil
+}
+
+// wipe clears a message's byte fields, which may hold a passphrase, an
+// identity, a value or a plaintext.
+func wipe(v any) {
+	switch m := v.(type) {
+	case *Request:
+		clear(m.IdentityFile)
+		clear(m.Passphrase)
+		clear(m.Value)
+	case *Response:
+		clear(m.Plaintext)
+	}
 }

@@ -135,3 +135,35 @@ func TestDecryptOverLimit(t *testing.T) {
 		}
 	}
 }
+
+// A frame refused after its secrets were decoded (another protocol
+// version, a bad value after them) must not leave them behind unwiped.
+func TestRefusedFrameWipesSecrets(t *testing.T) {
+	for _, body := range []string{
+		`{"v":2,"op":"unlock","passphrase":"c2VjcmV0","identity_file":"aWRlbnRpdHk=","value":"dmFsdWU="}`,
+		`{"v":1,"op":"unlock","passphrase":"c2VjcmV0","identity_file":"aWRlbnRpdHk=","value":"dmFsdWU=","ttl_seconds":"x"}`,
+	} {
+		var frame []byte
+		frame = binary.BigEndian.AppendUint32(frame, uint32(len(body)))
+		frame = append(frame, body...)
+		var req Request
+		if err := readMsg(bytes.NewReader(frame), &req); err == nil {
+			t.Fatalf("%s: accepted", body)
+		}
+		for name, b := range map[string][]byte{"passphrase": req.Passphrase, "identity_file": req.IdentityFile, "value": req.Value} {
+			if bytes.ContainsFunc(b, func(r rune) bool { return r != 0 }) {
+				t.Errorf("%s: %s left as %q", body, name, b)
+			}
+		}
+	}
+	body := `{"v":2,"plaintext":"cGxhaW4="}`
+	frame := binary.BigEndian.AppendUint32(nil, uint32(len(body)))
+	frame = append(frame, body...)
+	var resp Response
+	if err := readMsg(bytes.NewReader(frame), &resp); err == nil {
+		t.Fatal("response of another version accepted")
+	}
+	if bytes.ContainsFunc(resp.Plaintext, func(r rune) bool { return r != 0 }) {
+		t.Errorf("plaintext left as %q", resp.Plaintext)
+	}
+}

@@ -166,8 +166,7 @@ func (s *Server) ServeConn(c net.Conn) {
 			return
 		}
 		resp := s.handle(&req)
-		clear(req.Passphrase)
-		clear(req.IdentityFile)
+		wipe(&req)
 		if req.Op == OpStop {
 			s.halt(c, resp)
 			return
@@ -238,7 +237,6 @@ func (s *Server) handle(req *Request) Response {
 			return fail(CodeBadRequest, "cache-put needs a key and a ttl between 1s and %v", MaxTTL)
 		}
 		s.ring.cachePut(req.CacheKey, req.Value, ttl)
-		clear(req.Value)
 		return Response{V: Version}
 	case OpCacheGet:
 		v, err := s.ring.cacheGet(req.CacheKey)
