@@ -53,3 +53,22 @@ func TestStores(t *testing.T) {
 		}
 	}
 }
+
+// TestStoresCaseDistinctServices: service names are case-sensitive keys, so
+// "kr" and "KR" are two records that read back, not a damaged file.
+func TestStoresCaseDistinctServices(t *testing.T) {
+	dir := t.TempDir()
+	s, _ := LoadStores(dir)
+	s.Set("kr", "linux", "file")
+	s.Set("KR", "linux", "secretservice")
+	if err := s.Save(); err != nil {
+		t.Fatal(err)
+	}
+	s, err := LoadStores(dir)
+	if err != nil {
+		t.Fatalf("a record kr wrote does not read back: %v", err)
+	}
+	if s.Get("kr", "linux") != "file" || s.Get("KR", "linux") != "secretservice" {
+		t.Fatalf("records: %+v", s.rec)
+	}
+}

@@ -1,5 +1,5 @@
 // Package strictjson decodes JSON that people review by eye or that crosses
-// a trust boundary (vault.json in a shared repository, agent frames), where
+// a trust boundary (vault.json in a shared repository, kr's records), where
 // encoding/json's leniency hides what a reader sees: it lets a later
 // duplicate key win and matches keys without regard to case, so
 // {"recipients":[A],"Recipients":[B]} reads as B to kr and as A to a
@@ -76,7 +76,13 @@ func check(dec *json.Decoder, t reflect.Type) error {
 				return err
 			}
 			key := tok.(string)
-			folded := strings.ToLower(key)
+			// Struct fields match case-insensitively in encoding/json, so
+			// case variants are ambiguous there; map keys match exactly
+			// (paths, service names), so only exact repeats are.
+			folded := key
+			if fields != nil {
+				folded = strings.ToLower(key)
+			}
 			if prev, dup := seen[folded]; dup {
 				if prev == key {
 					return fmt.Errorf("json: key %q appears twice", key)

@@ -29,7 +29,8 @@ func TestUnmarshal(t *testing.T) {
 		{`{"OP":"lock"}`, `spelled "op"`},
 		{`{"inner":{"name":"a","Name":"b"}}`, "differ only in case"},
 		{`{"inner":{"NAME":"a"}}`, `spelled "name"`},
-		{`{"labels":{"a":"1","A":"2"}}`, "differ only in case"},
+		{`{"labels":{"a":"1","A":"2"}}`, ""}, // map keys are exact: two keys
+		{`{"labels":{"a":"1","a":"2"}}`, "appears twice"},
 		{`{"args":[{"x":1,"x":2}]}`, "appears twice"},
 		{`{"unknown":1}`, "unknown field"},
 		{`{"v":1} {"v":2}`, "after the top-level value"},
