@@ -91,27 +91,31 @@ var ErrBadRequest = errors.New("bad request")
 // (erase of a missing login succeeds, as with docker's Secret Service and
 // Credential Manager helpers, so logout is idempotent).
 func Serve(ctx context.Context, action string, in io.Reader, out io.Writer, open func(context.Context) (Store, error)) error {
+	var c Credentials
+	var url string
+	var err error
 	switch action {
 	case ActionStore:
-		c, err := ReadStore(in)
-		if err != nil {
-			return err
-		}
-		s, err := open(ctx)
-		if err != nil {
-			return err
-		}
+		c, err = ReadStore(in)
+	case ActionGet, ActionErase:
+		url, err = ReadServerURL(in)
+	case ActionList:
+		// docker writes "unused" on stdin; nothing in it matters.
+	default:
+		return fmt.Errorf("%w: unknown action %q", ErrBadRequest, action)
+	}
+	if err != nil {
+		return err
+	}
+	s, err := open(ctx)
+	if err != nil {
+		return err
+	}
+	switch action {
+	case ActionStore:
 		return s.Add(ctx, c)
 	case ActionGet:
-		url, err := ReadServerURL(in)
-		if err != nil {
-			return err
-		}
-		s, err := open(ctx)
-		if err != nil {
-			return err
-		}
-		c, err := s.Get(ctx, url)
+		got, err := s.Get(ctx, url)
 		if errors.Is(err, backends.ErrNotFound) {
 			return ErrNotFound
 		}
@@ -120,36 +124,21 @@ func Serve(ctx context.Context, action string, in io.Reader, out io.Writer, open
 		}
 		// docker's helpers answer with the URL asked for, whatever
 		// spelling matched.
-		return writeJSON(out, Credentials{ServerURL: url, Username: c.Username, Secret: c.Secret})
+		return writeJSON(out, Credentials{ServerURL: url, Username: got.Username, Secret: got.Secret})
 	case ActionErase:
-		url, err := ReadServerURL(in)
-		if err != nil {
-			return err
-		}
-		s, err := open(ctx)
-		if err != nil {
-			return err
-		}
 		if err := s.Delete(ctx, url); err != nil && !errors.Is(err, backends.ErrNotFound) {
 			return err
 		}
 		return nil
-	case ActionList:
-		// docker writes "unused" on stdin; nothing in it matters.
-		s, err := open(ctx)
-		if err != nil {
-			return err
-		}
-		m, err := s.List(ctx)
-		if err != nil {
-			return err
-		}
-		if m == nil {
-			m = map[string]string{}
-		}
-		return writeJSON(out, m)
 	}
-	return fmt.Errorf("%w: unknown action %q", ErrBadRequest, action)
+	m, err := s.List(ctx)
+	if err != nil {
+		return err
+	}
+	if m == nil {
+		m = map[string]string{}
+	}
+	return writeJSON(out, m)
 }
 
 func writeJSON(w io.Writer, v any) error {

@@ -27,8 +27,11 @@ func (sysWinCred) list() ([]winCred, error) {
 	if err != nil {
 		return nil, err
 	}
+	// wincred.List returns every credential of the user with its secret:
+	// docker's targets share no prefix to filter on. Only names are kept.
 	out := make([]winCred, 0, len(creds))
 	for _, c := range creds {
+		clear(c.CredentialBlob)
 		out = append(out, winCred{Target: c.TargetName, UserName: c.UserName, Label: label(c.Attributes)})
 	}
 	return out, nil
@@ -62,5 +65,6 @@ func (sysWinCred) remove(target string) error {
 	if err != nil {
 		return err
 	}
+	clear(c.CredentialBlob)
 	return c.Delete()
 }

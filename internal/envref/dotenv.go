@@ -7,10 +7,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
-
-	"github.com/kr-keyring/kr/internal/limitio"
 )
 
 // Var is one assignment from an env file or the command line.
@@ -32,15 +29,6 @@ type ParseError struct {
 
 func (e *ParseError) Error() string {
 	return fmt.Sprintf("%s: error at line %d: %s", e.File, e.Line, e.Msg)
-}
-
-// ParseFile reads a dotenv file through MaxFileSize.
-func ParseFile(r io.Reader, name string) ([]Var, error) {
-	b, err := limitio.Read(r, name, MaxFileSize)
-	if err != nil {
-		return nil, err
-	}
-	return Parse(b, name)
 }
 
 // Parse reads dotenv syntax:
