@@ -23,14 +23,25 @@ func Unmarshal(data []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	if err := check(dec, reflect.TypeOf(v)); err != nil {
-		return err
+		return quiet(err)
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		return errors.New("json: data after the top-level value")
 	}
 	dec = json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
-	return dec.Decode(v)
+	return quiet(dec.Decode(v))
+}
+
+// quiet drops the character encoding/json quotes in a syntax error: the
+// input may hold a secret (a credential helper's request), and its offset
+// says where the mistake is just as well.
+func quiet(err error) error {
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return fmt.Errorf("json: syntax error at byte %d", se.Offset)
+	}
+	return err
 }
 
 // check walks one value from dec, with t the Go type it will decode into

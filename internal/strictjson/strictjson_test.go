@@ -84,3 +84,13 @@ func FuzzUnmarshal(f *testing.F) {
 		}
 	})
 }
+
+// TestSyntaxErrorQuotesNothing: a syntax error names where, not what: the
+// input may be a credential helper's request holding a secret.
+func TestSyntaxErrorQuotesNothing(t *testing.T) {
+	var f frame
+	err := Unmarshal([]byte(`{"op":"s\q3cret"}`), &f)
+	if err == nil || strings.Contains(err.Error(), "q") || !strings.Contains(err.Error(), "syntax error at byte") {
+		t.Fatalf("error %v", err)
+	}
+}
