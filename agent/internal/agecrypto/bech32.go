@@ -107,6 +107,7 @@ func convertBits(data []byte, from, to uint, pad bool) ([]byte, error) {
 			out = append(out, byte(acc<<(to-bits)&maxv))
 		}
 	} else if bits >= from || acc<<(to-bits)&maxv != 0 {
+		clear(out) // key bytes, decoded so far
 		return nil, errors.New("invalid padding")
 	}
 	return out, nil

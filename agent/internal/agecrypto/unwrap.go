@@ -63,11 +63,11 @@ func (i *scryptIdentity) Unwrap(stanzas []*age.Stanza) ([]byte, error) {
 func OpenIdentityFile(wrapped, pass []byte) ([]byte, error) {
 	end := bytes.Index(wrapped, []byte("\n--- "))
 	if end < 0 {
-		return nil, errors.New("identity file: no age header")
+		return nil, errors.New("no age header")
 	}
 	nl := bytes.IndexByte(wrapped[end+1:], '\n')
 	if nl < 0 {
-		return nil, errors.New("identity file: truncated header")
+		return nil, errors.New("truncated header")
 	}
 	hdrEnd := end + 1 + nl + 1
 	fileKey, err := age.DecryptHeader(wrapped[:hdrEnd], &scryptIdentity{pass: pass})
@@ -77,7 +77,7 @@ func OpenIdentityFile(wrapped, pass []byte) ([]byte, error) {
 	defer clear(fileKey)
 	payload := wrapped[hdrEnd:]
 	if len(payload) < 16+chacha20poly1305.Overhead || len(payload) > 16+64<<10+chacha20poly1305.Overhead {
-		return nil, errors.New("identity file: payload is not one chunk")
+		return nil, errors.New("payload is not one chunk")
 	}
 	key := make([]byte, chacha20poly1305.KeySize)
 	defer clear(key)
@@ -92,7 +92,7 @@ func OpenIdentityFile(wrapped, pass []byte) ([]byte, error) {
 	nonce[len(nonce)-1] = 1 // chunk 0, the last
 	plain, err := aead.Open(nil, nonce[:], payload[16:], nil)
 	if err != nil {
-		return nil, errors.New("identity file: damaged payload")
+		return nil, errors.New("damaged payload")
 	}
 	return plain, nil
 }
