@@ -63,19 +63,14 @@ func (wincredStore) remove(target string) error {
 	return c.Delete()
 }
 
-func (wincredStore) list(prefix string) ([]string, error) {
-	creds, err := wincred.FilteredList(prefix + "*")
-	if errors.Is(err, windows.ERROR_NOT_FOUND) {
-		return nil, nil
-	}
-	if err != nil {
+func (s wincredStore) list(prefix string) ([]string, error) {
+	creds, err := s.describe(prefix)
+	if err != nil || len(creds) == 0 {
 		return nil, err
 	}
-	var out []string
-	for _, c := range creds {
-		if strings.HasPrefix(c.TargetName, prefix) {
-			out = append(out, c.TargetName)
-		}
+	out := make([]string, len(creds))
+	for i, c := range creds {
+		out[i] = c.target
 	}
 	return out, nil
 }

@@ -51,7 +51,8 @@ func (v *Vault) secretPath(name string) string {
 // Get decrypts name's file and checks that it holds name.
 func (v *Vault) Get(ctx context.Context, name string) (_ []byte, err error) {
 	defer nameOp(&err, "get", name)
-	if _, err := v.manifest(); err != nil {
+	m, err := v.manifest()
+	if err != nil {
 		if errors.Is(err, ErrNoVault) && !v.opts.Named {
 			return nil, fmt.Errorf("%w: %s (there is no vault in %s)", backends.ErrNotFound, name, v.opts.Dir)
 		}
@@ -72,14 +73,13 @@ func (v *Vault) Get(ctx context.Context, name string) (_ []byte, err error) {
 	if v.opts.Decrypter == nil {
 		return nil, fmt.Errorf("%w: no way to decrypt the vault", backends.ErrLocked)
 	}
-	sealed := Sealed{Ciphertext: ct, identity: v.IdentityFile}
-	sealed.Recipient, err = v.ID()
-	if err != nil {
-		if shared, serr := v.Shared(); serr != nil || !shared {
-			return nil, err
-		}
-		// A shared vault you have no personal identity for: a Decrypter
-		// holding its own keys (KR_IDENTITY) may still read it.
+	// Everything the Decrypter needs comes from the vault.json read above:
+	// one read per Get, and one consistent view of the vault.
+	sealed := Sealed{Ciphertext: ct, identity: func() ([]byte, error) { return v.identityFileOf(m) }}
+	if sealed.Recipient, err = v.idOf(m); err != nil {
+		// Only a shared vault fails here, one you have no personal
+		// identity for: a Decrypter holding its own keys (KR_IDENTITY)
+		// may still read it.
 		idErr := err
 		sealed.identity = func() ([]byte, error) { return nil, idErr }
 	}
@@ -89,16 +89,16 @@ func (v *Vault) Get(ctx context.Context, name string) (_ []byte, err error) {
 			errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, backends.ErrUnavailable) {
 			return nil, err
 		}
-		return nil, fmt.Errorf("file %s is damaged or not for this vault: %w", v.rel(v.secretPath(name)), err)
+		return nil, fmt.Errorf("file %s is damaged or not for this vault: %w", v.rel(p), err)
 	}
 	bound, value, err := parseSecret(plain)
 	if err != nil {
 		clear(plain)
-		return nil, fmt.Errorf("file %s is damaged: %w", v.rel(v.secretPath(name)), err)
+		return nil, fmt.Errorf("file %s is damaged: %w", v.rel(p), err)
 	}
 	if bound != name {
 		clear(plain)
-		return nil, fmt.Errorf("file %s holds secret %s: renamed or swapped?", v.rel(v.secretPath(name)), bound)
+		return nil, fmt.Errorf("file %s holds secret %s: renamed or swapped?", v.rel(p), bound)
 	}
 	out := append([]byte(nil), value...)
 	clear(plain)

@@ -259,6 +259,11 @@ func (v *Vault) ID() (string, error) {
 	if err != nil {
 		return "", err
 	}
+	return v.idOf(m)
+}
+
+// idOf is ID for the vault.json m.
+func (v *Vault) idOf(m *manifest) (string, error) {
 	if m.Identity != "" {
 		return m.Identity, nil
 	}
@@ -304,6 +309,11 @@ func (v *Vault) IdentityFile() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	return v.identityFileOf(m)
+}
+
+// identityFileOf is IdentityFile for the vault.json m.
+func (v *Vault) identityFileOf(m *manifest) ([]byte, error) {
 	if m.Identity == "" {
 		if _, err := v.personalID(m); err != nil {
 			return nil, err
@@ -466,7 +476,7 @@ func xdgDataDir() (string, error) {
 	return filepath.Join(home, ".local", "share", "kr", "vault"), nil
 }
 
-// trimComment is used for messages: a path relative to the vault.
+// rel is a path for messages: relative to the vault when inside it.
 func (v *Vault) rel(p string) string {
 	if r, err := filepath.Rel(v.opts.Dir, p); err == nil && !strings.HasPrefix(r, "..") {
 		return r

@@ -412,3 +412,56 @@ func TestRemoveRecipient(t *testing.T) {
 		t.Fatal("removing twice worked")
 	}
 }
+
+// corruptingDecrypter spoils vault.json before it decrypts: what it needs
+// must come from the vault.json Get already read, not from another read.
+type corruptingDecrypter struct {
+	dir  string
+	next Decrypter
+}
+
+func (d corruptingDecrypter) Decrypt(ctx context.Context, s Sealed) ([]byte, error) {
+	if err := os.WriteFile(filepath.Join(d.dir, manifestFile), []byte("not json"), 0o600); err != nil {
+		return nil, err
+	}
+	return d.next.Decrypt(ctx, s)
+}
+
+// TestGetReadsManifestOnce: Get reads vault.json once and hands the
+// Decrypter the identity that copy names, for a vault with its own
+// identity and for a shared one read with a personal identity.
+func TestGetReadsManifestOnce(t *testing.T) {
+	ctx := context.Background()
+	pass := &PassphraseDecrypter{Passphrase: func(context.Context) ([]byte, error) { return []byte(testPass), nil }}
+
+	own := newVault(t)
+	if err := own.Set(ctx, "a", []byte("v1")); err != nil {
+		t.Fatal(err)
+	}
+
+	tmp := t.TempDir()
+	p := &Personal{Dir: filepath.Join(tmp, "identity"), ScryptWorkFactor: 10}
+	pub, _, err := p.Create(ctx, []byte(testPass))
+	if err != nil {
+		t.Fatal(err)
+	}
+	shared, err := Open(Options{Dir: filepath.Join(tmp, "shared"), Personal: p})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := shared.InitShared(ctx, pub); err != nil {
+		t.Fatal(err)
+	}
+	if err := shared.Set(ctx, "a", []byte("v1")); err != nil {
+		t.Fatal(err)
+	}
+
+	for name, v := range map[string]*Vault{"own identity": own, "shared": shared} {
+		t.Run(name, func(t *testing.T) {
+			v.opts.Decrypter = corruptingDecrypter{dir: v.Dir(), next: pass}
+			if got, err := v.Get(ctx, "a"); err != nil || string(got) != "v1" {
+				t.Fatalf("Get = %q, %v; want v1 from the vault.json read before decrypting", got, err)
+			}
+		})
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/godbus/dbus/v5"
 
@@ -27,6 +28,17 @@ const (
 
 func (b *Backend) itemAttributes(name string) map[string]string {
 	return map[string]string{attrService: b.service, attrUsername: name}
+}
+
+// krName is the name an item's attributes give it, if the item is
+// service's, the name starts with prefix and kr can address it: items other
+// tools wrote under names kr cannot use are left out of every listing.
+func krName(attrs map[string]string, service, prefix string) (string, bool) {
+	name, ok := attrs[attrUsername]
+	if !ok || attrs[attrService] != service || !strings.HasPrefix(name, prefix) || backends.ValidateName(name) != nil {
+		return "", false
+	}
+	return name, true
 }
 
 // find is search for Get, List and Delete, which must never take a locked

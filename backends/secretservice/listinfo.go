@@ -44,8 +44,8 @@ func (b *Backend) ListInfo(ctx context.Context, prefix string) ([]backends.Info,
 		attrs, _ := props["Attributes"].Value().(map[string]string)
 		label, _ := props["Label"].Value().(string)
 		modified, _ := props["Modified"].Value().(uint64)
-		name, ok := attrs[attrUsername]
-		if !ok || attrs[attrService] != b.service || !strings.HasPrefix(name, prefix) || backends.ValidateName(name) != nil {
+		name, ok := krName(attrs, b.service, prefix)
+		if !ok {
 			continue
 		}
 		if t, seen := newest[name]; seen && t > modified {
@@ -76,7 +76,7 @@ func (b *Backend) ListInfo(ctx context.Context, prefix string) ([]backends.Info,
 // libsecret schema's).
 func writerOf(name, service, label string, attrs map[string]string) string {
 	n := len(attrs)
-	if attrs["xdg:schema"] == "org.freedesktop.Secret.Generic" {
+	if attrs[AttrSchema] == "org.freedesktop.Secret.Generic" {
 		n--
 	}
 	onlyOurs := n == 2 && attrs[attrService] == service && attrs[attrUsername] == name

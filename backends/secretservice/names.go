@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strings"
 
 	"github.com/godbus/dbus/v5"
 
@@ -130,8 +129,8 @@ func (l *NameLister) List(ctx context.Context, prefix string) ([]string, error) 
 	var names []string
 	for _, v := range l.getAll(ctx, items, ifaceItem, "Attributes") {
 		attrs, _ := v.Value().(map[string]string)
-		name, ok := attrs[attrUsername]
-		if !ok || attrs[attrService] != l.service || !strings.HasPrefix(name, prefix) || backends.ValidateName(name) != nil {
+		name, ok := krName(attrs, l.service, prefix)
+		if !ok {
 			continue
 		}
 		names = append(names, name)

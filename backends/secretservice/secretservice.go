@@ -16,7 +16,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"sync"
 
 	"github.com/godbus/dbus/v5"
@@ -281,8 +280,8 @@ func (b *Backend) List(ctx context.Context, prefix string) ([]string, error) {
 			return nil, fmt.Errorf("list: %w", classify("read attributes", err))
 		}
 		attrs, _ := v.Value().(map[string]string)
-		name, ok := attrs[attrUsername]
-		if !ok || attrs[attrService] != b.service || !strings.HasPrefix(name, prefix) || backends.ValidateName(name) != nil {
+		name, ok := krName(attrs, b.service, prefix)
+		if !ok {
 			continue
 		}
 		names = append(names, name)
