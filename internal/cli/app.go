@@ -233,6 +233,13 @@ func (a *App) passphraseFromEnv() (p []byte, ok bool, err error) {
 	return nil, false, nil
 }
 
+// passphraseInEnv reports whether passphraseFromEnv would answer, without
+// reading the file: deciding where a passphrase comes from, for every
+// secret read, needs no copy of it.
+func (a *App) passphraseInEnv() bool {
+	return a.Getenv("KR_PASSPHRASE_FILE") != "" || a.Getenv("KR_PASSPHRASE") != ""
+}
+
 // newPassphrase asks for a new passphrase: from the environment, or twice on
 // the terminal.
 func (a *App) newPassphrase(ctx context.Context, what string) ([]byte, error) {

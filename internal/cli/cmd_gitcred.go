@@ -7,7 +7,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/kr-keyring/kr/backends"
 	"github.com/kr-keyring/kr/internal/gitcred"
 )
 
@@ -65,7 +64,8 @@ func (a *App) gitCredential(parent context.Context, action string) error {
 	if err != nil {
 		return err
 	}
-	h := &gitcred.Helper{Store: gitStore(b)}
+	// gitcred.For picks the layout git's own helper for the same store uses.
+	h := &gitcred.Helper{Store: gitcred.For(b)}
 	var out bytes.Buffer
 	defer func() { clear(out.Bytes()) }()
 	if err := h.Do(ctx, action, q, &out); err != nil {
@@ -79,6 +79,3 @@ func (a *App) gitCredential(parent context.Context, action string) error {
 	_, err = a.stdout().Write(out.Bytes())
 	return err
 }
-
-// gitStore picks the layout git's own helper for the same store uses.
-func gitStore(b backends.Backend) gitcred.Store { return gitcred.For(b) }

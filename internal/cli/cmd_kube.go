@@ -68,6 +68,9 @@ kubeconfig stanza.`,
 				*into = v
 				return nil
 			}
+			// Cleared however the reads end: a token read before the
+			// key failed is a secret too.
+			defer func() { clear(c.Token); clear(c.Key) }()
 			for _, r := range []struct {
 				name string
 				into *[]byte
@@ -76,8 +79,6 @@ kubeconfig stanza.`,
 					return err
 				}
 			}
-			defer clear(c.Token)
-			defer clear(c.Key)
 			doc, err := c.ExecCredential(info.APIVersion)
 			if err != nil {
 				return err

@@ -69,7 +69,7 @@ func (d *vaultDecrypter) Decrypt(ctx context.Context, s filevault.Sealed) ([]byt
 		}
 		return keys.Decrypt(ctx, s)
 	}
-	if _, fromEnv, _ := a.passphraseFromEnv(); fromEnv || !a.IO.CanPrompt() {
+	if a.passphraseInEnv() || !a.IO.CanPrompt() {
 		return d.local.Decrypt(ctx, s)
 	}
 	pass, err := a.passphrase(ctx, "Vault passphrase: ")
