@@ -146,16 +146,12 @@ func agentDirHint(err error, sock string) error {
 	return err
 }
 
-// agentEnv is the agent's environment: never a passphrase meant for kr.
+// agentEnv is the environment of a program kr starts for itself (the agent,
+// git config): never a passphrase meant for kr.
 func agentEnv(env []string) []string {
 	out := env[:0:0]
 	for _, kv := range env {
-		k, _, _ := strings.Cut(kv, "=")
-		drop := false
-		for _, c := range envref.PassphraseVars {
-			drop = drop || k == c
-		}
-		if !drop {
+		if k, _, _ := strings.Cut(kv, "="); !envref.IsPassphraseVar(k) {
 			out = append(out, kv)
 		}
 	}

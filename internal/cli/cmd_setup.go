@@ -147,6 +147,7 @@ func quoteAll(vs []string) string {
 // gitConfigGetAll reads every global value of key; none is not an error.
 func gitConfigGetAll(ctx context.Context, git, key string) ([]string, error) {
 	cmd := exec.CommandContext(ctx, git, "config", "--global", "--get-all", key)
+	cmd.Env = agentEnv(os.Environ()) // no passphrase of kr's reaches git
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
@@ -162,6 +163,7 @@ func gitConfigGetAll(ctx context.Context, git, key string) ([]string, error) {
 
 func runGit(ctx context.Context, git string, args ...string) error {
 	cmd := exec.CommandContext(ctx, git, args...)
+	cmd.Env = agentEnv(os.Environ())
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Run(); err != nil {

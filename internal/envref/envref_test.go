@@ -405,3 +405,18 @@ func TestJSONRefusesInvalidUTF8Value(t *testing.T) {
 		t.Fatalf("wrote %q before failing", out.String())
 	}
 }
+
+func TestIsPassphraseVar(t *testing.T) {
+	for _, k := range PassphraseVars {
+		if !IsPassphraseVar(k) {
+			t.Errorf("%s not recognised", k)
+		}
+	}
+	if IsPassphraseVar("KR_VAULT") || IsPassphraseVar("PATH") {
+		t.Error("an ordinary variable counted as a passphrase variable")
+	}
+	// Windows reads kr_passphrase as KR_PASSPHRASE; only there is it kr's.
+	if got := IsPassphraseVar("kr_passphrase"); got != (runtime.GOOS == "windows") {
+		t.Errorf("kr_passphrase on %s: %v", runtime.GOOS, got)
+	}
+}

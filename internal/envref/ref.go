@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"sort"
 	"strings"
 
@@ -37,6 +38,18 @@ type Layer struct {
 // recovery code or age identity. They never reach a child: a passphrase meant for kr is
 // not meant for the program it runs.
 var PassphraseVars = []string{"KR_PASSPHRASE", "KR_PASSPHRASE_FILE", "KR_NEW_PASSPHRASE_FILE", "KR_RECOVERY_CODE_FILE", "KR_IDENTITY", "KR_IDENTITY_FILE"}
+
+// IsPassphraseVar reports whether the variable named name is one of
+// PassphraseVars. On Windows names are case-insensitive (kr reads
+// kr_passphrase as KR_PASSPHRASE), so it compares them so there too.
+func IsPassphraseVar(name string) bool {
+	for _, p := range PassphraseVars {
+		if name == p || runtime.GOOS == "windows" && strings.EqualFold(name, p) {
+			return true
+		}
+	}
+	return false
+}
 
 // Result is the environment to run a program with.
 type Result struct {
@@ -75,8 +88,10 @@ func Resolve(ctx context.Context, g Getter, inherited []string, layers []Layer) 
 			env[v.Key] = entry{value: v.Value, source: src, set: true}
 		}
 	}
-	for _, k := range PassphraseVars {
-		delete(env, k)
+	for k := range env {
+		if IsPassphraseVar(k) {
+			delete(env, k)
+		}
 	}
 	keys := make([]string, 0, len(env))
 	for k := range env {
