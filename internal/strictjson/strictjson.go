@@ -39,10 +39,19 @@ func Unmarshal(data []byte, v any) error {
 func quiet(err error) error {
 	var se *json.SyntaxError
 	if errors.As(err, &se) {
-		return fmt.Errorf("json: syntax error at byte %d", se.Offset)
+		return quietSyntax{se}
 	}
 	return err
 }
+
+// quietSyntax reads as the offset alone and still unwraps to the
+// *json.SyntaxError, for callers that word the position themselves.
+type quietSyntax struct{ err *json.SyntaxError }
+
+func (q quietSyntax) Error() string {
+	return fmt.Sprintf("json: syntax error at byte %d", q.err.Offset)
+}
+func (q quietSyntax) Unwrap() error { return q.err }
 
 // check walks one value from dec, with t the Go type it will decode into
 // (nil when unknown: only duplicates are checked below it).
