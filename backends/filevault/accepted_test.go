@@ -128,7 +128,7 @@ func TestAcceptRecipient(t *testing.T) {
 	mate, _ := age.GenerateX25519Identity()
 	before := snapshot(t, v.path(secretsDir))
 	manifestBefore, _ := os.ReadFile(v.path(manifestFile))
-	if _, err := v.AddRecipient(ctx, mate.Recipient().String()); !errors.Is(err, ErrUnacceptedRecipient) {
+	if _, err := v.AddRecipient(ctx, "mate", mate.Recipient().String()); !errors.Is(err, ErrUnacceptedRecipient) {
 		t.Fatalf("AddRecipient with an unaccepted recipient in vault.json: %v", err)
 	}
 	manifestAfter, _ := os.ReadFile(v.path(manifestFile))
@@ -184,7 +184,7 @@ func TestTrustOnFirstUse(t *testing.T) {
 		t.Fatal(err)
 	}
 	mate, _ := age.GenerateX25519Identity()
-	if _, err := team.AddRecipient(ctx, mate.Recipient().String()); err != nil {
+	if _, err := team.AddRecipient(ctx, "mate", mate.Recipient().String()); err != nil {
 		t.Fatal(err)
 	}
 	fresh := openWithRecord(t, team.Dir(), &recipients.Record{Path: filepath.Join(t.TempDir(), recipients.FileName)})

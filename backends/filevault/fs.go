@@ -2,7 +2,6 @@ package filevault
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -46,11 +45,11 @@ func cleanStaleTemps(dir string) {
 }
 
 func writeManifest(path string, m *manifest) error {
-	b, err := json.MarshalIndent(m, "", "  ")
+	b, err := m.marshal()
 	if err != nil {
 		return err
 	}
-	return writeAtomic(path, append(b, '\n'))
+	return writeAtomic(path, b)
 }
 
 // checkDir refuses a vault directory that is not a directory, not ours, or

@@ -15,6 +15,8 @@ import (
 func FuzzParseManifest(f *testing.F) {
 	f.Add([]byte(`{"version":1,"identity":"age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p","recipients":["age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p"]}`))
 	f.Add([]byte(`{"version":2}`))
+	f.Add([]byte(`{"version":2,"recipients":[{"name":"alice","key":"age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p"},"age1lggyhqrw2nlhcxprm67z43rta597azn8gknawjehu9d9dl0jq3yqqvfafg"]}`))
+	f.Add([]byte(`{"version":2,"recipients":[{"name":"a","key":"age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p","Name":"b"}]}`))
 	f.Add([]byte(`{"version":1,"identity":"x","recipients":[],"extra":1}`))
 	f.Add([]byte(`[]`))
 	// What a reviewer reads must be what kr uses: no second or case-variant key.
@@ -36,19 +38,42 @@ func FuzzParseManifest(f *testing.F) {
 				t.Fatalf("accepted key %q", k)
 			}
 		}
+		var entries []json.RawMessage
+		if err := json.Unmarshal(raw["recipients"], &entries); err != nil {
+			t.Fatalf("a plain decoder cannot read the recipients: %v", err)
+		}
 		var rs []string
-		if err := json.Unmarshal(raw["recipients"], &rs); err != nil || !slices.Equal(rs, m.Recipients) {
+		for _, e := range entries {
+			var key string
+			if json.Unmarshal(e, &key) != nil {
+				var mem struct{ Name, Key string }
+				if err := json.Unmarshal(e, &mem); err != nil {
+					t.Fatalf("a plain decoder cannot read recipient %s: %v", e, err)
+				}
+				if m.Names[mem.Key] != mem.Name {
+					t.Fatalf("a plain decoder reads %s as %q, kr as %q", mem.Key, mem.Name, m.Names[mem.Key])
+				}
+				key = mem.Key
+			}
+			rs = append(rs, key)
+		}
+		if !slices.Equal(rs, m.Recipients) {
 			t.Fatalf("a plain decoder reads recipients %q, kr %q", rs, m.Recipients)
 		}
-		if m.Version != formatVersion || len(m.Recipients) == 0 {
+		if len(m.Recipients) == 0 {
 			t.Fatalf("accepted %+v", m)
 		}
-		found := false
-		for _, r := range m.Recipients {
-			found = found || r == m.Identity
-		}
-		if !found {
+		if m.Version == formatVersion && !slices.Contains(m.Recipients, m.Identity) {
 			t.Fatalf("accepted a manifest without its own identity: %+v", m)
+		}
+		// Written back, it reads the same.
+		b2, err := m.marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		m2, err := parseManifest(b2)
+		if err != nil || !slices.Equal(m2.Recipients, m.Recipients) || len(m2.Names) != len(m.Names) {
+			t.Fatalf("round trip: %+v, %v", m2, err)
 		}
 	})
 }

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"slices"
 	"strings"
 	"sync"
 
@@ -79,7 +78,12 @@ func (d *PassphraseDecrypter) Decrypt(ctx context.Context, s Sealed) ([]byte, er
 	if err != nil {
 		return nil, err
 	}
-	return decryptLimited(s.Ciphertext, maxCiphertext, id)
+	plain, err := decryptLimited(s.Ciphertext, maxCiphertext, id)
+	var nm *age.NoIdentityMatchError
+	if errors.As(err, &nm) {
+		return nil, fmt.Errorf("%w: the file is not encrypted to %s", ErrWrongIdentity, s.Recipient)
+	}
+	return plain, err
 }
 
 func (d *PassphraseDecrypter) identity(ctx context.Context, s Sealed) (*age.X25519Identity, error) {
@@ -165,128 +169,6 @@ func (v *Vault) rewrap(ctx context.Context, from string, key, newPass []byte) er
 		return err
 	}
 	return writeAtomic(v.path(identityFile), rewrapped)
-}
-
-// AddRecipient adds an age X25519 recipient (another device, a teammate)
-// and re-encrypts every secret to the new set; it returns how many. An
-// interruption loses nothing: each file is replaced atomically and
-// vault.json, written last, still names every recipient a file may be
-// encrypted to.
-func (v *Vault) AddRecipient(ctx context.Context, recipient string) (int, error) {
-	if _, err := age.ParseX25519Recipient(recipient); err != nil {
-		return 0, fmt.Errorf("recipient %q: %w", recipient, err)
-	}
-	n := 0
-	err := v.changeRecipients(ctx, func(m *manifest) (*manifest, error) {
-		// Adding is the user's word for this recipient. Everything is
-		// re-encrypted to the new set, so no other recipient the user has
-		// not accepted may ride along.
-		if err := v.opts.Accepted.Accept(v.opts.Dir, recipient); err != nil {
-			return nil, err
-		}
-		if err := v.checkAccepted(m); err != nil {
-			return nil, err
-		}
-		if slices.Contains(m.Recipients, recipient) {
-			return nil, nil
-		}
-		next := *m
-		next.Recipients = append(slices.Clone(m.Recipients), recipient)
-		return &next, nil
-	}, func(names []string) { n = len(names) })
-	return n, err
-}
-
-// ErrLastRecipient means a removal would leave the vault with nobody to
-// encrypt to, or without its own identity.
-var ErrLastRecipient = errors.New("the vault needs this recipient")
-
-// RemoveRecipient takes recipient out of vault.json and re-encrypts every
-// secret to the remaining set, under the vault's lock and atomically per
-// file. It returns the names of the secrets re-encrypted: the removed key
-// could read every one of them, and copies made before (git history,
-// backups) still open with it, so they must be rotated. An interruption
-// leaves vault.json, written last, naming the removed recipient still:
-// running it again finishes the job. The accepted record forgets it.
-func (v *Vault) RemoveRecipient(ctx context.Context, recipient string) ([]string, error) {
-	var readable []string
-	err := v.changeRecipients(ctx, func(m *manifest) (*manifest, error) {
-		if !slices.Contains(m.Recipients, recipient) {
-			return nil, fmt.Errorf("%s is not a recipient of %s", recipient, v.opts.Dir)
-		}
-		if recipient == m.Identity {
-			return nil, fmt.Errorf("%w: %s is the vault's own identity", ErrLastRecipient, recipient)
-		}
-		if len(m.Recipients) == 1 {
-			return nil, fmt.Errorf("%w: it is the only one, and nobody could read the secrets", ErrLastRecipient)
-		}
-		next := *m
-		next.Recipients = slices.DeleteFunc(slices.Clone(m.Recipients), func(r string) bool { return r == recipient })
-		if err := v.checkAccepted(&next); err != nil {
-			return nil, err
-		}
-		return &next, nil
-	}, func(names []string) { readable = names })
-	if err != nil {
-		return nil, err
-	}
-	if err := v.opts.Accepted.Forget(v.opts.Dir, recipient); err != nil {
-		return readable, err
-	}
-	return readable, nil
-}
-
-// changeRecipients re-encrypts every secret to the recipients change
-// returns for the current vault.json (nil: nothing to do), then writes it.
-// done gets the names re-encrypted.
-func (v *Vault) changeRecipients(ctx context.Context, change func(*manifest) (*manifest, error), done func(names []string)) error {
-	if _, err := v.manifest(); err != nil {
-		return err
-	}
-	unlock, err := v.lock(ctx)
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	// Read under the lock, so that no recipient or secret added meanwhile
-	// is missed.
-	m, err := v.manifest()
-	if err != nil {
-		return err
-	}
-	names, err := v.List(ctx, "")
-	if err != nil {
-		return err
-	}
-	next, err := change(m)
-	if err != nil || next == nil {
-		return err
-	}
-	rs, err := v.recipients(next)
-	if err != nil {
-		return err
-	}
-	for _, name := range names {
-		value, err := v.Get(ctx, name)
-		if err != nil {
-			return fmt.Errorf("re-encrypt %s: %w", name, err)
-		}
-		plain := secretPlaintext(name, value)
-		clear(value)
-		ct, err := encrypt(plain, rs...)
-		clear(plain)
-		if err != nil {
-			return err
-		}
-		if err := writeAtomic(v.secretPath(name), ct); err != nil {
-			return err
-		}
-	}
-	if err := writeManifest(v.path(manifestFile), next); err != nil {
-		return err
-	}
-	done(names)
-	return nil
 }
 
 // Recovery codes: 30 characters of an alphabet without look-alikes (150

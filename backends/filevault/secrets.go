@@ -96,7 +96,7 @@ func (v *Vault) Get(ctx context.Context, name string) (_ []byte, err error) {
 		clear(plain)
 		return nil, fmt.Errorf("file %s is damaged: %w", v.rel(p), err)
 	}
-	if bound != name {
+	if bound != name && !isConflictCopy(name, bound) {
 		clear(plain)
 		return nil, fmt.Errorf("file %s holds secret %s: renamed or swapped?", v.rel(p), bound)
 	}
@@ -159,17 +159,17 @@ func (v *Vault) Set(ctx context.Context, name string, value []byte) (err error) 
 	if err := v.checkAccepted(m); err != nil {
 		return err
 	}
-	rs, err := v.recipients(m)
+	p := v.secretPath(name)
+	set, err := v.scopes(m).of(p)
 	if err != nil {
 		return err
 	}
 	plain := secretPlaintext(name, value)
-	ct, err := encrypt(plain, rs...)
+	ct, err := encryptTo(plain, set.keys)
 	clear(plain)
 	if err != nil {
 		return err
 	}
-	p := v.secretPath(name)
 	if err := v.makeDirs(filepath.Dir(p)); err != nil {
 		return err
 	}

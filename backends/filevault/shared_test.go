@@ -35,7 +35,7 @@ func TestSharedVault(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := v.InitShared(ctx, pub); err != nil {
+	if err := v.InitShared(ctx, "me", pub); err != nil {
 		t.Fatal(err)
 	}
 	if err := v.Set(ctx, "db/pass", []byte("s3cret")); err != nil {

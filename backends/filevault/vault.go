@@ -162,25 +162,90 @@ func (v *Vault) Exists() bool {
 	return err == nil
 }
 
-// manifest is vault.json.
+// manifest is vault.json. A shared vault names its members:
+//
+//	{"version": 2, "recipients": [{"name": "alice", "key": "age1..."}]}
+//
+// A version 1 vault (one person's) lists bare keys, as it always has; a
+// bare key is also read in a version 2 file (one written before names).
 type manifest struct {
-	Version    int      `json:"version"`
-	Identity   string   `json:"identity,omitempty"`
-	Recipients []string `json:"recipients"`
+	Version    int
+	Identity   string
+	Recipients []string          // age1 keys, in the file's order
+	Names      map[string]string // key -> member name, where one is given
+}
+
+type manifestJSON struct {
+	Version    int               `json:"version"`
+	Identity   string            `json:"identity,omitempty"`
+	Recipients []json.RawMessage `json:"recipients"`
+}
+
+type memberJSON struct {
+	Name string `json:"name"`
+	Key  string `json:"key"`
+}
+
+// name returns the member name of key, or "" if it has none.
+func (m *manifest) name(key string) string { return m.Names[key] }
+
+// keyOf returns the key of the member called name.
+func (m *manifest) keyOf(name string) (string, bool) {
+	for k, n := range m.Names {
+		if n == name {
+			return k, true
+		}
+	}
+	return "", false
+}
+
+func (m *manifest) marshal() ([]byte, error) {
+	out := manifestJSON{Version: m.Version, Identity: m.Identity, Recipients: []json.RawMessage{}}
+	for _, k := range m.Recipients {
+		var v any = k
+		if n := m.Names[k]; n != "" && m.Version != formatVersion {
+			v = memberJSON{Name: n, Key: k}
+		}
+		b, err := json.Marshal(v)
+		if err != nil {
+			return nil, err
+		}
+		out.Recipients = append(out.Recipients, b)
+	}
+	b, err := json.MarshalIndent(out, "", "  ")
+	return append(b, '\n'), err
+}
+
+// ValidMemberName checks a member's name: 1 to 64 of A-Z a-z 0-9 . _ - @,
+// not starting with . or -.
+func ValidMemberName(name string) error {
+	if name == "" || len(name) > 64 {
+		return fmt.Errorf("member name %q: 1 to 64 characters", name)
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		ok := 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("._-@", c) >= 0
+		if !ok || (i == 0 && (c == '.' || c == '-')) {
+			return fmt.Errorf("member name %q: use A-Z a-z 0-9 . _ - @, not starting with . or -", name)
+		}
+	}
+	return nil
 }
 
 // parseManifest reads vault.json strictly: a known version, an X25519
-// identity that is among the recipients, and recipients that parse.
+// identity that is among the recipients, and recipients that parse, each
+// once, with names that are valid and distinct.
 func parseManifest(b []byte) (*manifest, error) {
 	if len(b) > maxSmallFile {
 		return nil, fmt.Errorf("%s is larger than %d bytes", manifestFile, maxSmallFile)
 	}
 	// Strictly: encoding/json lets a later "Recipients" win over the
 	// "recipients" a reviewer of a shared vault reads.
-	var m manifest
-	if err := strictjson.Unmarshal(b, &m); err != nil {
+	var raw manifestJSON
+	if err := strictjson.Unmarshal(b, &raw); err != nil {
 		return nil, fmt.Errorf("%s: %w", manifestFile, err)
 	}
+	m := &manifest{Version: raw.Version, Identity: raw.Identity}
 	switch m.Version {
 	case formatVersion:
 		if _, err := age.ParseX25519Recipient(m.Identity); err != nil {
@@ -190,28 +255,53 @@ func parseManifest(b []byte) (*manifest, error) {
 		if m.Identity != "" {
 			return nil, fmt.Errorf("%s: a version %d vault holds no identity", manifestFile, sharedVersion)
 		}
-		if len(m.Recipients) == 0 {
+		if len(raw.Recipients) == 0 {
 			return nil, fmt.Errorf("%s: no recipients", manifestFile)
 		}
 	default:
 		return nil, fmt.Errorf("%s: format version %d is not supported (this kr reads versions %d and %d)", manifestFile, m.Version, formatVersion, sharedVersion)
 	}
 	own := m.Identity == ""
-	seen := map[string]bool{}
-	for _, r := range m.Recipients {
+	for _, e := range raw.Recipients {
+		var mem memberJSON
+		if len(e) > 0 && e[0] == '"' {
+			if err := json.Unmarshal(e, &mem.Key); err != nil {
+				return nil, fmt.Errorf("%s: %w", manifestFile, err)
+			}
+		} else {
+			if m.Version == formatVersion {
+				return nil, fmt.Errorf("%s: a version %d vault lists keys, not members", manifestFile, formatVersion)
+			}
+			if err := strictjson.Unmarshal(e, &mem); err != nil {
+				return nil, fmt.Errorf("%s: recipient: %w", manifestFile, err)
+			}
+			if err := ValidMemberName(mem.Name); err != nil {
+				return nil, fmt.Errorf("%s: %w", manifestFile, err)
+			}
+			if _, taken := m.keyOf(mem.Name); taken {
+				return nil, fmt.Errorf("%s: two recipients are named %s", manifestFile, mem.Name)
+			}
+		}
+		r := mem.Key
 		if _, err := age.ParseX25519Recipient(r); err != nil {
 			return nil, fmt.Errorf("%s: recipient %q: %w", manifestFile, r, err)
 		}
-		if seen[r] {
+		if slices.Contains(m.Recipients, r) {
 			return nil, fmt.Errorf("%s: recipient %s listed twice", manifestFile, r)
 		}
-		seen[r] = true
+		m.Recipients = append(m.Recipients, r)
+		if mem.Name != "" {
+			if m.Names == nil {
+				m.Names = map[string]string{}
+			}
+			m.Names[r] = mem.Name
+		}
 		own = own || r == m.Identity
 	}
 	if !own {
 		return nil, fmt.Errorf("%s: the vault's own identity is not among its recipients", manifestFile)
 	}
-	return &m, nil
+	return m, nil
 }
 
 func (v *Vault) manifest() (*manifest, error) {
@@ -324,10 +414,14 @@ func (v *Vault) identityFileOf(m *manifest) ([]byte, error) {
 }
 
 // InitShared creates a shared vault (version 2: recipients and secrets,
-// no identity) whose only recipient is pub, recorded as accepted.
-func (v *Vault) InitShared(ctx context.Context, pub string) error {
+// no identity) whose only recipient is pub, the member called name,
+// recorded as accepted.
+func (v *Vault) InitShared(ctx context.Context, name, pub string) error {
 	if _, err := age.ParseX25519Recipient(pub); err != nil {
 		return fmt.Errorf("recipient %q: %w", pub, err)
+	}
+	if err := ValidMemberName(name); err != nil {
+		return err
 	}
 	if err := makeDir(v.opts.Dir); err != nil {
 		return err
@@ -347,19 +441,7 @@ func (v *Vault) InitShared(ctx context.Context, pub string) error {
 		return err
 	}
 	// vault.json last: its presence is what makes the vault exist.
-	return writeManifest(v.path(manifestFile), &manifest{Version: sharedVersion, Recipients: []string{pub}})
-}
-
-func (v *Vault) recipients(m *manifest) ([]age.Recipient, error) {
-	rs := make([]age.Recipient, 0, len(m.Recipients))
-	for _, s := range m.Recipients {
-		r, err := age.ParseX25519Recipient(s)
-		if err != nil {
-			return nil, err
-		}
-		rs = append(rs, r)
-	}
-	return rs, nil
+	return writeManifest(v.path(manifestFile), &manifest{Version: sharedVersion, Recipients: []string{pub}, Names: map[string]string{pub: name}})
 }
 
 // Init creates the vault with passphrase and returns its recovery code.
@@ -416,9 +498,8 @@ func (v *Vault) initLocked(passphrase []byte) (string, error) {
 	if err := writeAtomic(v.path(recoveryFile), recovery); err != nil {
 		return "", err
 	}
-	m, _ := json.MarshalIndent(manifest{Version: formatVersion, Identity: pub, Recipients: []string{pub}}, "", "  ")
 	// vault.json last: its presence is what makes the vault exist.
-	if err := writeAtomic(v.path(manifestFile), append(m, '\n')); err != nil {
+	if err := writeManifest(v.path(manifestFile), &manifest{Version: formatVersion, Identity: pub, Recipients: []string{pub}}); err != nil {
 		return "", err
 	}
 	return code, nil

@@ -234,7 +234,7 @@ func TestAddRecipient(t *testing.T) {
 		t.Fatal(err)
 	}
 	oid, _ := other.ID()
-	if _, err := v.AddRecipient(ctx, oid); err != nil {
+	if _, err := v.AddRecipient(ctx, "mate", oid); err != nil {
 		t.Fatal(err)
 	}
 	rs, _ := v.Recipients()
@@ -253,7 +253,7 @@ func TestAddRecipient(t *testing.T) {
 	if err != nil || !bytes.HasSuffix(got, []byte("\nshared")) {
 		t.Fatalf("teammate decrypt: %q, %v", got, err)
 	}
-	if _, err := v.AddRecipient(ctx, "age1notarecipient"); err == nil {
+	if _, err := v.AddRecipient(ctx, "mate", "age1notarecipient"); err == nil {
 		t.Fatal("a bad recipient was accepted")
 	}
 }
@@ -383,7 +383,7 @@ func TestRemoveRecipient(t *testing.T) {
 	}
 	own, _ := v.ID()
 	mate, _ := age.GenerateX25519Identity()
-	if n, err := v.AddRecipient(ctx, mate.Recipient().String()); err != nil || n != 2 {
+	if n, err := v.AddRecipient(ctx, "mate", mate.Recipient().String()); err != nil || n != 2 {
 		t.Fatalf("AddRecipient = %d, %v", n, err)
 	}
 	if _, err := v.RemoveRecipient(ctx, own); !errors.Is(err, ErrLastRecipient) {
@@ -449,7 +449,7 @@ func TestGetReadsManifestOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := shared.InitShared(ctx, pub); err != nil {
+	if err := shared.InitShared(ctx, "me", pub); err != nil {
 		t.Fatal(err)
 	}
 	if err := shared.Set(ctx, "a", []byte("v1")); err != nil {

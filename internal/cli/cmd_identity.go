@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os/user"
 
 	"github.com/spf13/cobra"
 
@@ -47,14 +48,23 @@ func newVaultCmd(app *App) *cobra.Command {
 		Short: "Shared vaults: vaults read with your identity, not a passphrase of their own",
 		Args:  cobra.NoArgs,
 	}
-	c.AddCommand(&cobra.Command{
+	var name string
+	initCmd := &cobra.Command{
 		Use:   "init DIR",
 		Short: "Create a shareable vault in DIR whose only recipient is you",
 		Long: `Create a vault in DIR that holds recipients and secrets but no identity:
 each member reads it with their own identity ('kr identity', created on first
-use). Its only recipient is you. Use it with 'kr --vault DIR ...' or KR_VAULT.`,
+use). Its only recipient is you, named --name (your login name by default).
+Use it with 'kr --vault DIR ...' or KR_VAULT; put DIR in git and share it
+with 'kr vault sync'.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if name == "" {
+				name = loginName()
+			}
+			if err := filevault.ValidMemberName(name); err != nil {
+				return usagef("%v: give --name", err)
+			}
 			ctx, cancel := app.context(cmd.Context())
 			defer cancel()
 			pubs, err := app.myRecipients(ctx, true)
@@ -65,14 +75,16 @@ use). Its only recipient is you. Use it with 'kr --vault DIR ...' or KR_VAULT.`,
 			if err != nil {
 				return err
 			}
-			if err := v.InitShared(ctx, pubs[0]); err != nil {
+			if err := v.InitShared(ctx, name, pubs[0]); err != nil {
 				return fmt.Errorf("create the vault: %w", err)
 			}
-			fmt.Fprintf(app.IO.ErrOut, "kr: created a shared vault in %s; its recipient is you, %s\n", v.Dir(), pubs[0])
+			fmt.Fprintf(app.IO.ErrOut, "kr: created a shared vault in %s; its recipient is you, %s %s\n", v.Dir(), name, pubs[0])
 			return nil
 		},
-	})
-	c.AddCommand(newRecipientsCmd(app))
+	}
+	initCmd.Flags().StringVar(&name, "name", "", "your name among the vault's members")
+	c.AddCommand(initCmd)
+	c.AddCommand(newRecipientsCmd(app), newScopeCmd(app))
 	return c
 }
 
@@ -119,4 +131,14 @@ func (a *App) myRecipients(ctx context.Context, create bool) ([]string, error) {
 	a.showCode(fmt.Sprintf("created your identity in %s", p.Dir), code,
 		"keep the passphrase safe: it is the only way to your identity")
 	return []string{pub}, nil
+}
+
+// loginName is the default member name: the user's login name, or "" when
+// there is none that makes a valid name.
+func loginName() string {
+	u, err := user.Current()
+	if err != nil || filevault.ValidMemberName(u.Username) != nil {
+		return ""
+	}
+	return u.Username
 }

@@ -1,8 +1,8 @@
 package cli
 
 // kr vault recipients: who a vault's secrets are encrypted to, and which of
-// them you accepted (issue 13). vault.json version 2 holds public keys
-// only, no names, so keys are shown with their fingerprints.
+// them you accepted (issue 13). A shared vault names its members; keys are
+// always shown with their fingerprints.
 
 import (
 	"context"
@@ -24,7 +24,7 @@ func newRecipientsCmd(app *App) *cobra.Command {
 		Short: "List, accept, add and remove the vault's recipients",
 		Long: `Manage who the vault's secrets are encrypted to. Each key is shown with its
 fingerprint (the first 64 bits of the SHA-256 of its age1 string), short
-enough to compare over a call. vault.json holds keys, not names.
+enough to compare over a call. A shared vault's vault.json names each member.
 
 kr encrypts only to recipients you accepted (recorded in kr's config
 directory, not in the vault): a key someone else wrote into vault.json stops
@@ -41,16 +41,17 @@ func newRecipientsLsCmd(app *App) *cobra.Command {
 	return &cobra.Command{
 		Use:   "ls",
 		Short: "List the vault's recipients, their fingerprints and whether you accepted them",
-		Long: `List every recipient in vault.json, one a line: its fingerprint, its age1
+		Long: `List every recipient in vault.json, one a line: its name, fingerprint, age1
 key, "accepted" or "pending" (kr will not write until you accept it), and
-"you" for your own key.`,
+"you" for your own key. The first column is the member's name ("-" where the
+vault keeps none: a personal vault).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			v, err := app.existingVault()
 			if err != nil {
 				return err
 			}
-			all, err := v.Recipients()
+			all, err := v.Members()
 			if err != nil {
 				return err
 			}
@@ -61,13 +62,13 @@ key, "accepted" or "pending" (kr will not write until you accept it), and
 			mine := app.myKeys(cmd.Context(), v)
 			for _, r := range all {
 				state := "accepted"
-				if slices.Contains(pending, r) {
+				if slices.Contains(pending, r.Key) {
 					state = "pending"
 				}
-				if slices.Contains(mine, r) {
+				if slices.Contains(mine, r.Key) {
 					state += "  you"
 				}
-				if _, err := fmt.Fprintf(app.stdout(), "%s  %s  %s\n", recipients.Fingerprint(r), r, state); err != nil {
+				if _, err := fmt.Fprintf(app.stdout(), "%s  %s  %s  %s\n", memberName(r.Name), recipients.Fingerprint(r.Key), r.Key, state); err != nil {
 					return err
 				}
 			}
@@ -79,9 +80,9 @@ key, "accepted" or "pending" (kr will not write until you accept it), and
 func newRecipientsAcceptCmd(app *App) *cobra.Command {
 	var yes bool
 	c := &cobra.Command{
-		Use:   "accept [KEY|FINGERPRINT...]",
+		Use:   "accept [NAME|KEY|FINGERPRINT...]",
 		Short: "Accept recipients listed in vault.json, so that kr encrypts to them",
-		Long: `Accept the named recipients (age1 key or fingerprint) of the vault. With no
+		Long: `Accept the given recipients (name, age1 key or fingerprint) of the vault. With no
 argument, list every pending recipient with its fingerprint; --yes accepts
 them all. That is trust on first use: check each fingerprint with its owner
 first, because whoever can write vault.json can add a key of their own.`,
@@ -96,7 +97,7 @@ first, because whoever can write vault.json can add a key of their own.`,
 			}
 			var chosen []string
 			if len(args) > 0 {
-				all, err := v.Recipients()
+				all, err := v.Members()
 				if err != nil {
 					return err
 				}
@@ -116,8 +117,15 @@ first, because whoever can write vault.json can add a key of their own.`,
 					fmt.Fprintf(app.IO.ErrOut, "kr: every recipient of %s is accepted\n", v.Dir())
 					return nil
 				}
-				for _, r := range pending {
-					if _, err := fmt.Fprintf(app.stdout(), "%s  %s  pending\n", recipients.Fingerprint(r), r); err != nil {
+				members, err := v.Members()
+				if err != nil {
+					return err
+				}
+				for _, m := range members {
+					if !slices.Contains(pending, m.Key) {
+						continue
+					}
+					if _, err := fmt.Fprintf(app.stdout(), "%s  %s  %s  pending\n", memberName(m.Name), recipients.Fingerprint(m.Key), m.Key); err != nil {
 						return err
 					}
 				}
@@ -142,15 +150,23 @@ first, because whoever can write vault.json can add a key of their own.`,
 
 func newRecipientsAddCmd(app *App) *cobra.Command {
 	return &cobra.Command{
-		Use:   "add KEY",
-		Short: "Add an age X25519 recipient and re-encrypt every secret to it",
-		Long: `Add KEY (age1..., what 'kr identity' prints on the new member's machine) to
-vault.json, accept it, and re-encrypt every secret to the new set. This
-decrypts every secret, so the vault must be readable (unlocked, a passphrase,
-or KR_IDENTITY(_FILE)).`,
-		Args: cobra.ExactArgs(1),
+		Use:   "add NAME KEY",
+		Short: "Add a member's age X25519 key and re-encrypt what they may read",
+		Long: `Add the member NAME with KEY (age1..., what 'kr identity' prints on their
+machine) to vault.json, accept it, and re-encrypt to the new set every secret
+outside the scopes ('kr vault scope'); a scope's secrets stay with its own
+members. This decrypts those secrets, so the vault must be readable
+(unlocked, a passphrase, or KR_IDENTITY(_FILE)). A personal vault keeps no
+names: there, give the key alone.`,
+		Args: cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			key := strings.TrimSpace(args[0])
+			name, key := "", strings.TrimSpace(args[len(args)-1])
+			if len(args) == 2 {
+				name = args[0]
+				if err := filevault.ValidMemberName(name); err != nil {
+					return usagef("%v", err)
+				}
+			}
 			if _, err := age.ParseX25519Recipient(key); err != nil {
 				return usagef("%q is not an age X25519 recipient (age1...): %v", key, err)
 			}
@@ -158,13 +174,20 @@ or KR_IDENTITY(_FILE)).`,
 			if err != nil {
 				return err
 			}
+			if shared, err := v.Shared(); err == nil && shared && name == "" {
+				return usagef("a shared vault names its members: kr vault recipients add NAME %s", key)
+			}
 			ctx, cancel := app.context(cmd.Context())
 			defer cancel()
-			n, err := v.AddRecipient(ctx, key)
+			n, err := v.AddRecipient(ctx, name, key)
 			if err != nil {
 				return recipientChangeError(err, "add the recipient")
 			}
-			fmt.Fprintf(app.IO.ErrOut, "kr: %s %s is a recipient of %s; re-encrypted %d secret(s)\n", recipients.Fingerprint(key), key, v.Dir(), n)
+			who := key
+			if name != "" {
+				who = name + " " + key
+			}
+			fmt.Fprintf(app.IO.ErrOut, "kr: %s %s is a recipient of %s; re-encrypted %d secret(s)\n", recipients.Fingerprint(key), who, v.Dir(), n)
 			return nil
 		},
 	}
@@ -173,10 +196,11 @@ or KR_IDENTITY(_FILE)).`,
 func newRecipientsRmCmd(app *App) *cobra.Command {
 	var force bool
 	c := &cobra.Command{
-		Use:   "rm KEY|FINGERPRINT",
-		Short: "Remove a recipient and re-encrypt every secret to the others",
-		Long: `Remove a recipient from vault.json, re-encrypt every secret to the remaining
-recipients and forget it among the ones you accepted. The names of the
+		Use:   "rm NAME|KEY|FINGERPRINT",
+		Short: "Remove a recipient and re-encrypt what it could read",
+		Long: `Remove a recipient from vault.json and from every scope, re-encrypt every
+secret it could read to the remaining recipients, and forget it among the ones
+you accepted. The names of the
 secrets it could read are printed on stdout: copies made before (git
 history, backups, clones) still open with its key, so rotate those values.
 Removing your own key needs --force; the last recipient cannot be removed.
@@ -187,7 +211,7 @@ This decrypts every secret, so the vault must be readable.`,
 			if err != nil {
 				return err
 			}
-			all, err := v.Recipients()
+			all, err := v.Members()
 			if err != nil {
 				return err
 			}
@@ -222,17 +246,25 @@ This decrypts every secret, so the vault must be readable.`,
 	return c
 }
 
-// matchRecipient finds arg, an age1 key or a fingerprint (colons and case
-// optional), among all.
-func matchRecipient(all []string, arg, dir string) (string, error) {
+// matchRecipient finds arg, a member's name, an age1 key or a fingerprint
+// (colons and case optional), among all.
+func matchRecipient(all []filevault.Member, arg, dir string) (string, error) {
 	arg = strings.TrimSpace(arg)
 	want := strings.ReplaceAll(strings.ToLower(arg), ":", "")
 	for _, r := range all {
-		if r == arg || strings.ReplaceAll(recipients.Fingerprint(r), ":", "") == want {
-			return r, nil
+		if r.Key == arg || (r.Name != "" && r.Name == arg) || strings.ReplaceAll(recipients.Fingerprint(r.Key), ":", "") == want {
+			return r.Key, nil
 		}
 	}
 	return "", withHint(fmt.Errorf("%q matches no recipient of %s", arg, dir), "'kr vault recipients ls' lists them")
+}
+
+// memberName is a name for a column: "-" for none.
+func memberName(n string) string {
+	if n == "" {
+		return "-"
+	}
+	return n
 }
 
 // myKeys is who "you" are for this vault, as far as can be told without

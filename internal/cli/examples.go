@@ -40,10 +40,14 @@ var examples = map[string]string{
 	"kr vault":                   "  kr vault init ~/team-vault",
 	"kr vault init":              "  kr vault init ~/team-vault && kr --vault ~/team-vault set db/prod",
 	"kr vault recipients":        "  kr vault recipients ls\n  kr vault recipients accept 3f2a:09bc:77d1:e045",
-	"kr vault recipients ls":     "  kr vault recipients ls           # fingerprint, key, accepted or pending",
+	"kr vault recipients ls":     "  kr vault recipients ls           # name, fingerprint, key, accepted or pending",
 	"kr vault recipients accept": "  kr vault recipients accept       # lists what is pending\n  kr vault recipients accept --yes # trust on first use: check the fingerprints first",
-	"kr vault recipients add":    "  kr vault recipients add \"$(cat bob.pub)\"   # bob.pub: what 'kr identity' printed for Bob",
-	"kr vault recipients rm":     "  kr vault recipients rm 3f2a:09bc:77d1:e045 > rotate.txt",
+	"kr vault recipients add":    "  kr vault recipients add bob \"$(cat bob.pub)\"   # bob.pub: what 'kr identity' printed for Bob",
+	"kr vault recipients rm":     "  kr vault recipients rm bob > rotate.txt   # the secrets bob could read",
+	"kr vault scope":             "  kr vault scope set prod alice carol\n  kr vault scope ls",
+	"kr vault scope ls":          "  kr vault scope ls                # prod/  alice 3f2a:..., carol 9e01:...",
+	"kr vault scope set":         "  kr vault scope set prod alice carol   # only alice and carol read prod/",
+	"kr vault scope rm":          "  kr vault scope rm prod           # prod/ goes back to every member",
 	"kr version":                 "  kr version",
 }
 

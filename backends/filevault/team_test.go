@@ -1,0 +1,369 @@
+package filevault
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"filippo.io/age"
+)
+
+// team is a shared vault read by alice's key held in the process (as with
+// KR_IDENTITY), with bob and carol as keys to add.
+type team struct {
+	v                  *Vault
+	alice, bob, carol  *age.X25519Identity
+	aliceK, bobK, carK string
+}
+
+func newTeam(t testing.TB) *team {
+	t.Helper()
+	tm := &team{}
+	for _, p := range []**age.X25519Identity{&tm.alice, &tm.bob, &tm.carol} {
+		id, err := age.GenerateX25519Identity()
+		if err != nil {
+			t.Fatal(err)
+		}
+		*p = id
+	}
+	tm.aliceK, tm.bobK, tm.carK = tm.alice.Recipient().String(), tm.bob.Recipient().String(), tm.carol.Recipient().String()
+	v, err := Open(Options{Dir: filepath.Join(t.TempDir(), "team"),
+		Decrypter: &KeyDecrypter{Identities: []age.Identity{tm.alice}, Source: "test"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := v.InitShared(context.Background(), "alice", tm.aliceK); err != nil {
+		t.Fatal(err)
+	}
+	tm.v = v
+	return tm
+}
+
+// opens reports whether id decrypts the secret file of name, as stock age
+// would (age's own Decrypt, no kr code).
+func (tm *team) opens(t *testing.T, id age.Identity, name string) bool {
+	t.Helper()
+	ct, err := os.ReadFile(tm.v.secretPath(name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = age.Decrypt(bytes.NewReader(ct), id)
+	var nm *age.NoIdentityMatchError
+	if err != nil && !errors.As(err, &nm) {
+		t.Fatalf("%s: %v", name, err)
+	}
+	return err == nil
+}
+
+func (tm *team) record(t *testing.T, name string) []string {
+	t.Helper()
+	ct, err := os.ReadFile(tm.v.secretPath(name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, ok, err := readRecord(ct)
+	if err != nil || !ok {
+		t.Fatalf("%s: record %v, %v", name, ok, err)
+	}
+	return keys
+}
+
+func TestRecordInHeader(t *testing.T) {
+	ctx := context.Background()
+	tm := newTeam(t)
+	if err := tm.v.Set(ctx, "db/pass", []byte("v1")); err != nil {
+		t.Fatal(err)
+	}
+	if got := tm.record(t, "db/pass"); !slices.Equal(got, []string{tm.aliceK}) {
+		t.Fatalf("record = %q", got)
+	}
+	if !tm.opens(t, tm.alice, "db/pass") || tm.opens(t, tm.bob, "db/pass") {
+		t.Fatal("wrong readers")
+	}
+	// A file stock age wrote has no record, and that is not an error.
+	var buf bytes.Buffer
+	w, _ := age.Encrypt(&buf, tm.alice.Recipient())
+	w.Write([]byte("x"))
+	w.Close()
+	if keys, ok, err := readRecord(buf.Bytes()); ok || err != nil || keys != nil {
+		t.Fatalf("no record: %q %v %v", keys, ok, err)
+	}
+}
+
+func TestAddMemberReencryptsOutsideScopes(t *testing.T) {
+	ctx := context.Background()
+	tm := newTeam(t)
+	for _, n := range []string{"dev/a", "dev/b", "prod/db", "prod/deep/key", "top"} {
+		if err := tm.v.Set(ctx, n, []byte("value of "+n)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := tm.v.SetScope(ctx, "prod", []string{tm.aliceK}); err != nil {
+		t.Fatal(err)
+	}
+	n, err := tm.v.AddRecipient(ctx, "bob", tm.bobK)
+	if err != nil || n != 3 {
+		t.Fatalf("AddRecipient = %d, %v; want the 3 secrets outside prod/", n, err)
+	}
+	for _, name := range []string{"dev/a", "dev/b", "top"} {
+		if !tm.opens(t, tm.bob, name) {
+			t.Errorf("bob cannot read %s", name)
+		}
+	}
+	for _, name := range []string{"prod/db", "prod/deep/key"} {
+		if tm.opens(t, tm.bob, name) {
+			t.Errorf("bob reads %s, outside his scope", name)
+		}
+	}
+	// A secret written into the scope later stays inside it too.
+	if err := tm.v.Set(ctx, "prod/new", []byte("n")); err != nil {
+		t.Fatal(err)
+	}
+	if tm.opens(t, tm.bob, "prod/new") || !tm.opens(t, tm.alice, "prod/new") {
+		t.Fatal("prod/new has the wrong readers")
+	}
+	ms, err := tm.v.Members()
+	if err != nil || len(ms) != 2 || ms[1] != (Member{"bob", tm.bobK}) {
+		t.Fatalf("Members = %+v, %v", ms, err)
+	}
+	// The scope file is one age -R reads.
+	b, err := os.ReadFile(filepath.Join(tm.v.folderDir("prod"), scopeFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rs, err := age.ParseRecipients(bytes.NewReader(b)); err != nil || len(rs) != 1 {
+		t.Fatalf("age.ParseRecipients(scope) = %d, %v", len(rs), err)
+	}
+	// Names are unique, and a shared vault's members have one.
+	if _, err := tm.v.AddRecipient(ctx, "bob", tm.carK); err == nil {
+		t.Fatal("a second bob was added")
+	}
+	if _, err := tm.v.AddRecipient(ctx, "", tm.carK); err == nil {
+		t.Fatal("a nameless member was added to a shared vault")
+	}
+}
+
+func TestRemoveMemberListsWhatTheyCouldRead(t *testing.T) {
+	ctx := context.Background()
+	tm := newTeam(t)
+	if _, err := tm.v.AddRecipient(ctx, "bob", tm.bobK); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tm.v.AddRecipient(ctx, "carol", tm.carK); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []string{"dev/a", "ops/x", "ops/y"} {
+		if err := tm.v.Set(ctx, n, []byte("v")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := tm.v.SetScope(ctx, "ops", []string{tm.aliceK, tm.carK}); err != nil {
+		t.Fatal(err)
+	}
+	if tm.opens(t, tm.bob, "ops/x") {
+		t.Fatal("bob reads ops/x after the scope")
+	}
+	readable, err := tm.v.RemoveRecipient(ctx, tm.bobK)
+	if err != nil || !slices.Equal(readable, []string{"dev/a"}) {
+		t.Fatalf("RemoveRecipient(bob) = %q, %v; want only dev/a (ops/ was out of his scope)", readable, err)
+	}
+	readable, err = tm.v.RemoveRecipient(ctx, tm.carK)
+	if err != nil || !slices.Equal(readable, []string{"dev/a", "ops/x", "ops/y"}) {
+		t.Fatalf("RemoveRecipient(carol) = %q, %v", readable, err)
+	}
+	for _, n := range []string{"dev/a", "ops/x", "ops/y"} {
+		if tm.opens(t, tm.carol, n) || tm.opens(t, tm.bob, n) || !tm.opens(t, tm.alice, n) {
+			t.Errorf("%s: wrong readers after the removals", n)
+		}
+	}
+	scopes, err := tm.v.Scopes()
+	if err != nil || len(scopes) != 1 || !slices.Equal(scopes[0].Keys, []string{tm.aliceK}) {
+		t.Fatalf("Scopes = %+v, %v; want ops/ with alice alone", scopes, err)
+	}
+	// The last member of a scope cannot go while the scope stays.
+	if _, err := tm.v.AddRecipient(ctx, "bob", tm.bobK); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tm.v.SetScope(ctx, "ops", []string{tm.bobK}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tm.v.RemoveRecipient(ctx, tm.bobK); !errors.Is(err, ErrLastRecipient) {
+		t.Fatalf("removing a scope's last member: %v", err)
+	}
+}
+
+// C writes a secret encrypted to the recipients C knows while A adds B:
+// once both are merged, Reconcile re-encrypts it so that B reads it.
+func TestReconcileAfterConcurrentAdd(t *testing.T) {
+	ctx := context.Background()
+	tm := newTeam(t)
+	if err := tm.v.Set(ctx, "old", []byte("v")); err != nil {
+		t.Fatal(err)
+	}
+	stale, err := os.ReadFile(tm.v.secretPath("old"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tm.v.AddRecipient(ctx, "bob", tm.bobK); err != nil {
+		t.Fatal(err)
+	}
+	// What the merge brings: C's file, encrypted to alice alone.
+	if err := os.WriteFile(tm.v.secretPath("old"), stale, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// And a file alice cannot read, written to carol... by someone who
+	// had her key: Reconcile reports it instead of failing.
+	plain := secretPlaintext("foreign", []byte("f"))
+	ct, err := encryptTo(plain, []string{tm.carK})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(tm.v.secretPath("foreign"), ct, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r, err := tm.v.Reconcile(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(r.Reencrypted, []string{"old"}) || !slices.Equal(r.Unreadable, []string{"foreign"}) {
+		t.Fatalf("Reconcile = %+v", r)
+	}
+	if !tm.opens(t, tm.bob, "old") {
+		t.Fatal("bob cannot read what C wrote")
+	}
+	// Nothing left to do the second time.
+	if r, err := tm.v.Reconcile(ctx); err != nil || len(r.Reencrypted) != 0 {
+		t.Fatalf("second Reconcile = %+v, %v", r, err)
+	}
+}
+
+// A scope merged from a clone that still lists a removed member loses it.
+func TestReconcileDropsRemovedFromScopes(t *testing.T) {
+	ctx := context.Background()
+	tm := newTeam(t)
+	if _, err := tm.v.AddRecipient(ctx, "bob", tm.bobK); err != nil {
+		t.Fatal(err)
+	}
+	if err := tm.v.Set(ctx, "ops/x", []byte("v")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tm.v.SetScope(ctx, "ops", []string{tm.aliceK, tm.bobK}); err != nil {
+		t.Fatal(err)
+	}
+	scope := filepath.Join(tm.v.folderDir("ops"), scopeFile)
+	before, _ := os.ReadFile(scope)
+	if _, err := tm.v.RemoveRecipient(ctx, tm.bobK); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(scope, before, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := tm.v.Set(ctx, "ops/y", []byte("v")); err == nil {
+		t.Fatal("Set encrypted to a scope naming a removed member")
+	}
+	r, err := tm.v.Reconcile(ctx)
+	if err != nil || !slices.Equal(r.Scopes, []string{"ops"}) {
+		t.Fatalf("Reconcile = %+v, %v", r, err)
+	}
+	if err := tm.v.Set(ctx, "ops/y", []byte("v")); err != nil {
+		t.Fatal(err)
+	}
+	if tm.opens(t, tm.bob, "ops/y") {
+		t.Fatal("bob reads ops/y")
+	}
+}
+
+// A sync keeps the local side of a conflict as NAME.conflict-N: the file
+// is copied as is, still bound to NAME, and reads under its new name.
+func TestConflictCopyReads(t *testing.T) {
+	ctx := context.Background()
+	tm := newTeam(t)
+	if err := tm.v.Set(ctx, "db/pass", []byte("mine")); err != nil {
+		t.Fatal(err)
+	}
+	ct, _ := os.ReadFile(tm.v.secretPath("db/pass"))
+	for _, tc := range []struct {
+		name string
+		ok   bool
+	}{{"db/pass.conflict-1", true}, {"db/pass.conflict-12", true}, {"db/pass.conflict-0", false}, {"db/pass.conflict-x", false}, {"db/other", false}} {
+		if err := os.WriteFile(tm.v.secretPath(tc.name), ct, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		got, err := tm.v.Get(ctx, tc.name)
+		if tc.ok && (err != nil || string(got) != "mine") {
+			t.Errorf("Get(%s) = %q, %v", tc.name, got, err)
+		}
+		if !tc.ok && err == nil {
+			t.Errorf("Get(%s) read a file bound to db/pass", tc.name)
+		}
+	}
+}
+
+func TestParseScope(t *testing.T) {
+	k := "age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p"
+	for _, tc := range []struct {
+		in string
+		ok bool
+	}{
+		{k + "\n", true},
+		{"# ops\r\n" + k + "\r\n\n", true},
+		{"  " + k + "  ", false},
+		{"", false},
+		{"# nobody\n", false},
+		{k + "\n" + k + "\n", false},
+		{k + " # alice\n", false},
+		{"age1nope\n", false},
+	} {
+		_, err := parseScope([]byte(tc.in))
+		if (err == nil) != tc.ok {
+			t.Errorf("%q: %v, want ok=%v", tc.in, err, tc.ok)
+		}
+	}
+}
+
+func FuzzParseScope(f *testing.F) {
+	f.Add([]byte("# ops\nage1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p\n"))
+	f.Add([]byte("age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p\r\n\r\n"))
+	f.Add([]byte("\n#\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		keys, err := parseScope(b)
+		if err != nil {
+			return
+		}
+		// What kr reads, age -R reads the same.
+		rs, err := age.ParseRecipients(bytes.NewReader(b))
+		if err != nil {
+			t.Fatalf("kr accepts a scope age refuses: %v", err)
+		}
+		if len(rs) != len(keys) || len(keys) == 0 {
+			t.Fatalf("kr reads %d keys, age %d", len(keys), len(rs))
+		}
+		for i, r := range rs {
+			if fmt.Sprint(r) != keys[i] {
+				t.Fatalf("key %d: kr %s, age %s", i, keys[i], r)
+			}
+		}
+	})
+}
+
+func FuzzParseRecord(f *testing.F) {
+	f.Add([]byte("age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p\n"))
+	f.Add([]byte("age1lggyhqrw2nlhcxprm67z43rta597azn8gknawjehu9d9dl0jq3yqqvfafg\nage1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p\n"))
+	f.Add([]byte("\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		keys, err := parseRecord(b)
+		if err != nil {
+			return
+		}
+		// Accepted records are canonical: writing them back gives the input.
+		body, _ := recordStanza{keys}.Wrap(nil)
+		if !bytes.Equal(body[0].Body, b) || !slices.IsSorted(keys) {
+			t.Fatalf("record %q reads as %q", b, keys)
+		}
+	})
+}
