@@ -124,8 +124,36 @@ func plainSegment(s string, isDir bool) bool {
 
 var errBadEscape = errors.New("malformed escape")
 
+// escapeFolder maps a folder of secrets (a name prefix, no trailing slash)
+// to the relative slash path of its directory.
+func escapeFolder(folder string) string {
+	segs := strings.Split(folder, "/")
+	for i, s := range segs {
+		segs[i] = splitLong(escapeSegment(s, true))
+	}
+	return strings.Join(segs, "/")
+}
+
+// unescapeFolder reverses escapeFolder; it accepts only what escapeFolder
+// writes.
+func unescapeFolder(path string) (string, error) {
+	folder, err := decodeEscaped(path)
+	if err != nil || escapeFolder(folder) != path {
+		return "", errBadEscape
+	}
+	return folder, nil
+}
+
 // unescapeName reverses escapeName; it accepts only what escapeName writes.
 func unescapeName(path string) (string, error) {
+	name, err := decodeEscaped(path)
+	if err != nil || escapeName(name) != path {
+		return "", errBadEscape // not canonical: two paths must not decode to one name
+	}
+	return name, nil
+}
+
+func decodeEscaped(path string) (string, error) {
 	p := strings.ReplaceAll(path, "~/~", "")
 	var b strings.Builder
 	for i := 0; i < len(p); i++ {
@@ -144,9 +172,5 @@ func unescapeName(path string) (string, error) {
 		b.WriteByte(byte(hi<<4 | lo))
 		i += 2
 	}
-	name := b.String()
-	if escapeName(name) != path {
-		return "", errBadEscape // not canonical: two paths must not decode to one name
-	}
-	return name, nil
+	return b.String(), nil
 }

@@ -67,11 +67,7 @@ func formatScope(folder string, keys []string, names map[string]string) []byte {
 // folderDir is the directory of a folder of secrets (a name prefix
 // without a trailing slash).
 func (v *Vault) folderDir(folder string) string {
-	segs := strings.Split(folder, "/")
-	for i, s := range segs {
-		segs[i] = splitLong(escapeSegment(s, true))
-	}
-	return filepath.Join(v.opts.Dir, secretsDir, filepath.FromSlash(strings.Join(segs, "/")))
+	return filepath.Join(v.opts.Dir, secretsDir, filepath.FromSlash(escapeFolder(folder)))
 }
 
 // scopes finds the recipients of the secrets in each folder, reading each
@@ -162,7 +158,7 @@ func (v *Vault) scopeFolders() ([]string, error) {
 		}
 		if _, err := os.Lstat(filepath.Join(p, scopeFile)); err == nil {
 			rel, _ := filepath.Rel(root, p)
-			name, err := unescapeName(filepath.ToSlash(rel))
+			name, err := unescapeFolder(filepath.ToSlash(rel))
 			if err != nil {
 				return fmt.Errorf("%s: %w", v.rel(p), err)
 			}

@@ -1,0 +1,170 @@
+package filevault
+
+import (
+	"errors"
+	"fmt"
+	"path"
+	"slices"
+	"strings"
+
+	"github.com/kr-keyring/kr/backends"
+)
+
+// Resolver settles, for a sync through git, what git cannot merge: the
+// recipient files merge by recipient, and a secret changed in two clones
+// keeps both versions. Paths are slash paths relative to the vault.
+type Resolver struct{ v *Vault }
+
+// Resolver returns the vault's Resolver.
+func (v *Vault) Resolver() Resolver { return Resolver{v} }
+
+// Mergeable reports the recipient files: vault.json and the scopes.
+func (Resolver) Mergeable(rel string) bool {
+	return rel == manifestFile || (strings.HasPrefix(rel, secretsDir+"/") && path.Base(rel) == scopeFile)
+}
+
+// Secret reports secret files.
+func (Resolver) Secret(rel string) bool {
+	return strings.HasPrefix(rel, secretsDir+"/") && strings.HasSuffix(rel, secretExt) && !strings.HasPrefix(path.Base(rel), ".")
+}
+
+// ConflictPath is where the local version of the secret at rel is kept as
+// copy n: the file of the secret NAME.conflict-n. The copy is the file as
+// written, still bound to NAME, which Get accepts under that name.
+func (Resolver) ConflictPath(rel string, n int) (string, error) {
+	esc := strings.TrimSuffix(strings.TrimPrefix(rel, secretsDir+"/"), secretExt)
+	name, err := unescapeName(esc)
+	if err != nil {
+		return "", fmt.Errorf("%s is not a secret's file: %w", rel, err)
+	}
+	c := ConflictName(name, n)
+	if err := backends.ValidateName(c); err != nil {
+		return "", fmt.Errorf("no room for a copy of %s: %w", name, err)
+	}
+	return secretsDir + "/" + escapeName(c) + secretExt, nil
+}
+
+// Merge merges a recipient file changed in two clones by recipient: a
+// recipient added on either side is kept, one removed on either side goes
+// (a removal is a revocation). Names follow upstream where both name a key.
+func (r Resolver) Merge(rel string, base, upstream, local []byte) ([]byte, error) {
+	if rel == manifestFile {
+		return mergeManifest(base, upstream, local)
+	}
+	return r.mergeScope(rel, base, upstream, local)
+}
+
+// mergeKeys is the three-way merge of two recipient lists: upstream's
+// order, then what only local added.
+func mergeKeys(base, upstream, local []string) []string {
+	gone := func(k string) bool {
+		return slices.Contains(base, k) && (!slices.Contains(upstream, k) || !slices.Contains(local, k))
+	}
+	var out []string
+	for _, k := range append(slices.Clone(upstream), local...) {
+		if !gone(k) && !slices.Contains(out, k) {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+func mergeManifest(base, upstream, local []byte) ([]byte, error) {
+	if upstream == nil || local == nil {
+		return nil, fmt.Errorf("%s was deleted in one clone: restore it from history ('git log -- %s') and sync again", manifestFile, manifestFile)
+	}
+	u, err := parseManifest(upstream)
+	if err != nil {
+		return nil, fmt.Errorf("upstream %w", err)
+	}
+	l, err := parseManifest(local)
+	if err != nil {
+		return nil, fmt.Errorf("local %w", err)
+	}
+	b := &manifest{Version: u.Version, Identity: u.Identity}
+	if base != nil {
+		if b, err = parseManifest(base); err != nil {
+			return nil, fmt.Errorf("merge base's %w", err)
+		}
+	}
+	if u.Version != l.Version || u.Identity != l.Identity || b.Version != u.Version || b.Identity != u.Identity {
+		return nil, fmt.Errorf("%s changed its format or identity in one clone: merge it by hand", manifestFile)
+	}
+	out := u.clone()
+	out.Recipients = mergeKeys(b.Recipients, u.Recipients, l.Recipients)
+	out.Names = map[string]string{}
+	for _, k := range out.Recipients {
+		if n := u.name(k); n != "" {
+			out.Names[k] = n
+		}
+	}
+	// A name upstream gave another key gets a suffix on the local side.
+	for _, k := range out.Recipients {
+		n := l.name(k)
+		if n == "" || out.Names[k] != "" {
+			continue
+		}
+		for i := 2; ; i++ {
+			if _, taken := out.keyOf(n); !taken {
+				break
+			}
+			n = fmt.Sprintf("%s-%d", l.name(k), i)
+		}
+		out.Names[k] = n
+	}
+	if len(out.Recipients) == 0 {
+		return nil, errors.New("the clones removed every recipient between them")
+	}
+	return out.marshal()
+}
+
+// mergeScope merges a scope as mergeKeys does. A scope deleted on one side
+// and changed on the other stays, changed: of the two, it is the one that
+// keeps secrets from the members outside it.
+func (r Resolver) mergeScope(rel string, base, upstream, local []byte) ([]byte, error) {
+	parse := func(side string, b []byte) ([]string, error) {
+		if b == nil {
+			return nil, nil
+		}
+		keys, err := parseScope(b)
+		if err != nil {
+			return nil, fmt.Errorf("%s %s: %w", side, rel, err)
+		}
+		return keys, nil
+	}
+	b, err := parse("merge base's", base)
+	if err != nil {
+		return nil, err
+	}
+	u, err := parse("upstream", upstream)
+	if err != nil {
+		return nil, err
+	}
+	l, err := parse("local", local)
+	if err != nil {
+		return nil, err
+	}
+	var keys []string
+	switch {
+	case u == nil && l == nil:
+		return nil, nil
+	case u == nil:
+		keys = l
+	case l == nil:
+		keys = u
+	default:
+		keys = mergeKeys(b, u, l)
+	}
+	if len(keys) == 0 {
+		return nil, fmt.Errorf("%s: the clones removed every member of the scope between them: set it again with 'kr vault scope set'", rel)
+	}
+	folder, err := unescapeFolder(strings.TrimPrefix(path.Dir(rel), secretsDir+"/"))
+	if err != nil {
+		return nil, fmt.Errorf("%s is not in a folder of secrets: %w", rel, err)
+	}
+	var names map[string]string
+	if m, err := r.v.manifest(); err == nil {
+		names = m.Names
+	}
+	return formatScope(folder, keys, names), nil
+}
