@@ -3,7 +3,12 @@ package filevault
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
 	"testing"
+
+	"filippo.io/age"
 )
 
 func BenchmarkSet(b *testing.B) {
@@ -67,6 +72,82 @@ func benchList(b *testing.B, format string, folders int) {
 		names, err := v.List(ctx, "")
 		if err != nil || len(names) != 10_000 {
 			b.Fatalf("List: %d names, %v", len(names), err)
+		}
+	}
+}
+
+// teamOf10k is a shared vault of 10,000 secrets in 100 folders, written
+// straight to disk (no fsync) to keep the setup short.
+func teamOf10k(b *testing.B) *team {
+	tm := newTeam(b)
+	m, err := tm.v.manifest()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for i := range 10_000 {
+		name := fmt.Sprintf("team%02d/key%03d", i%100, i/100)
+		p := tm.v.secretPath(name)
+		if err := tm.v.makeDirs(filepath.Dir(p)); err != nil {
+			b.Fatal(err)
+		}
+		ct, err := encryptTo(secretPlaintext(name, []byte("a 32-byte database password here")), m.Recipients)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := os.WriteFile(p, ct, 0o600); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return tm
+}
+
+// BenchmarkAddRecipient10k adds a member to a vault of 10,000 secrets:
+// every one is decrypted and re-encrypted to the new set, in one batch.
+// Run with -benchtime=1x; BenchmarkReencryptPerFile10k is the baseline.
+func BenchmarkAddRecipient10k(b *testing.B) {
+	tm := teamOf10k(b)
+	ctx := context.Background()
+	i := 0
+	for b.Loop() {
+		id, _ := age.GenerateX25519Identity()
+		n, err := tm.v.AddRecipient(ctx, fmt.Sprintf("member%d", i), id.Recipient().String())
+		if err != nil || n != 10_000 {
+			b.Fatalf("AddRecipient = %d, %v", n, err)
+		}
+		i++
+	}
+}
+
+// BenchmarkReencryptPerFile10k is the write path AddRecipient had before
+// batching, on the same vault: per secret a Get (vault.json read again), an
+// encryption and an atomic replace with its own two fsyncs and a scan of
+// the directory for stale temp files.
+func BenchmarkReencryptPerFile10k(b *testing.B) {
+	tm := teamOf10k(b)
+	ctx := context.Background()
+	for b.Loop() {
+		id, _ := age.GenerateX25519Identity()
+		m, err := tm.v.manifest()
+		if err != nil {
+			b.Fatal(err)
+		}
+		next := append(slices.Clone(m.Recipients), id.Recipient().String())
+		names, err := tm.v.List(ctx, "")
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, name := range names {
+			value, err := tm.v.Get(ctx, name)
+			if err != nil {
+				b.Fatal(err)
+			}
+			ct, err := encryptTo(secretPlaintext(name, value), next)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := writeAtomic(tm.v.secretPath(name), ct); err != nil {
+				b.Fatal(err)
+			}
 		}
 	}
 }

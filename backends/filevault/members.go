@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 
 	"filippo.io/age"
 
@@ -66,6 +68,10 @@ func (v *Vault) secretFiles(ctx context.Context, sc *scopes) ([]secretFile, erro
 // reencrypt decrypts each file and stages it, encrypted to its set, in b:
 // nothing is replaced until b commits. A file the local keys do not open
 // goes to unreadable when it is non-nil, and is an error otherwise.
+//
+// Encrypting costs two X25519 operations per recipient and decrypting one,
+// so encryption runs on every CPU. Decryption stays on this goroutine: a
+// Decrypter (the agent's connection) need not be safe for concurrent use.
 func (v *Vault) reencrypt(ctx context.Context, m *manifest, files []secretFile, b *atomicfile.Batch, unreadable func(secretFile)) error {
 	if len(files) == 0 {
 		return nil
@@ -73,6 +79,56 @@ func (v *Vault) reencrypt(ctx context.Context, m *manifest, files []secretFile, 
 	if v.opts.Decrypter == nil {
 		return fmt.Errorf("%w: re-encrypting needs the vault unlocked", backends.ErrLocked)
 	}
+	type job struct {
+		f     secretFile
+		plain []byte
+	}
+	type sealed struct {
+		f   secretFile
+		ct  []byte
+		err error
+	}
+	workers := runtime.GOMAXPROCS(0)
+	jobs := make(chan job, 2*workers)
+	done := make(chan sealed, 2*workers)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range jobs {
+				ct, err := encryptTo(j.plain, j.f.set.keys)
+				clear(j.plain)
+				done <- sealed{j.f, ct, err}
+			}
+		}()
+	}
+	written := make(chan error, 1)
+	go func() {
+		var err error
+		for s := range done {
+			if err == nil {
+				err = s.err
+			}
+			if err == nil {
+				err = b.Write(s.f.path, s.ct)
+			}
+		}
+		written <- err
+	}()
+	err := v.decryptEach(ctx, m, files, unreadable, func(f secretFile, plain []byte) { jobs <- job{f, plain} })
+	close(jobs)
+	wg.Wait()
+	close(done)
+	if werr := <-written; err == nil {
+		err = werr
+	}
+	return err
+}
+
+// decryptEach decrypts files in order and hands each plaintext to next,
+// which owns it from then on.
+func (v *Vault) decryptEach(ctx context.Context, m *manifest, files []secretFile, unreadable func(secretFile), next func(secretFile, []byte)) error {
 	sealed := Sealed{identity: func() ([]byte, error) { return v.identityFileOf(m) }}
 	var idErr error
 	if sealed.Recipient, idErr = v.idOf(m); idErr != nil {
@@ -109,14 +165,7 @@ func (v *Vault) reencrypt(ctx context.Context, m *manifest, files []secretFile, 
 			clear(plain)
 			return fmt.Errorf("re-encrypt %s: file %s is damaged: %w", f.name, v.rel(f.path), err)
 		}
-		out, err := encryptTo(plain, f.set.keys)
-		clear(plain)
-		if err != nil {
-			return err
-		}
-		if err := b.Write(f.path, out); err != nil {
-			return err
-		}
+		next(f, plain)
 	}
 	return nil
 }
