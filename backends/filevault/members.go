@@ -502,79 +502,105 @@ type Reconciled struct {
 // the set that governs it (after a sync: C wrote a secret while A added
 // B), and drops from the scopes recipients vault.json no longer lists (a
 // removal wins). Secrets the local keys cannot open are left and reported:
-// a member who can read them must run it.
+// a member who can read them must run it. With nothing to re-encrypt it
+// writes nothing and needs no recipient accepted.
 func (v *Vault) Reconcile(ctx context.Context) (*Reconciled, error) {
-	var r Reconciled
-	err := v.change(ctx, func(m *manifest) error {
-		if err := v.checkAccepted(m); err != nil {
-			return err
-		}
-		sc := v.scopes(m)
-		folders, err := v.scopeFolders()
-		if err != nil {
-			return err
-		}
-		scopeWrites := map[string][]byte{}
-		for _, folder := range folders {
-			dir := v.folderDir(folder)
-			file := filepath.Join(dir, scopeFile)
-			b, err := readFileChecked(file, maxSmallFile)
-			if err != nil {
-				return err
-			}
-			keys, err := parseScope(b)
-			if err != nil {
-				return fmt.Errorf("%s: %w", v.rel(file), err)
-			}
-			kept := slices.DeleteFunc(slices.Clone(keys), func(k string) bool { return !slices.Contains(m.Recipients, k) })
-			if len(kept) == len(keys) {
-				continue
-			}
-			if len(kept) == 0 {
-				return fmt.Errorf("%s lists no recipient of the vault any more: give the scope members ('kr vault scope %s NAME...') or remove it", v.rel(file), folder)
-			}
-			sc.override(dir, kept)
-			scopeWrites[file] = formatScope(folder, kept, m.Names)
-			r.Scopes = append(r.Scopes, folder)
-		}
-		files, err := v.secretFiles(ctx, sc)
-		if err != nil {
-			return err
-		}
-		var todo []secretFile
-		for _, f := range files {
-			ct, err := readFileChecked(f.path, maxCiphertext)
-			if err != nil {
-				return err
-			}
-			if rec, ok, _ := readRecord(ct); ok && slices.Equal(rec, sortedKeys(f.set.keys)) {
-				continue
-			}
-			todo = append(todo, f)
-		}
-		var b atomicfile.Batch
-		err = v.reencrypt(ctx, m, todo, &b, func(f secretFile) { r.Unreadable = append(r.Unreadable, f.name) })
-		if err != nil {
-			b.Abort()
-			return err
-		}
-		if err := b.Commit(); err != nil {
-			return err
-		}
-		for _, f := range todo {
-			if !slices.Contains(r.Unreadable, f.name) {
-				r.Reencrypted = append(r.Reencrypted, f.name)
-			}
-		}
-		for f, content := range scopeWrites {
-			if err := writeAtomic(f, content); err != nil {
-				return err
-			}
-		}
-		return nil
+	var r *Reconciled
+	err := v.change(ctx, func(m *manifest) (err error) {
+		r, err = v.reconcile(ctx, m)
+		return err
 	})
+	return r, err
+}
+
+// Exclusive runs fn holding the vault's writer lock, so that no kr writes
+// the vault meanwhile (kr vault sync runs git under it). Inside fn, use
+// the Locked it is given: the Vault's own writers would wait for the lock.
+func (v *Vault) Exclusive(ctx context.Context, fn func(l *Locked) error) error {
+	return v.change(ctx, func(*manifest) error { return fn(&Locked{v}) })
+}
+
+// Locked is a vault whose writer lock its holder has.
+type Locked struct{ v *Vault }
+
+// Reconcile is Vault.Reconcile under the lock already held.
+func (l *Locked) Reconcile(ctx context.Context) (*Reconciled, error) {
+	m, err := l.v.manifest()
 	if err != nil {
 		return nil, err
+	}
+	return l.v.reconcile(ctx, m)
+}
+
+func (v *Vault) reconcile(ctx context.Context, m *manifest) (*Reconciled, error) {
+	var r Reconciled
+	sc := v.scopes(m)
+	folders, err := v.scopeFolders()
+	if err != nil {
+		return nil, err
+	}
+	scopeWrites := map[string][]byte{}
+	for _, folder := range folders {
+		dir := v.folderDir(folder)
+		file := filepath.Join(dir, scopeFile)
+		b, err := readFileChecked(file, maxSmallFile)
+		if err != nil {
+			return nil, err
+		}
+		keys, err := parseScope(b)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", v.rel(file), err)
+		}
+		kept := slices.DeleteFunc(slices.Clone(keys), func(k string) bool { return !slices.Contains(m.Recipients, k) })
+		if len(kept) == len(keys) {
+			continue
+		}
+		if len(kept) == 0 {
+			return nil, fmt.Errorf("%s lists no recipient of the vault any more: give the scope members ('kr vault scope set %s NAME...') or remove it", v.rel(file), folder)
+		}
+		sc.override(dir, kept)
+		scopeWrites[file] = formatScope(folder, kept, m.Names)
+		r.Scopes = append(r.Scopes, folder)
+	}
+	files, err := v.secretFiles(ctx, sc)
+	if err != nil {
+		return nil, err
+	}
+	var todo []secretFile
+	for _, f := range files {
+		ct, err := readFileChecked(f.path, maxCiphertext)
+		if err != nil {
+			return nil, err
+		}
+		if rec, ok, _ := readRecord(ct); ok && slices.Equal(rec, sortedKeys(f.set.keys)) {
+			continue
+		}
+		todo = append(todo, f)
+	}
+	if len(todo) == 0 && len(scopeWrites) == 0 {
+		return &r, nil
+	}
+	if err := v.checkAccepted(m); err != nil {
+		return nil, err
+	}
+	var b atomicfile.Batch
+	err = v.reencrypt(ctx, m, todo, &b, func(f secretFile) { r.Unreadable = append(r.Unreadable, f.name) })
+	if err != nil {
+		b.Abort()
+		return nil, err
+	}
+	if err := b.Commit(); err != nil {
+		return nil, err
+	}
+	for _, f := range todo {
+		if !slices.Contains(r.Unreadable, f.name) {
+			r.Reencrypted = append(r.Reencrypted, f.name)
+		}
+	}
+	for f, content := range scopeWrites {
+		if err := writeAtomic(f, content); err != nil {
+			return nil, err
+		}
 	}
 	return &r, nil
 }

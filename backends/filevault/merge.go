@@ -28,14 +28,23 @@ func (Resolver) Secret(rel string) bool {
 	return strings.HasPrefix(rel, secretsDir+"/") && strings.HasSuffix(rel, secretExt) && !strings.HasPrefix(path.Base(rel), ".")
 }
 
-// ConflictPath is where the local version of the secret at rel is kept as
-// copy n: the file of the secret NAME.conflict-n. The copy is the file as
-// written, still bound to NAME, which Get accepts under that name.
-func (Resolver) ConflictPath(rel string, n int) (string, error) {
+// SecretName is the name of the secret whose file is at rel.
+func (Resolver) SecretName(rel string) (string, error) {
 	esc := strings.TrimSuffix(strings.TrimPrefix(rel, secretsDir+"/"), secretExt)
 	name, err := unescapeName(esc)
 	if err != nil {
 		return "", fmt.Errorf("%s is not a secret's file: %w", rel, err)
+	}
+	return name, nil
+}
+
+// ConflictPath is where the local version of the secret at rel is kept as
+// copy n: the file of the secret NAME.conflict-n. The copy is the file as
+// written, still bound to NAME, which Get accepts under that name.
+func (r Resolver) ConflictPath(rel string, n int) (string, error) {
+	name, err := r.SecretName(rel)
+	if err != nil {
+		return "", err
 	}
 	c := ConflictName(name, n)
 	if err := backends.ValidateName(c); err != nil {
