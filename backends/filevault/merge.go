@@ -1,6 +1,9 @@
 package filevault
 
 import (
+	"bytes"
+	"context"
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"path"
@@ -176,4 +179,41 @@ func (r Resolver) mergeScope(rel string, base, upstream, local []byte) ([]byte, 
 		names = m.Names
 	}
 	return formatScope(folder, keys, names), nil
+}
+
+// Same reports whether two versions of the secret file at rel hold the
+// same secret, name and value: then a sync keeps upstream's and makes no
+// conflict copy, for two clones that both re-encrypted (each changed the
+// recipients) changed no value. A version the local keys cannot open is
+// never the same.
+func (r Resolver) Same(ctx context.Context, rel string, upstream, local []byte) bool {
+	if bytes.Equal(upstream, local) {
+		return true
+	}
+	if r.v == nil || r.v.opts.Decrypter == nil {
+		return false
+	}
+	m, err := r.v.manifest()
+	if err != nil {
+		return false
+	}
+	open := func(ct []byte) []byte {
+		s := Sealed{Ciphertext: ct, identity: func() ([]byte, error) { return r.v.identityFileOf(m) }}
+		if s.Recipient, err = r.v.idOf(m); err != nil {
+			s.identity = func() ([]byte, error) { return nil, err }
+		}
+		plain, err := r.v.opts.Decrypter.Decrypt(ctx, s)
+		if err != nil {
+			return nil
+		}
+		return plain
+	}
+	u := open(upstream)
+	defer clear(u)
+	if u == nil {
+		return false
+	}
+	l := open(local)
+	defer clear(l)
+	return l != nil && subtle.ConstantTimeCompare(u, l) == 1
 }

@@ -1,6 +1,7 @@
 package filevault
 
 import (
+	"context"
 	"slices"
 	"strings"
 	"testing"
@@ -140,5 +141,38 @@ func TestResolverPaths(t *testing.T) {
 	}
 	if _, err := r.ConflictPath("secrets/"+escapeName(strings.Repeat("x", 256))+".age", 1); err == nil {
 		t.Fatal("a copy name over the limit")
+	}
+}
+
+// Two clones that re-encrypted the same value made the same secret; a
+// changed value, or one the local keys cannot open, is a conflict.
+func TestResolverSame(t *testing.T) {
+	ctx := context.Background()
+	tm := newTeam(t)
+	m, err := tm.v.manifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	seal := func(name, value string, keys ...string) []byte {
+		ct, err := encryptTo(secretPlaintext(name, []byte(value)), keys)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ct
+	}
+	a1 := seal("x", "v", m.Recipients...)
+	a2 := seal("x", "v", tm.aliceK, tm.bobK)
+	r := tm.v.Resolver()
+	if !r.Same(ctx, "secrets/x.age", a1, a2) {
+		t.Fatal("one value encrypted twice is not the same")
+	}
+	if r.Same(ctx, "secrets/x.age", a1, seal("x", "w", tm.aliceK)) {
+		t.Fatal("two values are the same")
+	}
+	if r.Same(ctx, "secrets/x.age", a1, seal("y", "v", tm.aliceK)) {
+		t.Fatal("two names are the same")
+	}
+	if r.Same(ctx, "secrets/x.age", a1, seal("x", "v", tm.bobK)) {
+		t.Fatal("a file alice cannot open is the same")
 	}
 }
