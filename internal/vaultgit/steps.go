@@ -1,0 +1,356 @@
+package vaultgit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// inProgress names the files git keeps while an operation waits for the user.
+var inProgress = []struct{ path, what, abort string }{
+	{"rebase-merge", "a rebase", "git rebase --abort"},
+	{"rebase-apply", "a rebase", "git rebase --abort"},
+	{"MERGE_HEAD", "a merge", "git merge --abort"},
+	{"CHERRY_PICK_HEAD", "a cherry-pick", "git cherry-pick --abort"},
+	{"REVERT_HEAD", "a revert", "git revert --abort"},
+}
+
+// refuseInProgress refuses a work tree where a rebase, merge, cherry-pick
+// or revert waits to be finished: a sync would mix its commits into it.
+func (s *syncer) refuseInProgress(ctx context.Context) error {
+	args := []string{"rev-parse"}
+	for _, p := range inProgress {
+		args = append(args, "--git-path", p.path)
+	}
+	out, err := s.g.out(ctx, args...)
+	if err != nil {
+		return err
+	}
+	paths := strings.Split(out, "\n")
+	if len(paths) != len(inProgress) {
+		return fmt.Errorf("git rev-parse --git-path: %d paths for %d names", len(paths), len(inProgress))
+	}
+	for i, p := range paths {
+		if _, err := os.Lstat(s.abs(p)); err == nil {
+			return fmt.Errorf("%s is in progress in %s: finish it or run %s, then sync again", inProgress[i].what, s.g.top, inProgress[i].abort)
+		}
+	}
+	unmerged, err := s.g.out(ctx, "ls-files", "-u")
+	if err != nil {
+		return err
+	}
+	if unmerged != "" {
+		return fmt.Errorf("the index of %s has unmerged paths: resolve them and commit, then sync again", s.g.top)
+	}
+	return nil
+}
+
+// abs makes a path git printed (relative to the top of the work tree, or
+// absolute) absolute.
+func (s *syncer) abs(p string) string {
+	p = filepath.FromSlash(p)
+	if filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(s.g.top, p)
+}
+
+// branch returns the checked-out branch: a detached HEAD has nowhere to push.
+func (s *syncer) branch(ctx context.Context) (string, error) {
+	ref, err := s.g.out(ctx, "symbolic-ref", "-q", "HEAD")
+	if exitCode(err) == 1 {
+		return "", fmt.Errorf("HEAD is detached in %s: check out a branch, then sync again", s.g.top)
+	}
+	if err != nil {
+		return "", err
+	}
+	b, ok := strings.CutPrefix(ref, "refs/heads/")
+	if !ok {
+		return "", fmt.Errorf("HEAD of %s is %s, not a branch", s.g.top, ref)
+	}
+	return b, nil
+}
+
+// upstream is where the branch is pulled from and pushed to.
+type upstream struct {
+	remote     string // "" when the repository has no remote
+	ref        string // the branch on the remote: refs/heads/...
+	configured bool   // branch.<name>.remote and .merge are set
+}
+
+func (s *syncer) upstream(ctx context.Context, branch string) (upstream, error) {
+	remote, rerr := s.config(ctx, "branch."+branch+".remote")
+	merge, merr := s.config(ctx, "branch."+branch+".merge")
+	if err := errors.Join(rerr, merr); err != nil {
+		return upstream{}, err
+	}
+	if remote != "" && merge != "" {
+		return upstream{remote: remote, ref: merge, configured: true}, nil
+	}
+	out, err := s.g.out(ctx, "remote")
+	if err != nil {
+		return upstream{}, err
+	}
+	remotes := strings.Fields(out)
+	switch {
+	case len(remotes) == 0:
+		return upstream{}, nil
+	case len(remotes) == 1:
+		remote = remotes[0]
+	case slices.Contains(remotes, "origin"):
+		remote = "origin"
+	default:
+		return upstream{}, fmt.Errorf("branch %s has no upstream and %s has several remotes (%s): choose one with git branch --set-upstream-to", branch, s.g.top, strings.Join(remotes, ", "))
+	}
+	return upstream{remote: remote, ref: "refs/heads/" + branch}, nil
+}
+
+// config returns a setting's value, "" when it is not set.
+func (s *syncer) config(ctx context.Context, key string) (string, error) {
+	v, err := s.g.out(ctx, "config", "--get", key)
+	if exitCode(err) == 1 {
+		return "", nil
+	}
+	return v, err
+}
+
+func (s *syncer) setUpstream(ctx context.Context, branch string, up upstream) error {
+	if _, err := s.g.out(ctx, "config", "branch."+branch+".remote", up.remote); err != nil {
+		return err
+	}
+	_, err := s.g.out(ctx, "config", "branch."+branch+".merge", up.ref)
+	return err
+}
+
+// remoteHasBranch asks the remote whether it has the branch yet.
+func (s *syncer) remoteHasBranch(ctx context.Context, up upstream) (bool, error) {
+	out, err := s.g.run(ctx, call{args: []string{"ls-remote", "--exit-code", up.remote, up.ref}, tee: true})
+	if exitCode(err) == 2 {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("ask %s for %s: %w", up.remote, up.ref, err)
+	}
+	// The pattern also matches refs that end with it; only the exact one counts.
+	for _, line := range strings.Split(string(out), "\n") {
+		if _, ref, ok := strings.Cut(strings.TrimRight(line, "\r"), "\t"); ok && ref == up.ref {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// publish pushes the branch to a remote that does not have it yet and
+// makes it the upstream.
+func (s *syncer) publish(ctx context.Context, up upstream) error {
+	if _, err := s.g.run(ctx, call{args: []string{"push", "-u", up.remote, "HEAD:" + up.ref}, tee: true}); err != nil {
+		return fmt.Errorf("publish to %s: %w", up.remote, err)
+	}
+	return nil
+}
+
+// vaultSpec is the pathspec of the whole vault.
+func (s *syncer) vaultSpec() string {
+	if s.prefix == "" {
+		return ":(top)"
+	}
+	return ":(top,literal)" + strings.TrimSuffix(s.prefix, "/")
+}
+
+// pathSpec is the pathspec of one file, given from the top of the work tree.
+func pathSpec(full string) string {
+	return ":(top,literal)" + full
+}
+
+// commitSpecs are the vault's paths less the excluded ones.
+func (s *syncer) commitSpecs() []string {
+	specs := []string{s.vaultSpec()}
+	for _, pat := range s.opts.Exclude {
+		specs = append(specs, ":(top,exclude,glob)"+globEscape(s.prefix)+pat)
+	}
+	return specs
+}
+
+// globEscape quotes the characters git's wildmatch treats specially, so a
+// vault folder named "a[1]" matches only itself.
+func globEscape(p string) string {
+	var b strings.Builder
+	for _, r := range p {
+		if strings.ContainsRune(`*?[]\`, r) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// noCRLF keeps git from converting line endings in what it stages, even
+// before the vault's .gitattributes is in the index: core.autocrlf=true
+// would otherwise corrupt age headers.
+var noCRLF = []string{"-c", "core.autocrlf=false"}
+
+// commitVault stages every change in the vault except the excluded paths
+// and commits them alone; it reports whether there was anything to commit.
+func (s *syncer) commitVault(ctx context.Context, msg string) (bool, error) {
+	specs := s.commitSpecs()
+	if _, err := s.g.run(ctx, call{args: slices.Concat(noCRLF, []string{"add", "-A", "--"}, specs)}); err != nil {
+		return false, fmt.Errorf("stage the vault: %w", err)
+	}
+	clean, err := s.g.ok(ctx, "diff", "--cached", "--quiet", "--", s.vaultSpec())
+	if err != nil || clean {
+		return false, err
+	}
+	args := slices.Concat(noCRLF, []string{"commit", "-q", "-m", msg, "--"}, specs)
+	if _, err := s.g.run(ctx, call{args: args, env: s.ident}); err != nil {
+		return false, fmt.Errorf("commit the vault: %w", err)
+	}
+	return true, nil
+}
+
+// refuseDirtyOutside refuses uncommitted changes to tracked files outside
+// the vault: git pull --rebase would refuse them after the vault's commit.
+func (s *syncer) refuseDirtyOutside(ctx context.Context) error {
+	if s.prefix == "" {
+		return nil
+	}
+	outside := []string{":(top)", ":(top,exclude,literal)" + strings.TrimSuffix(s.prefix, "/")}
+	for _, cached := range []bool{false, true} {
+		args := []string{"diff", "--quiet"}
+		if cached {
+			args = append(args, "--cached")
+		}
+		clean, err := s.g.ok(ctx, append(append(args, "--"), outside...)...)
+		if err != nil {
+			return err
+		}
+		if !clean {
+			return fmt.Errorf("%s has uncommitted changes outside the vault: commit or stash them, then sync again", s.g.top)
+		}
+	}
+	return nil
+}
+
+// pull rebases the local commits onto the remote's branch, settling the
+// conflicts the resolver can; any other failure aborts the rebase.
+func (s *syncer) pull(ctx context.Context, up upstream, rep *Report) error {
+	pre, err := s.revParse(ctx, "HEAD")
+	if err != nil {
+		return err
+	}
+	args := []string{"pull", "--rebase", "--no-autostash", up.remote, up.ref}
+	_, err = s.g.run(ctx, call{args: args, env: s.ident, tee: true})
+	if err != nil {
+		rebasing, rerr := s.rebasing(ctx)
+		if rerr != nil {
+			return s.abort(ctx, errors.Join(err, rerr))
+		}
+		if !rebasing {
+			return fmt.Errorf("pull from %s: %w", up.remote, err)
+		}
+		if err := s.resolveRebase(ctx, rep, err); err != nil {
+			return s.abort(ctx, err)
+		}
+	}
+	tip, err := s.revParse(ctx, "FETCH_HEAD")
+	if err != nil {
+		return err
+	}
+	if tip == "" {
+		return errors.New("git pull left no FETCH_HEAD")
+	}
+	s.tip = tip
+	countArgs := []string{"rev-list", "--count", tip}
+	if pre != "" {
+		countArgs = append(countArgs, "^"+pre)
+	}
+	n, err := s.g.out(ctx, countArgs...)
+	if err != nil {
+		return err
+	}
+	pulled, err := strconv.Atoi(n)
+	if err != nil {
+		return fmt.Errorf("git rev-list --count: %q: %w", n, err)
+	}
+	rep.Pulled += pulled
+	return nil
+}
+
+// revParse returns the commit rev names, "" when there is none (an unborn
+// branch).
+func (s *syncer) revParse(ctx context.Context, rev string) (string, error) {
+	id, err := s.g.out(ctx, "rev-parse", "-q", "--verify", rev+"^{commit}")
+	if exitCode(err) == 1 {
+		return "", nil
+	}
+	return id, err
+}
+
+// rebasing reports whether a rebase is in progress.
+func (s *syncer) rebasing(ctx context.Context) (bool, error) {
+	out, err := s.g.out(ctx, "rev-parse", "--git-path", "rebase-merge", "--git-path", "rebase-apply")
+	if err != nil {
+		return false, err
+	}
+	for _, p := range strings.Split(out, "\n") {
+		if _, err := os.Lstat(s.abs(p)); err == nil {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// abort undoes a rebase in progress, even when ctx is done, and returns
+// cause with what the clone now holds.
+func (s *syncer) abort(ctx context.Context, cause error) error {
+	// Leaving a half-merged tree is worse than taking a moment longer.
+	ctx = context.WithoutCancel(ctx)
+	rebasing, err := s.rebasing(ctx)
+	if err != nil {
+		return fmt.Errorf("%w (and could not tell whether a rebase is left in %s: %v)", cause, s.g.top, err)
+	}
+	if !rebasing {
+		return cause
+	}
+	if _, err := s.g.out(ctx, "rebase", "--abort"); err != nil {
+		return fmt.Errorf("%w (and git rebase --abort failed in %s: %v)", cause, s.g.top, err)
+	}
+	return fmt.Errorf("%w: sync stopped, the clone is as it was before the pull (the vault's changes are committed locally)", cause)
+}
+
+// push pushes the merged branch. moved reports a push refused because
+// the remote's branch moved since the pull.
+func (s *syncer) push(ctx context.Context, up upstream) (pushed, moved bool, err error) {
+	ahead, err := s.g.out(ctx, "rev-list", "--count", s.tip+"..HEAD")
+	if err != nil {
+		return false, false, err
+	}
+	if ahead == "0" {
+		return false, false, nil
+	}
+	_, perr := s.g.run(ctx, call{args: []string{"push", up.remote, "HEAD:" + up.ref}, tee: true})
+	if perr == nil {
+		return true, false, nil
+	}
+	if ctx.Err() != nil {
+		return false, false, perr
+	}
+	perr = fmt.Errorf("push to %s: %w", up.remote, perr)
+	// Whether the remote moved is read from its branch, not from git's words.
+	if _, err := s.g.run(ctx, call{args: []string{"fetch", up.remote, up.ref}, tee: true}); err != nil {
+		return false, false, perr
+	}
+	tip, err := s.revParse(ctx, "FETCH_HEAD")
+	if err != nil || tip == "" {
+		return false, false, perr
+	}
+	contained, err := s.g.ok(ctx, "merge-base", "--is-ancestor", tip, "HEAD")
+	if err != nil || contained {
+		return false, false, perr
+	}
+	return false, true, nil
+}
