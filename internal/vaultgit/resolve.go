@@ -178,11 +178,11 @@ func (s *syncer) resolve(ctx context.Context, paths []*unmergedPath, rep *Report
 func (s *syncer) settleable(u *unmergedPath) error {
 	rel, inVault := strings.CutPrefix(u.path, s.prefix)
 	if !inVault {
-		return fmt.Errorf("%s, outside the vault, changed on both sides: merge it by hand (git pull --rebase)", u.path)
+		return fmt.Errorf("conflict in %s, outside the vault", u.path)
 	}
 	for _, st := range u.stages[1:] {
 		if st != nil && st.mode != "100644" && st.mode != "100755" {
-			return fmt.Errorf("%s changed on both sides and is not a regular file on one of them: merge it by hand (git pull --rebase)", u.path)
+			return fmt.Errorf("conflict in %s, not a regular file on both sides", u.path)
 		}
 	}
 	r := s.opts.Resolver
@@ -191,11 +191,11 @@ func (s *syncer) settleable(u *unmergedPath) error {
 		return nil
 	case r.Secret(rel):
 		if conflictKind(u) == "" {
-			return fmt.Errorf("%s: git left a conflict kr does not know (sides %v): merge it by hand (git pull --rebase)", u.path, sides(u))
+			return fmt.Errorf("conflict in %s that kr does not know (index stages %v)", u.path, sides(u))
 		}
 		return nil
 	default:
-		return fmt.Errorf("%s changed on both sides and is neither a secret nor a file kr merges: merge it by hand (git pull --rebase)", u.path)
+		return fmt.Errorf("conflict in %s, neither a secret nor a file kr merges", u.path)
 	}
 }
 

@@ -81,6 +81,7 @@ type upstream struct {
 	remote     string // "" when the repository has no remote
 	ref        string // the branch on the remote: refs/heads/...
 	configured bool   // branch.<name>.remote and .merge are set
+	known      bool   // the remote had the branch at the last fetch
 }
 
 func (s *syncer) upstream(ctx context.Context, branch string) (upstream, error) {
@@ -90,7 +91,14 @@ func (s *syncer) upstream(ctx context.Context, branch string) (upstream, error) 
 		return upstream{}, err
 	}
 	if remote != "" && merge != "" {
-		return upstream{remote: remote, ref: merge, configured: true}, nil
+		// A clone of an empty repository has its upstream configured
+		// before the remote has the branch; only a remote-tracking branch
+		// says the remote had it at the last fetch.
+		tracking, err := s.revParse(ctx, "@{upstream}")
+		if err != nil {
+			return upstream{}, err
+		}
+		return upstream{remote: remote, ref: merge, configured: true, known: tracking != ""}, nil
 	}
 	out, err := s.g.out(ctx, "remote")
 	if err != nil {
@@ -308,18 +316,21 @@ func (s *syncer) rebasing(ctx context.Context) (bool, error) {
 // cause with what the clone now holds.
 func (s *syncer) abort(ctx context.Context, cause error) error {
 	// Leaving a half-merged tree is worse than taking a moment longer.
-	ctx = context.WithoutCancel(ctx)
-	rebasing, err := s.rebasing(ctx)
+	bg := context.WithoutCancel(ctx)
+	rebasing, err := s.rebasing(bg)
 	if err != nil {
 		return fmt.Errorf("%w (and could not tell whether a rebase is left in %s: %v)", cause, s.g.top, err)
 	}
 	if !rebasing {
 		return cause
 	}
-	if _, err := s.g.out(ctx, "rebase", "--abort"); err != nil {
+	if _, err := s.g.out(bg, "rebase", "--abort"); err != nil {
 		return fmt.Errorf("%w (and git rebase --abort failed in %s: %v)", cause, s.g.top, err)
 	}
-	return fmt.Errorf("%w: sync stopped, the clone is as it was before the pull (the vault's changes are committed locally)", cause)
+	if ctx.Err() != nil || errors.Is(cause, context.Canceled) || errors.Is(cause, context.DeadlineExceeded) {
+		return fmt.Errorf("%w: the clone is as it was before the pull", cause)
+	}
+	return fmt.Errorf("%w: the sync is undone, the clone is as it was before the pull (the vault's changes stay committed locally); merge by hand with git pull --rebase, then sync again", cause)
 }
 
 // push pushes the merged branch. moved reports a push refused because

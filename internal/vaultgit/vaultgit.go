@@ -115,7 +115,7 @@ func Sync(ctx context.Context, opts Options) (*Report, error) {
 		rep.NoRemote = true
 		return rep, nil
 	}
-	if !up.configured {
+	if !up.known {
 		exists, err := s.remoteHasBranch(ctx, up)
 		if err != nil {
 			return nil, err
@@ -127,8 +127,10 @@ func Sync(ctx context.Context, opts Options) (*Report, error) {
 			rep.Published, rep.Pushed = true, true
 			return rep, nil
 		}
-		if err := s.setUpstream(ctx, branch, up); err != nil {
-			return nil, err
+		if !up.configured {
+			if err := s.setUpstream(ctx, branch, up); err != nil {
+				return nil, err
+			}
 		}
 	}
 	for attempt := 1; ; attempt++ {
