@@ -14,9 +14,10 @@ import (
 	"github.com/kr-keyring/kr/internal/envref"
 )
 
-// waitDelay bounds how long a killed git may keep its output pipes open
-// through a child it started (upload-pack, ssh): a cancelled sync returns
-// instead of waiting for them.
+// waitDelay bounds how long a cancelled git may take to clean up and exit
+// before it is killed, and how long a child it started (upload-pack, ssh)
+// may keep its output pipes open: a cancelled sync returns instead of
+// waiting for them.
 const waitDelay = time.Second
 
 // tailSize is how much of git's stderr an error may quote.
@@ -47,7 +48,12 @@ type call struct {
 	args  []string
 	env   []string // added to the environment
 	stdin []byte   // nil: not connected
-	tee   bool     // also copy stderr to git.stderr (network commands)
+	// network marks commands that talk to a remote: their stderr also goes
+	// to git.stderr, and they stay in kr's process group so that ssh and
+	// credential prompts can use the terminal. Local commands get a process
+	// group of their own, so a cancelled rebase ends with every hook and
+	// child it started, not only the git kr ran.
+	network bool
 }
 
 // exitError is a git command that ran and exited non-zero.
@@ -100,9 +106,10 @@ func (g *git) run(ctx context.Context, c call) ([]byte, error) {
 	tail := &tailBuffer{max: tailSize}
 	cmd.Stdout = &stdout
 	cmd.Stderr = tail
-	if c.tee && g.stderr != nil {
+	if c.network && g.stderr != nil {
 		cmd.Stderr = io.MultiWriter(g.stderr, tail)
 	}
+	cancelGently(cmd, !c.network)
 	cmd.WaitDelay = waitDelay
 	err := cmd.Run()
 	if ctx.Err() != nil {

@@ -137,7 +137,7 @@ func (s *syncer) setUpstream(ctx context.Context, branch string, up upstream) er
 
 // remoteHasBranch asks the remote whether it has the branch yet.
 func (s *syncer) remoteHasBranch(ctx context.Context, up upstream) (bool, error) {
-	out, err := s.g.run(ctx, call{args: []string{"ls-remote", "--exit-code", up.remote, up.ref}, tee: true})
+	out, err := s.g.run(ctx, call{args: []string{"ls-remote", "--exit-code", up.remote, up.ref}, network: true})
 	if exitCode(err) == 2 {
 		return false, nil
 	}
@@ -156,7 +156,7 @@ func (s *syncer) remoteHasBranch(ctx context.Context, up upstream) (bool, error)
 // publish pushes the branch to a remote that does not have it yet and
 // makes it the upstream.
 func (s *syncer) publish(ctx context.Context, up upstream) error {
-	if _, err := s.g.run(ctx, call{args: []string{"push", "-u", up.remote, "HEAD:" + up.ref}, tee: true}); err != nil {
+	if _, err := s.g.run(ctx, call{args: []string{"push", "-u", up.remote, "HEAD:" + up.ref}, network: true}); err != nil {
 		return fmt.Errorf("publish to %s: %w", up.remote, err)
 	}
 	return nil
@@ -243,33 +243,33 @@ func (s *syncer) refuseDirtyOutside(ctx context.Context) error {
 	return nil
 }
 
-// pull rebases the local commits onto the remote's branch, settling the
-// conflicts the resolver can; any other failure aborts the rebase.
+// pull fetches the remote's branch and rebases the local commits onto it,
+// settling the conflicts the resolver can; any other failure aborts the
+// rebase. It runs git fetch and git rebase rather than git pull --rebase so
+// that only the fetch shares kr's process group (for prompts) and the
+// rebase, with its hooks, can be stopped as a whole.
 func (s *syncer) pull(ctx context.Context, up upstream, rep *Report) error {
 	pre, err := s.revParse(ctx, "HEAD")
 	if err != nil {
 		return err
 	}
-	args := []string{"pull", "--rebase", "--no-autostash", up.remote, up.ref}
-	_, err = s.g.run(ctx, call{args: args, env: s.ident, tee: true})
-	if err != nil {
-		rebasing, rerr := s.rebasing(ctx)
-		if rerr != nil {
-			return s.abort(ctx, errors.Join(err, rerr))
-		}
-		if !rebasing {
-			return fmt.Errorf("pull from %s: %w", up.remote, err)
-		}
-		if err := s.resolveRebase(ctx, rep, err); err != nil {
-			return s.abort(ctx, err)
-		}
+	if _, err := s.g.run(ctx, call{args: []string{"fetch", up.remote, up.ref}, network: true}); err != nil {
+		return fmt.Errorf("fetch from %s: %w", up.remote, err)
 	}
 	tip, err := s.revParse(ctx, "FETCH_HEAD")
 	if err != nil {
 		return err
 	}
 	if tip == "" {
-		return errors.New("git pull left no FETCH_HEAD")
+		return fmt.Errorf("git fetch %s %s left no FETCH_HEAD", up.remote, up.ref)
+	}
+	if pre == "" {
+		// Nothing of the vault's is committed yet: take the remote's branch.
+		if _, err := s.g.run(ctx, call{args: []string{"merge", "-q", "--ff-only", tip}}); err != nil {
+			return fmt.Errorf("check out %s's branch: %w", up.remote, err)
+		}
+	} else if err := s.rebase(ctx, tip, rep); err != nil {
+		return err
 	}
 	s.tip = tip
 	countArgs := []string{"rev-list", "--count", tip}
@@ -285,6 +285,29 @@ func (s *syncer) pull(ctx context.Context, up upstream, rep *Report) error {
 		return fmt.Errorf("git rev-list --count: %q: %w", n, err)
 	}
 	rep.Pulled += pulled
+	return nil
+}
+
+// rebase replays the local commits onto tip; whatever stops it and cannot
+// be settled aborts it.
+func (s *syncer) rebase(ctx context.Context, tip string, rep *Report) error {
+	_, err := s.g.run(ctx, call{args: []string{"rebase", "--no-autostash", tip}, env: s.ident})
+	if err == nil {
+		return nil
+	}
+	if ctx.Err() != nil {
+		return s.abort(ctx, err)
+	}
+	rebasing, rerr := s.rebasing(ctx)
+	if rerr != nil {
+		return s.abort(ctx, errors.Join(err, rerr))
+	}
+	if !rebasing {
+		return fmt.Errorf("rebase onto the remote's branch: %w", err)
+	}
+	if err := s.resolveRebase(ctx, rep, err); err != nil {
+		return s.abort(ctx, err)
+	}
 	return nil
 }
 
@@ -343,7 +366,7 @@ func (s *syncer) push(ctx context.Context, up upstream) (pushed, moved bool, err
 	if ahead == "0" {
 		return false, false, nil
 	}
-	_, perr := s.g.run(ctx, call{args: []string{"push", up.remote, "HEAD:" + up.ref}, tee: true})
+	_, perr := s.g.run(ctx, call{args: []string{"push", up.remote, "HEAD:" + up.ref}, network: true})
 	if perr == nil {
 		return true, false, nil
 	}
@@ -352,7 +375,7 @@ func (s *syncer) push(ctx context.Context, up upstream) (pushed, moved bool, err
 	}
 	perr = fmt.Errorf("push to %s: %w", up.remote, perr)
 	// Whether the remote moved is read from its branch, not from git's words.
-	if _, err := s.g.run(ctx, call{args: []string{"fetch", up.remote, up.ref}, tee: true}); err != nil {
+	if _, err := s.g.run(ctx, call{args: []string{"fetch", up.remote, up.ref}, network: true}); err != nil {
 		return false, false, perr
 	}
 	tip, err := s.revParse(ctx, "FETCH_HEAD")

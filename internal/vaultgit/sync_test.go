@@ -530,3 +530,49 @@ func TestSyncIdentityFallback(t *testing.T) {
 		t.Error("sync configured user.name")
 	}
 }
+
+// cancelResolver cancels the sync while the rebase waits on its merge.
+type cancelResolver struct {
+	toyResolver
+	cancel context.CancelFunc
+}
+
+func (r cancelResolver) Merge(rel string, base, upstream, local []byte) ([]byte, error) {
+	r.cancel()
+	return r.toyResolver.Merge(rel, base, upstream, local)
+}
+
+// A sync cancelled in the middle of a rebase undoes it.
+func TestSyncCancelledMidRebase(t *testing.T) {
+	tm := newTeam(t, "")
+	a := tm.founded()
+	b := tm.clone()
+	write(t, a, "vault.json", []byte("k1\nk2\nk3\n"))
+	syncT(t, a)
+	write(t, b, "vault.json", []byte("k1\nk2\nk4\n"))
+	xb := blob(t)
+	write(t, b, "secrets/x.age", xb)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	o := opts(b)
+	o.Resolver = cancelResolver{cancel: cancel}
+	_, err := Sync(ctx, o)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("sync: %v, want context.Canceled", err)
+	}
+	t.Log(err)
+	if _, err := gitErr(b, "rev-parse", "-q", "--verify", "REBASE_HEAD"); err == nil {
+		t.Error("a rebase is left in progress")
+	}
+	if err := isAncestor(b, "origin/main", "HEAD"); err == nil {
+		t.Error("HEAD contains upstream's commit: the rebase was not undone")
+	}
+	clean(t, b)
+	wantBytes(t, b, "vault.json", []byte("k1\nk2\nk4\n"))
+	wantBytes(t, b, "secrets/x.age", xb)
+	// The next sync finishes the job.
+	if rb := syncT(t, b); !slices.Equal(rb.Merged, []string{"vault.json"}) || !rb.Pushed {
+		t.Errorf("next sync: %+v", rb)
+	}
+}
