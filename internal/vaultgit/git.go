@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"regexp"
 	"strings"
 	"time"
 
@@ -117,7 +118,7 @@ func (g *git) run(ctx context.Context, c call) ([]byte, error) {
 	}
 	var ee *exec.ExitError
 	if errors.As(err, &ee) && ee.Exited() {
-		return stdout.Bytes(), &exitError{args: c.args, code: ee.ExitCode(), tail: tail.lastLines(3)}
+		return stdout.Bytes(), &exitError{args: c.args, code: ee.ExitCode(), tail: redact(tail.lastLines(3))}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("git %s: %w", summary(c.args), err)
@@ -174,4 +175,13 @@ func (t *tailBuffer) lastLines(n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "; ")
+}
+
+// urlPassword matches the password of a URL's user info.
+var urlPassword = regexp.MustCompile(`(://[^/@\s:]*):[^/@\s]*@`)
+
+// redact hides the password of any URL in s: a remote's URL may carry a
+// token, and errors must not.
+func redact(s string) string {
+	return urlPassword.ReplaceAllString(s, "$1:***@")
 }

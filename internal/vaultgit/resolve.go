@@ -138,7 +138,9 @@ func (s *syncer) resolve(ctx context.Context, paths []*unmergedPath, rep *Report
 				return err
 			}
 			touched = append(touched, u.path)
-			rep.Merged = append(rep.Merged, rel)
+			if !slices.Contains(rep.Merged, rel) {
+				rep.Merged = append(rep.Merged, rel)
+			}
 			continue
 		}
 		// A secret: upstream's version wins its path, the local one is kept beside it.

@@ -142,7 +142,7 @@ func (s *syncer) remoteHasBranch(ctx context.Context, up upstream) (bool, error)
 		return false, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("ask %s for %s: %w", up.remote, up.ref, err)
+		return false, fmt.Errorf("ask %s for %s: %w", redact(up.remote), up.ref, err)
 	}
 	// The pattern also matches refs that end with it; only the exact one counts.
 	for _, line := range strings.Split(string(out), "\n") {
@@ -157,7 +157,7 @@ func (s *syncer) remoteHasBranch(ctx context.Context, up upstream) (bool, error)
 // makes it the upstream.
 func (s *syncer) publish(ctx context.Context, up upstream) error {
 	if _, err := s.g.run(ctx, call{args: []string{"push", "-u", up.remote, "HEAD:" + up.ref}, network: true}); err != nil {
-		return fmt.Errorf("publish to %s: %w", up.remote, err)
+		return fmt.Errorf("publish to %s: %w", redact(up.remote), err)
 	}
 	return nil
 }
@@ -254,19 +254,19 @@ func (s *syncer) pull(ctx context.Context, up upstream, rep *Report) error {
 		return err
 	}
 	if _, err := s.g.run(ctx, call{args: []string{"fetch", up.remote, up.ref}, network: true}); err != nil {
-		return fmt.Errorf("fetch from %s: %w", up.remote, err)
+		return fmt.Errorf("fetch from %s: %w", redact(up.remote), err)
 	}
 	tip, err := s.revParse(ctx, "FETCH_HEAD")
 	if err != nil {
 		return err
 	}
 	if tip == "" {
-		return fmt.Errorf("git fetch %s %s left no FETCH_HEAD", up.remote, up.ref)
+		return fmt.Errorf("git fetch %s %s left no FETCH_HEAD", redact(up.remote), up.ref)
 	}
 	if pre == "" {
 		// Nothing of the vault's is committed yet: take the remote's branch.
 		if _, err := s.g.run(ctx, call{args: []string{"merge", "-q", "--ff-only", tip}}); err != nil {
-			return fmt.Errorf("check out %s's branch: %w", up.remote, err)
+			return fmt.Errorf("check out %s's branch: %w", redact(up.remote), err)
 		}
 	} else if err := s.rebase(ctx, tip, rep); err != nil {
 		return err
@@ -291,7 +291,7 @@ func (s *syncer) pull(ctx context.Context, up upstream, rep *Report) error {
 // rebase replays the local commits onto tip; whatever stops it and cannot
 // be settled aborts it.
 func (s *syncer) rebase(ctx context.Context, tip string, rep *Report) error {
-	_, err := s.g.run(ctx, call{args: []string{"rebase", "--no-autostash", tip}, env: s.ident})
+	_, err := s.g.run(ctx, call{args: []string{"rebase", "--merge", "--no-autostash", tip}, env: s.ident})
 	if err == nil {
 		return nil
 	}
@@ -373,7 +373,7 @@ func (s *syncer) push(ctx context.Context, up upstream) (pushed, moved bool, err
 	if ctx.Err() != nil {
 		return false, false, perr
 	}
-	perr = fmt.Errorf("push to %s: %w", up.remote, perr)
+	perr = fmt.Errorf("push to %s: %w", redact(up.remote), perr)
 	// Whether the remote moved is read from its branch, not from git's words.
 	if _, err := s.g.run(ctx, call{args: []string{"fetch", up.remote, up.ref}, network: true}); err != nil {
 		return false, false, perr

@@ -576,3 +576,45 @@ func TestSyncCancelledMidRebase(t *testing.T) {
 		t.Errorf("next sync: %+v", rb)
 	}
 }
+
+func TestSyncRefusesDetachedHead(t *testing.T) {
+	tm := newTeam(t, "")
+	a := tm.founded()
+	gitT(t, a, "checkout", "-q", "--detach")
+	write(t, a, "secrets/a.age", blob(t))
+	before := snapshot(t, a)
+	_, err := Sync(context.Background(), opts(a))
+	if err == nil || !strings.Contains(err.Error(), "detached") {
+		t.Fatalf("sync: %v, want a refusal", err)
+	}
+	if after := snapshot(t, a); after != before {
+		t.Errorf("sync changed the clone:\nbefore:\n%s\nafter:\n%s", before, after)
+	}
+}
+
+// With several remotes and no upstream, origin is the one; without origin
+// the sync asks the user to choose.
+func TestSyncSeveralRemotes(t *testing.T) {
+	tm := newTeam(t, "")
+	a := tm.clone()
+	other := filepath.Join(t.TempDir(), "other.git")
+	gitT(t, ".", "init", "-q", "--bare", other)
+	gitT(t, a, "remote", "add", "backup", other)
+	write(t, a, "secrets/a.age", blob(t))
+	if rep := syncT(t, a); !rep.Published {
+		t.Fatalf("report %+v", rep)
+	}
+	if _, err := gitErr(tm.remote, "rev-parse", "-q", "--verify", "main"); err != nil {
+		t.Errorf("origin did not get the branch: %v", err)
+	}
+
+	b := tm.clone()
+	gitT(t, b, "remote", "rename", "origin", "first")
+	gitT(t, b, "remote", "add", "second", other)
+	gitT(t, b, "branch", "-q", "--unset-upstream")
+	write(t, b, "secrets/b.age", blob(t))
+	_, err := Sync(context.Background(), opts(b))
+	if err == nil || !strings.Contains(err.Error(), "--set-upstream-to") {
+		t.Fatalf("sync: %v, want a request to choose", err)
+	}
+}

@@ -159,7 +159,7 @@ func Sync(ctx context.Context, opts Options) (*Report, error) {
 			return rep, nil
 		}
 		if attempt == maxPushAttempts {
-			return nil, fmt.Errorf("push to %s: the remote moved %d times while syncing: sync again", up.remote, attempt)
+			return nil, fmt.Errorf("push to %s: the remote moved %d times while syncing: sync again", redact(up.remote), attempt)
 		}
 	}
 }
