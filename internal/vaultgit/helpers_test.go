@@ -55,28 +55,38 @@ func (toyResolver) ConflictPath(rel string, n int) (string, error) {
 	return fmt.Sprintf("%s.conflict-%d.age", strings.TrimSuffix(rel, ".age"), n), nil
 }
 
-// isolate makes git ignore the machine's configuration and gives commits
-// an identity through the environment.
-func isolate(t *testing.T) string {
-	t.Helper()
-	home := t.TempDir()
+// TestMain makes git ignore the machine's configuration and gives commits
+// an identity through the environment, once for every test: tests that
+// change the environment further do not run in parallel.
+func TestMain(m *testing.M) {
+	home, err := os.MkdirTemp("", "vaultgit-home-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
 	global := filepath.Join(home, "gitconfig")
 	if err := os.WriteFile(global, []byte("[init]\n\tdefaultBranch = main\n"), 0o600); err != nil {
-		t.Fatal(err)
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
 	}
-	t.Setenv("HOME", home)
-	t.Setenv("XDG_CONFIG_HOME", filepath.Join(home, ".config"))
-	t.Setenv("GIT_CONFIG_NOSYSTEM", "1")
-	t.Setenv("GIT_CONFIG_GLOBAL", global)
-	t.Setenv("GIT_AUTHOR_NAME", "Tester")
-	t.Setenv("GIT_AUTHOR_EMAIL", "tester@example.invalid")
-	t.Setenv("GIT_COMMITTER_NAME", "Tester")
-	t.Setenv("GIT_COMMITTER_EMAIL", "tester@example.invalid")
-	for _, k := range []string{"GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_CONFIG_PARAMETERS"} {
-		t.Setenv(k, "")
+	for k, v := range map[string]string{
+		"HOME":                home,
+		"XDG_CONFIG_HOME":     filepath.Join(home, ".config"),
+		"GIT_CONFIG_NOSYSTEM": "1",
+		"GIT_CONFIG_GLOBAL":   global,
+		"GIT_AUTHOR_NAME":     "Tester",
+		"GIT_AUTHOR_EMAIL":    "tester@example.invalid",
+		"GIT_COMMITTER_NAME":  "Tester",
+		"GIT_COMMITTER_EMAIL": "tester@example.invalid",
+	} {
+		os.Setenv(k, v)
+	}
+	for _, k := range []string{"GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_CONFIG_PARAMETERS", "GIT_CEILING_DIRECTORIES"} {
 		os.Unsetenv(k)
 	}
-	return global
+	code := m.Run()
+	os.RemoveAll(home)
+	os.Exit(code)
 }
 
 // gitT runs git in dir and returns its trimmed stdout; a failure fails the test.
@@ -108,9 +118,17 @@ type team struct {
 	sub    string // the vault's folder inside each clone, "" for the top
 }
 
+// newTeam makes the bare repository and runs the test in parallel with
+// the others.
 func newTeam(t *testing.T, sub string) *team {
 	t.Helper()
-	isolate(t)
+	t.Parallel()
+	return newSerialTeam(t, sub)
+}
+
+// newSerialTeam is newTeam for a test that changes the environment.
+func newSerialTeam(t *testing.T, sub string) *team {
+	t.Helper()
 	remote := filepath.Join(t.TempDir(), "remote.git")
 	gitT(t, ".", "init", "-q", "--bare", remote)
 	return &team{t: t, remote: remote, sub: sub}

@@ -282,7 +282,7 @@ func TestSyncPublishes(t *testing.T) {
 }
 
 func TestSyncNoRemote(t *testing.T) {
-	isolate(t)
+	t.Parallel()
 	dir := t.TempDir()
 	gitT(t, dir, "init", "-q")
 	write(t, dir, "secrets/a.age", blob(t))
@@ -297,7 +297,6 @@ func TestSyncNoRemote(t *testing.T) {
 }
 
 func TestSyncNotRepository(t *testing.T) {
-	isolate(t)
 	dir := t.TempDir()
 	t.Setenv("GIT_CEILING_DIRECTORIES", filepath.Dir(dir))
 	_, err := Sync(context.Background(), opts(dir))
@@ -501,16 +500,17 @@ func TestSyncAutoCRLF(t *testing.T) {
 
 // With no identity configured, commits (and the rebase's) are kr's.
 func TestSyncIdentityFallback(t *testing.T) {
-	tm := newTeam(t, "")
+	tm := newSerialTeam(t, "")
 	a := tm.founded()
 	b := tm.clone()
 	write(t, a, "secrets/a.age", blob(t))
 	syncT(t, a)
 
-	global := os.Getenv("GIT_CONFIG_GLOBAL")
+	global := filepath.Join(t.TempDir(), "gitconfig")
 	if err := os.WriteFile(global, []byte("[user]\n\tuseConfigOnly = true\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	t.Setenv("GIT_CONFIG_GLOBAL", global)
 	for _, k := range []string{"GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL", "EMAIL"} {
 		t.Setenv(k, "")
 		os.Unsetenv(k)
