@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // inProgress names the files git keeps while an operation waits for the user.
@@ -179,9 +180,26 @@ func pathSpec(full string) string {
 func (s *syncer) commitSpecs() []string {
 	specs := []string{s.vaultSpec()}
 	for _, pat := range s.opts.Exclude {
-		specs = append(specs, ":(top,exclude,glob)"+globEscape(s.prefix)+pat)
+		specs = append(specs, ":(top,exclude,glob)"+globEscape(s.prefix)+unexact(pat))
 	}
 	return specs
+}
+
+// unexact writes a pattern without wildcards (".lock") with a character
+// class for its last character (".loc[k]"), which matches the same: git add
+// counts an exclude pathspec that names a path exactly as naming it, and
+// refuses it when a .gitignore ignores that path ("*.lock" is common).
+func unexact(pat string) string {
+	if pat == "" || strings.ContainsAny(pat, `*?[\`) || strings.HasSuffix(pat, "/") {
+		return pat
+	}
+	// wildmatch compares bytes: only a one-byte character goes in the class.
+	for i := len(pat) - 1; i >= 0; i-- {
+		if c := pat[i]; c < utf8.RuneSelf && c != '/' && c != ']' {
+			return pat[:i] + "[" + string(c) + "]" + pat[i+1:]
+		}
+	}
+	return pat
 }
 
 // globEscape quotes the characters git's wildmatch treats specially, so a
@@ -220,6 +238,26 @@ func (s *syncer) commitVault(ctx context.Context, msg string) (bool, error) {
 	return true, nil
 }
 
+// refuseIgnored refuses a vault whose secrets or recipient files git
+// ignores (a "secrets/" line in a .gitignore): git add would leave them out
+// without a word, and the team would never see them. Other ignored files
+// (.DS_Store) are the user's business.
+func (s *syncer) refuseIgnored(ctx context.Context) error {
+	args := slices.Concat([]string{"ls-files", "-z", "--others", "--ignored", "--exclude-standard", "--"}, s.commitSpecs())
+	out, err := s.g.run(ctx, call{args: args})
+	if err != nil {
+		return err
+	}
+	r := s.opts.Resolver
+	for _, p := range strings.Split(string(out), "\x00") {
+		rel, ok := strings.CutPrefix(p, s.prefix)
+		if ok && (r.Secret(rel) || r.Mergeable(rel) || rel == ".gitattributes") {
+			return fmt.Errorf("%s is ignored by git (a .gitignore or info/exclude names it): sync would leave it out; stop ignoring the vault's files, then sync again", rel)
+		}
+	}
+	return nil
+}
+
 // refuseDirtyOutside refuses uncommitted changes to tracked files outside
 // the vault: git pull --rebase would refuse them after the vault's commit.
 func (s *syncer) refuseDirtyOutside(ctx context.Context) error {
@@ -253,6 +291,10 @@ func (s *syncer) pull(ctx context.Context, up upstream, rep *Report) error {
 	if err != nil {
 		return err
 	}
+	if pre == "" {
+		// The vault's .gitattributes is always committed first.
+		return fmt.Errorf("branch of %s has no commit to rebase", s.g.top)
+	}
 	if _, err := s.g.run(ctx, call{args: []string{"fetch", up.remote, up.ref}, network: true}); err != nil {
 		return fmt.Errorf("fetch from %s: %w", redact(up.remote), err)
 	}
@@ -263,20 +305,11 @@ func (s *syncer) pull(ctx context.Context, up upstream, rep *Report) error {
 	if tip == "" {
 		return fmt.Errorf("git fetch %s %s left no FETCH_HEAD", redact(up.remote), up.ref)
 	}
-	if pre == "" {
-		// Nothing of the vault's is committed yet: take the remote's branch.
-		if _, err := s.g.run(ctx, call{args: []string{"merge", "-q", "--ff-only", tip}}); err != nil {
-			return fmt.Errorf("check out %s's branch: %w", redact(up.remote), err)
-		}
-	} else if err := s.rebase(ctx, tip, rep); err != nil {
+	if err := s.rebase(ctx, tip, rep); err != nil {
 		return err
 	}
 	s.tip = tip
-	countArgs := []string{"rev-list", "--count", tip}
-	if pre != "" {
-		countArgs = append(countArgs, "^"+pre)
-	}
-	n, err := s.g.out(ctx, countArgs...)
+	n, err := s.g.out(ctx, "rev-list", "--count", tip, "^"+pre)
 	if err != nil {
 		return err
 	}

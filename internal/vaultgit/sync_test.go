@@ -618,3 +618,26 @@ func TestSyncSeveralRemotes(t *testing.T) {
 		t.Fatalf("sync: %v, want a request to choose", err)
 	}
 }
+
+// A vault whose secrets git ignores is refused: they would never be shared.
+func TestSyncRefusesIgnoredSecrets(t *testing.T) {
+	tm := newTeam(t, "")
+	a := tm.founded()
+	write(t, a, ".git/info/exclude", []byte("*.lock\nsecrets/\n"))
+	write(t, a, "x.lock", nil)
+	write(t, a, "secrets/a.age", blob(t))
+	head := gitT(t, a, "rev-parse", "HEAD")
+	_, err := Sync(context.Background(), opts(a))
+	if err == nil || !strings.Contains(err.Error(), "secrets/a.age") || !strings.Contains(err.Error(), "ignored") {
+		t.Fatalf("sync: %v, want a refusal naming secrets/", err)
+	}
+	if got := gitT(t, a, "rev-parse", "HEAD"); got != head {
+		t.Error("sync committed")
+	}
+	// Other ignored files are no reason to refuse.
+	write(t, a, ".git/info/exclude", []byte("*.lock\n"))
+	write(t, a, ".lock", nil)
+	if rep := syncT(t, a); !rep.Committed || !rep.Pushed {
+		t.Errorf("report %+v", rep)
+	}
+}

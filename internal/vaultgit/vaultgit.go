@@ -99,12 +99,15 @@ func Sync(ctx context.Context, opts Options) (*Report, error) {
 		return nil, err
 	}
 	if up.remote != "" {
-		// git pull refuses a dirty tree; say so before committing anything.
+		// git rebase refuses a dirty tree; say so before committing anything.
 		if err := s.refuseDirtyOutside(ctx); err != nil {
 			return nil, err
 		}
 	}
 	if err := ensureAttributes(opts.Dir); err != nil {
+		return nil, err
+	}
+	if err := s.refuseIgnored(ctx); err != nil {
 		return nil, err
 	}
 	rep := &Report{}

@@ -15,3 +15,18 @@ func TestRedact(t *testing.T) {
 		}
 	}
 }
+
+func TestUnexact(t *testing.T) {
+	for in, want := range map[string]string{
+		".lock":        ".loc[k]",
+		"**/.kr-tmp-*": "**/.kr-tmp-*",
+		"a/b.ä":        "a/b[.]ä",
+		"ä":            "ä",
+		"dir/":         "dir/",
+		"x[1]":         "x[1]",
+	} {
+		if got := unexact(in); got != want {
+			t.Errorf("unexact(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
