@@ -21,12 +21,14 @@ var attributes = []string{
 	".age-recipients -text -merge",
 }
 
+const attributesFile = ".gitattributes"
+
 const attributesHeader = "# kr: secrets are binary; recipient files are merged by kr, not git"
 
 // ensureAttributes writes the vault's .gitattributes, or adds the lines it
 // lacks to the user's.
 func ensureAttributes(dir string) error {
-	path := filepath.Join(dir, ".gitattributes")
+	path := filepath.Join(dir, attributesFile)
 	old, err := os.ReadFile(path)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("read %s: %w", path, err)

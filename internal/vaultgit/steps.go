@@ -249,17 +249,32 @@ func (s *syncer) refuseIgnored(ctx context.Context) error {
 		return err
 	}
 	r := s.opts.Resolver
+	ignored := ""
 	for _, p := range strings.Split(string(out), "\x00") {
 		rel, ok := strings.CutPrefix(p, s.prefix)
-		if ok && (r.Secret(rel) || r.Mergeable(rel) || rel == ".gitattributes") {
-			return fmt.Errorf("%s is ignored by git (a .gitignore or info/exclude names it): sync would leave it out; stop ignoring the vault's files, then sync again", rel)
+		if ok && (r.Secret(rel) || r.Mergeable(rel) || rel == attributesFile) {
+			ignored = rel
+			break
 		}
+	}
+	if ignored == "" {
+		// The vault's .gitattributes may not be written yet.
+		yes, err := s.g.ok(ctx, "check-ignore", "-q", "--", s.prefix+attributesFile)
+		if err != nil {
+			return err
+		}
+		if yes {
+			ignored = attributesFile
+		}
+	}
+	if ignored != "" {
+		return fmt.Errorf("%s is ignored by git (a .gitignore or info/exclude names it): sync would leave it out; stop ignoring the vault's files, then sync again", ignored)
 	}
 	return nil
 }
 
 // refuseDirtyOutside refuses uncommitted changes to tracked files outside
-// the vault: git pull --rebase would refuse them after the vault's commit.
+// the vault: git rebase would refuse them after the vault's commit.
 func (s *syncer) refuseDirtyOutside(ctx context.Context) error {
 	if s.prefix == "" {
 		return nil

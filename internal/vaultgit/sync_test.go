@@ -634,6 +634,18 @@ func TestSyncRefusesIgnoredSecrets(t *testing.T) {
 	if got := gitT(t, a, "rev-parse", "HEAD"); got != head {
 		t.Error("sync committed")
 	}
+	// A .gitattributes sync has yet to write counts too.
+	b := tm.clone()
+	write(t, b, ".git/info/exclude", []byte(".gitattributes\n"))
+	remove(t, b, ".gitattributes")
+	gitT(t, b, "rm", "-q", "--cached", ".gitattributes")
+	gitT(t, b, "commit", "-q", "-m", "no attributes")
+	if _, err := Sync(context.Background(), opts(b)); err == nil || !strings.Contains(err.Error(), ".gitattributes is ignored") {
+		t.Errorf("sync: %v, want a refusal naming .gitattributes", err)
+	}
+	if read(t, b, ".gitattributes") != nil {
+		t.Error("a refused sync wrote .gitattributes")
+	}
 	// Other ignored files are no reason to refuse.
 	write(t, a, ".git/info/exclude", []byte("*.lock\n"))
 	write(t, a, ".lock", nil)

@@ -104,10 +104,10 @@ func Sync(ctx context.Context, opts Options) (*Report, error) {
 			return nil, err
 		}
 	}
-	if err := ensureAttributes(opts.Dir); err != nil {
+	if err := s.refuseIgnored(ctx); err != nil {
 		return nil, err
 	}
-	if err := s.refuseIgnored(ctx); err != nil {
+	if err := ensureAttributes(opts.Dir); err != nil {
 		return nil, err
 	}
 	rep := &Report{}
