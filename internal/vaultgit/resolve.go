@@ -114,6 +114,12 @@ func (s *syncer) resolve(ctx context.Context, paths []*unmergedPath, rep *Report
 	if err != nil {
 		return err
 	}
+	// Nearer the root first: vault.json is merged, and written, before the
+	// scope files whose merge may read it.
+	paths = slices.Clone(paths)
+	slices.SortStableFunc(paths, func(a, b *unmergedPath) int {
+		return strings.Count(a.path, "/") - strings.Count(b.path, "/")
+	})
 	var touched []string
 	for _, u := range paths {
 		rel := strings.TrimPrefix(u.path, s.prefix)

@@ -653,3 +653,42 @@ func TestSyncRefusesIgnoredSecrets(t *testing.T) {
 		t.Errorf("report %+v", rep)
 	}
 }
+
+// orderResolver records the order of Merge calls and treats scope files
+// (.age-recipients) as mergeable too.
+type orderResolver struct {
+	toyResolver
+	merged *[]string
+}
+
+func (r orderResolver) Mergeable(rel string) bool {
+	return r.toyResolver.Mergeable(rel) || strings.HasSuffix(rel, "/.age-recipients")
+}
+
+func (r orderResolver) Merge(rel string, base, upstream, local []byte) ([]byte, error) {
+	*r.merged = append(*r.merged, rel)
+	return r.toyResolver.Merge(rel, base, upstream, local)
+}
+
+// vault.json is merged before the scope files, which sort before it.
+func TestSyncMergesRootFirst(t *testing.T) {
+	tm := newTeam(t, "")
+	a := tm.founded()
+	write(t, a, "secrets/a/.age-recipients", []byte("k1\n"))
+	syncT(t, a)
+	b := tm.clone()
+	write(t, a, "secrets/a/.age-recipients", []byte("k1\nk2\n"))
+	write(t, a, "vault.json", []byte("k1\nk2\nk3\n"))
+	syncT(t, a)
+	write(t, b, "secrets/a/.age-recipients", []byte("k1\nk4\n"))
+	write(t, b, "vault.json", []byte("k1\nk2\nk4\n"))
+	var merged []string
+	o := opts(b)
+	o.Resolver = orderResolver{merged: &merged}
+	rep := syncOpts(t, o)
+	if want := []string{"vault.json", "secrets/a/.age-recipients"}; !slices.Equal(merged, want) || !slices.Equal(rep.Merged, want) {
+		t.Errorf("merged %v, reported %v, want %v", merged, rep.Merged, want)
+	}
+	wantBytes(t, b, "secrets/a/.age-recipients", []byte("k1\nk2\nk4\n"))
+	wantBytes(t, b, "vault.json", []byte("k1\nk2\nk3\nk4\n"))
+}

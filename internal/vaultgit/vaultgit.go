@@ -20,6 +20,7 @@ type Resolver interface {
 	// Mergeable reports files merged by content (vault.json, scope files);
 	// Merge merges them (base nil: the file was not in the merge base;
 	// upstream/local nil: deleted on that side). A nil result removes the file.
+	// Files nearer the vault's root are merged and written first.
 	Mergeable(rel string) bool
 	Merge(rel string, base, upstream, local []byte) ([]byte, error)
 	// Secret reports files that are secrets; ConflictPath returns where the
