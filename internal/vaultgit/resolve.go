@@ -76,7 +76,8 @@ func (s *syncer) resolveRebase(ctx context.Context, rep *Report, stopped error) 
 			return err
 		}
 		// A local commit whose every change lost to upstream is left empty:
-		// git rebase --continue would stop on it.
+		// --skip drops it, whatever this git's --continue does with an
+		// empty pick (git 2.39's merge backend drops it too; others stop).
 		empty, err := s.g.ok(ctx, "diff", "--cached", "--quiet", "HEAD")
 		if err != nil {
 			return err
