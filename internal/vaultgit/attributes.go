@@ -1,0 +1,61 @@
+package vaultgit
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/kr-keyring/kr/internal/atomicfile"
+)
+
+// attributes are the lines of the vault's .gitattributes. Committed with
+// the vault, they make every clone treat secrets as binary, leave the
+// recipient files to kr's merge and never convert line endings, whatever
+// core.autocrlf says: no clone needs its own configuration.
+var attributes = []string{
+	"*.age binary",
+	"vault.json -text -merge",
+	".age-recipients -text -merge",
+}
+
+const attributesFile = ".gitattributes"
+
+const attributesHeader = "# kr: secrets are binary; recipient files are merged by kr, not git"
+
+// ensureAttributes writes the vault's .gitattributes, or adds the lines it
+// lacks to the user's.
+func ensureAttributes(dir string) error {
+	path := filepath.Join(dir, attributesFile)
+	old, err := os.ReadFile(path)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("read %s: %w", path, err)
+	}
+	have := map[string]bool{}
+	for _, l := range bytes.Split(old, []byte("\n")) {
+		have[string(bytes.TrimSpace(l))] = true
+	}
+	var add []byte
+	for _, l := range attributes {
+		if !have[l] {
+			add = append(add, l+"\n"...)
+		}
+	}
+	if add == nil {
+		return nil
+	}
+	data := bytes.Clone(old)
+	if len(data) > 0 && data[len(data)-1] != '\n' {
+		data = append(data, '\n')
+	}
+	if !have[attributesHeader] {
+		data = append(data, attributesHeader+"\n"...)
+	}
+	data = append(data, add...)
+	if err := atomicfile.Write(path, data); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}
