@@ -84,7 +84,7 @@ with 'kr vault sync'.`,
 	}
 	initCmd.Flags().StringVar(&name, "name", "", "your name among the vault's members")
 	c.AddCommand(initCmd)
-	c.AddCommand(newRecipientsCmd(app), newScopeCmd(app))
+	c.AddCommand(newRecipientsCmd(app), newScopeCmd(app), newSyncCmd(app))
 	return c
 }
 

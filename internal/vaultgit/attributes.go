@@ -28,7 +28,21 @@ const attributesHeader = "# kr: secrets are binary; recipient files are merged b
 // ensureAttributes writes the vault's .gitattributes, or adds the lines it
 // lacks to the user's.
 func ensureAttributes(dir string) error {
-	path := filepath.Join(dir, attributesFile)
+	return ensureLines(filepath.Join(dir, attributesFile), attributesHeader, attributes)
+}
+
+// ensureIgnored writes the vault's .gitignore with lines, or adds the ones
+// it lacks to the user's: files that are kr's own on each machine (the
+// lock) never show as changes in git status.
+func ensureIgnored(dir string, lines []string) error {
+	if len(lines) == 0 {
+		return nil
+	}
+	return ensureLines(filepath.Join(dir, ".gitignore"), "# kr: files of this machine's kr, never shared", lines)
+}
+
+// ensureLines adds to the file at path, under header, the lines it lacks.
+func ensureLines(path, header string, lines []string) error {
 	old, err := os.ReadFile(path)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("read %s: %w", path, err)
@@ -38,7 +52,7 @@ func ensureAttributes(dir string) error {
 		have[string(bytes.TrimSpace(l))] = true
 	}
 	var add []byte
-	for _, l := range attributes {
+	for _, l := range lines {
 		if !have[l] {
 			add = append(add, l+"\n"...)
 		}
@@ -50,8 +64,8 @@ func ensureAttributes(dir string) error {
 	if len(data) > 0 && data[len(data)-1] != '\n' {
 		data = append(data, '\n')
 	}
-	if !have[attributesHeader] {
-		data = append(data, attributesHeader+"\n"...)
+	if !have[header] {
+		data = append(data, header+"\n"...)
 	}
 	data = append(data, add...)
 	if err := atomicfile.Write(path, data); err != nil {

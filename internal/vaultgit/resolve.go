@@ -150,6 +150,15 @@ func (s *syncer) resolve(ctx context.Context, paths []*unmergedPath, rep *Report
 			}
 			continue
 		}
+		// Both sides re-encrypted one value (each changed the recipients):
+		// no conflict, upstream's file stays.
+		if sc, ok := s.opts.Resolver.(SameChecker); ok && upstream != nil && local != nil && sc.Same(ctx, rel, upstream, local) {
+			if err := s.put(u.path, upstream, true); err != nil {
+				return err
+			}
+			touched = append(touched, u.path)
+			continue
+		}
 		// A secret: upstream's version wins its path, the local one is kept beside it.
 		c := Conflict{Path: rel, Kind: conflictKind(u)}
 		if u.stages[3] != nil {

@@ -1,6 +1,7 @@
 package vaultgit
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"os"
@@ -691,4 +692,62 @@ func TestSyncMergesRootFirst(t *testing.T) {
 	}
 	wantBytes(t, b, "secrets/a/.age-recipients", []byte("k1\nk2\nk4\n"))
 	wantBytes(t, b, "vault.json", []byte("k1\nk2\nk3\nk4\n"))
+}
+
+// sameResolver holds secrets as "NONCE:VALUE": two files with one VALUE
+// hold the same secret, as two encryptions of one value do.
+type sameResolver struct{ toyResolver }
+
+func (sameResolver) Same(_ context.Context, _ string, upstream, local []byte) bool {
+	_, u, _ := bytes.Cut(upstream, []byte(":"))
+	_, l, _ := bytes.Cut(local, []byte(":"))
+	return bytes.Equal(u, l)
+}
+
+// Both clones re-encrypted the same value (each changed the recipients):
+// no conflict copy; a changed value is still a conflict.
+func TestSyncSameValueIsNoConflict(t *testing.T) {
+	tm := newTeam(t, "")
+	a := tm.founded()
+	write(t, a, "secrets/x.age", []byte("n0:v"))
+	write(t, a, "secrets/y.age", []byte("n0:w"))
+	syncT(t, a)
+	b := tm.clone()
+	write(t, a, "secrets/x.age", []byte("n1:v"))
+	write(t, b, "secrets/x.age", []byte("n2:v"))
+	write(t, a, "secrets/y.age", []byte("n1:w"))
+	write(t, b, "secrets/y.age", []byte("n2:changed"))
+	syncT(t, a)
+	o := opts(b)
+	o.Resolver = sameResolver{}
+	rb := syncOpts(t, o)
+	want := []Conflict{{Path: "secrets/y.age", KeptAs: "secrets/y.conflict-1.age", Kind: "both changed"}}
+	if !slices.Equal(rb.Conflicts, want) {
+		t.Fatalf("conflicts %+v, want %+v", rb.Conflicts, want)
+	}
+	wantBytes(t, b, "secrets/x.age", []byte("n1:v"))
+	clean(t, b)
+}
+
+// Ignore writes the vault's .gitignore, committed with it: kr's lock and
+// temp files never show in git status, in this clone or another.
+func TestSyncIgnore(t *testing.T) {
+	tm := newTeam(t, "")
+	a := tm.founded()
+	write(t, a, ".lock", nil)
+	write(t, a, "secrets/.kr-tmp-5678", []byte("half written"))
+	o := opts(a)
+	o.Ignore = []string{"/.lock", ".kr-tmp-*"}
+	syncOpts(t, o)
+	if st := gitT(t, a, "status", "--porcelain"); st != "" {
+		t.Fatalf("git status after sync:\n%s", st)
+	}
+	if !strings.Contains(gitT(t, a, "ls-tree", "-r", "--name-only", "HEAD"), ".gitignore") {
+		t.Fatal(".gitignore not committed")
+	}
+	// Twice: the lines are not added again.
+	syncOpts(t, o)
+	if n := strings.Count(string(read(t, a, ".gitignore")), "/.lock"); n != 1 {
+		t.Fatalf(".gitignore lists /.lock %d times", n)
+	}
 }

@@ -30,6 +30,13 @@ type Resolver interface {
 	ConflictPath(rel string, n int) (string, error)
 }
 
+// SameChecker is a Resolver that can tell two versions of a secret apart
+// by what they hold: versions that hold the same secret (both clones
+// re-encrypted one value) are no conflict, and upstream's file stays.
+type SameChecker interface {
+	Same(ctx context.Context, rel string, upstream, local []byte) bool
+}
+
 // Options says which vault to sync and how.
 type Options struct {
 	Dir      string // the vault directory, inside a git work tree
@@ -38,6 +45,10 @@ type Options struct {
 	// Exclude holds glob patterns of vault-relative paths never committed
 	// (".lock", "**/.kr-tmp-*"), in git's pathspec glob syntax.
 	Exclude []string
+	// Ignore holds lines for the vault's .gitignore (written or extended
+	// by Sync, and committed): the same files as Exclude, so that git
+	// status in a clone does not show them.
+	Ignore []string
 	// AfterMerge runs once the work tree holds the merged state and before
 	// the push; it may rewrite files in the vault (re-encryption). It
 	// returns a commit message, "" if it wrote nothing.
@@ -109,6 +120,9 @@ func Sync(ctx context.Context, opts Options) (*Report, error) {
 		return nil, err
 	}
 	if err := ensureAttributes(opts.Dir); err != nil {
+		return nil, err
+	}
+	if err := ensureIgnored(opts.Dir, opts.Ignore); err != nil {
 		return nil, err
 	}
 	rep := &Report{}

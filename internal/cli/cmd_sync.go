@@ -1,0 +1,142 @@
+package cli
+
+// kr vault sync: a vault kept in git, shared by a team or one person's
+// devices (issue 13). The git side is internal/vaultgit; the vault side
+// (what merges how, what to re-encrypt) is filevault's.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kr-keyring/kr/backends/filevault"
+	"github.com/kr-keyring/kr/internal/atomicfile"
+	"github.com/kr-keyring/kr/internal/vaultgit"
+)
+
+// syncTimeout bounds a sync when --timeout is not given: it talks to a
+// remote, which the store timeout's 10 s does not allow for.
+const syncTimeout = 5 * time.Minute
+
+func newSyncCmd(app *App) *cobra.Command {
+	return &cobra.Command{
+		Use:   "sync",
+		Short: "Commit the vault, git pull --rebase, settle conflicts, re-encrypt and git push",
+		Long: `Synchronise a vault kept in a git repository with its remote: commit the
+vault's changes, run 'git pull --rebase', settle what git cannot merge, re-encrypt
+what must be, and 'git push'.
+
+A secret changed in both clones keeps the upstream value; the local one becomes
+the new secret NAME.conflict-N, and sync names it. vault.json and the scopes
+merge by recipient: members added on either side are kept, a removal on either
+side wins. Then every secret not encrypted to the recipients that govern it now
+(written while a member was added elsewhere) is re-encrypted and pushed. A
+conflict on any other file, or any failure, leaves the clone as it was before
+the pull. No git configuration is needed in the clone; --timeout defaults to
+5m here.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			v, err := app.existingVault()
+			if err != nil {
+				return err
+			}
+			parent := cmd.Context()
+			var cancel context.CancelFunc
+			if cmd.Flags().Changed("timeout") || app.Getenv("KR_TIMEOUT") != "" {
+				parent, cancel = app.context(parent)
+			} else {
+				parent, cancel = context.WithTimeout(parent, syncTimeout)
+			}
+			defer cancel()
+			host, _ := os.Hostname()
+			var rec *filevault.Reconciled
+			var rep *vaultgit.Report
+			err = v.Exclusive(parent, func(l *filevault.Locked) error {
+				rep, err = vaultgit.Sync(parent, vaultgit.Options{
+					Dir:      v.Dir(),
+					Resolver: v.Resolver(),
+					Message:  strings.TrimSpace("kr vault sync " + host),
+					Exclude:  []string{".lock", "**/" + atomicfile.TempPrefix + "*"},
+					Ignore:   []string{"/.lock", atomicfile.TempPrefix + "*"},
+					AfterMerge: func(ctx context.Context) (string, error) {
+						r, err := l.Reconcile(ctx)
+						if err != nil {
+							return "", err
+						}
+						rec = r
+						if len(r.Reencrypted) == 0 && len(r.Scopes) == 0 {
+							return "", nil
+						}
+						return fmt.Sprintf("kr: re-encrypt %d secret(s) to their current recipients", len(r.Reencrypted)), nil
+					},
+					Stderr: app.IO.ErrOut,
+				})
+				return err
+			})
+			if err != nil {
+				var h hinter
+				switch {
+				case errors.Is(err, vaultgit.ErrNotRepository):
+					return withHint(fmt.Errorf("sync: %w", err), "put the vault in git first: 'git init' in %s, or 'git clone' the team's repository and run 'kr vault init' in it", v.Dir())
+				case errors.As(err, &h):
+					return withHint(fmt.Errorf("sync: %w", err), "%s; then run 'kr vault sync' again", h.Hint())
+				}
+				return fmt.Errorf("sync: %w", err)
+			}
+			app.reportSync(v, rep, rec)
+			return nil
+		},
+	}
+}
+
+func (a *App) reportSync(v *filevault.Vault, rep *vaultgit.Report, rec *filevault.Reconciled) {
+	w := a.IO.ErrOut
+	r := v.Resolver()
+	for _, c := range rep.Conflicts {
+		name, err := r.SecretName(c.Path)
+		if err != nil {
+			name = c.Path
+		}
+		switch {
+		case c.KeptAs != "":
+			kept, err := r.SecretName(c.KeptAs)
+			if err != nil {
+				kept = c.KeptAs
+			}
+			fmt.Fprintf(w, "kr: conflict on %s (%s): kept the upstream version; yours is now %s\n", name, c.Kind, kept)
+		default:
+			fmt.Fprintf(w, "kr: conflict on %s (%s): kept the upstream version\n", name, c.Kind)
+		}
+	}
+	if rec != nil {
+		for _, s := range rec.Scopes {
+			fmt.Fprintf(w, "kr: scope %s/ listed removed members: dropped\n", s)
+		}
+		if n := len(rec.Reencrypted); n > 0 {
+			fmt.Fprintf(w, "kr: re-encrypted %d secret(s) to their current recipients\n", n)
+		}
+		if n := len(rec.Unreadable); n > 0 {
+			fmt.Fprintf(w, "kr: %d secret(s) are not encrypted to their current recipients and you cannot read them: %s\nkr: hint: a member who can read them must run 'kr vault sync'\n", n, strings.Join(rec.Unreadable, ", "))
+		}
+	}
+	switch {
+	case rep.NoRemote:
+		fmt.Fprintf(w, "kr: the repository has no remote: committed locally only\n")
+	case rep.Published:
+		fmt.Fprintf(w, "kr: published the vault (first push)\n")
+	default:
+		what := "up to date"
+		if rep.Pulled > 0 {
+			what = fmt.Sprintf("pulled %d commit(s)", rep.Pulled)
+		}
+		if rep.Pushed {
+			what += ", pushed"
+		}
+		fmt.Fprintf(w, "kr: synced %s: %s\n", v.Dir(), what)
+	}
+}
