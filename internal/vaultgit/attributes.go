@@ -43,6 +43,16 @@ func ensureIgnored(dir string, lines []string) error {
 
 // ensureLines adds to the file at path, under header, the lines it lacks.
 func ensureLines(path, header string, lines []string) error {
+	// Anyone who can push can commit the file as a symlink to one of ours
+	// (~/.ssh/id_ed25519): read through it, that file would be committed
+	// and pushed in its place.
+	if fi, err := os.Lstat(path); err == nil && !fi.Mode().IsRegular() {
+		what := "not a regular file"
+		if fi.Mode()&fs.ModeSymlink != 0 {
+			what = "a symlink"
+		}
+		return fmt.Errorf("%s is %s: kr follows no link in a vault; replace it with a plain file, then sync again", path, what)
+	}
 	old, err := os.ReadFile(path)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("read %s: %w", path, err)
