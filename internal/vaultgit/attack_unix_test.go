@@ -56,3 +56,33 @@ func TestSyncSymlinkedDotfileIsNotFollowed(t *testing.T) {
 		})
 	}
 }
+
+// An upstream commit that replaces a folder of secrets with a symlink to a
+// folder of the victim's, while the victim changed a secret in that
+// folder, must not make sync write the conflict copy (or remove anything)
+// through the link.
+func TestSyncConflictNotWrittenThroughSymlinkedFolder(t *testing.T) {
+	tm := newTeam(t, "")
+	victim := tm.founded()
+	write(t, victim, "secrets/db/prod.age", blob(t))
+	syncT(t, victim)
+	outside := t.TempDir()
+
+	attacker := tm.clone()
+	gitT(t, attacker, "rm", "-q", "-r", "secrets/db")
+	os.MkdirAll(filepath.Join(attacker, "secrets"), 0o700)
+	if err := os.Symlink(outside, filepath.Join(attacker, "secrets", "db")); err != nil {
+		t.Fatal(err)
+	}
+	gitT(t, attacker, "add", "-A", "--", "secrets")
+	gitT(t, attacker, "commit", "-q", "-m", "evil")
+	gitT(t, attacker, "push", "-q")
+
+	write(t, victim, "secrets/db/prod.age", blob(t))
+	_, err := Sync(t.Context(), opts(victim))
+	t.Logf("sync: %v", err)
+	entries, _ := os.ReadDir(outside)
+	for _, e := range entries {
+		t.Errorf("sync wrote %s outside the vault", e.Name())
+	}
+}
