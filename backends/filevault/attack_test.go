@@ -54,3 +54,35 @@ func TestRemoveRecipientInterruptedListsWhatToRotate(t *testing.T) {
 		t.Fatalf("RemoveRecipient run again = %q, %v; want dev/a and prod/b to rotate", readable, err)
 	}
 }
+
+// kr vault scope set killed after the batch and before the scope file must
+// still print, when run again, the secrets whose readers it changes: a
+// member who lost access could read them, so they are the ones to rotate.
+func TestSetScopeInterruptedListsWhatToRotate(t *testing.T) {
+	ctx := context.Background()
+	tm := newTeam(t)
+	if _, err := tm.v.AddRecipient(ctx, "bob", tm.bobK); err != nil {
+		t.Fatal(err)
+	}
+	if err := tm.v.Set(ctx, "prod/b", []byte("value")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tm.v.SetScope(ctx, "prod", []string{tm.aliceK, tm.bobK}); err != nil {
+		t.Fatal(err)
+	}
+	scope := filepath.Join(tm.v.folderDir("prod"), scopeFile)
+	old, err := os.ReadFile(scope)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if changed, err := tm.v.SetScope(ctx, "prod", []string{tm.aliceK}); err != nil || !slices.Equal(changed, []string{"prod/b"}) {
+		t.Fatalf("SetScope = %q, %v", changed, err)
+	}
+	if err := os.WriteFile(scope, old, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	changed, err := tm.v.SetScope(ctx, "prod", []string{tm.aliceK})
+	if err != nil || !slices.Equal(changed, []string{"prod/b"}) {
+		t.Fatalf("SetScope run again = %q, %v; want prod/b to rotate", changed, err)
+	}
+}

@@ -441,6 +441,7 @@ func (v *Vault) SetScope(ctx context.Context, folder string, keys []string) ([]s
 				return fmt.Errorf("%s/ has no scope", folder)
 			}
 		}
+		before := v.scopes(m)
 		after := v.scopes(m)
 		after.override(dir, keys)
 		files, err := v.secretFiles(ctx, after)
@@ -457,6 +458,16 @@ func (v *Vault) SetScope(ctx context.Context, folder string, keys []string) ([]s
 				return err
 			}
 			if rec, ok, _ := readRecord(ct); ok && slices.Equal(rec, sortedKeys(f.set.keys)) {
+				// Already encrypted to the new set, yet governed by
+				// another: a run killed before the scope file. Its
+				// readers change all the same, so it is listed.
+				was, err := before.of(f.path)
+				if err != nil {
+					return err
+				}
+				if !slices.Equal(sortedKeys(was.keys), rec) {
+					changed = append(changed, f.name)
+				}
 				continue
 			}
 			todo = append(todo, f)
