@@ -86,3 +86,36 @@ func TestSyncConflictNotWrittenThroughSymlinkedFolder(t *testing.T) {
 		t.Errorf("sync wrote %s outside the vault", e.Name())
 	}
 }
+
+// A temp file of kr's that someone committed (git add -f, or a clone
+// without the vault's .gitignore) is deleted by the next kr that writes
+// its folder. Sync must not then fail for ever on "unstaged changes" that
+// its own exclusion keeps it from committing: the file stops being tracked.
+func TestSyncUntracksCommittedTempFile(t *testing.T) {
+	tm := newTeam(t, "")
+	victim := tm.founded()
+	other := tm.clone()
+	write(t, other, "secrets/.kr-tmp-0123", []byte("x"))
+	gitT(t, other, "add", "-f", "--", "secrets/.kr-tmp-0123")
+	gitT(t, other, "commit", "-q", "-m", "careless")
+	gitT(t, other, "push", "-q")
+	syncT(t, victim)
+	remove(t, victim, "secrets/.kr-tmp-0123") // cleanStaleTemps
+	write(t, other, "secrets/y.age", blob(t))
+	gitT(t, other, "add", "-A")
+	gitT(t, other, "commit", "-q", "-m", "more")
+	gitT(t, other, "push", "-q")
+
+	x := blob(t)
+	write(t, victim, "secrets/x.age", x)
+	rep, err := Sync(t.Context(), opts(victim))
+	if err != nil || !rep.Pushed {
+		t.Fatalf("sync: %+v, %v", rep, err)
+	}
+	if got := gitT(t, tm.remote, "ls-tree", "-r", "--name-only", "HEAD"); strings.Contains(got, ".kr-tmp-") {
+		t.Errorf("the remote still tracks the temp file:\n%s", got)
+	}
+	check := tm.clone()
+	wantBytes(t, check, "secrets/x.age", x)
+	clean(t, victim)
+}

@@ -220,6 +220,53 @@ func globEscape(p string) string {
 // would otherwise corrupt age headers.
 var noCRLF = []string{"-c", "core.autocrlf=false"}
 
+// untrackExcluded stops tracking the vault's excluded files that someone
+// committed (git add -f, a clone without the vault's .gitignore): kr
+// deletes its stale temp files, and a deletion that commitVault may not
+// commit would leave the tree dirty and every rebase refused. The removal
+// is a commit of its own, made from an index that holds nothing else.
+func (s *syncer) untrackExcluded(ctx context.Context) (bool, error) {
+	if len(s.opts.Exclude) == 0 {
+		return false, nil
+	}
+	if head, err := s.revParse(ctx, "HEAD"); err != nil || head == "" {
+		return false, err // an unborn branch has committed nothing yet
+	}
+	specs := make([]string, len(s.opts.Exclude))
+	for i, pat := range s.opts.Exclude {
+		specs[i] = ":(top,glob)" + globEscape(s.prefix) + pat
+	}
+	out, err := s.g.run(ctx, call{args: slices.Concat([]string{"ls-files", "-z", "--"}, specs)})
+	if err != nil {
+		return false, err
+	}
+	var tracked, paths []string
+	for _, p := range strings.Split(string(out), "\x00") {
+		if p != "" {
+			tracked = append(tracked, pathSpec(p))
+			paths = append(paths, p)
+		}
+	}
+	if len(tracked) == 0 {
+		return false, nil
+	}
+	staged, err := s.g.ok(ctx, "diff", "--cached", "--quiet", "HEAD")
+	if err != nil {
+		return false, err
+	}
+	if !staged {
+		return false, fmt.Errorf("git tracks kr's own file %s, and the index of %s holds other changes: commit them, then sync again", paths[0], s.g.top)
+	}
+	if _, err := s.g.run(ctx, call{args: slices.Concat([]string{"rm", "-q", "--cached", "--"}, tracked)}); err != nil {
+		return false, fmt.Errorf("stop tracking kr's own files: %w", err)
+	}
+	args := slices.Concat(noCRLF, []string{"commit", "-q", "-m", "kr: stop tracking files of one machine's kr"})
+	if _, err := s.g.run(ctx, call{args: args, env: s.ident}); err != nil {
+		return false, fmt.Errorf("stop tracking kr's own files: %w", err)
+	}
+	return true, nil
+}
+
 // commitVault stages every change in the vault except the excluded paths
 // and commits them alone; it reports whether there was anything to commit.
 func (s *syncer) commitVault(ctx context.Context, msg string) (bool, error) {

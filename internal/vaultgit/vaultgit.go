@@ -126,9 +126,14 @@ func Sync(ctx context.Context, opts Options) (*Report, error) {
 		return nil, err
 	}
 	rep := &Report{}
-	if rep.Committed, err = s.commitVault(ctx, opts.Message); err != nil {
+	if rep.Committed, err = s.untrackExcluded(ctx); err != nil {
 		return nil, err
 	}
+	committed, err := s.commitVault(ctx, opts.Message)
+	if err != nil {
+		return nil, err
+	}
+	rep.Committed = rep.Committed || committed
 	if up.remote == "" {
 		rep.NoRemote = true
 		return rep, nil
