@@ -247,16 +247,30 @@ This decrypts every secret, so the vault must be readable.`,
 }
 
 // matchRecipient finds arg, a member's name, an age1 key or a fingerprint
-// (colons and case optional), among all.
+// (colons and case optional), among all. Names come from vault.json, which
+// anyone who can push writes: one may be another member's key or
+// fingerprint, so an arg that matches two recipients is refused.
 func matchRecipient(all []filevault.Member, arg, dir string) (string, error) {
 	arg = strings.TrimSpace(arg)
 	want := strings.ReplaceAll(strings.ToLower(arg), ":", "")
+	var found []string
 	for _, r := range all {
 		if r.Key == arg || (r.Name != "" && r.Name == arg) || strings.ReplaceAll(recipients.Fingerprint(r.Key), ":", "") == want {
-			return r.Key, nil
+			found = append(found, r.Key)
 		}
 	}
-	return "", withHint(fmt.Errorf("%q matches no recipient of %s", arg, dir), "'kr vault recipients ls' lists them")
+	switch len(found) {
+	case 0:
+		return "", withHint(fmt.Errorf("%q matches no recipient of %s", arg, dir), "'kr vault recipients ls' lists them")
+	case 1:
+		return found[0], nil
+	}
+	fps := make([]string, len(found))
+	for i, k := range found {
+		fps[i] = recipients.Fingerprint(k)
+	}
+	return "", withHint(fmt.Errorf("%q matches %d recipients of %s (fingerprints %s): a name in vault.json is another's key or fingerprint", arg, len(found), dir, strings.Join(fps, ", ")),
+		"find out who wrote that name; 'kr vault recipients ls' shows each name's key")
 }
 
 // memberName is a name for a column: "-" for none.
