@@ -605,3 +605,29 @@ func writeFiles(files map[string][]byte) error {
 	}
 	return nil
 }
+
+// Stale lists the secrets not recorded as encrypted to exactly the set
+// that governs them: written while a member was added or removed in
+// another clone, until a sync (Reconcile) re-encrypts them. It decrypts
+// nothing. An unreadable scope file is an error.
+func (v *Vault) Stale(ctx context.Context) ([]string, error) {
+	m, err := v.manifest()
+	if err != nil {
+		return nil, err
+	}
+	files, err := v.secretFiles(ctx, v.scopes(m))
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, f := range files {
+		stale, err := v.stale(f)
+		if err != nil {
+			return nil, err
+		}
+		if stale {
+			out = append(out, f.name)
+		}
+	}
+	return out, nil
+}
