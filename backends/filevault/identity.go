@@ -78,12 +78,7 @@ func (d *PassphraseDecrypter) Decrypt(ctx context.Context, s Sealed) ([]byte, er
 	if err != nil {
 		return nil, err
 	}
-	plain, err := decryptLimited(s.Ciphertext, maxCiphertext, id)
-	var nm *age.NoIdentityMatchError
-	if errors.As(err, &nm) {
-		return nil, fmt.Errorf("%w: the file is not encrypted to %s", ErrWrongIdentity, s.Recipient)
-	}
-	return plain, err
+	return decryptLimited(s.Ciphertext, maxCiphertext, id)
 }
 
 func (d *PassphraseDecrypter) identity(ctx context.Context, s Sealed) (*age.X25519Identity, error) {

@@ -65,14 +65,15 @@ func (v *Vault) secretFiles(ctx context.Context, sc *scopes) ([]secretFile, erro
 	return out, nil
 }
 
-// reencrypt decrypts each file and stages it, encrypted to its set, in b:
-// nothing is replaced until b commits. A file the local keys do not open
-// goes to unreadable when it is non-nil, and is an error otherwise.
+// reencrypt decrypts each file and replaces it, encrypted to its set, in
+// one atomicfile.Batch: nothing is replaced unless every file was staged.
+// A file the local keys do not open goes to unreadable when it is non-nil,
+// and is an error otherwise.
 //
 // Encrypting costs two X25519 operations per recipient and decrypting one,
 // so encryption runs on every CPU. Decryption stays on this goroutine: a
 // Decrypter (the agent's connection) need not be safe for concurrent use.
-func (v *Vault) reencrypt(ctx context.Context, m *manifest, files []secretFile, b *atomicfile.Batch, unreadable func(secretFile)) error {
+func (v *Vault) reencrypt(ctx context.Context, m *manifest, files []secretFile, unreadable func(secretFile)) error {
 	if len(files) == 0 {
 		return nil
 	}
@@ -88,6 +89,7 @@ func (v *Vault) reencrypt(ctx context.Context, m *manifest, files []secretFile, 
 		ct  []byte
 		err error
 	}
+	var b atomicfile.Batch
 	workers := runtime.GOMAXPROCS(0)
 	jobs := make(chan job, 2*workers)
 	done := make(chan sealed, 2*workers)
@@ -123,7 +125,11 @@ func (v *Vault) reencrypt(ctx context.Context, m *manifest, files []secretFile, 
 	if werr := <-written; err == nil {
 		err = werr
 	}
-	return err
+	if err != nil {
+		b.Abort()
+		return err
+	}
+	return b.Commit()
 }
 
 // decryptEach decrypts files in order and hands each plaintext to next,
@@ -150,7 +156,8 @@ func (v *Vault) decryptEach(ctx context.Context, m *manifest, files []secretFile
 		s := sealed
 		s.Ciphertext = ct
 		plain, err := v.opts.Decrypter.Decrypt(ctx, s)
-		if errors.Is(err, ErrWrongIdentity) && unreadable != nil {
+		var nm *age.NoIdentityMatchError
+		if (errors.Is(err, ErrWrongIdentity) || errors.As(err, &nm)) && unreadable != nil {
 			unreadable(f)
 			continue
 		}
@@ -255,12 +262,7 @@ func (v *Vault) AddRecipient(ctx context.Context, name, key string) (int, error)
 			return err
 		}
 		files = slices.DeleteFunc(files, func(f secretFile) bool { return f.set.file != "" })
-		var b atomicfile.Batch
-		if err := v.reencrypt(ctx, m, files, &b, nil); err != nil {
-			b.Abort()
-			return err
-		}
-		if err := b.Commit(); err != nil {
+		if err := v.reencrypt(ctx, m, files, nil); err != nil {
 			return err
 		}
 		n = len(files)
@@ -344,18 +346,11 @@ func (v *Vault) RemoveRecipient(ctx context.Context, key string) ([]string, erro
 			}
 			todo = append(todo, f)
 		}
-		var b atomicfile.Batch
-		if err := v.reencrypt(ctx, m, todo, &b, nil); err != nil {
-			b.Abort()
+		if err := v.reencrypt(ctx, m, todo, nil); err != nil {
 			return err
 		}
-		if err := b.Commit(); err != nil {
+		if err := writeFiles(scopeWrites); err != nil {
 			return err
-		}
-		for f, content := range scopeWrites {
-			if err := writeAtomic(f, content); err != nil {
-				return err
-			}
 		}
 		for _, f := range todo {
 			readable = append(readable, f.name)
@@ -453,31 +448,26 @@ func (v *Vault) SetScope(ctx context.Context, folder string, keys []string) ([]s
 			if !strings.HasPrefix(f.path, dir+string(filepath.Separator)) {
 				continue
 			}
-			ct, err := readFileChecked(f.path, maxCiphertext)
+			stale, err := v.stale(f)
 			if err != nil {
 				return err
 			}
-			if rec, ok, _ := readRecord(ct); ok && slices.Equal(rec, sortedKeys(f.set.keys)) {
-				// Already encrypted to the new set, yet governed by
-				// another: a run killed before the scope file. Its
-				// readers change all the same, so it is listed.
-				was, err := before.of(f.path)
-				if err != nil {
-					return err
-				}
-				if !slices.Equal(sortedKeys(was.keys), rec) {
-					changed = append(changed, f.name)
-				}
+			if stale {
+				todo = append(todo, f)
 				continue
 			}
-			todo = append(todo, f)
+			// Already encrypted to the new set, yet governed by another:
+			// a run killed before the scope file. Its readers change all
+			// the same, so it is listed.
+			was, err := before.of(f.path)
+			if err != nil {
+				return err
+			}
+			if !slices.Equal(sortedKeys(was.keys), sortedKeys(f.set.keys)) {
+				changed = append(changed, f.name)
+			}
 		}
-		var b atomicfile.Batch
-		if err := v.reencrypt(ctx, m, todo, &b, nil); err != nil {
-			b.Abort()
-			return err
-		}
-		if err := b.Commit(); err != nil {
+		if err := v.reencrypt(ctx, m, todo, nil); err != nil {
 			return err
 		}
 		for _, f := range todo {
@@ -496,6 +486,17 @@ func (v *Vault) SetScope(ctx context.Context, folder string, keys []string) ([]s
 		return writeAtomic(file, formatScope(folder, keys, m.Names))
 	})
 	return changed, err
+}
+
+// stale reports whether f is not recorded as encrypted to exactly the set
+// that governs it (a file without a record always is).
+func (v *Vault) stale(f secretFile) (bool, error) {
+	ct, err := readFileChecked(f.path, maxCiphertext)
+	if err != nil {
+		return false, err
+	}
+	rec, ok, _ := readRecord(ct)
+	return !ok || !slices.Equal(rec, sortedKeys(f.set.keys)), nil
 }
 
 func sortedKeys(keys []string) []string {
@@ -581,14 +582,13 @@ func (v *Vault) reconcile(ctx context.Context, m *manifest) (*Reconciled, error)
 	}
 	var todo []secretFile
 	for _, f := range files {
-		ct, err := readFileChecked(f.path, maxCiphertext)
+		stale, err := v.stale(f)
 		if err != nil {
 			return nil, err
 		}
-		if rec, ok, _ := readRecord(ct); ok && slices.Equal(rec, sortedKeys(f.set.keys)) {
-			continue
+		if stale {
+			todo = append(todo, f)
 		}
-		todo = append(todo, f)
 	}
 	if len(todo) == 0 && len(scopeWrites) == 0 {
 		return &r, nil
@@ -596,13 +596,7 @@ func (v *Vault) reconcile(ctx context.Context, m *manifest) (*Reconciled, error)
 	if err := v.checkAccepted(m); err != nil {
 		return nil, err
 	}
-	var b atomicfile.Batch
-	err = v.reencrypt(ctx, m, todo, &b, func(f secretFile) { r.Unreadable = append(r.Unreadable, f.name) })
-	if err != nil {
-		b.Abort()
-		return nil, err
-	}
-	if err := b.Commit(); err != nil {
+	if err := v.reencrypt(ctx, m, todo, func(f secretFile) { r.Unreadable = append(r.Unreadable, f.name) }); err != nil {
 		return nil, err
 	}
 	for _, f := range todo {
@@ -610,10 +604,44 @@ func (v *Vault) reconcile(ctx context.Context, m *manifest) (*Reconciled, error)
 			r.Reencrypted = append(r.Reencrypted, f.name)
 		}
 	}
-	for f, content := range scopeWrites {
-		if err := writeAtomic(f, content); err != nil {
-			return nil, err
-		}
+	if err := writeFiles(scopeWrites); err != nil {
+		return nil, err
 	}
 	return &r, nil
+}
+
+// writeFiles replaces each file (path -> content) atomically.
+func writeFiles(files map[string][]byte) error {
+	for f, content := range files {
+		if err := writeAtomic(f, content); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Stale lists the secrets not recorded as encrypted to exactly the set
+// that governs them: written while a member was added or removed in
+// another clone, until a sync (Reconcile) re-encrypts them. It decrypts
+// nothing. An unreadable scope file is an error.
+func (v *Vault) Stale(ctx context.Context) ([]string, error) {
+	m, err := v.manifest()
+	if err != nil {
+		return nil, err
+	}
+	files, err := v.secretFiles(ctx, v.scopes(m))
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, f := range files {
+		stale, err := v.stale(f)
+		if err != nil {
+			return nil, err
+		}
+		if stale {
+			out = append(out, f.name)
+		}
+	}
+	return out, nil
 }

@@ -19,12 +19,7 @@ const TempPrefix = ".kr-tmp-"
 // directory is synced.
 func Write(path string, data []byte) error {
 	dir := filepath.Dir(path)
-	var rnd [8]byte
-	if _, err := rand.Read(rnd[:]); err != nil {
-		return err
-	}
-	tmp := filepath.Join(dir, TempPrefix+hex.EncodeToString(rnd[:]))
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	f, tmp, err := createTemp(dir)
 	if err != nil {
 		return err
 	}
@@ -50,6 +45,18 @@ func Write(path string, data []byte) error {
 	ok = true
 	SyncDir(dir)
 	return nil
+}
+
+// createTemp creates a new temp file (mode 0600) in dir, named so that
+// readers skip it.
+func createTemp(dir string) (*os.File, string, error) {
+	var rnd [8]byte
+	if _, err := rand.Read(rnd[:]); err != nil {
+		return nil, "", err
+	}
+	tmp := filepath.Join(dir, TempPrefix+hex.EncodeToString(rnd[:]))
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	return f, tmp, err
 }
 
 // SyncDir makes a rename or removal in dir durable where the OS can sync a

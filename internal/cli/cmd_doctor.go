@@ -80,6 +80,13 @@ func (a *App) doctor(ctx context.Context) []check {
 			}
 			checks = append(checks, check{"recipients", "fail", "vault.json lists recipients you have not accepted, so writes stop: " + strings.Join(fps, ", ")})
 		}
+		if shared, _ := v.Shared(); shared {
+			if stale, err := v.Stale(ctx); err != nil {
+				checks = append(checks, check{"records", "fail", err.Error()})
+			} else if len(stale) > 0 {
+				checks = append(checks, check{"records", "warn", fmt.Sprintf("%d secret(s) are not encrypted to the recipients that govern them now (members changed in another clone): run 'kr vault sync'", len(stale))})
+			}
+		}
 	}
 	checks = append(checks, a.agentChecks(ctx)...)
 

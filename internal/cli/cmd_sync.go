@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 
 	"github.com/kr-keyring/kr/backends/filevault"
 	"github.com/kr-keyring/kr/internal/atomicfile"
+	"github.com/kr-keyring/kr/internal/recipients"
 	"github.com/kr-keyring/kr/internal/vaultgit"
 )
 
@@ -53,6 +55,10 @@ the pull. No git configuration is needed in the clone; --timeout defaults to
 				parent, cancel = context.WithTimeout(parent, syncTimeout)
 			}
 			defer cancel()
+			before, err := v.Members()
+			if err != nil {
+				return err
+			}
 			host, _ := os.Hostname()
 			var rec *filevault.Reconciled
 			var rep *vaultgit.Report
@@ -78,6 +84,11 @@ the pull. No git configuration is needed in the clone; --timeout defaults to
 				})
 				return err
 			})
+			// Who joined or left is news even when the sync then stops
+			// (a new member not accepted yet).
+			if after, merr := v.Members(); merr == nil {
+				app.reportMembers(before, after)
+			}
 			if err != nil {
 				var h hinter
 				switch {
@@ -138,5 +149,24 @@ func (a *App) reportSync(v *filevault.Vault, rep *vaultgit.Report, rec *filevaul
 			what += ", pushed"
 		}
 		fmt.Fprintf(w, "kr: synced %s: %s\n", v.Dir(), what)
+	}
+}
+
+// reportMembers says who joined or left the vault in this sync: whoever can
+// push can change the members, and a member's machine should not learn of
+// it only by a stop at the next write.
+func (a *App) reportMembers(before, after []filevault.Member) {
+	has := func(ms []filevault.Member, key string) bool {
+		return slices.ContainsFunc(ms, func(m filevault.Member) bool { return m.Key == key })
+	}
+	for _, m := range after {
+		if !has(before, m.Key) {
+			fmt.Fprintf(a.IO.ErrOut, "kr: member added: %s %s %s\n", memberName(m.Name), recipients.Fingerprint(m.Key), m.Key)
+		}
+	}
+	for _, m := range before {
+		if !has(after, m.Key) {
+			fmt.Fprintf(a.IO.ErrOut, "kr: member removed: %s %s %s\n", memberName(m.Name), recipients.Fingerprint(m.Key), m.Key)
+		}
 	}
 }
