@@ -31,16 +31,33 @@ var ErrUnacceptedRecipient = errors.New("recipient not accepted")
 type UnacceptedError struct {
 	Dir        string
 	Recipients []string // age1...
+	// Folder, when set, is a scope: its file lists Recipients, which the
+	// local user has not accepted for it, or (Removed) the scope the user
+	// accepted is gone, so its secrets would go to everyone.
+	Folder  string
+	Removed bool
 }
 
-func (e *UnacceptedError) Error() string {
+func (e *UnacceptedError) fingerprints() []string {
 	fps := make([]string, len(e.Recipients))
 	for i, r := range e.Recipients {
 		fps[i] = recipients.Fingerprint(r)
 	}
+	return fps
+}
+
+func (e *UnacceptedError) Error() string {
+	fps := e.fingerprints()
 	what := "a recipient"
 	if len(fps) > 1 {
 		what = fmt.Sprintf("%d recipients", len(fps))
+	}
+	switch {
+	case e.Removed:
+		return fmt.Sprintf("the scope of %s/ in %s, which you accepted, was removed: its secrets would go to every member, so nothing was written", e.Folder, e.Dir)
+	case e.Folder != "":
+		return fmt.Sprintf("the scope of %s/ in %s lists %s you have not accepted for it (fingerprint %s): kr widens no scope without your word, so nothing was written",
+			e.Folder, e.Dir, what, strings.Join(fps, ", "))
 	}
 	return fmt.Sprintf("%s in %s lists %s you have not accepted (fingerprint %s): kr encrypts only to recipients you accepted, so nothing was written",
 		manifestFile, e.Dir, what, strings.Join(fps, ", "))
@@ -50,11 +67,10 @@ func (e *UnacceptedError) Is(target error) bool { return target == ErrUnaccepted
 
 // Hint is the next step, for the CLI's "hint:" line.
 func (e *UnacceptedError) Hint() string {
-	fps := make([]string, len(e.Recipients))
-	for i, r := range e.Recipients {
-		fps[i] = recipients.Fingerprint(r)
+	if e.Folder != "" {
+		return fmt.Sprintf("check the change with whoever made it ('kr vault scope ls', git log); then run 'kr vault scope accept %s', or set the scope again with 'kr vault scope set %s MEMBER...'", e.Folder, e.Folder)
 	}
-	return "check with whoever added it to vault.json that the fingerprint is theirs; then run 'kr vault recipients accept " + strings.Join(fps, " ") + "', or remove it from vault.json to write again"
+	return "check with whoever added it to vault.json that the fingerprint is theirs; then run 'kr vault recipients accept " + strings.Join(e.fingerprints(), " ") + "', or remove it from vault.json to write again"
 }
 
 // memoryRecord stands in for a record when Options gives none: a process

@@ -48,6 +48,9 @@ func TestRemoveRecipientInterruptedListsWhatToRotate(t *testing.T) {
 	if err := tm.v.opts.Accepted.Accept(tm.v.Dir(), tm.bobK); err != nil {
 		t.Fatal(err)
 	}
+	if err := tm.v.opts.Accepted.Accept(tm.v.folderDir("prod"), tm.bobK); err != nil {
+		t.Fatal(err)
+	}
 	readable, err := tm.v.RemoveRecipient(ctx, tm.bobK)
 	slices.Sort(readable)
 	if err != nil || !slices.Equal(readable, []string{"dev/a", "prod/b"}) {
@@ -79,6 +82,9 @@ func TestSetScopeInterruptedListsWhatToRotate(t *testing.T) {
 		t.Fatalf("SetScope = %q, %v", changed, err)
 	}
 	if err := os.WriteFile(scope, old, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := tm.v.opts.Accepted.Accept(tm.v.folderDir("prod"), tm.bobK); err != nil {
 		t.Fatal(err)
 	}
 	changed, err := tm.v.SetScope(ctx, "prod", []string{tm.aliceK})

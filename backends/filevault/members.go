@@ -306,6 +306,7 @@ func (v *Vault) RemoveRecipient(ctx context.Context, key string) ([]string, erro
 			return err
 		}
 		before := v.scopes(m)
+		before.asWritten = true
 		after := v.scopes(next)
 		folders, err := v.scopeFolders()
 		if err != nil {
@@ -351,6 +352,11 @@ func (v *Vault) RemoveRecipient(ctx context.Context, key string) ([]string, erro
 		}
 		if err := writeFiles(scopeWrites); err != nil {
 			return err
+		}
+		for f := range scopeWrites {
+			if err := v.opts.Accepted.Forget(filepath.Dir(f), key); err != nil {
+				return err
+			}
 		}
 		for _, f := range todo {
 			readable = append(readable, f.name)
@@ -398,14 +404,18 @@ func (v *Vault) Scopes() ([]Scope, error) {
 	if err != nil {
 		return nil, err
 	}
-	sc := v.scopes(m)
 	var out []Scope
 	for _, f := range folders {
-		set, err := sc.dir(v.folderDir(f))
+		file := filepath.Join(v.folderDir(f), scopeFile)
+		b, err := readFileChecked(file, maxSmallFile)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, Scope{Folder: f, Keys: set.keys})
+		keys, err := v.parseScopeFile(file, b, m)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, Scope{Folder: f, Keys: keys})
 	}
 	return out, nil
 }
@@ -437,6 +447,7 @@ func (v *Vault) SetScope(ctx context.Context, folder string, keys []string) ([]s
 			}
 		}
 		before := v.scopes(m)
+		before.asWritten = true
 		after := v.scopes(m)
 		after.override(dir, keys)
 		files, err := v.secretFiles(ctx, after)
@@ -478,12 +489,16 @@ func (v *Vault) SetScope(ctx context.Context, folder string, keys []string) ([]s
 				return err
 			}
 			atomicfile.SyncDir(dir)
-			return nil
+		} else {
+			if err := v.makeDirs(dir); err != nil {
+				return err
+			}
+			if err := writeAtomic(file, formatScope(folder, keys, m.Names)); err != nil {
+				return err
+			}
 		}
-		if err := v.makeDirs(dir); err != nil {
-			return err
-		}
-		return writeAtomic(file, formatScope(folder, keys, m.Names))
+		// The user's own scope is the one they accept.
+		return v.rememberScope(dir, keys)
 	})
 	return changed, err
 }
@@ -571,6 +586,11 @@ func (v *Vault) reconcile(ctx context.Context, m *manifest) (*Reconciled, error)
 		}
 		if len(kept) == 0 {
 			return nil, fmt.Errorf("%s lists no recipient of the vault any more: give the scope members ('kr vault scope set %s NAME...') or remove it", v.rel(file), folder)
+		}
+		// Dropping removed members only narrows, but what stays must
+		// still be what the user accepted.
+		if err := v.checkScopeAccepted(dir, kept); err != nil {
+			return nil, err
 		}
 		sc.override(dir, kept)
 		scopeWrites[file] = formatScope(folder, kept, m.Names)

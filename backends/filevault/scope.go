@@ -76,6 +76,9 @@ type scopes struct {
 	v     *Vault
 	m     *manifest
 	cache map[string]scopeSet // secrets directory -> its set
+	// asWritten reads the scopes as the files say, accepted or not: the
+	// state before a change, to compare with, never to encrypt to.
+	asWritten bool
 }
 
 // override makes the scope of dir keys (nil: no scope) whatever its file
@@ -118,25 +121,184 @@ func (s *scopes) dir(dir string) (scopeSet, error) {
 	var set scopeSet
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
+		if err := s.checkAccepted(dir, nil); err != nil {
+			return scopeSet{}, err
+		}
 		if set, err = s.dir(filepath.Dir(dir)); err != nil {
 			return scopeSet{}, err
 		}
 	case err != nil:
 		return scopeSet{}, err
 	default:
-		keys, err := parseScope(b)
+		keys, err := s.v.parseScopeFile(f, b, s.m)
 		if err != nil {
-			return scopeSet{}, fmt.Errorf("%s: %w", s.v.rel(f), err)
+			return scopeSet{}, err
 		}
-		for _, k := range keys {
-			if !slices.Contains(s.m.Recipients, k) {
-				return scopeSet{}, fmt.Errorf("%s lists %s, which is not a recipient in %s: add it to the vault first, or remove it from the scope", s.v.rel(f), k, manifestFile)
-			}
+		if err := s.checkAccepted(dir, keys); err != nil {
+			return scopeSet{}, err
 		}
 		set = scopeSet{keys: keys, file: f}
 	}
 	s.cache[dir] = set
 	return set, nil
+}
+
+func (s *scopes) checkAccepted(dir string, keys []string) error {
+	if s.asWritten {
+		return nil
+	}
+	return s.v.checkScopeAccepted(dir, keys)
+}
+
+// parseScopeFile parses the scope file f, whose members must be
+// recipients of the vault m.
+func (v *Vault) parseScopeFile(f string, b []byte, m *manifest) ([]string, error) {
+	keys, err := parseScope(b)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", v.rel(f), err)
+	}
+	for _, k := range keys {
+		if !slices.Contains(m.Recipients, k) {
+			return nil, fmt.Errorf("%s lists %s, which is not a recipient in %s: add it to the vault first, or remove it from the scope", v.rel(f), k, manifestFile)
+		}
+	}
+	return keys, nil
+}
+
+// checkScopeAccepted stops kr from widening a scope on anyone's word but
+// the local user's: whoever can push could otherwise add themselves to a
+// scope, or delete it, and the next member to write or sync would
+// re-encrypt its secrets for them. keys are the scope's members now (nil:
+// the directory has no scope file). The user's record keeps, per scope
+// directory, the members they accepted (kr vault scope set, scope accept,
+// or recipients accept --yes on a fresh clone). Narrowing needs nothing.
+func (v *Vault) checkScopeAccepted(dir string, keys []string) error {
+	acc, err := v.opts.Accepted.Accepted(dir)
+	if err != nil {
+		return err
+	}
+	folder := v.folderOf(dir)
+	if keys == nil {
+		if len(acc) > 0 {
+			return &UnacceptedError{Dir: v.opts.Dir, Folder: folder, Removed: true}
+		}
+		return nil
+	}
+	var out []string
+	for _, k := range keys {
+		if !slices.Contains(acc, k) {
+			out = append(out, k)
+		}
+	}
+	if len(out) > 0 {
+		return &UnacceptedError{Dir: v.opts.Dir, Folder: folder, Recipients: out}
+	}
+	return nil
+}
+
+// folderOf is the folder name of a directory under secrets/, or its path
+// when it is not one kr would make.
+func (v *Vault) folderOf(dir string) string {
+	rel, err := filepath.Rel(v.path(secretsDir), dir)
+	if err == nil {
+		if f, err := unescapeFolder(filepath.ToSlash(rel)); err == nil {
+			return f
+		}
+	}
+	return v.rel(dir)
+}
+
+// ScopeChange is a scope whose members differ from what the local user
+// accepted for it.
+type ScopeChange struct {
+	Folder  string
+	Keys    []string // its members now; nil when Removed
+	Pending []string // members not accepted for it
+	Removed bool     // the scope file is gone
+}
+
+// PendingScopes lists the scopes whose change the local user has not
+// accepted: members added, or the scope removed.
+func (v *Vault) PendingScopes() ([]ScopeChange, error) {
+	m, err := v.manifest()
+	if err != nil {
+		return nil, err
+	}
+	root := v.path(secretsDir)
+	var out []ScopeChange
+	err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) && p == root {
+				return fs.SkipAll
+			}
+			return err
+		}
+		if !d.IsDir() || p == root {
+			return nil
+		}
+		if d.Type()&fs.ModeSymlink != 0 {
+			return fmt.Errorf("%s is a symlink: kr follows none inside a vault", p)
+		}
+		f := filepath.Join(p, scopeFile)
+		b, err := readFileChecked(f, maxSmallFile)
+		var keys []string
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+		case err != nil:
+			return err
+		default:
+			if keys, err = v.parseScopeFile(f, b, m); err != nil {
+				return err
+			}
+		}
+		var ue *UnacceptedError
+		if err := v.checkScopeAccepted(p, keys); errors.As(err, &ue) {
+			out = append(out, ScopeChange{Folder: ue.Folder, Keys: keys, Pending: ue.Recipients, Removed: ue.Removed})
+		} else if err != nil {
+			return err
+		}
+		return nil
+	})
+	return out, err
+}
+
+// AcceptScope records the current members of folder's scope as accepted
+// for it, or with no scope file there, forgets the scope the user knew.
+func (v *Vault) AcceptScope(folder string) error {
+	m, err := v.manifest()
+	if err != nil {
+		return err
+	}
+	dir := v.folderDir(folder)
+	f := filepath.Join(dir, scopeFile)
+	b, err := readFileChecked(f, maxSmallFile)
+	if errors.Is(err, fs.ErrNotExist) {
+		return v.rememberScope(dir, nil)
+	}
+	if err != nil {
+		return err
+	}
+	keys, err := v.parseScopeFile(f, b, m)
+	if err != nil {
+		return err
+	}
+	return v.rememberScope(dir, keys)
+}
+
+// rememberScope makes keys the members accepted for the scope in dir (nil:
+// no scope).
+func (v *Vault) rememberScope(dir string, keys []string) error {
+	acc, err := v.opts.Accepted.Accepted(dir)
+	if err != nil {
+		return err
+	}
+	if err := v.opts.Accepted.Forget(dir, acc...); err != nil {
+		return err
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	return v.opts.Accepted.Accept(dir, keys...)
 }
 
 // ScopeFiles lists the vault's scope files, as folder names.

@@ -367,3 +367,88 @@ func FuzzParseRecord(f *testing.F) {
 		}
 	})
 }
+
+// Whoever can push could add themselves to a scope, or delete it: the next
+// member to sync or write would then re-encrypt its secrets for them. kr
+// widens a scope only on the local user's word.
+func TestScopeWideningNeedsAcceptance(t *testing.T) {
+	ctx := context.Background()
+	tm := newTeam(t)
+	for _, k := range []struct{ n, k string }{{"bob", tm.bobK}, {"carol", tm.carK}} {
+		if _, err := tm.v.AddRecipient(ctx, k.n, k.k); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tm.v.Set(ctx, "prod/x", []byte("v")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tm.v.SetScope(ctx, "prod", []string{tm.aliceK, tm.carK}); err != nil {
+		t.Fatal(err)
+	}
+	scope := filepath.Join(tm.v.folderDir("prod"), scopeFile)
+	stopped := func(what string, wantRemoved bool) {
+		t.Helper()
+		_, err := tm.v.Reconcile(ctx)
+		var ue *UnacceptedError
+		if !errors.As(err, &ue) || ue.Folder != "prod" || ue.Removed != wantRemoved {
+			t.Fatalf("%s: Reconcile = %v", what, err)
+		}
+		if err := tm.v.Set(ctx, "prod/y", []byte("v")); !errors.Is(err, ErrUnacceptedRecipient) {
+			t.Fatalf("%s: Set = %v", what, err)
+		}
+		if tm.opens(t, tm.bob, "prod/x") {
+			t.Fatalf("%s: bob reads prod/x", what)
+		}
+		p, err := tm.v.PendingScopes()
+		if err != nil || len(p) != 1 || p[0].Folder != "prod" || p[0].Removed != wantRemoved {
+			t.Fatalf("%s: PendingScopes = %+v, %v", what, p, err)
+		}
+	}
+
+	// bob, with push access, adds himself.
+	if err := os.WriteFile(scope, formatScope("prod", []string{tm.aliceK, tm.carK, tm.bobK}, nil), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	stopped("bob added to the scope", false)
+	// bob deletes the scope instead.
+	if err := os.Remove(scope); err != nil {
+		t.Fatal(err)
+	}
+	stopped("scope deleted", true)
+	// A new scope nearer the secrets, with bob in it, is a widening too.
+	if err := os.WriteFile(scope, formatScope("prod", []string{tm.aliceK, tm.carK}, nil), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := tm.v.Set(ctx, "prod/sub/z", []byte("v")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(tm.v.folderDir("prod/sub"), scopeFile), formatScope("prod/sub", []string{tm.aliceK, tm.bobK}, nil), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tm.v.Reconcile(ctx); !errors.Is(err, ErrUnacceptedRecipient) {
+		t.Fatalf("new nested scope with bob: Reconcile = %v", err)
+	}
+	if tm.opens(t, tm.bob, "prod/sub/z") {
+		t.Fatal("bob reads prod/sub/z")
+	}
+	// Accepted, the change goes through.
+	if err := tm.v.AcceptScope("prod/sub"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tm.v.Reconcile(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if !tm.opens(t, tm.bob, "prod/sub/z") || tm.opens(t, tm.bob, "prod/x") {
+		t.Fatal("wrong readers after accepting prod/sub")
+	}
+	// Narrowing needs no word: carol taken out of prod upstream.
+	if err := os.WriteFile(scope, formatScope("prod", []string{tm.aliceK}, nil), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tm.v.Reconcile(ctx); err != nil {
+		t.Fatalf("narrowing: %v", err)
+	}
+	if tm.opens(t, tm.carol, "prod/x") {
+		t.Fatal("carol still reads prod/x")
+	}
+}

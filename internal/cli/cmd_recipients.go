@@ -83,8 +83,8 @@ func newRecipientsAcceptCmd(app *App) *cobra.Command {
 		Use:   "accept [NAME|KEY|FINGERPRINT...]",
 		Short: "Accept recipients listed in vault.json, so that kr encrypts to them",
 		Long: `Accept the given recipients (name, age1 key or fingerprint) of the vault. With no
-argument, list every pending recipient with its fingerprint; --yes accepts
-them all. That is trust on first use: check each fingerprint with its owner
+argument, list every pending recipient with its fingerprint, and every scope
+change ('kr vault scope accept'); --yes accepts them all. That is trust on first use: check each fingerprint with its owner
 first, because whoever can write vault.json can add a key of their own.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			v, err := app.existingVault()
@@ -113,7 +113,11 @@ first, because whoever can write vault.json can add a key of their own.`,
 				if err != nil {
 					return err
 				}
-				if len(pending) == 0 {
+				scopes, err := v.PendingScopes()
+				if err != nil {
+					return err
+				}
+				if len(pending) == 0 && len(scopes) == 0 {
 					fmt.Fprintf(app.IO.ErrOut, "kr: every recipient of %s is accepted\n", v.Dir())
 					return nil
 				}
@@ -129,11 +133,22 @@ first, because whoever can write vault.json can add a key of their own.`,
 						return err
 					}
 				}
+				if err := app.printScopeChanges(v, scopes); err != nil {
+					return err
+				}
 				if !yes {
-					return withHint(fmt.Errorf("%d recipient(s) of %s not accepted yet; nothing was accepted", len(pending), v.Dir()),
+					return withHint(fmt.Errorf("%d recipient(s) and %d scope change(s) of %s not accepted yet; nothing was accepted", len(pending), len(scopes), v.Dir()),
 						"check each fingerprint with its owner, then run 'kr vault recipients accept --yes' (or name the ones to accept)")
 				}
 				chosen = pending
+				// Trust on first use covers the scopes too: a fresh clone
+				// has accepted none of them.
+				for _, sc := range scopes {
+					if err := v.AcceptScope(sc.Folder); err != nil {
+						return err
+					}
+					fmt.Fprintf(app.IO.ErrOut, "kr: accepted the scope of %s/\n", sc.Folder)
+				}
 			}
 			if err := rec.Accept(v.Dir(), chosen...); err != nil {
 				return err

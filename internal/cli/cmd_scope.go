@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/kr-keyring/kr/backends/filevault"
 	"github.com/kr-keyring/kr/internal/recipients"
 )
 
@@ -19,17 +20,22 @@ func newScopeCmd(app *App) *cobra.Command {
 'kr vault scope set prod alice bob', everything under prod/ is encrypted to
 alice and bob alone, while the rest of the vault goes to every member. The
 scope is the file secrets/prod/.age-recipients, an age recipients file
-('age -R' reads it); the nearest scope up a secret's path wins.`,
+('age -R' reads it); the nearest scope up a secret's path wins.
+
+Whoever can push to the vault's repository can edit a scope file, so kr
+widens no scope on the file's word: a scope that gained a member, or that
+was removed, since you set or accepted it stops writes and syncs into its
+folder until you accept the change ('kr vault scope accept').`,
 		Args: cobra.NoArgs,
 	}
-	c.AddCommand(newScopeLsCmd(app), newScopeSetCmd(app), newScopeRmCmd(app))
+	c.AddCommand(newScopeLsCmd(app), newScopeSetCmd(app), newScopeRmCmd(app), newScopeAcceptCmd(app))
 	return c
 }
 
 func newScopeLsCmd(app *App) *cobra.Command {
 	return &cobra.Command{
 		Use:   "ls",
-		Short: "List the scopes and their members",
+		Short: "List the scopes and their members; \"pending\" marks a change you have not accepted",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			v, err := app.existingVault()
@@ -48,13 +54,28 @@ func newScopeLsCmd(app *App) *cobra.Command {
 			for _, m := range members {
 				names[m.Key] = memberName(m.Name)
 			}
+			pending, err := v.PendingScopes()
+			if err != nil {
+				return err
+			}
+			state := map[string]string{}
+			for _, p := range pending {
+				state[p.Folder] = "  pending"
+			}
 			for _, s := range scopes {
 				var who []string
 				for _, k := range s.Keys {
 					who = append(who, names[k]+" "+recipients.Fingerprint(k))
 				}
-				if _, err := fmt.Fprintf(app.stdout(), "%s/  %s\n", s.Folder, strings.Join(who, ", ")); err != nil {
+				if _, err := fmt.Fprintf(app.stdout(), "%s/  %s%s\n", s.Folder, strings.Join(who, ", "), state[s.Folder]); err != nil {
 					return err
+				}
+			}
+			for _, p := range pending {
+				if p.Removed {
+					if _, err := fmt.Fprintf(app.stdout(), "%s/  (scope removed)  pending\n", p.Folder); err != nil {
+						return err
+					}
 				}
 			}
 			return nil
@@ -126,4 +147,80 @@ func newScopeRmCmd(app *App) *cobra.Command {
 			return nil
 		},
 	}
+}
+
+func newScopeAcceptCmd(app *App) *cobra.Command {
+	var yes bool
+	c := &cobra.Command{
+		Use:   "accept [FOLDER...]",
+		Short: "Accept scope changes made in another clone (members added, or a scope removed)",
+		Long: `Accept the current members of each named scope (or its removal). With no
+argument, list every scope whose change you have not accepted, with the
+members it gained; --yes accepts them all. Check a change with whoever made
+it first: anyone who can push can edit a scope file.`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			v, err := app.existingVault()
+			if err != nil {
+				return err
+			}
+			folders := args
+			if len(folders) == 0 {
+				pending, err := v.PendingScopes()
+				if err != nil {
+					return err
+				}
+				if len(pending) == 0 {
+					fmt.Fprintf(app.IO.ErrOut, "kr: every scope of %s is accepted\n", v.Dir())
+					return nil
+				}
+				if err := app.printScopeChanges(v, pending); err != nil {
+					return err
+				}
+				if !yes {
+					return withHint(fmt.Errorf("%d scope change(s) in %s not accepted yet; nothing was accepted", len(pending), v.Dir()),
+						"check each with whoever made it, then run 'kr vault scope accept --yes' (or name the folders)")
+				}
+				for _, p := range pending {
+					folders = append(folders, p.Folder)
+				}
+			}
+			for _, f := range folders {
+				f = strings.TrimSuffix(f, "/")
+				if err := v.AcceptScope(f); err != nil {
+					return err
+				}
+				fmt.Fprintf(app.IO.ErrOut, "kr: accepted the scope of %s/\n", f)
+			}
+			return nil
+		},
+	}
+	c.Flags().BoolVar(&yes, "yes", false, "with no argument, accept every pending scope change")
+	return c
+}
+
+// printScopeChanges lists scope changes on stdout: the folder and the
+// members it gained (name, fingerprint, key), or that it was removed.
+func (a *App) printScopeChanges(v *filevault.Vault, pending []filevault.ScopeChange) error {
+	members, err := v.Members()
+	if err != nil {
+		return err
+	}
+	names := map[string]string{}
+	for _, m := range members {
+		names[m.Key] = memberName(m.Name)
+	}
+	for _, p := range pending {
+		if p.Removed {
+			if _, err := fmt.Fprintf(a.stdout(), "%s/  scope removed: its secrets would go to every member  pending\n", p.Folder); err != nil {
+				return err
+			}
+			continue
+		}
+		for _, k := range p.Pending {
+			if _, err := fmt.Fprintf(a.stdout(), "%s/  %s  %s  %s  pending\n", p.Folder, names[k], recipients.Fingerprint(k), k); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }

@@ -48,6 +48,7 @@ var examples = map[string]string{
 	"kr vault scope":             "  kr vault scope set prod alice carol\n  kr vault scope ls",
 	"kr vault scope ls":          "  kr vault scope ls                # prod/  alice 3f2a:..., carol 9e01:...",
 	"kr vault scope set":         "  kr vault scope set prod alice carol   # only alice and carol read prod/",
+	"kr vault scope accept":      "  kr vault scope accept            # lists scope changes made elsewhere\n  kr vault scope accept prod",
 	"kr vault scope rm":          "  kr vault scope rm prod           # prod/ goes back to every member",
 	"kr version":                 "  kr version",
 }
