@@ -3,6 +3,7 @@
 package filevault
 
 import (
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -67,4 +68,36 @@ func defaultDir() (string, error) {
 		return filepath.Join(home, "Library", "Application Support", "kr", "vault"), nil
 	}
 	return xdgDataDir()
+}
+
+// TightenModes takes group and other write permission off every folder and
+// file of yours in the vault dir (not below .git), as checkFileInfo
+// requires: git checks files out with the user's umask, and the common
+// 002 (user private groups) leaves them group-writable. It follows no
+// symlink and touches nothing another user owns, which stays refused.
+func TightenModes(dir string) error {
+	uid := os.Getuid()
+	return filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if p == dir && errors.Is(err, fs.ErrNotExist) {
+				return fs.SkipAll
+			}
+			return err
+		}
+		if d.IsDir() && d.Name() == ".git" && p != dir {
+			return fs.SkipDir
+		}
+		if d.Type()&fs.ModeSymlink != 0 {
+			return nil
+		}
+		fi, err := d.Info()
+		if err != nil {
+			return err
+		}
+		st, ok := fi.Sys().(*syscall.Stat_t)
+		if !ok || int(st.Uid) != uid || fi.Mode().Perm()&0o022 == 0 {
+			return nil
+		}
+		return os.Chmod(p, fi.Mode().Perm()&^0o022)
+	})
 }

@@ -27,3 +27,6 @@ func defaultDir() (string, error) {
 	}
 	return filepath.Join(d, "kr", "vault"), nil
 }
+
+// TightenModes does nothing on Windows, where kr checks no mode bits.
+func TightenModes(dir string) error { return nil }

@@ -75,6 +75,10 @@ with 'kr vault sync'.`,
 			if err != nil {
 				return err
 			}
+			// A fresh clone has the modes of the user's umask.
+			if err := filevault.TightenModes(v.Dir()); err != nil {
+				return fmt.Errorf("create the vault: %w", err)
+			}
 			if err := v.InitShared(ctx, name, pubs[0]); err != nil {
 				return fmt.Errorf("create the vault: %w", err)
 			}

@@ -55,6 +55,11 @@ the pull. No git configuration is needed in the clone; --timeout defaults to
 				parent, cancel = context.WithTimeout(parent, syncTimeout)
 			}
 			defer cancel()
+			// git checks files out with the user's umask; 002 would leave
+			// the vault group-writable, which kr refuses.
+			if err := filevault.TightenModes(v.Dir()); err != nil {
+				return fmt.Errorf("sync: %w", err)
+			}
 			before, err := v.Members()
 			if err != nil {
 				return err
@@ -70,6 +75,9 @@ the pull. No git configuration is needed in the clone; --timeout defaults to
 					Exclude:  []string{".lock", "**/" + atomicfile.TempPrefix + "*"},
 					Ignore:   []string{"/.lock", atomicfile.TempPrefix + "*"},
 					AfterMerge: func(ctx context.Context) (string, error) {
+						if err := filevault.TightenModes(v.Dir()); err != nil {
+							return "", err
+						}
 						r, err := l.Reconcile(ctx)
 						if err != nil {
 							return "", err
