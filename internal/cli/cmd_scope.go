@@ -116,7 +116,15 @@ holds what they could read, so rotate those values.`,
 			if err != nil {
 				return recipientChangeError(err, "set the scope")
 			}
-			fmt.Fprintf(app.IO.ErrOut, "kr: %s/ is read by %d member(s); re-encrypted %d secret(s)\n", strings.TrimSuffix(args[0], "/"), len(keys), len(changed))
+			var who []string
+			for _, k := range keys {
+				for _, m := range members {
+					if m.Key == k {
+						who = append(who, memberName(m.Name)+" "+recipients.Fingerprint(k))
+					}
+				}
+			}
+			fmt.Fprintf(app.IO.ErrOut, "kr: %s/ is read by %s; re-encrypted %d secret(s)\n", strings.TrimSuffix(args[0], "/"), strings.Join(who, ", "), len(changed))
 			for _, name := range changed {
 				if _, err := fmt.Fprintln(app.stdout(), name); err != nil {
 					return err

@@ -176,5 +176,12 @@ func (a *App) reportMembers(before, after []filevault.Member) {
 		if !has(after, m.Key) {
 			fmt.Fprintf(a.IO.ErrOut, "kr: member removed: %s %s %s\n", memberName(m.Name), recipients.Fingerprint(m.Key), m.Key)
 		}
+		// Names are labels anyone who can push may change: a rename is
+		// news, for commands take names.
+		for _, n := range after {
+			if n.Key == m.Key && n.Name != m.Name {
+				fmt.Fprintf(a.IO.ErrOut, "kr: member renamed: %s is now %s (%s %s)\n", memberName(m.Name), memberName(n.Name), recipients.Fingerprint(m.Key), m.Key)
+			}
+		}
 	}
 }
