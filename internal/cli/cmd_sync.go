@@ -8,7 +8,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 	"time"
@@ -64,14 +63,13 @@ the pull. No git configuration is needed in the clone; --timeout defaults to
 			if err != nil {
 				return err
 			}
-			host, _ := os.Hostname()
 			var rec *filevault.Reconciled
 			var rep *vaultgit.Report
 			err = v.Exclusive(parent, func(l *filevault.Locked) error {
 				rep, err = vaultgit.Sync(parent, vaultgit.Options{
 					Dir:      v.Dir(),
 					Resolver: v.Resolver(),
-					Message:  strings.TrimSpace("kr vault sync " + host),
+					Message:  "kr vault sync",
 					Exclude:  []string{".lock", "**/" + atomicfile.TempPrefix + "*"},
 					Ignore:   []string{"/.lock", atomicfile.TempPrefix + "*"},
 					AfterMerge: func(ctx context.Context) (string, error) {

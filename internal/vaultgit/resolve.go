@@ -10,6 +10,7 @@ import (
 	"path"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/kr-keyring/kr/internal/atomicfile"
@@ -245,9 +246,21 @@ func conflictKind(u *unmergedPath) string {
 }
 
 // blob reads one side's content; nil for a side that has no file.
+// maxBlob bounds a conflicting file read into memory: a secret's file is
+// at most about 1.3 MiB, vault.json and scope files far less.
+const maxBlob = 8 << 20
+
 func (s *syncer) blob(ctx context.Context, st *stageEntry) ([]byte, error) {
 	if st == nil {
 		return nil, nil
+	}
+	// A pusher decides how large a conflicting file is: ask git first.
+	size, err := s.g.out(ctx, "cat-file", "-s", st.oid)
+	if err != nil {
+		return nil, err
+	}
+	if n, err := strconv.ParseInt(size, 10, 64); err != nil || n > maxBlob {
+		return nil, fmt.Errorf("a conflicting file of %s bytes: more than a vault file can hold (%d)", size, maxBlob)
 	}
 	b, err := s.g.run(ctx, call{args: []string{"cat-file", "blob", st.oid}})
 	if err != nil {

@@ -751,3 +751,23 @@ func TestSyncIgnore(t *testing.T) {
 		t.Fatalf(".gitignore lists /.lock %d times", n)
 	}
 }
+
+// A conflicting file larger than any vault file is refused before it is
+// read into memory, and the clone is left as it was.
+func TestSyncRefusesHugeConflict(t *testing.T) {
+	tm := newTeam(t, "")
+	a := tm.founded()
+	write(t, a, "secrets/x.age", blob(t))
+	syncT(t, a)
+	b := tm.clone()
+	write(t, a, "secrets/x.age", make([]byte, maxBlob+1))
+	syncT(t, a)
+	write(t, b, "secrets/x.age", blob(t))
+	_, err := Sync(context.Background(), opts(b))
+	if err == nil || !strings.Contains(err.Error(), "more than a vault file can hold") {
+		t.Fatalf("Sync = %v", err)
+	}
+	if st := gitT(t, b, "status", "--porcelain"); st != "" {
+		t.Fatalf("status after the refusal:\n%s", st)
+	}
+}
