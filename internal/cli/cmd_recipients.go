@@ -249,12 +249,7 @@ This decrypts every secret, so the vault must be readable.`,
 			if len(readable) > 0 {
 				fmt.Fprintf(app.IO.ErrOut, "kr: the removed key could read these secrets, and git history still holds them: rotate these\n")
 			}
-			for _, name := range readable {
-				if _, err := fmt.Fprintln(app.stdout(), name); err != nil {
-					return err
-				}
-			}
-			return nil
+			return app.printLines(readable)
 		},
 	}
 	c.Flags().BoolVar(&force, "force", false, "remove your own key too")

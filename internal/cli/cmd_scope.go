@@ -50,10 +50,6 @@ func newScopeLsCmd(app *App) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			names := map[string]string{}
-			for _, m := range members {
-				names[m.Key] = memberName(m.Name)
-			}
 			pending, err := v.PendingScopes()
 			if err != nil {
 				return err
@@ -63,11 +59,7 @@ func newScopeLsCmd(app *App) *cobra.Command {
 				state[p.Folder] = "  pending"
 			}
 			for _, s := range scopes {
-				var who []string
-				for _, k := range s.Keys {
-					who = append(who, names[k]+" "+recipients.Fingerprint(k))
-				}
-				if _, err := fmt.Fprintf(app.stdout(), "%s/  %s%s\n", s.Folder, strings.Join(who, ", "), state[s.Folder]); err != nil {
+				if _, err := fmt.Fprintf(app.stdout(), "%s/  %s%s\n", s.Folder, memberLabels(members, s.Keys), state[s.Folder]); err != nil {
 					return err
 				}
 			}
@@ -116,21 +108,8 @@ holds what they could read, so rotate those values.`,
 			if err != nil {
 				return recipientChangeError(err, "set the scope")
 			}
-			var who []string
-			for _, k := range keys {
-				for _, m := range members {
-					if m.Key == k {
-						who = append(who, memberName(m.Name)+" "+recipients.Fingerprint(k))
-					}
-				}
-			}
-			fmt.Fprintf(app.IO.ErrOut, "kr: %s/ is read by %s; re-encrypted %d secret(s)\n", strings.TrimSuffix(args[0], "/"), strings.Join(who, ", "), len(changed))
-			for _, name := range changed {
-				if _, err := fmt.Fprintln(app.stdout(), name); err != nil {
-					return err
-				}
-			}
-			return nil
+			fmt.Fprintf(app.IO.ErrOut, "kr: %s/ is read by %s; re-encrypted %d secret(s)\n", strings.TrimSuffix(args[0], "/"), memberLabels(members, keys), len(changed))
+			return app.printLines(changed)
 		},
 	}
 }
@@ -228,6 +207,31 @@ func (a *App) printScopeChanges(v *filevault.Vault, pending []filevault.ScopeCha
 			if _, err := fmt.Fprintf(a.stdout(), "%s/  %s  %s  %s  pending\n", p.Folder, names[k], recipients.Fingerprint(k), k); err != nil {
 				return err
 			}
+		}
+	}
+	return nil
+}
+
+// memberLabels names keys as "name fingerprint", comma-separated.
+func memberLabels(members []filevault.Member, keys []string) string {
+	var who []string
+	for _, k := range keys {
+		name := "-"
+		for _, m := range members {
+			if m.Key == k {
+				name = memberName(m.Name)
+			}
+		}
+		who = append(who, name+" "+recipients.Fingerprint(k))
+	}
+	return strings.Join(who, ", ")
+}
+
+// printLines writes each line to stdout; a failed write is the error.
+func (a *App) printLines(lines []string) error {
+	for _, l := range lines {
+		if _, err := fmt.Fprintln(a.stdout(), l); err != nil {
+			return err
 		}
 	}
 	return nil
