@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"os/user"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -137,12 +138,32 @@ func (a *App) myRecipients(ctx context.Context, create bool) ([]string, error) {
 	return []string{pub}, nil
 }
 
-// loginName is the default member name: the user's login name, or "" when
-// there is none that makes a valid name.
+// loginName is the default member name: the user's login name made into a
+// valid one ("CORP\\Jane Doe" is "Jane-Doe"), else "me".
 func loginName() string {
 	u, err := user.Current()
-	if err != nil || filevault.ValidMemberName(u.Username) != nil {
-		return ""
+	if err != nil {
+		return "me"
 	}
-	return u.Username
+	return memberNameFrom(u.Username)
+}
+
+func memberNameFrom(login string) string {
+	if i := strings.LastIndexAny(login, `\/`); i >= 0 {
+		login = login[i+1:]
+	}
+	b := []byte(login)
+	for i, c := range b {
+		if filevault.ValidMemberName(string(c)) != nil && !(i > 0 && (c == '.' || c == '-')) {
+			b[i] = '-'
+		}
+	}
+	name := strings.Trim(string(b), ".-")
+	if len(name) > 64 {
+		name = name[:64]
+	}
+	if filevault.ValidMemberName(name) != nil {
+		return "me"
+	}
+	return name
 }
