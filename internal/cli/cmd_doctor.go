@@ -81,6 +81,15 @@ func (a *App) doctor(ctx context.Context) []check {
 			checks = append(checks, check{"recipients", "fail", "vault.json lists recipients you have not accepted, so writes stop: " + strings.Join(fps, ", ")})
 		}
 		if shared, _ := v.Shared(); shared {
+			if pending, err := v.PendingScopes(); err != nil {
+				checks = append(checks, check{"scopes", "fail", err.Error()})
+			} else if len(pending) > 0 {
+				var fs []string
+				for _, p := range pending {
+					fs = append(fs, p.Folder+"/")
+				}
+				checks = append(checks, check{"scopes", "fail", "scopes changed in another clone, not accepted, so writes there stop: " + strings.Join(fs, ", ") + " ('kr vault scope accept' lists the changes)"})
+			}
 			if stale, err := v.Stale(ctx); err != nil {
 				checks = append(checks, check{"records", "fail", err.Error()})
 			} else if len(stale) > 0 {
