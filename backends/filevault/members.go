@@ -326,6 +326,11 @@ func (v *Vault) RemoveRecipient(ctx context.Context, key string) ([]string, erro
 			if len(keys) == 0 {
 				return fmt.Errorf("%w: it is the only recipient of the scope %s/; remove the scope first ('kr vault scope rm %s')", ErrLastRecipient, folder, folder)
 			}
+			// The scope as written, less key: its other members must be
+			// ones the user accepted, or a pusher's addition would ride in.
+			if err := v.checkScopeAccepted(dir, keys); err != nil {
+				return err
+			}
 			after.override(dir, keys)
 			scopeWrites[set.file] = formatScope(folder, keys, next.Names)
 		}

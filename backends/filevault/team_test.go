@@ -452,3 +452,32 @@ func TestScopeWideningNeedsAcceptance(t *testing.T) {
 		t.Fatal("carol still reads prod/x")
 	}
 }
+
+// Removing a member rewrites the scopes they were in: what stays must be
+// accepted, or a member a pusher slipped into the scope rides along.
+func TestRemoveMemberKeepsScopeUnwidened(t *testing.T) {
+	ctx := context.Background()
+	tm := newTeam(t)
+	for _, k := range []struct{ n, k string }{{"bob", tm.bobK}, {"carol", tm.carK}} {
+		if _, err := tm.v.AddRecipient(ctx, k.n, k.k); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tm.v.Set(ctx, "prod/x", []byte("v")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tm.v.SetScope(ctx, "prod", []string{tm.aliceK, tm.bobK}); err != nil {
+		t.Fatal(err)
+	}
+	// carol, who may push, adds herself to prod/.
+	scope := filepath.Join(tm.v.folderDir("prod"), scopeFile)
+	if err := os.WriteFile(scope, formatScope("prod", []string{tm.aliceK, tm.bobK, tm.carK}, nil), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tm.v.RemoveRecipient(ctx, tm.bobK); !errors.Is(err, ErrUnacceptedRecipient) {
+		t.Fatalf("RemoveRecipient(bob) with carol pending in prod/: %v", err)
+	}
+	if tm.opens(t, tm.carol, "prod/x") {
+		t.Fatal("carol reads prod/x")
+	}
+}
