@@ -176,3 +176,50 @@ func TestResolverSame(t *testing.T) {
 		t.Fatal("a file alice cannot open is the same")
 	}
 }
+
+// Merge reads what other clones pushed: whatever the three inputs, it
+// fails or returns a vault.json that parses and lists only keys one side
+// lists, keeping every key both sides list and that no side removed.
+func FuzzMergeManifest(f *testing.F) {
+	k := []string{
+		"age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p",
+		"age1lggyhqrw2nlhcxprm67z43rta597azn8gknawjehu9d9dl0jq3yqqvfafg",
+	}
+	one := `{"version":2,"recipients":[{"name":"a","key":"` + k[0] + `"}]}`
+	two := `{"version":2,"recipients":[{"name":"a","key":"` + k[0] + `"},{"name":"b","key":"` + k[1] + `"}]}`
+	f.Add([]byte(one), []byte(two), []byte(one))
+	f.Add([]byte(two), []byte(one), []byte(two))
+	f.Add([]byte(""), []byte(two), []byte(`{"version":2,"recipients":["`+k[1]+`"]}`))
+	f.Fuzz(func(t *testing.T, base, upstream, local []byte) {
+		if len(base) == 0 {
+			base = nil
+		}
+		out, err := Resolver{}.Merge(manifestFile, base, upstream, local)
+		if err != nil {
+			return
+		}
+		m, err := parseManifest(out)
+		if err != nil {
+			t.Fatalf("merged vault.json does not parse: %v\n%s", err, out)
+		}
+		u, _ := parseManifest(upstream)
+		l, _ := parseManifest(local)
+		var b *manifest
+		if base != nil {
+			b, _ = parseManifest(base)
+		}
+		for _, r := range m.Recipients {
+			if !slices.Contains(u.Recipients, r) && !slices.Contains(l.Recipients, r) {
+				t.Fatalf("merged in %s, which neither side lists", r)
+			}
+			if b != nil && slices.Contains(b.Recipients, r) && (!slices.Contains(u.Recipients, r) || !slices.Contains(l.Recipients, r)) {
+				t.Fatalf("kept %s, which one side removed", r)
+			}
+		}
+		for _, r := range u.Recipients {
+			if slices.Contains(l.Recipients, r) && (b == nil || slices.Contains(b.Recipients, r)) && !slices.Contains(m.Recipients, r) {
+				t.Fatalf("dropped %s, which both sides kept", r)
+			}
+		}
+	})
+}
