@@ -105,8 +105,12 @@ func (s *syncer) resolveRebase(ctx context.Context, rep *Report, stopped error) 
 }
 
 // resolve settles one round of unmerged paths, or returns an error
-// naming the first path it cannot settle before writing anything.
-func (s *syncer) resolve(ctx context.Context, paths []*unmergedPath, rep *Report) error {
+// naming the first path it cannot settle before writing anything. A
+// failure on a later path (a merge refused, a file too large, ctx) takes
+// back the conflict copies it wrote: git rebase --abort restores tracked
+// files only, and a copy left untracked would be committed by the next
+// sync as a secret of its own.
+func (s *syncer) resolve(ctx context.Context, paths []*unmergedPath, rep *Report) (err error) {
 	for _, u := range paths {
 		if err := s.settleable(u); err != nil {
 			return err
@@ -122,7 +126,14 @@ func (s *syncer) resolve(ctx context.Context, paths []*unmergedPath, rep *Report
 	slices.SortStableFunc(paths, func(a, b *unmergedPath) int {
 		return strings.Count(a.path, "/") - strings.Count(b.path, "/")
 	})
-	var touched []string
+	var touched, copies []string
+	defer func() {
+		if err != nil {
+			for _, p := range copies {
+				os.Remove(s.abs(p))
+			}
+		}
+	}()
 	for _, u := range paths {
 		rel := strings.TrimPrefix(u.path, s.prefix)
 		base, err := s.blob(ctx, u.stages[1])
@@ -171,6 +182,7 @@ func (s *syncer) resolve(ctx context.Context, paths []*unmergedPath, rep *Report
 				return err
 			}
 			index[s.prefix+kept] = true
+			copies = append(copies, s.prefix+kept)
 			touched = append(touched, s.prefix+kept)
 			c.KeptAs = kept
 		}
