@@ -197,10 +197,28 @@ func readFileChecked(path string, limit int64) ([]byte, error) {
 func (v *Vault) lock(ctx context.Context) (unlock func(), err error) {
 	l, err := filelock.Lock(ctx, v.path(lockFile))
 	if errors.Is(err, filelock.ErrBusy) {
-		return nil, fmt.Errorf("wait for another kr writing to %s: %w", v.opts.Dir, ctx.Err())
+		return nil, &busyError{dir: v.opts.Dir, err: ctx.Err()}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("lock the vault: %w", err)
 	}
 	return l.Unlock, nil
+}
+
+// busyError is a write that gave up waiting for the vault's lock. It keeps
+// ctx's error (a timeout, exit 4) and names the likely holder: the generic
+// hint for a timeout blames a slow store.
+type busyError struct {
+	dir string
+	err error
+}
+
+func (e *busyError) Error() string {
+	return fmt.Sprintf("wait for another kr writing to %s: %v", e.dir, e.err)
+}
+
+func (e *busyError) Unwrap() error { return e.err }
+
+func (e *busyError) Hint() string {
+	return "another kr holds the vault's lock (a 'kr vault sync' holds it while git pulls and pushes); try again once it is done, or raise --timeout"
 }

@@ -73,31 +73,53 @@ func defaultDir() (string, error) {
 // TightenModes takes group and other write permission off every folder and
 // file of yours in the vault dir (not below .git), as checkFileInfo
 // requires: git checks files out with the user's umask, and the common
-// 002 (user private groups) leaves them group-writable. It follows no
+// 002 (user private groups) leaves them group-writable. The vault's own
+// directory may be a symlink, as checkDir allows; below it, it follows no
 // symlink and touches nothing another user owns, which stays refused.
 func TightenModes(dir string) error {
+	root, err := filepath.EvalSymlinks(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
 	uid := os.Getuid()
-	return filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+	return filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
-			if p == dir && errors.Is(err, fs.ErrNotExist) {
-				return fs.SkipAll
-			}
 			return err
 		}
-		if d.IsDir() && d.Name() == ".git" && p != dir {
+		if d.IsDir() && d.Name() == ".git" && p != root {
 			return fs.SkipDir
 		}
-		if d.Type()&fs.ModeSymlink != 0 {
-			return nil
+		if !d.IsDir() && !d.Type().IsRegular() {
+			return nil // symlinks, and what git never checks out
 		}
-		fi, err := d.Info()
-		if err != nil {
-			return err
-		}
-		st, ok := fi.Sys().(*syscall.Stat_t)
-		if !ok || int(st.Uid) != uid || fi.Mode().Perm()&0o022 == 0 {
-			return nil
-		}
-		return os.Chmod(p, fi.Mode().Perm()&^0o022)
+		return tightenOne(p, uid)
 	})
+}
+
+// tightenOne takes group and other write off p, a folder or regular file
+// of uid's. The mode comes from the descriptor that is changed: between the
+// walk's look and the change, a folder still writable by the group lets its
+// members swap p for a symlink, and chmod by name would then give the
+// target (an ssh key, 0600) the bits of the file that was there (0644).
+func tightenOne(p string, uid int) error {
+	f, err := os.OpenFile(p, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+	if errors.Is(err, syscall.ELOOP) || errors.Is(err, fs.ErrNotExist) {
+		return nil // swapped or gone since the walk looked
+	}
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok || int(st.Uid) != uid || !(fi.IsDir() || fi.Mode().IsRegular()) || fi.Mode().Perm()&0o022 == 0 {
+		return nil
+	}
+	return f.Chmod(fi.Mode() & (fs.ModePerm | fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky) &^ 0o022)
 }

@@ -13,7 +13,8 @@
 //	  }
 //	}
 //
-// Vaults are keyed by their absolute, cleaned directory.
+// Vaults are keyed by their absolute, cleaned directory with symlinks
+// resolved: one vault, one list, whatever path reaches it.
 package recipients
 
 import (
@@ -65,12 +66,48 @@ type record struct {
 	Vaults  map[string][]string `json:"vaults"`
 }
 
-// key is how a vault directory is recorded: one directory, one key.
-func key(vaultDir string) (string, error) {
+// key is how a vault directory is recorded: one directory, one key. A
+// vault reached through a symlink under another path must find what was
+// accepted through the first, or a scope a pusher removed would read, on
+// that path, as one never accepted. legacy is the key before symlinks
+// were resolved, still read until a change moves its entry.
+func key(vaultDir string) (k, legacy string, err error) {
 	if vaultDir == "" {
-		return "", errors.New("vault directory not set")
+		return "", "", errors.New("vault directory not set")
 	}
-	return filepath.Abs(vaultDir)
+	abs, err := filepath.Abs(vaultDir)
+	if err != nil {
+		return "", "", err
+	}
+	return resolve(abs), abs, nil
+}
+
+// resolve resolves the symlinks of abs, a path whose last elements may not
+// exist yet (a scope's folder before its first secret).
+func resolve(abs string) string {
+	r, err := filepath.EvalSymlinks(abs)
+	if err == nil {
+		return r
+	}
+	parent := filepath.Dir(abs)
+	if !errors.Is(err, fs.ErrNotExist) || parent == abs {
+		return abs
+	}
+	return filepath.Join(resolve(parent), filepath.Base(abs))
+}
+
+// entry returns the vault's list, moving an entry under its legacy key to
+// k: then a Forget cannot leave a copy behind that Accepted would read.
+func (rec *record) entry(k, legacy string) ([]string, bool) {
+	if list, ok := rec.Vaults[k]; ok || legacy == k {
+		return list, ok
+	}
+	list, ok := rec.Vaults[legacy]
+	if ok {
+		delete(rec.Vaults, legacy)
+		rec.Vaults[k] = list
+	}
+	return list, ok
 }
 
 func (r *Record) load() (*record, error) {
@@ -97,7 +134,7 @@ func (r *Record) load() (*record, error) {
 // Accepted returns the recipients accepted for the vault in vaultDir, none
 // when nothing is recorded for it.
 func (r *Record) Accepted(vaultDir string) ([]string, error) {
-	k, err := key(vaultDir)
+	k, legacy, err := key(vaultDir)
 	if err != nil {
 		return nil, err
 	}
@@ -105,12 +142,13 @@ func (r *Record) Accepted(vaultDir string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	return rec.Vaults[k], nil
+	list, _ := rec.entry(k, legacy)
+	return list, nil
 }
 
 // Accept records recipients as accepted for the vault in vaultDir.
 func (r *Record) Accept(vaultDir string, recipients ...string) error {
-	k, err := key(vaultDir)
+	k, legacy, err := key(vaultDir)
 	if err != nil {
 		return err
 	}
@@ -118,7 +156,7 @@ func (r *Record) Accept(vaultDir string, recipients ...string) error {
 	if err != nil {
 		return err
 	}
-	list := rec.Vaults[k]
+	list, _ := rec.entry(k, legacy)
 	changed := false
 	for _, rcp := range recipients {
 		if !slices.Contains(list, rcp) {
@@ -136,7 +174,7 @@ func (r *Record) Accept(vaultDir string, recipients ...string) error {
 // Forget takes recipients out of the vault's accepted list: a removed
 // member added back later is asked about again.
 func (r *Record) Forget(vaultDir string, recipients ...string) error {
-	k, err := key(vaultDir)
+	k, legacy, err := key(vaultDir)
 	if err != nil {
 		return err
 	}
@@ -144,7 +182,7 @@ func (r *Record) Forget(vaultDir string, recipients ...string) error {
 	if err != nil {
 		return err
 	}
-	list, ok := rec.Vaults[k]
+	list, ok := rec.entry(k, legacy)
 	if !ok {
 		return nil
 	}
