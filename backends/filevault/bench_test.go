@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"filippo.io/age"
+
+	"github.com/kr-keyring/kr/internal/recipients"
 )
 
 func BenchmarkSet(b *testing.B) {
@@ -80,6 +82,12 @@ func benchList(b *testing.B, format string, folders int) {
 // straight to disk (no fsync) to keep the setup short.
 func teamOf10k(b *testing.B) *team {
 	tm := newTeam(b)
+	// The record kr really keeps (recipients.json), read on every scope
+	// lookup, as the CLI does.
+	tm.v.opts.Accepted = &recipients.Record{Path: filepath.Join(b.TempDir(), "recipients.json")}
+	if err := tm.v.opts.Accepted.Accept(tm.v.Dir(), tm.aliceK); err != nil {
+		b.Fatal(err)
+	}
 	m, err := tm.v.manifest()
 	if err != nil {
 		b.Fatal(err)
