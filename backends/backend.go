@@ -52,3 +52,10 @@ const MaxNameSize = 256
 type Peeker interface {
 	Has(ctx context.Context, name string) (bool, error)
 }
+
+// BatchSetter is a store that writes many values at once, all or none, in
+// one go: one lock and one flush for the file vault, where a Set per value
+// pays both each time (kr import).
+type BatchSetter interface {
+	SetMany(ctx context.Context, names []string, values [][]byte) error
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -80,6 +81,16 @@ func (v *Vault) reencrypt(ctx context.Context, m *manifest, files []secretFile, 
 	if v.opts.Decrypter == nil {
 		return fmt.Errorf("%w: re-encrypting needs the vault unlocked", backends.ErrLocked)
 	}
+	return v.sealAll(func(next func(secretFile, []byte)) error {
+		return v.decryptEach(ctx, m, files, unreadable, next)
+	})
+}
+
+// sealAll encrypts each plaintext feed hands it to its file's set, on
+// every CPU, and replaces the files in one atomicfile.Batch: nothing is
+// replaced unless every file was staged. feed runs on this goroutine and
+// gives up each plaintext it hands over (it is wiped once encrypted).
+func (v *Vault) sealAll(feed func(next func(secretFile, []byte)) error) error {
 	type job struct {
 		f     secretFile
 		plain []byte
@@ -118,7 +129,7 @@ func (v *Vault) reencrypt(ctx context.Context, m *manifest, files []secretFile, 
 		}
 		written <- err
 	}()
-	err := v.decryptEach(ctx, m, files, unreadable, func(f secretFile, plain []byte) { jobs <- job{f, plain} })
+	err := feed(func(f secretFile, plain []byte) { jobs <- job{f, plain} })
 	close(jobs)
 	wg.Wait()
 	close(done)
@@ -130,6 +141,59 @@ func (v *Vault) reencrypt(ctx context.Context, m *manifest, files []secretFile, 
 		return err
 	}
 	return b.Commit()
+}
+
+// SetMany stores values[i] as names[i], all or none: one lock, one
+// vault.json read, encryption on every CPU and one flush (kr import of
+// thousands of values). A missing vault is created first, as by Set.
+func (v *Vault) SetMany(ctx context.Context, names []string, values [][]byte) error {
+	if len(names) != len(values) {
+		return errors.New("SetMany: names and values differ in number")
+	}
+	for _, n := range names {
+		if err := backends.ValidateName(n); err != nil {
+			return err
+		}
+	}
+	if _, err := v.manifest(); errors.Is(err, ErrNoVault) {
+		if _, err := v.create(ctx); err != nil {
+			return err
+		}
+	} else if err != nil {
+		return err
+	}
+	return v.change(ctx, func(m *manifest) error {
+		if err := v.checkAccepted(m); err != nil {
+			return err
+		}
+		sc := v.scopes(m)
+		made := map[string]bool{}
+		return v.sealAll(func(next func(secretFile, []byte)) error {
+			for i, name := range names {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+				p := v.secretPath(name)
+				if dir := filepath.Dir(p); !made[dir] {
+					if err := v.makeDirs(dir); err != nil {
+						return fmt.Errorf("set %s: %w", name, err)
+					}
+					made[dir] = true
+				}
+				// A foreign file or a symlink in the vault means someone
+				// else has been in it: stop, as Set does.
+				if err := checkFile(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+					return fmt.Errorf("set %s: %w", name, err)
+				}
+				set, err := sc.of(p)
+				if err != nil {
+					return fmt.Errorf("set %s: %w", name, err)
+				}
+				next(secretFile{name: name, path: p, set: set}, secretPlaintext(name, values[i]))
+			}
+			return nil
+		})
+	})
 }
 
 // decryptEach decrypts files in order and hands each plaintext to next,

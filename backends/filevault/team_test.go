@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"filippo.io/age"
@@ -479,5 +480,53 @@ func TestRemoveMemberKeepsScopeUnwidened(t *testing.T) {
 	}
 	if tm.opens(t, tm.carol, "prod/x") {
 		t.Fatal("carol reads prod/x")
+	}
+}
+
+// SetMany stores everything or nothing: a blocked file (a symlink someone
+// put in the vault) stops the batch before any value is replaced.
+func TestSetManyAllOrNone(t *testing.T) {
+	ctx := context.Background()
+	tm := newTeam(t)
+	if _, err := tm.v.AddRecipient(ctx, "bob", tm.bobK); err != nil {
+		t.Fatal(err)
+	}
+	if err := tm.v.Set(ctx, "a", []byte("old")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tm.v.SetScope(ctx, "ops", []string{tm.aliceK}); err != nil {
+		t.Fatal(err)
+	}
+	names := []string{"a", "ops/b", "dev/c"}
+	values := [][]byte{[]byte("new a"), []byte("b"), []byte("c")}
+	if err := os.MkdirAll(filepath.Dir(tm.v.secretPath("dev/c")), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("/etc/passwd", tm.v.secretPath("dev/c")); err != nil {
+		t.Fatal(err)
+	}
+	if err := tm.v.SetMany(ctx, names, values); err == nil || !strings.Contains(err.Error(), "symlink") {
+		t.Fatalf("SetMany over a symlink: %v", err)
+	}
+	if got, err := tm.v.Get(ctx, "a"); err != nil || string(got) != "old" {
+		t.Fatalf("a after the refused batch: %q, %v", got, err)
+	}
+	if has, _ := tm.v.Has(ctx, "ops/b"); has {
+		t.Fatal("ops/b written by a refused batch")
+	}
+	if err := os.Remove(tm.v.secretPath("dev/c")); err != nil {
+		t.Fatal(err)
+	}
+	if err := tm.v.SetMany(ctx, names, values); err != nil {
+		t.Fatal(err)
+	}
+	for i, n := range names {
+		if got, err := tm.v.Get(ctx, n); err != nil || string(got) != string(values[i]) {
+			t.Fatalf("Get(%s) = %q, %v", n, got, err)
+		}
+	}
+	// Each file went to the set that governs it.
+	if tm.opens(t, tm.bob, "ops/b") || !tm.opens(t, tm.bob, "dev/c") {
+		t.Fatal("SetMany ignored the scope")
 	}
 }
