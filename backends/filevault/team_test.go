@@ -61,6 +61,20 @@ func (tm *team) opens(t *testing.T, id age.Identity, name string) bool {
 	return err == nil
 }
 
+// withProd adds bob and carol as members and writes the secret name.
+func (tm *team) withProd(t *testing.T, name string) {
+	t.Helper()
+	ctx := context.Background()
+	for _, k := range []struct{ n, k string }{{"bob", tm.bobK}, {"carol", tm.carK}} {
+		if _, err := tm.v.AddRecipient(ctx, k.n, k.k); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tm.v.Set(ctx, name, []byte("v")); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func (tm *team) record(t *testing.T, name string) []string {
 	t.Helper()
 	ct, err := os.ReadFile(tm.v.secretPath(name))
@@ -375,14 +389,7 @@ func FuzzParseRecord(f *testing.F) {
 func TestScopeWideningNeedsAcceptance(t *testing.T) {
 	ctx := context.Background()
 	tm := newTeam(t)
-	for _, k := range []struct{ n, k string }{{"bob", tm.bobK}, {"carol", tm.carK}} {
-		if _, err := tm.v.AddRecipient(ctx, k.n, k.k); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := tm.v.Set(ctx, "prod/x", []byte("v")); err != nil {
-		t.Fatal(err)
-	}
+	tm.withProd(t, "prod/x")
 	if _, err := tm.v.SetScope(ctx, "prod", []string{tm.aliceK, tm.carK}); err != nil {
 		t.Fatal(err)
 	}
@@ -459,14 +466,7 @@ func TestScopeWideningNeedsAcceptance(t *testing.T) {
 func TestRemoveMemberKeepsScopeUnwidened(t *testing.T) {
 	ctx := context.Background()
 	tm := newTeam(t)
-	for _, k := range []struct{ n, k string }{{"bob", tm.bobK}, {"carol", tm.carK}} {
-		if _, err := tm.v.AddRecipient(ctx, k.n, k.k); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := tm.v.Set(ctx, "prod/x", []byte("v")); err != nil {
-		t.Fatal(err)
-	}
+	tm.withProd(t, "prod/x")
 	if _, err := tm.v.SetScope(ctx, "prod", []string{tm.aliceK, tm.bobK}); err != nil {
 		t.Fatal(err)
 	}
