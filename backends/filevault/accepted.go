@@ -3,6 +3,7 @@ package filevault
 import (
 	"errors"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -21,6 +22,10 @@ type AcceptedRecipients interface {
 	Accept(dir string, recipients ...string) error
 	// Forget takes recipients out of the vault's accepted list.
 	Forget(dir string, recipients ...string) error
+	// AcceptedBelow returns every list recorded for a directory below
+	// dir, keyed by its slash path relative to dir: the scopes of a vault
+	// in one read.
+	AcceptedBelow(dir string) (map[string][]string, error)
 }
 
 // ErrUnacceptedRecipient means vault.json lists a recipient the local
@@ -84,6 +89,18 @@ func (r *memoryRecord) Accepted(dir string) ([]string, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return slices.Clone(r.m[dir]), nil
+}
+
+func (r *memoryRecord) AcceptedBelow(dir string) (map[string][]string, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := map[string][]string{}
+	for d, list := range r.m {
+		if rel, ok := strings.CutPrefix(d, dir+string(filepath.Separator)); ok {
+			out[filepath.ToSlash(rel)] = slices.Clone(list)
+		}
+	}
+	return out, nil
 }
 
 func (r *memoryRecord) Accept(dir string, rs ...string) error {

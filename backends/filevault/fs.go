@@ -174,6 +174,16 @@ func kind(m fs.FileMode) string {
 // block (a FIFO at the path is refused by its mode once open) and follows
 // no symlink; the file is checked on the descriptor that is then read.
 func readFileChecked(path string, limit int64) ([]byte, error) {
+	f, err := openChecked(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return limitio.Read(f, path, limit)
+}
+
+// openChecked opens a vault file for reading as readFileChecked does.
+func openChecked(path string) (*os.File, error) {
 	f, err := os.OpenFile(path, os.O_RDONLY|openFlags, 0)
 	if err != nil {
 		if fi, lerr := os.Lstat(path); lerr == nil && fi.Mode()&fs.ModeSymlink != 0 {
@@ -181,15 +191,15 @@ func readFileChecked(path string, limit int64) ([]byte, error) {
 		}
 		return nil, err
 	}
-	defer f.Close()
 	fi, err := f.Stat()
+	if err == nil {
+		err = checkFileEntry(path, fi)
+	}
 	if err != nil {
+		f.Close()
 		return nil, err
 	}
-	if err := checkFileEntry(path, fi); err != nil {
-		return nil, err
-	}
-	return limitio.Read(f, path, limit)
+	return f, nil
 }
 
 // lock takes the vault's writer lock, waiting for it until ctx ends: no

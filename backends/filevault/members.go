@@ -1,6 +1,7 @@
 package filevault
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -392,7 +393,7 @@ func (v *Vault) RemoveRecipient(ctx context.Context, key string) ([]string, erro
 			}
 			// The scope as written, less key: its other members must be
 			// ones the user accepted, or a pusher's addition would ride in.
-			if err := v.checkScopeAccepted(dir, keys); err != nil {
+			if err := after.checkAccepted(dir, keys); err != nil {
 				return err
 			}
 			after.override(dir, keys)
@@ -446,11 +447,7 @@ func (v *Vault) couldRead(f secretFile, key string) (bool, error) {
 	if slices.Contains(f.set.keys, key) {
 		return true, nil
 	}
-	ct, err := readFileChecked(f.path, maxCiphertext)
-	if err != nil {
-		return false, err
-	}
-	keys, _, err := readRecord(ct)
+	keys, _, err := readRecordFile(f.path)
 	if err != nil {
 		return false, fmt.Errorf("file %s: %w", v.rel(f.path), err)
 	}
@@ -475,12 +472,7 @@ func (v *Vault) Scopes() ([]Scope, error) {
 	}
 	var out []Scope
 	for _, f := range folders {
-		file := filepath.Join(v.folderDir(f), scopeFile)
-		b, err := readFileChecked(file, maxSmallFile)
-		if err != nil {
-			return nil, err
-		}
-		keys, err := v.parseScopeFile(file, b, m)
+		keys, err := v.readScope(v.folderDir(f), m)
 		if err != nil {
 			return nil, err
 		}
@@ -575,11 +567,14 @@ func (v *Vault) SetScope(ctx context.Context, folder string, keys []string) ([]s
 // stale reports whether f is not recorded as encrypted to exactly the set
 // that governs it (a file without a record always is).
 func (v *Vault) stale(f secretFile) (bool, error) {
-	ct, err := readFileChecked(f.path, maxCiphertext)
+	file, err := openChecked(f.path)
 	if err != nil {
 		return false, err
 	}
-	rec, ok, _ := readRecord(ct)
+	defer file.Close()
+	// A damaged header is stale too: re-encrypting it then says what is
+	// wrong with it.
+	rec, ok, _ := recordOf(bufio.NewReader(file))
 	return !ok || !slices.Equal(rec, sortedKeys(f.set.keys)), nil
 }
 
@@ -641,13 +636,10 @@ func (v *Vault) reconcile(ctx context.Context, m *manifest) (*Reconciled, error)
 	for _, folder := range folders {
 		dir := v.folderDir(folder)
 		file := filepath.Join(dir, scopeFile)
-		b, err := readFileChecked(file, maxSmallFile)
+		// As written, non-members included: dropping them is the point.
+		keys, err := v.readScope(dir, nil)
 		if err != nil {
 			return nil, err
-		}
-		keys, err := parseScope(b)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", v.rel(file), err)
 		}
 		kept := slices.DeleteFunc(slices.Clone(keys), func(k string) bool { return !slices.Contains(m.Recipients, k) })
 		if len(kept) == len(keys) {
@@ -658,7 +650,7 @@ func (v *Vault) reconcile(ctx context.Context, m *manifest) (*Reconciled, error)
 		}
 		// Dropping removed members only narrows, but what stays must
 		// still be what the user accepted.
-		if err := v.checkScopeAccepted(dir, kept); err != nil {
+		if err := sc.checkAccepted(dir, kept); err != nil {
 			return nil, err
 		}
 		sc.override(dir, kept)
@@ -669,15 +661,9 @@ func (v *Vault) reconcile(ctx context.Context, m *manifest) (*Reconciled, error)
 	if err != nil {
 		return nil, err
 	}
-	var todo []secretFile
-	for _, f := range files {
-		stale, err := v.stale(f)
-		if err != nil {
-			return nil, err
-		}
-		if stale {
-			todo = append(todo, f)
-		}
+	todo, err := v.staleFiles(files)
+	if err != nil {
+		return nil, err
 	}
 	if len(todo) == 0 && len(scopeWrites) == 0 {
 		return &r, nil
@@ -685,11 +671,14 @@ func (v *Vault) reconcile(ctx context.Context, m *manifest) (*Reconciled, error)
 	if err := v.checkAccepted(m); err != nil {
 		return nil, err
 	}
-	if err := v.reencrypt(ctx, m, todo, func(f secretFile) { r.Unreadable = append(r.Unreadable, f.name) }); err != nil {
+	unreadable := map[string]bool{}
+	if err := v.reencrypt(ctx, m, todo, func(f secretFile) { unreadable[f.name] = true }); err != nil {
 		return nil, err
 	}
 	for _, f := range todo {
-		if !slices.Contains(r.Unreadable, f.name) {
+		if unreadable[f.name] {
+			r.Unreadable = append(r.Unreadable, f.name)
+		} else {
 			r.Reencrypted = append(r.Reencrypted, f.name)
 		}
 	}
@@ -722,14 +711,27 @@ func (v *Vault) Stale(ctx context.Context) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	var out []string
+	stale, err := v.staleFiles(files)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, len(stale))
+	for i, f := range stale {
+		out[i] = f.name
+	}
+	return out, nil
+}
+
+// staleFiles keeps the files that are stale.
+func (v *Vault) staleFiles(files []secretFile) ([]secretFile, error) {
+	var out []secretFile
 	for _, f := range files {
 		stale, err := v.stale(f)
 		if err != nil {
 			return nil, err
 		}
 		if stale {
-			out = append(out, f.name)
+			out = append(out, f)
 		}
 	}
 	return out, nil

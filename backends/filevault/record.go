@@ -1,9 +1,11 @@
 package filevault
 
 import (
+	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 
@@ -73,7 +75,22 @@ func (s *stanzaReader) Unwrap(st []*age.Stanza) ([]byte, error) {
 // header; ok is false for a file without a record (written before records
 // existed, or by stock age). A damaged header or record is an error.
 func readRecord(ciphertext []byte) (keys []string, ok bool, err error) {
-	hdr, err := age.ExtractHeader(bytes.NewReader(ciphertext))
+	return recordOf(bytes.NewReader(ciphertext))
+}
+
+// readRecordFile is readRecord for the vault file at path, reading its
+// header only.
+func readRecordFile(path string) (keys []string, ok bool, err error) {
+	f, err := openChecked(path)
+	if err != nil {
+		return nil, false, err
+	}
+	defer f.Close()
+	return recordOf(bufio.NewReader(f))
+}
+
+func recordOf(r io.Reader) (keys []string, ok bool, err error) {
+	hdr, err := age.ExtractHeader(r)
 	if err != nil {
 		return nil, false, err
 	}

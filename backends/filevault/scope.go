@@ -71,11 +71,15 @@ func (v *Vault) folderDir(folder string) string {
 }
 
 // scopes finds the recipients of the secrets in each folder, reading each
-// scope file once. The vault's own recipients govern where no scope does.
+// scope file once and the user's record of accepted scopes once. The
+// vault's own recipients govern where no scope does.
 type scopes struct {
 	v     *Vault
 	m     *manifest
 	cache map[string]scopeSet // secrets directory -> its set
+	// accepted is the user's record for the vault's scopes, by folder
+	// directory relative to secrets/; nil until first needed.
+	accepted map[string][]string
 	// asWritten reads the scopes as the files say, accepted or not: the
 	// state before a change, to compare with, never to encrypt to.
 	asWritten bool
@@ -116,46 +120,43 @@ func (s *scopes) dir(dir string) (scopeSet, error) {
 	if dir == root || !strings.HasPrefix(dir, root+string(filepath.Separator)) {
 		return scopeSet{keys: s.m.Recipients}, nil
 	}
-	f := filepath.Join(dir, scopeFile)
-	b, err := readFileChecked(f, maxSmallFile)
-	var set scopeSet
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		if err := s.checkAccepted(dir, nil); err != nil {
-			return scopeSet{}, err
-		}
-		if set, err = s.dir(filepath.Dir(dir)); err != nil {
-			return scopeSet{}, err
-		}
-	case err != nil:
+	keys, err := s.v.readScope(dir, s.m)
+	if err != nil {
 		return scopeSet{}, err
-	default:
-		keys, err := s.v.parseScopeFile(f, b, s.m)
-		if err != nil {
-			return scopeSet{}, err
-		}
+	}
+	if !s.asWritten {
 		if err := s.checkAccepted(dir, keys); err != nil {
 			return scopeSet{}, err
 		}
-		set = scopeSet{keys: keys, file: f}
+	}
+	set := scopeSet{keys: keys, file: filepath.Join(dir, scopeFile)}
+	if keys == nil {
+		if set, err = s.dir(filepath.Dir(dir)); err != nil {
+			return scopeSet{}, err
+		}
 	}
 	s.cache[dir] = set
 	return set, nil
 }
 
-func (s *scopes) checkAccepted(dir string, keys []string) error {
-	if s.asWritten {
-		return nil
+// readScope reads the scope of the folder directory dir: its members, or
+// nil when it has no scope file. Each member must be a recipient of the
+// vault m.
+func (v *Vault) readScope(dir string, m *manifest) ([]string, error) {
+	f := filepath.Join(dir, scopeFile)
+	b, err := readFileChecked(f, maxSmallFile)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
 	}
-	return s.v.checkScopeAccepted(dir, keys)
-}
-
-// parseScopeFile parses the scope file f, whose members must be
-// recipients of the vault m.
-func (v *Vault) parseScopeFile(f string, b []byte, m *manifest) ([]string, error) {
+	if err != nil {
+		return nil, err
+	}
 	keys, err := parseScope(b)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", v.rel(f), err)
+	}
+	if m == nil {
+		return keys, nil
 	}
 	for _, k := range keys {
 		if !slices.Contains(m.Recipients, k) {
@@ -165,22 +166,31 @@ func (v *Vault) parseScopeFile(f string, b []byte, m *manifest) ([]string, error
 	return keys, nil
 }
 
-// checkScopeAccepted stops kr from widening a scope on anyone's word but
-// the local user's: whoever can push could otherwise add themselves to a
+// checkAccepted stops kr from widening a scope on anyone's word but the
+// local user's: whoever can push could otherwise add themselves to a
 // scope, or delete it, and the next member to write or sync would
-// re-encrypt its secrets for them. keys are the scope's members now (nil:
-// the directory has no scope file). The user's record keeps, per scope
-// directory, the members they accepted (kr vault scope set, scope accept,
-// or recipients accept --yes on a fresh clone). Narrowing needs nothing.
-func (v *Vault) checkScopeAccepted(dir string, keys []string) error {
-	acc, err := v.opts.Accepted.Accepted(dir)
+// re-encrypt its secrets for them. keys are the members of dir's scope now
+// (nil: the directory has no scope file). The user's record keeps, per
+// scope directory, the members they accepted (kr vault scope set, scope
+// accept, or recipients accept --yes on a fresh clone). Narrowing needs
+// nothing.
+func (s *scopes) checkAccepted(dir string, keys []string) error {
+	if s.accepted == nil {
+		acc, err := s.v.opts.Accepted.AcceptedBelow(s.v.path(secretsDir))
+		if err != nil {
+			return err
+		}
+		s.accepted = acc
+	}
+	rel, err := filepath.Rel(s.v.path(secretsDir), dir)
 	if err != nil {
 		return err
 	}
-	folder := v.folderOf(dir)
+	acc := s.accepted[filepath.ToSlash(rel)]
+	folder := s.v.folderOf(dir)
 	if keys == nil {
 		if len(acc) > 0 {
-			return &UnacceptedError{Dir: v.opts.Dir, Folder: folder, Removed: true}
+			return &UnacceptedError{Dir: s.v.opts.Dir, Folder: folder, Removed: true}
 		}
 		return nil
 	}
@@ -191,7 +201,7 @@ func (v *Vault) checkScopeAccepted(dir string, keys []string) error {
 		}
 	}
 	if len(out) > 0 {
-		return &UnacceptedError{Dir: v.opts.Dir, Folder: folder, Recipients: out}
+		return &UnacceptedError{Dir: s.v.opts.Dir, Folder: folder, Recipients: out}
 	}
 	return nil
 }
@@ -224,42 +234,25 @@ func (v *Vault) PendingScopes() ([]ScopeChange, error) {
 	if err != nil {
 		return nil, err
 	}
-	root := v.path(secretsDir)
+	dirs, err := v.folderDirs()
+	if err != nil {
+		return nil, err
+	}
+	sc := v.scopes(m)
 	var out []ScopeChange
-	err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+	for _, dir := range dirs {
+		keys, err := v.readScope(dir, m)
 		if err != nil {
-			if errors.Is(err, fs.ErrNotExist) && p == root {
-				return fs.SkipAll
-			}
-			return err
-		}
-		if !d.IsDir() || p == root {
-			return nil
-		}
-		if d.Type()&fs.ModeSymlink != 0 {
-			return fmt.Errorf("%s is a symlink: kr follows none inside a vault", p)
-		}
-		f := filepath.Join(p, scopeFile)
-		b, err := readFileChecked(f, maxSmallFile)
-		var keys []string
-		switch {
-		case errors.Is(err, fs.ErrNotExist):
-		case err != nil:
-			return err
-		default:
-			if keys, err = v.parseScopeFile(f, b, m); err != nil {
-				return err
-			}
+			return nil, err
 		}
 		var ue *UnacceptedError
-		if err := v.checkScopeAccepted(p, keys); errors.As(err, &ue) {
+		if err := sc.checkAccepted(dir, keys); errors.As(err, &ue) {
 			out = append(out, ScopeChange{Folder: ue.Folder, Keys: keys, Pending: ue.Recipients, Removed: ue.Removed})
 		} else if err != nil {
-			return err
+			return nil, err
 		}
-		return nil
-	})
-	return out, err
+	}
+	return out, nil
 }
 
 // AcceptScope records the current members of folder's scope as accepted
@@ -270,15 +263,7 @@ func (v *Vault) AcceptScope(folder string) error {
 		return err
 	}
 	dir := v.folderDir(folder)
-	f := filepath.Join(dir, scopeFile)
-	b, err := readFileChecked(f, maxSmallFile)
-	if errors.Is(err, fs.ErrNotExist) {
-		return v.rememberScope(dir, nil)
-	}
-	if err != nil {
-		return err
-	}
-	keys, err := v.parseScopeFile(f, b, m)
+	keys, err := v.readScope(dir, m)
 	if err != nil {
 		return err
 	}
@@ -301,8 +286,9 @@ func (v *Vault) rememberScope(dir string, keys []string) error {
 	return v.opts.Accepted.Accept(dir, keys...)
 }
 
-// ScopeFiles lists the vault's scope files, as folder names.
-func (v *Vault) scopeFolders() ([]string, error) {
+// folderDirs lists every directory below secrets/, refusing a symlink
+// anywhere in the tree.
+func (v *Vault) folderDirs() ([]string, error) {
 	root := v.path(secretsDir)
 	var out []string
 	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
@@ -315,18 +301,31 @@ func (v *Vault) scopeFolders() ([]string, error) {
 		if d.Type()&fs.ModeSymlink != 0 {
 			return fmt.Errorf("%s is a symlink: kr follows none inside a vault", p)
 		}
-		if !d.IsDir() || p == root {
-			return nil
-		}
-		if _, err := os.Lstat(filepath.Join(p, scopeFile)); err == nil {
-			rel, _ := filepath.Rel(root, p)
-			name, err := unescapeFolder(filepath.ToSlash(rel))
-			if err != nil {
-				return fmt.Errorf("%s: %w", v.rel(p), err)
-			}
-			out = append(out, name)
+		if d.IsDir() && p != root {
+			out = append(out, p)
 		}
 		return nil
 	})
 	return out, err
+}
+
+// scopeFolders lists the folders that have a scope file.
+func (v *Vault) scopeFolders() ([]string, error) {
+	dirs, err := v.folderDirs()
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, dir := range dirs {
+		if _, err := os.Lstat(filepath.Join(dir, scopeFile)); err != nil {
+			continue
+		}
+		rel, _ := filepath.Rel(v.path(secretsDir), dir)
+		name, err := unescapeFolder(filepath.ToSlash(rel))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", v.rel(dir), err)
+		}
+		out = append(out, name)
+	}
+	return out, nil
 }

@@ -27,6 +27,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 
 	"github.com/kr-keyring/kr/internal/atomicfile"
 	"github.com/kr-keyring/kr/internal/config"
@@ -144,6 +145,30 @@ func (r *Record) Accepted(vaultDir string) ([]string, error) {
 	}
 	list, _ := rec.entry(k, legacy)
 	return list, nil
+}
+
+// AcceptedBelow returns every list recorded for a directory below dir
+// (a vault's scopes), keyed by its slash path relative to dir: one read of
+// the record for all of them, where Accepted per folder read it each time.
+func (r *Record) AcceptedBelow(dir string) (map[string][]string, error) {
+	k, legacy, err := key(dir)
+	if err != nil {
+		return nil, err
+	}
+	rec, err := r.load()
+	if err != nil {
+		return nil, err
+	}
+	out := map[string][]string{}
+	// Entries under the legacy key first: one under the resolved key wins.
+	for _, base := range []string{legacy, k} {
+		for e, list := range rec.Vaults {
+			if rel, ok := strings.CutPrefix(e, base+string(filepath.Separator)); ok {
+				out[filepath.ToSlash(rel)] = list
+			}
+		}
+	}
+	return out, nil
 }
 
 // Accept records recipients as accepted for the vault in vaultDir.

@@ -79,3 +79,37 @@ func TestRecordKeyedByLinkIsStillRead(t *testing.T) {
 		t.Fatalf("after Forget: %q, %v; the old entry must not come back", acc, err)
 	}
 }
+
+// AcceptedBelow gives a vault's scope lists in one read, keyed by folder
+// below the directory asked about, through a symlink as through the real
+// path, and nothing of the vault's own list or another vault's.
+func TestAcceptedBelow(t *testing.T) {
+	dir := t.TempDir()
+	r := &Record{Path: filepath.Join(dir, "config", FileName)}
+	real := filepath.Join(dir, "team-vault")
+	if err := os.MkdirAll(filepath.Join(real, "secrets"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for p, key := range map[string]string{
+		real:                                        a,
+		filepath.Join(real, "secrets", "prod"):      a,
+		filepath.Join(real, "secrets", "a", "b"):    b,
+		filepath.Join(dir, "other", "secrets", "x"): b,
+	} {
+		if err := r.Accept(p, key); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := map[string][]string{"prod": {a}, "a/b": {b}}
+	paths := []string{filepath.Join(real, "secrets")}
+	link := filepath.Join(dir, "vault")
+	if err := os.Symlink(real, link); err == nil {
+		paths = append(paths, filepath.Join(link, "secrets"))
+	}
+	for _, p := range paths {
+		got, err := r.AcceptedBelow(p)
+		if err != nil || len(got) != len(want) || !slices.Equal(got["prod"], want["prod"]) || !slices.Equal(got["a/b"], want["a/b"]) {
+			t.Errorf("AcceptedBelow(%s) = %q, %v; want %q", p, got, err, want)
+		}
+	}
+}
