@@ -122,7 +122,11 @@ func mergeManifest(base, upstream, local []byte) ([]byte, error) {
 			}
 			n = fmt.Sprintf("%s-%d", l.name(k), i)
 		}
-		out.Names[k] = n
+		// A suffix that makes the name too long leaves the key unnamed
+		// (shown by its fingerprint) rather than vault.json unreadable.
+		if ValidMemberName(n) == nil {
+			out.Names[k] = n
+		}
 	}
 	if len(out.Recipients) == 0 {
 		return nil, errors.New("the clones removed every recipient between them")

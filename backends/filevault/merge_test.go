@@ -59,6 +59,16 @@ func TestMergeManifest(t *testing.T) {
 	if m.Names[c] != "carol" || m.Names[e] != "carol-2" || m.Names[d] != "dave" {
 		t.Fatalf("names = %v", m.Names)
 	}
+	// A clash on a name of the longest length: the local key stays,
+	// unnamed, and vault.json stays readable.
+	long := strings.Repeat("n", 64)
+	out, err = Resolver{}.Merge(manifestFile, base, manifestOf(t, map[string]string{a: "alice", c: long}, a, c), manifestOf(t, map[string]string{a: "alice", d: long}, a, d))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m, err := parseManifest(out); err != nil || !slices.Equal(m.Recipients, []string{a, c, d}) || m.Names[d] != "" || m.Names[c] != long {
+		t.Fatalf("long-name clash: %+v, %v", m, err)
+	}
 	// Removed on both sides, added on neither: gone; a deleted vault.json
 	// and a changed format are errors, never a guess.
 	if out, err := (Resolver{}).Merge(manifestFile, base, manifestOf(t, names, a), manifestOf(t, names, a)); err != nil || !strings.Contains(string(out), a) || strings.Contains(string(out), b) {

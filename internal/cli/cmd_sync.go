@@ -29,17 +29,19 @@ func newSyncCmd(app *App) *cobra.Command {
 		Use:   "sync",
 		Short: "Commit the vault, git pull --rebase, settle conflicts, re-encrypt and git push",
 		Long: `Synchronise a vault kept in a git repository with its remote: commit the
-vault's changes, run 'git pull --rebase', settle what git cannot merge, re-encrypt
-what must be, and 'git push'.
+vault's changes, fetch and rebase them onto the remote's (what 'git pull
+--rebase' does), settle what git cannot merge, re-encrypt what must be, and
+'git push'.
 
 A secret changed in both clones keeps the upstream value; the local one becomes
-the new secret NAME.conflict-N, and sync names it. vault.json and the scopes
-merge by recipient: members added on either side are kept, a removal on either
-side wins. Then every secret not encrypted to the recipients that govern it now
-(written while a member was added elsewhere) is re-encrypted and pushed. A
-conflict on any other file, or any failure, leaves the clone as it was before
-the pull. No git configuration is needed in the clone; --timeout defaults to
-5m here.`,
+the new secret NAME.conflict-N, and sync names it (unless both hold the same
+value). vault.json and the scopes merge by recipient: members added on either
+side are kept, a removal on either side wins. Then every secret not encrypted
+to the recipients that govern it now (written while a member was added
+elsewhere) is re-encrypted and pushed. A conflict on any other file, or a
+failure while merging, leaves the clone as it was before the pull; a stop
+after the merge (a member not accepted yet) leaves it rebased and unpushed.
+No git configuration is needed in the clone; --timeout defaults to 5m here.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			v, err := app.existingVault()
