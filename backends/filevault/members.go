@@ -156,11 +156,7 @@ func (v *Vault) SetMany(ctx context.Context, names []string, values [][]byte) er
 			return err
 		}
 	}
-	if _, err := v.manifest(); errors.Is(err, ErrNoVault) {
-		if _, err := v.create(ctx); err != nil {
-			return err
-		}
-	} else if err != nil {
+	if err := v.ensureVault(ctx); err != nil {
 		return err
 	}
 	return v.change(ctx, func(m *manifest) error {

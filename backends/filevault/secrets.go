@@ -140,11 +140,7 @@ func (v *Vault) Set(ctx context.Context, name string, value []byte) (err error) 
 	if err := backends.ValidateName(name); err != nil {
 		return err
 	}
-	m, err := v.manifest()
-	if errors.Is(err, ErrNoVault) {
-		m, err = v.create(ctx)
-	}
-	if err != nil {
+	if err := v.ensureVault(ctx); err != nil {
 		return err
 	}
 	unlock, err := v.lock(ctx)
@@ -152,8 +148,9 @@ func (v *Vault) Set(ctx context.Context, name string, value []byte) (err error) 
 		return err
 	}
 	defer unlock()
-	// Re-read under the lock: a recipient may have been added meanwhile.
-	if m, err = v.manifest(); err != nil {
+	// Read under the lock: a recipient may have been added meanwhile.
+	m, err := v.manifest()
+	if err != nil {
 		return err
 	}
 	if err := v.checkAccepted(m); err != nil {
@@ -184,35 +181,41 @@ func (v *Vault) Set(ctx context.Context, name string, value []byte) (err error) 
 	return writeAtomic(p, ct)
 }
 
-// create makes the vault on a first write, under the lock so that many
-// first writers make one vault.
-func (v *Vault) create(ctx context.Context) (*manifest, error) {
+// ensureVault creates a missing vault on a first write, when
+// Options.Create allows, under the lock so that many first writers make
+// one vault.
+func (v *Vault) ensureVault(ctx context.Context) error {
+	_, err := v.manifest()
+	if !errors.Is(err, ErrNoVault) {
+		return err
+	}
 	if v.opts.Create == nil {
-		return nil, fmt.Errorf("%w: %s", ErrNoVault, v.opts.Dir)
+		return fmt.Errorf("%w: %s", ErrNoVault, v.opts.Dir)
 	}
 	if err := makeDir(v.opts.Dir); err != nil {
-		return nil, err
+		return err
 	}
 	unlock, err := v.lock(ctx)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer unlock()
-	if !v.Exists() {
-		pass, err := v.opts.Create(ctx)
-		if err != nil {
-			return nil, err
-		}
-		code, err := v.initLocked(pass)
-		clear(pass)
-		if err != nil {
-			return nil, err
-		}
-		if v.opts.ShowRecovery != nil {
-			v.opts.ShowRecovery(code)
-		}
+	if v.Exists() {
+		return nil
 	}
-	return v.manifest()
+	pass, err := v.opts.Create(ctx)
+	if err != nil {
+		return err
+	}
+	code, err := v.initLocked(pass)
+	clear(pass)
+	if err != nil {
+		return err
+	}
+	if v.opts.ShowRecovery != nil {
+		v.opts.ShowRecovery(code)
+	}
+	return nil
 }
 
 // Delete removes name's file.

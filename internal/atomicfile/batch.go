@@ -45,9 +45,6 @@ func (b *Batch) Write(path string, data []byte) error {
 	return nil
 }
 
-// Len is the number of files staged.
-func (b *Batch) Len() int { return len(b.pending) }
-
 // Commit makes the staged files durable and renames each over its target.
 // On an error before the renames, no target has changed.
 func (b *Batch) Commit() error {
