@@ -63,7 +63,7 @@ KR_NO_AGENT= kr agent stop
 	cmd := exec.Command("dbus-run-session", "--", "sh", "-c", script)
 	cmd.Env = append(os.Environ(), "KRBIN="+exe, "GOKR="+gokr, "HOME="+tmp,
 		"XDG_DATA_HOME="+filepath.Join(tmp, "data"), "XDG_CONFIG_HOME="+filepath.Join(tmp, "config"),
-		"XDG_RUNTIME_DIR="+tmp, "KR_BACKEND=auto", "KR_CONFIG_DIR=", "KR_VAULT="+filepath.Join(tmp, "vault"), "KR_NO_AGENT=1")
+		"XDG_RUNTIME_DIR="+tmp, "KR_BACKEND=auto", "KR_CONFIG_DIR=", "KR_VAULT=", "DEFAULT_VAULT="+filepath.Join(tmp, "data", "kr", "vault"), "KR_NO_AGENT=1")
 	out, err := cmd.Output()
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out)
@@ -121,7 +121,7 @@ keyring_pid() {
 	cmd := exec.Command("dbus-run-session", "--", "sh", "-c", prelude+script)
 	cmd.Env = append(os.Environ(), "KRBIN="+exe, "HOME="+tmp,
 		"XDG_DATA_HOME="+filepath.Join(tmp, "data"), "XDG_CONFIG_HOME="+filepath.Join(tmp, "config"),
-		"XDG_RUNTIME_DIR="+tmp, "KR_BACKEND=", "KR_CONFIG_DIR=", "KR_VAULT="+filepath.Join(tmp, "vault"), "KR_NO_AGENT=1")
+		"XDG_RUNTIME_DIR="+tmp, "KR_BACKEND=", "KR_CONFIG_DIR=", "KR_VAULT=", "DEFAULT_VAULT="+filepath.Join(tmp, "data", "kr", "vault"), "KR_NO_AGENT=1")
 	cmd.Env = append(cmd.Env, env...)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
@@ -141,7 +141,7 @@ KEYRING_PID=$(keyring_pid)
 kill -STOP "$KEYRING_PID"
 printf second | kr --timeout 2s set db/pw 2>err.txt; echo "stalled set: exit $?"
 sed 's/^/  /' err.txt
-test -e "$KR_VAULT" && echo "file vault: created" || echo "file vault: none"
+test -e "$DEFAULT_VAULT" && echo "file vault: created" || echo "file vault: none"
 kill -CONT "$KEYRING_PID"
 echo "after: $(kr get db/pw)"
 printf third | kr set db/pw && echo "then: $(kr get db/pw)"
@@ -152,7 +152,7 @@ export KR_CONFIG_DIR="$HOME/config2"
 kill -STOP "$KEYRING_PID"
 printf second | kr --timeout 2s set fresh/pw 2>/dev/null; echo "stalled first set: exit $?"
 test -e "$KR_CONFIG_DIR/stores.json" && echo "record: made" || echo "record: none"
-test -e "$KR_VAULT" && echo "file vault: created" || echo "file vault: none"
+test -e "$DEFAULT_VAULT" && echo "file vault: created" || echo "file vault: none"
 kill -CONT "$KEYRING_PID"
 printf ok | kr set fresh/pw 2>/dev/null && echo "recovered: $(kr get fresh/pw)"
 `, "KR_PASSPHRASE=pw")
