@@ -55,9 +55,9 @@ func NewNamespace(openDefault func(ctx context.Context) (Backend, error), mounts
 }
 
 var (
-	_ Backend     = (*Namespace)(nil)
-	_ Peeker      = (*Namespace)(nil)
-	_ Lister      = (*Namespace)(nil)
+	_ Backend = (*Namespace)(nil)
+	_ Peeker  = (*Namespace)(nil)
+	_ Lister  = (*Namespace)(nil)
 )
 
 // Name is "namespace": the homes have names of their own (Home).

@@ -31,13 +31,13 @@ type App struct {
 	// ("--vault" or "KR_VAULT"), whatever store is recorded; "" when none did.
 	vaultNamed string
 
-	opened   backends.Backend    // the backend, once opened
-	choice   backends.Choice     // how it was chosen
-	record   *config.Stores      // the store record, once read
-	names    *backends.Namespace // the namespace over the store and the mounts, once built
-	vault    *filevault.Vault    // the file vault, once opened
-	link     *agent.Client    // the run's one connection to the agent, once dialled
-	typed    int              // how many passphrases were typed at the terminal
+	opened backends.Backend    // the backend, once opened
+	choice backends.Choice     // how it was chosen
+	record *config.Stores      // the store record, once read
+	names  *backends.Namespace // the namespace over the store and the mounts, once built
+	vault  *filevault.Vault    // the file vault, once opened
+	link   *agent.Client       // the run's one connection to the agent, once dialled
+	typed  int                 // how many passphrases were typed at the terminal
 }
 
 // NewApp returns an App on the process's own streams and environment.

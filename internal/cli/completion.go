@@ -11,8 +11,8 @@ import (
 	"github.com/kr-keyring/kr/backends"
 	"github.com/kr-keyring/kr/backends/dpapi"
 	"github.com/kr-keyring/kr/backends/filevault"
-	"github.com/kr-keyring/kr/internal/config"
 	"github.com/kr-keyring/kr/backends/secretservice"
+	"github.com/kr-keyring/kr/internal/config"
 	"github.com/kr-keyring/kr/internal/envref"
 )
 
