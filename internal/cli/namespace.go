@@ -6,8 +6,11 @@ package cli
 import (
 	"context"
 	"fmt"
+	"sort"
+	"strings"
 
 	"github.com/kr-keyring/kr/backends"
+	"github.com/kr-keyring/kr/backends/filevault"
 	"github.com/kr-keyring/kr/internal/config"
 )
 
@@ -73,4 +76,39 @@ func (a *App) mountOf(name string) (m backends.Mount, ok bool) {
 	}
 	m, _, ok = ns.Route(name)
 	return m, ok
+}
+
+// memberVault is the vault `kr vault recipients|scope|sync` and `kr unlock`
+// work on: the
+// one --vault or KR_VAULT names; else the one vault mounted for the
+// service, when there is exactly one (a team's vault is mounted, not
+// named on every command); else the default vault.
+func (a *App) memberVault() (*filevault.Vault, error) {
+	if a.vaultNamed != "" {
+		return a.existingVault()
+	}
+	rec, err := a.storeRecord()
+	if err != nil {
+		return nil, err
+	}
+	var dirs []string
+	for prefix, t := range rec.Mounts(a.Service) {
+		if t.Kind == config.MountFile {
+			dirs = append(dirs, prefix+"/ on "+t.Dir)
+		}
+	}
+	switch len(dirs) {
+	case 0:
+		return a.existingVault()
+	case 1:
+		for _, t := range rec.Mounts(a.Service) {
+			if t.Kind == config.MountFile {
+				a.VaultDir = t.Dir
+			}
+		}
+		return a.existingVault()
+	}
+	sort.Strings(dirs)
+	return nil, withHint(usagef("%d vaults are mounted (%s): name one with --vault DIR", len(dirs), strings.Join(dirs, ", ")),
+		"'kr mount' lists them")
 }
