@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kr-keyring/kr/backends"
+	"github.com/kr-keyring/kr/internal/config"
 )
 
 func newBackendCmd(app *App) *cobra.Command {
@@ -24,8 +25,8 @@ next write chooses again. Secrets already stored stay where they are.
 		Args:      cobra.MaximumNArgs(1),
 		ValidArgs: backends.Known,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			rec, err := app.storeRecord()
-			if err != nil {
+			// A damaged record is reported, with its hint, before anything.
+			if _, err := app.storeRecord(); err != nil {
 				return err
 			}
 			if len(args) == 0 {
@@ -39,12 +40,16 @@ next write chooses again. Secrets already stored stay where they are.
 				}
 				return usagef("backend %s does not exist on %s", name, runtime.GOOS)
 			}
-			was := rec.Get(app.Service, runtime.GOOS)
 			if name == backends.Auto {
 				name = ""
 			}
-			rec.Set(app.Service, runtime.GOOS, name)
-			if err := rec.Save(); err != nil {
+			var was string
+			err := app.updateStoreRecord(func(rec *config.Stores) error {
+				was = rec.Get(app.Service, runtime.GOOS)
+				rec.Set(app.Service, runtime.GOOS, name)
+				return nil
+			})
+			if err != nil {
 				return err
 			}
 			switch {

@@ -55,6 +55,16 @@ func (a *App) storeRecord() (*config.Stores, error) {
 	return rec, nil
 }
 
+// updateStoreRecord changes the record of chosen stores under its lock:
+// change sees what another kr recorded meanwhile.
+func (a *App) updateStoreRecord(change func(rec *config.Stores) error) error {
+	dir, err := config.Dir(a.Getenv)
+	if err != nil {
+		return err
+	}
+	return config.UpdateStores(dir, change)
+}
+
 // recordedStore is the store recorded for the service on this OS, or "".
 func (a *App) recordedStore() (string, error) {
 	if a.recorded != nil {
@@ -116,16 +126,17 @@ func (a *App) recordChoice() error {
 		return nil
 	}
 	a.choice.New = false
-	rec, err := a.storeRecord()
-	if err != nil {
-		return err
-	}
-	if rec.Get(a.Service, runtime.GOOS) != "" {
-		return nil // another kr recorded it meanwhile
-	}
 	name := backends.Unwrap(a.opened).Name()
-	rec.Set(a.Service, runtime.GOOS, name)
-	if err := rec.Save(); err != nil {
+	recorded := false
+	err := a.updateStoreRecord(func(rec *config.Stores) error {
+		if rec.Get(a.Service, runtime.GOOS) != "" {
+			return nil // another kr recorded it meanwhile
+		}
+		rec.Set(a.Service, runtime.GOOS, name)
+		recorded = true
+		return nil
+	})
+	if err != nil || !recorded {
 		return err
 	}
 	native, fallback := a.stores()

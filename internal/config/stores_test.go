@@ -16,10 +16,13 @@ func TestStores(t *testing.T) {
 	if got := s.Get("kr", "linux"); got != "" {
 		t.Fatalf("empty record gives %q", got)
 	}
-	s.Set("kr", "linux", "secretservice")
-	s.Set("kr", "darwin", "keychain")
-	s.Set("other", "linux", "file")
-	if err := s.Save(); err != nil {
+	err = UpdateStores(dir, func(s *Stores) error {
+		s.Set("kr", "linux", "secretservice")
+		s.Set("kr", "darwin", "keychain")
+		s.Set("other", "linux", "file")
+		return nil
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
 	fi, err := os.Stat(dir)
@@ -58,10 +61,12 @@ func TestStores(t *testing.T) {
 // "kr" and "KR" are two records that read back, not a damaged file.
 func TestStoresCaseDistinctServices(t *testing.T) {
 	dir := t.TempDir()
-	s, _ := LoadStores(dir)
-	s.Set("kr", "linux", "file")
-	s.Set("KR", "linux", "secretservice")
-	if err := s.Save(); err != nil {
+	err := UpdateStores(dir, func(s *Stores) error {
+		s.Set("kr", "linux", "file")
+		s.Set("KR", "linux", "secretservice")
+		return nil
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
 	s, err := LoadStores(dir)
