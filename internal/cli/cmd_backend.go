@@ -27,6 +27,10 @@ them with 'kr mv --from-backend OLD NAME NAME', or copy a whole store with
 		Args:      cobra.MaximumNArgs(1),
 		ValidArgs: backends.Known,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			// A damaged record is reported, with its hint, before anything.
+			if _, err := app.storeRecord(); err != nil {
+				return err
+			}
 			if len(args) == 0 {
 				return app.showBackend(cmd)
 			}

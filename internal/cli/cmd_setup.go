@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -35,10 +34,14 @@ func newSetupGitCmd(app *App) *cobra.Command {
 		Long: `Print the configuration that makes kr git's credential helper: git runs
 git-credential-kr, which must be on PATH (a link to kr, or a copy on
 Windows), and the global credential.helper names kr. With --apply, make the
-link next to kr when git-credential-kr is not on PATH and set
-credential.helper; running it again changes nothing. Other helpers already
-configured are left alone and named, unless --replace is given, which
-removes them and says which.`,
+link next to kr when git-credential-kr is not on PATH and add kr's
+credential.helper line; running it again changes nothing. kr reads git's
+whole configuration (system, global and the files they include). A helper
+that keeps passwords in plain text (store, cache) is turned off by an empty
+credential.helper line before kr's, which makes git forget the helpers
+read before it, and kr says so; other helpers are named and left alone
+unless --replace is given, which turns them off the same way. Empty lines
+already there are kept.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if replace {
@@ -61,16 +64,29 @@ func (a *App) setupGit(ctx context.Context, apply, replace bool) error {
 	if err != nil {
 		return withHint(errors.New("git is not on PATH"), "install git first")
 	}
-	helpers, err := gitConfigGetAll(ctx, git, "credential.helper")
+	all, err := readGitHelpers(ctx, git)
 	if err != nil {
 		return err
 	}
-	var others []string
-	for _, h := range helpers {
-		if h != gitHelperName && h != "" {
+	active := activeHelpers(all)
+	var others, plain, kept []gitHelper
+	hasKr := false
+	for _, h := range active {
+		switch {
+		case h.isKr() && h.URL == "":
+			hasKr = true
+		case h.plaintext():
+			plain = append(plain, h)
+			others = append(others, h)
+		default:
+			kept = append(kept, h) // asked too; left unless --replace
 			others = append(others, h)
 		}
 	}
+	configured := hasKr && len(others) == 0
+	// An empty line before kr's turns off every helper git read before it.
+	// Plain-text helpers are always turned off; the others with --replace.
+	reset := len(plain) > 0 || replace && len(kept) > 0
 	linkName := "git-credential-kr"
 	if runtime.GOOS == "windows" {
 		linkName += ".exe"
@@ -81,7 +97,6 @@ func (a *App) setupGit(ctx context.Context, apply, replace bool) error {
 		return fmt.Errorf("find kr's own executable: %w", err)
 	}
 	link := filepath.Join(filepath.Dir(self), linkName)
-	configured := slices.Contains(helpers, gitHelperName) && len(others) == 0
 
 	out := a.IO.Out
 	if !apply {
@@ -95,13 +110,20 @@ func (a *App) setupGit(ctx context.Context, apply, replace bool) error {
 		} else {
 			fmt.Fprintf(out, "# git-credential-kr is on PATH: %s\n", onPath)
 		}
-		for _, h := range others {
-			fmt.Fprintf(out, "# credential.helper is also %q: git asks it too (kr setup git --replace removes it)\n", h)
+		for _, h := range plain {
+			fmt.Fprintf(out, "# %s keeps passwords in plain text: an empty credential.helper before kr's turns it off\n", h)
 		}
-		fmt.Fprintf(out, "git config --global credential.helper %s\n", gitHelperName)
+		for _, h := range kept {
+			fmt.Fprintf(out, "# %s: git asks it too (kr setup git --replace turns it off)\n", h)
+		}
 		if configured {
 			fmt.Fprintln(out, "# already configured")
+			return nil
 		}
+		if reset || len(kept) > 0 {
+			fmt.Fprintln(out, `git config --global --add credential.helper ""`)
+		}
+		fmt.Fprintf(out, "git config --global --add credential.helper %s\n", gitHelperName)
 		return nil
 	}
 
@@ -116,24 +138,100 @@ func (a *App) setupGit(ctx context.Context, apply, replace bool) error {
 			fmt.Fprintf(a.IO.ErrOut, "kr: hint: %s is not on PATH: add it, or git will not find git-credential-kr\n", dir)
 		}
 	}
+	a.noteRepoHelpers(all)
 	if configured {
 		fmt.Fprintln(a.IO.ErrOut, "kr: git already uses kr as its credential helper")
 		return nil
 	}
-	if len(others) > 0 && !replace {
-		return withHint(fmt.Errorf("credential.helper is already set to %s; nothing was changed", quoteAll(others)),
-			"'kr setup git --replace' replaces it with kr; or add kr after it yourself: git config --global --add credential.helper kr")
+	if len(kept) > 0 && !replace {
+		names := make([]string, len(kept))
+		for i, h := range kept {
+			names[i] = h.String()
+		}
+		return withHint(fmt.Errorf("%s already set; nothing was changed", strings.Join(names, ", ")),
+			"'kr setup git --replace' turns it off and makes kr git's helper; or add kr after it yourself: git config --global --add credential.helper kr")
 	}
-	for _, h := range others {
-		fmt.Fprintf(a.IO.ErrOut, "kr: removing credential.helper %q\n", h)
-	}
-	// --replace-all sets the one value whatever was there; without others
-	// it is a plain set.
-	if err := runGit(ctx, git, "config", "--global", "--replace-all", "credential.helper", gitHelperName); err != nil {
+	backup, err := backupGitConfig()
+	if err != nil {
 		return err
 	}
-	fmt.Fprintln(a.IO.ErrOut, "kr: git config --global credential.helper kr")
+	// kr's line moves after the reset: git config --add writes after the
+	// last credential.helper of the file. Reset lines stay where they are.
+	if hasKr {
+		if err := runGit(ctx, git, "config", "--global", "--unset-all", "credential.helper", valuePattern(gitHelperName)); err != nil && !isGitExit(err, 5) {
+			return err
+		}
+	}
+	if reset {
+		if err := runGit(ctx, git, "config", "--global", "--add", "credential.helper", ""); err != nil {
+			return a.undoGit(backup, err)
+		}
+	}
+	if err := runGit(ctx, git, "config", "--global", "--add", "credential.helper", gitHelperName); err != nil {
+		return a.undoGit(backup, err)
+	}
+	// Read back what git will do now: kr, and nothing that outlived the
+	// reset (a helper in a file included after kr's line).
+	after, err := readGitHelpers(ctx, git)
+	if err != nil {
+		return a.undoGit(backup, err)
+	}
+	krActive := false
+	var left []string
+	for _, h := range activeHelpers(after) {
+		if h.isKr() && h.URL == "" {
+			krActive = true
+		} else {
+			left = append(left, h.String())
+		}
+	}
+	if !krActive || len(left) > 0 {
+		err := fmt.Errorf("after kr's line git would still use %s; nothing was changed", strings.Join(left, ", "))
+		if !krActive {
+			err = errors.New("git does not read kr's line where kr wrote it; nothing was changed")
+		}
+		return a.undoGit(backup, withHint(err, "remove that helper where it is set (or move the [include] that sets it above [credential]), then run this again"))
+	}
+	for _, h := range plain {
+		fmt.Fprintf(a.IO.ErrOut, "kr: turned off %s, which keeps passwords in plain text: an empty credential.helper comes before kr's\n", h)
+	}
+	if replace {
+		for _, h := range kept {
+			fmt.Fprintf(a.IO.ErrOut, "kr: turned off %s: an empty credential.helper comes before kr's\n", h)
+		}
+	}
+	if reset {
+		fmt.Fprintln(a.IO.ErrOut, `kr: git config --global --add credential.helper ""`)
+	}
+	fmt.Fprintf(a.IO.ErrOut, "kr: git config --global --add credential.helper %s\n", gitHelperName)
 	return nil
+}
+
+// undoGit puts the global git configuration back after a failed change.
+func (a *App) undoGit(b *gitConfigBackup, err error) error {
+	if rerr := b.restore(); rerr != nil {
+		return fmt.Errorf("%w; putting %s back failed too: %v", err, b.path, rerr)
+	}
+	return err
+}
+
+// noteRepoHelpers names the helpers this repository's own configuration
+// adds: they run here whatever the user-wide configuration says.
+func (a *App) noteRepoHelpers(all []gitHelper) {
+	for _, h := range all {
+		if !h.userWide() && h.Value != "" && !h.isKr() {
+			warn := ""
+			if h.plaintext() {
+				warn = ", which keeps passwords in plain text"
+			}
+			fmt.Fprintf(a.IO.ErrOut, "kr: note: in this repository git also uses %s%s\n", h, warn)
+		}
+	}
+}
+
+func isGitExit(err error, code int) bool {
+	var ee *exec.ExitError
+	return errors.As(err, &ee) && ee.ExitCode() == code
 }
 
 func quoteAll(vs []string) string {
@@ -144,30 +242,13 @@ func quoteAll(vs []string) string {
 	return strings.Join(q, ", ")
 }
 
-// gitConfigGetAll reads every global value of key; none is not an error.
-func gitConfigGetAll(ctx context.Context, git, key string) ([]string, error) {
-	cmd := exec.CommandContext(ctx, git, "config", "--global", "--get-all", key)
-	cmd.Env = agentEnv(os.Environ()) // no passphrase of kr's reaches git
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	var ee *exec.ExitError
-	if errors.As(err, &ee) && ee.ExitCode() == 1 && stderr.Len() == 0 {
-		return nil, nil // key not set
-	}
-	if err != nil {
-		return nil, fmt.Errorf("git config --get-all %s: %v: %s", key, err, strings.TrimSpace(stderr.String()))
-	}
-	return strings.Split(strings.TrimRight(string(out), "\n"), "\n"), nil
-}
-
 func runGit(ctx context.Context, git string, args ...string) error {
 	cmd := exec.CommandContext(ctx, git, args...)
 	cmd.Env = agentEnv(os.Environ())
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("git %s: %v: %s", strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
+		return fmt.Errorf("git %s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
 	}
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -23,8 +24,11 @@ func newSetupKubeCmd(app *App) *cobra.Command {
 		Short: "Make kr the exec credential plugin of a kubeconfig user",
 		Long: `Print the users[] entry that makes kubectl run kr as the exec credential plugin
 of USER, handing over the token stored under NAME, or the client certificate
-and key stored under the flags' names. The file is --kubeconfig, else the
-first file of $KUBECONFIG, else ~/.kube/config. With --apply, write it there;
+and key stored under the flags' names. The file is --kubeconfig; else, as
+kubectl config chooses, the first file of $KUBECONFIG that has USER (named
+when it is not the first), else its first file that exists; else
+~/.kube/config. A YAML anchor USER shares with other users is broken for
+USER alone. With --apply, write it there;
 running it again changes nothing. A user that already authenticates another
 way (another exec plugin, a token, a certificate) is named and left alone
 unless --replace is given. kr prompts for an unlock passphrase only when
@@ -66,22 +70,76 @@ kubectl lets the plugin use the terminal (interactiveMode IfAvailable).`,
 	return cmd
 }
 
-func (a *App) kubeconfigPath(flag string) (string, error) {
+// kubeconfigPath is the file to edit for user: --kubeconfig; else, of
+// $KUBECONFIG's files, the first that has the user (kubectl reads the
+// first entry of a name and writes a change where it read it), else the
+// first that exists, else the last; else ~/.kube/config. The note says
+// which file holds the user when that is not the first one.
+func (a *App) kubeconfigPath(flag, user string) (path, note string, err error) {
 	if flag != "" {
-		return flag, nil
+		return flag, "", nil
 	}
-	if env := a.Getenv("KUBECONFIG"); env != "" {
-		for _, p := range filepath.SplitList(env) {
-			if p != "" {
-				return p, nil
+	var files []string
+	for _, p := range filepath.SplitList(a.Getenv("KUBECONFIG")) {
+		if p != "" {
+			files = append(files, p)
+		}
+	}
+	if len(files) == 1 {
+		return files[0], "", nil
+	}
+	if len(files) > 1 {
+		firstExisting := ""
+		for i, p := range files {
+			data, err := readConfigFile(p)
+			if err != nil {
+				return "", "", err
+			}
+			if data == nil {
+				continue
+			}
+			if firstExisting == "" {
+				firstExisting = p
+			}
+			has, err := kubeHasUser(data, user)
+			if err != nil {
+				return "", "", withHint(fmt.Errorf("%s: %w", p, err), "fix the file (kubectl reads it too), then run this again")
+			}
+			if has {
+				if i > 0 {
+					note = fmt.Sprintf("user %s is in %s (file %d of KUBECONFIG), which kubectl reads for it: changing it there", user, p, i+1)
+				}
+				return p, note, nil
 			}
 		}
+		if firstExisting != "" {
+			return firstExisting, "", nil
+		}
+		return files[len(files)-1], "", nil
 	}
 	home, err := os.UserHomeDir()
 	if err != nil {
-		return "", withHint(fmt.Errorf("find the home directory: %w", err), "give --kubeconfig")
+		return "", "", withHint(fmt.Errorf("find the home directory: %w", err), "give --kubeconfig")
 	}
-	return filepath.Join(home, ".kube", "config"), nil
+	return filepath.Join(home, ".kube", "config"), "", nil
+}
+
+// kubeHasUser reports whether a kubeconfig has an entry for user.
+func kubeHasUser(data []byte, user string) (bool, error) {
+	var c struct {
+		Users []struct {
+			Name string `yaml:"name"`
+		} `yaml:"users"`
+	}
+	if err := yaml.Unmarshal(data, &c); err != nil {
+		return false, fmt.Errorf("not a kubeconfig: %v", err)
+	}
+	for _, u := range c.Users {
+		if u.Name == user {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // kubeExec is the users[].user.exec stanza.
@@ -100,9 +158,12 @@ func kubeExec(command string, args []string) *yaml.Node {
 }
 
 func (a *App) setupKube(flag, user string, args []string, apply, replace bool) error {
-	path, err := a.kubeconfigPath(flag)
+	path, note, err := a.kubeconfigPath(flag, user)
 	if err != nil {
 		return err
+	}
+	if note != "" {
+		fmt.Fprintf(a.IO.ErrOut, "kr: note: %s\n", note)
 	}
 	data, err := readConfigFile(path)
 	if err != nil {
@@ -185,27 +246,38 @@ func setKubeUserExec(data []byte, user string, exec *yaml.Node) (out []byte, old
 	if root.Kind != yaml.MappingNode {
 		return nil, "", errors.New("the top level is not a mapping")
 	}
+	// What is changed below (the users list, the user's entry, its user
+	// mapping) is first made the entry's own: a node it shares with
+	// another user through a YAML anchor and alias would change both.
+	if slot := mapSlot(root, "users"); slot != nil {
+		unshare(&doc, slot)
+	}
 	users := mapGet(root, "users", yaml.SequenceNode)
 	if users == nil {
 		return nil, "", errors.New("users is not a list")
 	}
 	var entry *yaml.Node
-	for _, u := range users.Content {
-		if u.Kind != yaml.MappingNode {
-			continue
-		}
-		if n := mapValue(u, "name"); n != nil && n.Value == user {
-			entry = u
-			break
+	for i, u := range users.Content {
+		if m := resolveAlias(u); m.Kind == yaml.MappingNode {
+			if n := resolveAlias(mapValueOrNil(m, "name")); n != nil && n.Value == user {
+				entry = unshare(&doc, &users.Content[i])
+				break
+			}
 		}
 	}
 	if entry == nil {
 		entry = &yaml.Node{Kind: yaml.MappingNode, Content: []*yaml.Node{{Kind: yaml.ScalarNode, Value: "name"}, {Kind: yaml.ScalarNode, Value: user}}}
 		users.Content = append(users.Content, entry)
 	}
+	if slot := mapSlot(entry, "user"); slot != nil {
+		unshare(&doc, slot)
+	}
 	u := mapGet(entry, "user", yaml.MappingNode)
 	if u == nil {
 		return nil, "", fmt.Errorf("user %s: user is not a mapping", user)
+	}
+	if mapValue(u, "<<") != nil {
+		return nil, "", fmt.Errorf("user %s takes keys from another through a YAML merge key (<<): change the user yourself", user)
 	}
 	var found []string
 	for _, k := range kubeAuthKeys {
@@ -229,7 +301,50 @@ func setKubeUserExec(data []byte, user string, exec *yaml.Node) (out []byte, old
 	}
 	u.Content = append(u.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: "exec"}, exec)
 	out, err = encodeYAML(&doc)
-	return out, old, err
+	if err != nil {
+		return nil, "", err
+	}
+	if err := sameBesidesUser(data, out, user); err != nil {
+		return nil, "", err
+	}
+	return out, old, nil
+}
+
+// sameBesidesUser checks that after, read as kubectl reads YAML (aliases
+// expanded), holds what before held except for user's entry.
+func sameBesidesUser(before, after []byte, user string) error {
+	var a, b map[string]any
+	if err := yaml.Unmarshal(before, &a); err != nil {
+		return err
+	}
+	if err := yaml.Unmarshal(after, &b); err != nil {
+		return fmt.Errorf("user %s: kr's edit would not read back (%v): change the user yourself", user, err)
+	}
+	drop := func(m map[string]any) {
+		list, _ := m["users"].([]any)
+		var kept []any
+		for _, e := range list {
+			if em, ok := e.(map[string]any); ok && em["name"] == user {
+				continue
+			}
+			kept = append(kept, e)
+		}
+		m["users"] = kept
+	}
+	if a == nil {
+		a = map[string]any{}
+	}
+	drop(a)
+	drop(b)
+	for _, k := range []string{"apiVersion", "kind"} { // added to a new file
+		if _, ok := a[k]; !ok {
+			delete(b, k)
+		}
+	}
+	if !reflect.DeepEqual(a, b) {
+		return fmt.Errorf("user %s shares YAML nodes with other entries in a way kr cannot untangle: change the user yourself", user)
+	}
+	return nil
 }
 
 func mapValue(m *yaml.Node, key string) *yaml.Node {
@@ -267,4 +382,83 @@ func mapDelete(m *yaml.Node, key string) {
 			return
 		}
 	}
+}
+
+func mapValueOrNil(m *yaml.Node, key string) *yaml.Node {
+	if m == nil || m.Kind != yaml.MappingNode {
+		return nil
+	}
+	return mapValue(m, key)
+}
+
+// mapSlot is where m holds the value of key, or nil.
+func mapSlot(m *yaml.Node, key string) **yaml.Node {
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == key {
+			return &m.Content[i+1]
+		}
+	}
+	return nil
+}
+
+// resolveAlias is the node an alias stands for, else n.
+func resolveAlias(n *yaml.Node) *yaml.Node {
+	for n != nil && n.Kind == yaml.AliasNode {
+		n = n.Alias
+	}
+	return n
+}
+
+// unshare makes the node in *slot its own, so that changing it changes
+// nothing else in doc, and returns it. An alias is replaced by a copy of
+// what it stands for. An anchored node that aliases elsewhere use moves to
+// the first of them (they come after it, so the rest still find it) and
+// the slot gets a copy without the anchor.
+func unshare(doc *yaml.Node, slot **yaml.Node) *yaml.Node {
+	n := *slot
+	if n.Kind == yaml.AliasNode {
+		*slot = copyNode(resolveAlias(n))
+		return *slot
+	}
+	if n.Anchor == "" {
+		return n
+	}
+	var uses []**yaml.Node
+	walkSlots(doc, func(s **yaml.Node) {
+		if (*s).Kind == yaml.AliasNode && (*s).Alias == n {
+			uses = append(uses, s)
+		}
+	})
+	if len(uses) == 0 {
+		return n
+	}
+	own := copyNode(n)
+	*slot = own
+	*uses[0] = n
+	return own
+}
+
+// walkSlots calls f with every place in the tree below n that holds a
+// node, in document order.
+func walkSlots(n *yaml.Node, f func(**yaml.Node)) {
+	for i := range n.Content {
+		f(&n.Content[i])
+		walkSlots(n.Content[i], f)
+	}
+}
+
+// copyNode copies n deeply, anchors left out (an alias inside still
+// stands for the node it named).
+func copyNode(n *yaml.Node) *yaml.Node {
+	c := *n
+	c.Anchor = ""
+	c.Content = make([]*yaml.Node, len(n.Content))
+	for i, k := range n.Content {
+		if k.Kind == yaml.AliasNode {
+			c.Content[i] = k
+		} else {
+			c.Content[i] = copyNode(k)
+		}
+	}
+	return &c
 }

@@ -34,19 +34,52 @@ func readConfigFile(path string) ([]byte, error) {
 }
 
 // writeConfigFile replaces path atomically, making its directory (0700)
-// when it is not there. The file keeps its mode when it exists.
+// when it is not there. A path that is a symbolic link (dotfiles kept in a
+// repository and linked into place) is written through: the file it points
+// to is replaced and the link stays. The file keeps its mode when it
+// exists.
 func writeConfigFile(path string, data []byte) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return fmt.Errorf("make %s: %w", filepath.Dir(path), err)
+	target, err := linkTarget(path)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(target), 0o700); err != nil {
+		return fmt.Errorf("make %s: %w", filepath.Dir(target), err)
 	}
 	mode := fs.FileMode(0o600)
-	if fi, err := os.Stat(path); err == nil {
+	if fi, err := os.Stat(target); err == nil {
 		mode = fi.Mode().Perm()
 	}
-	if err := atomicfile.Write(path, data); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
+	if err := atomicfile.Write(target, data); err != nil {
+		return fmt.Errorf("write %s: %w", target, err)
 	}
-	return os.Chmod(path, mode)
+	return os.Chmod(target, mode)
+}
+
+// linkTarget follows path's symbolic links to the file they name, which
+// need not exist yet. A rename over path would replace the link itself.
+func linkTarget(path string) (string, error) {
+	for range 40 { // the kernel's own limit
+		fi, err := os.Lstat(path)
+		if errors.Is(err, fs.ErrNotExist) {
+			return path, nil
+		}
+		if err != nil {
+			return "", err
+		}
+		if fi.Mode()&fs.ModeSymlink == 0 {
+			return path, nil
+		}
+		dest, err := os.Readlink(path)
+		if err != nil {
+			return "", err
+		}
+		if !filepath.IsAbs(dest) {
+			dest = filepath.Join(filepath.Dir(path), dest)
+		}
+		path = dest
+	}
+	return "", fmt.Errorf("%s: too many levels of symbolic links", path)
 }
 
 // krCommand is how a client's configuration names kr: "kr" when that is

@@ -130,7 +130,7 @@ func TestGitCredentialFillApproveReject(t *testing.T) {
 	// name is the test binary with KR_TEST_RUN_AS_KR=1.
 	exe, _ := os.Executable()
 	out := g.ok(t, "", exe, "setup", "git")
-	if !strings.Contains(out, "git config --global credential.helper kr\n") {
+	if !strings.Contains(out, "git config --global --add credential.helper kr\n") {
 		t.Fatalf("kr setup git printed\n%s", out)
 	}
 	_, errOut, code := g.run(t, "", exe, "setup", "git", "--apply")
@@ -172,24 +172,28 @@ func TestGitCredentialFillApproveReject(t *testing.T) {
 }
 
 // TestSetupGitOtherHelper: a helper already configured is never replaced
-// silently: --apply refuses and names it, --replace replaces it and says so.
+// silently: --apply refuses and names it, --replace turns it off with an
+// empty line before kr's and says so.
 func TestSetupGitOtherHelper(t *testing.T) {
 	g := newGitEnv(t)
 	exe, _ := os.Executable()
-	g.ok(t, "", "git", "config", "--global", "credential.helper", "store")
+	g.ok(t, "", "git", "config", "--global", "credential.helper", "osxkeychain")
 	_, errOut, code := g.run(t, "", exe, "setup", "git", "--apply")
-	if code == 0 || !strings.Contains(errOut, `"store"`) {
+	if code == 0 || !strings.Contains(errOut, `credential.helper "osxkeychain" (global, `) {
 		t.Fatalf("--apply over another helper: exit %d, %q", code, errOut)
 	}
-	if got := g.ok(t, "", "git", "config", "--global", "--get-all", "credential.helper"); got != "store\n" {
+	if got := g.ok(t, "", "git", "config", "--global", "--get-all", "credential.helper"); got != "osxkeychain\n" {
 		t.Fatalf("credential.helper after a refused --apply = %q", got)
 	}
 	_, errOut, code = g.run(t, "", exe, "setup", "git", "--replace")
-	if code != 0 || !strings.Contains(errOut, `removing credential.helper "store"`) {
+	if code != 0 || !strings.Contains(errOut, `turned off credential.helper "osxkeychain"`) {
 		t.Fatalf("--replace: exit %d, %q", code, errOut)
 	}
-	if got := g.ok(t, "", "git", "config", "--global", "--get-all", "credential.helper"); got != "kr\n" {
+	if got := g.ok(t, "", "git", "config", "--global", "--get-all", "credential.helper"); got != "osxkeychain\n\nkr\n" {
 		t.Fatalf("credential.helper after --replace = %q", got)
+	}
+	if _, errOut, _ := g.run(t, "", exe, "setup", "git", "--apply"); !strings.Contains(errOut, "already uses kr") {
+		t.Fatalf("after --replace, --apply says %q", errOut)
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kr-keyring/kr/backends"
+	"github.com/kr-keyring/kr/internal/awsconfig"
 	"github.com/kr-keyring/kr/internal/awscred"
 )
 
@@ -63,6 +64,10 @@ func (a *App) setupAWS(prefix, profile string, apply, replace bool) error {
 	if err != nil {
 		return err
 	}
+	conf, err := awsconfig.Parse(data, awsconfig.Config)
+	if err != nil {
+		return withHint(fmt.Errorf("%s: %w", path, err), "fix the file (the AWS tools read it too), then run this again")
+	}
 	command := krCommand()
 	if strings.ContainsAny(command, " \t") {
 		command = strconv.Quote(command)
@@ -72,12 +77,8 @@ func (a *App) setupAWS(prefix, profile string, apply, replace bool) error {
 	if profile == "default" {
 		header = "[default]"
 	}
-	newData, old := setINIKey(data, awsSection(profile), header, "credential_process", value)
-	if creds, err := a.awsFile("AWS_SHARED_CREDENTIALS_FILE", "credentials"); err == nil {
-		if cd, _ := readConfigFile(creds); iniHasKey(cd, func(s string) bool { return s == profile }, "aws_access_key_id") {
-			fmt.Fprintf(a.IO.ErrOut, "kr: note: %s has static keys for profile %s, which the AWS tools use before credential_process: remove them\n", creds, profile)
-		}
-	}
+	old, _ := conf.Get(profile, "credential_process")
+	a.awsCredentialsNote(profile)
 	if !apply {
 		fmt.Fprintf(a.IO.Out, "# kr as the credential_process of profile %s, in %s:\n%s\ncredential_process = %s\n", profile, path, header, value)
 		if old == value {
@@ -97,6 +98,10 @@ func (a *App) setupAWS(prefix, profile string, apply, replace bool) error {
 	case old != "":
 		fmt.Fprintf(a.IO.ErrOut, "kr: replacing credential_process = %s\n", old)
 	}
+	newData, err := conf.Set(profile, "credential_process", value)
+	if err != nil {
+		return withHint(fmt.Errorf("%s: %w", path, err), "add the line to the profile yourself")
+	}
 	if err := writeConfigFile(path, newData); err != nil {
 		return err
 	}
@@ -104,91 +109,23 @@ func (a *App) setupAWS(prefix, profile string, apply, replace bool) error {
 	return nil
 }
 
-// awsSection matches the config file's section of profile: "[profile
-// NAME]", or for default also "[default]".
-func awsSection(profile string) func(string) bool {
-	return func(s string) bool {
-		f := strings.Fields(s)
-		if profile == "default" && s == "default" {
-			return true
-		}
-		return len(f) == 2 && f[0] == "profile" && f[1] == profile
+// awsCredentialsNote names static keys for profile in the shared
+// credentials file, which the AWS tools use before credential_process.
+func (a *App) awsCredentialsNote(profile string) {
+	creds, err := a.awsFile("AWS_SHARED_CREDENTIALS_FILE", "credentials")
+	if err != nil {
+		return
 	}
-}
-
-// iniSection returns the name inside a "[...]" line.
-func iniSection(line string) (string, bool) {
-	t := strings.TrimSpace(line)
-	if !strings.HasPrefix(t, "[") || !strings.HasSuffix(t, "]") {
-		return "", false
+	data, err := readConfigFile(creds)
+	if err != nil || data == nil {
+		return
 	}
-	return strings.TrimSpace(t[1 : len(t)-1]), true
-}
-
-// iniKey splits a "key = value" line (not a comment).
-func iniKey(line string) (key, value string, ok bool) {
-	t := strings.TrimSpace(line)
-	if t == "" || t[0] == '#' || t[0] == ';' || line[0] == ' ' || line[0] == '\t' {
-		return "", "", false
+	f, err := awsconfig.Parse(data, awsconfig.Credentials)
+	if err != nil {
+		fmt.Fprintf(a.IO.ErrOut, "kr: note: the AWS tools cannot read %s: %v\n", creds, err)
+		return
 	}
-	k, v, ok := strings.Cut(t, "=")
-	return strings.TrimSpace(k), strings.TrimSpace(v), ok
-}
-
-func iniHasKey(data []byte, section func(string) bool, key string) bool {
-	in := false
-	for _, line := range strings.Split(string(data), "\n") {
-		if s, ok := iniSection(line); ok {
-			in = section(s)
-			continue
-		}
-		if k, _, ok := iniKey(line); in && ok && k == key {
-			return true
-		}
+	if _, ok := f.Get(profile, "aws_access_key_id"); ok {
+		fmt.Fprintf(a.IO.ErrOut, "kr: note: %s has static keys for profile %s, which the AWS tools use before credential_process: remove them\n", creds, profile)
 	}
-	return false
-}
-
-// setINIKey returns data with key = value in the first section matching
-// section (appended, under header, when there is none), and the value key
-// had there. Every other line is kept as it was.
-func setINIKey(data []byte, section func(string) bool, header, key, value string) (out []byte, old string) {
-	text := string(data)
-	lines := strings.Split(strings.TrimSuffix(text, "\n"), "\n")
-	if text == "" {
-		lines = nil
-	}
-	start, end := -1, len(lines)
-	for i, line := range lines {
-		if s, ok := iniSection(line); ok {
-			if start >= 0 {
-				end = i
-				break
-			}
-			if section(s) {
-				start = i
-			}
-		}
-	}
-	entry := key + " = " + value
-	if start < 0 {
-		if len(lines) > 0 && strings.TrimSpace(lines[len(lines)-1]) != "" {
-			lines = append(lines, "")
-		}
-		lines = append(lines, header, entry)
-		return []byte(strings.Join(lines, "\n") + "\n"), ""
-	}
-	for i := start + 1; i < end; i++ {
-		if k, v, ok := iniKey(lines[i]); ok && k == key {
-			lines[i] = entry
-			return []byte(strings.Join(lines, "\n") + "\n"), v
-		}
-	}
-	// After the section's last non-blank line.
-	at := end
-	for at > start+1 && strings.TrimSpace(lines[at-1]) == "" {
-		at--
-	}
-	lines = append(lines[:at], append([]string{entry}, lines[at:]...)...)
-	return []byte(strings.Join(lines, "\n") + "\n"), ""
 }

@@ -118,11 +118,15 @@ func (a *App) dockerNotes(data []byte) {
 // value it had. Other keys keep their values (docker, which rewrites the
 // file on login, orders keys alphabetically too).
 func setCredsStore(data []byte, store string) (out []byte, old string, err error) {
-	conf := map[string]json.RawMessage{}
+	var conf map[string]json.RawMessage
 	if len(bytes.TrimSpace(data)) > 0 {
 		if err := json.Unmarshal(data, &conf); err != nil {
 			return nil, "", fmt.Errorf("not a JSON object: %v", err)
 		}
+	}
+	if conf == nil {
+		// An empty file or null: docker reads either as no settings.
+		conf = map[string]json.RawMessage{}
 	}
 	if raw, ok := conf["credsStore"]; ok {
 		if err := json.Unmarshal(raw, &old); err != nil {

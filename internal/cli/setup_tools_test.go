@@ -87,6 +87,38 @@ func TestSetupAWS(t *testing.T) {
 	}
 }
 
+// TestSetupAWSHeaderComment: a header with a comment after it is a
+// section, as botocore reads it: the default profile's line goes into
+// [default], never into the profile below it; static keys under a
+// commented header are named; a file the AWS tools refuse is left alone.
+func TestSetupAWSHeaderComment(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "config")
+	creds := filepath.Join(dir, "credentials")
+	before := "[default]\nregion = eu-west-1\n\n[profile prod] # production\nregion = us-east-1\n"
+	os.WriteFile(path, []byte(before), 0o600)
+	os.WriteFile(creds, []byte("[default] ; mine\naws_access_key_id = AKIDOLD\n"), 0o600)
+	e := newTestEnv(t, "", false, map[string]string{"AWS_CONFIG_FILE": path, "AWS_SHARED_CREDENTIALS_FILE": creds})
+	if code := e.run("setup", "aws", "--profile", "default", "aws/dev", "--apply"); code != 0 {
+		t.Fatalf("apply: exit %d, %s", code, e.err.String())
+	}
+	want := strings.Replace(before, "eu-west-1\n", "eu-west-1\ncredential_process = "+krCommand()+" aws-credentials aws/dev\n", 1)
+	if b, _ := os.ReadFile(path); string(b) != want {
+		t.Fatalf("config:\n%s\nwant:\n%s", b, want)
+	}
+	if !strings.Contains(e.err.String(), "has static keys for profile default") {
+		t.Errorf("no note of the static keys: %s", e.err.String())
+	}
+	bad := "[default]\nregion = a\n[default]\nregion = b\n"
+	os.WriteFile(path, []byte(bad), 0o600)
+	if code := e.run("setup", "aws", "--profile", "default", "aws/dev", "--apply"); code != 1 || !strings.Contains(e.err.String(), "line 3: a section appears twice") {
+		t.Fatalf("a file botocore refuses: exit %d, %s", code, e.err.String())
+	}
+	if b, _ := os.ReadFile(path); string(b) != bad {
+		t.Fatalf("a refused file changed:\n%s", b)
+	}
+}
+
 // TestSetupKube: the user's exec stanza is added (with the users list and
 // the user when missing), comments stay, a second run changes nothing, a
 // user with a token keeps it unless --replace.

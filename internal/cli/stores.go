@@ -71,24 +71,20 @@ func (a *App) loadRecord() (*config.Stores, error) {
 	return rec, nil
 }
 
-// updateRecord reads the record afresh, lets change alter it and writes
-// it; change may return errUnchanged to write nothing.
+// updateRecord changes the record under its lock (config.UpdateStores):
+// change sees what another kr recorded meanwhile, and may return
+// errUnchanged to write nothing.
 func (a *App) updateRecord(change func(*config.Stores) error) error {
-	rec, err := a.loadRecord()
+	dir, err := config.Dir(a.Getenv)
 	if err != nil {
 		return err
 	}
-	if err := change(rec); err != nil {
-		if errors.Is(err, errUnchanged) {
-			return nil
-		}
-		return err
+	err = config.UpdateStores(dir, change)
+	if errors.Is(err, errUnchanged) {
+		return nil
 	}
-	if err := rec.Save(); err != nil {
-		return err
-	}
-	a.record = rec
-	return nil
+	a.record = nil // read afresh when next asked
+	return err
 }
 
 // errUnchanged tells updateRecord that there is nothing to write.

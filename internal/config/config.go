@@ -1,7 +1,8 @@
 // Package config locates kr's per-user configuration directory, where the
 // records that belong to the user and not to any store live: the allowed
 // project files, the store chosen for each service, the accepted vault
-// recipients.
+// recipients. Every record is changed through Update: under a lock file
+// beside it, so two kr processes changing one record keep both changes.
 package config
 
 import (

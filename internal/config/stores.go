@@ -5,12 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 
-	"github.com/kr-keyring/kr/internal/atomicfile"
 	"github.com/kr-keyring/kr/internal/limitio"
 	"github.com/kr-keyring/kr/internal/strictjson"
 )
@@ -37,6 +35,9 @@ type Stores struct {
 	rec  storesRecord
 }
 
+// storesRecord is the file's content. A new table (mount points, say)
+// is one more field here: UpdateStores reads and writes the whole record,
+// so a change to one table keeps the others.
 type storesRecord struct {
 	Version int `json:"version"`
 	// Stores maps service -> GOOS -> backend name.
@@ -68,13 +69,22 @@ func (t MountTarget) String() string {
 
 // LoadStores reads the record in dir; a missing file is an empty record.
 func LoadStores(dir string) (*Stores, error) {
-	s := &Stores{path: filepath.Join(dir, StoresFile), rec: storesRecord{Version: storesVersion}}
-	b, err := limitio.ReadFile(s.path, 1<<20)
+	path := filepath.Join(dir, StoresFile)
+	b, err := limitio.ReadFile(path, MaxRecord)
 	if errors.Is(err, fs.ErrNotExist) {
-		return s, nil
+		b, err = nil, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read the store record: %w", err)
+	}
+	return parseStores(path, b)
+}
+
+// parseStores reads the record at path from its content b (none: empty).
+func parseStores(path string, b []byte) (*Stores, error) {
+	s := &Stores{path: path, rec: storesRecord{Version: storesVersion}}
+	if b == nil {
+		return s, nil
 	}
 	if err := strictjson.Unmarshal(b, &s.rec); err != nil {
 		return nil, fmt.Errorf("%s is damaged: %w", s.path, err)
@@ -92,6 +102,31 @@ func LoadStores(dir string) (*Stores, error) {
 	return s, nil
 }
 
+// UpdateStores changes the record in dir under its lock (see Update):
+// change sees the record as it is now, including what another kr wrote
+// since this one last read it, and what it sets is saved. An error from
+// change saves nothing.
+func UpdateStores(dir string, change func(s *Stores) error) error {
+	path := filepath.Join(dir, StoresFile)
+	err := Update(path, func(old []byte) ([]byte, error) {
+		s, err := parseStores(path, old)
+		if err != nil {
+			return nil, err
+		}
+		if err := change(s); err != nil {
+			return nil, err
+		}
+		if old != nil || len(s.rec.Stores) > 0 || len(s.rec.Mounts) > 0 || len(s.rec.Told) > 0 {
+			return s.encode()
+		}
+		return nil, nil // nothing recorded and nothing to record
+	})
+	if err != nil {
+		return fmt.Errorf("save the store record: %w", err)
+	}
+	return nil
+}
+
 // Path is the record's file.
 func (s *Stores) Path() string { return s.path }
 
@@ -100,7 +135,8 @@ func (s *Stores) Get(service, goos string) string {
 	return s.rec.Stores[service][goos]
 }
 
-// Set records store for service on goos; "" forgets it. Save writes it.
+// Set records store for service on goos; "" forgets it. Only a change
+// made inside UpdateStores is saved.
 func (s *Stores) Set(service, goos, store string) {
 	if s.rec.Stores == nil {
 		s.rec.Stores = map[string]map[string]string{}
@@ -152,7 +188,7 @@ func (s *Stores) Unmount(service, prefix string) bool {
 }
 
 // Tell reports whether the one-time notice key is still to be shown, and
-// records it as shown (Save writes that).
+// records it as shown (saved when inside UpdateStores).
 func (s *Stores) Tell(key string) bool {
 	if slices.Contains(s.rec.Told, key) {
 		return false
@@ -175,21 +211,14 @@ func (t MountTarget) check(prefix string) error {
 	return fmt.Errorf("mount %s: unknown kind %q", prefix, t.Kind)
 }
 
-// Save writes the record atomically, creating the directory (0700).
-func (s *Stores) Save() error {
-	if err := os.MkdirAll(filepath.Dir(s.path), 0o700); err != nil {
-		return fmt.Errorf("save the store record: %w", err)
-	}
+func (s *Stores) encode() ([]byte, error) {
 	s.rec.Version = storesVersion
 	if len(s.rec.Mounts) > 0 || len(s.rec.Told) > 0 {
 		s.rec.Version = storesVersionMounts
 	}
 	b, err := json.MarshalIndent(s.rec, "", "  ")
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if err := atomicfile.Write(s.path, append(b, '\n')); err != nil {
-		return fmt.Errorf("save the store record: %w", err)
-	}
-	return nil
+	return append(b, '\n'), nil
 }

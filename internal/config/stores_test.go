@@ -16,10 +16,13 @@ func TestStores(t *testing.T) {
 	if got := s.Get("kr", "linux"); got != "" {
 		t.Fatalf("empty record gives %q", got)
 	}
-	s.Set("kr", "linux", "secretservice")
-	s.Set("kr", "darwin", "keychain")
-	s.Set("other", "linux", "file")
-	if err := s.Save(); err != nil {
+	err = UpdateStores(dir, func(s *Stores) error {
+		s.Set("kr", "linux", "secretservice")
+		s.Set("kr", "darwin", "keychain")
+		s.Set("other", "linux", "file")
+		return nil
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
 	fi, err := os.Stat(dir)
@@ -58,10 +61,12 @@ func TestStores(t *testing.T) {
 // "kr" and "KR" are two records that read back, not a damaged file.
 func TestStoresCaseDistinctServices(t *testing.T) {
 	dir := t.TempDir()
-	s, _ := LoadStores(dir)
-	s.Set("kr", "linux", "file")
-	s.Set("KR", "linux", "secretservice")
-	if err := s.Save(); err != nil {
+	err := UpdateStores(dir, func(s *Stores) error {
+		s.Set("kr", "linux", "file")
+		s.Set("KR", "linux", "secretservice")
+		return nil
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
 	s, err := LoadStores(dir)
@@ -78,28 +83,30 @@ func TestStoresCaseDistinctServices(t *testing.T) {
 // instead of sending mounted names to the OS store.
 func TestStoresMounts(t *testing.T) {
 	dir := t.TempDir()
-	s, _ := LoadStores(dir)
 	vault := filepath.Join(dir, "team")
-	if err := s.Mount("kr", "team", MountTarget{Kind: MountFile, Dir: vault}); err != nil {
-		t.Fatal(err)
-	}
-	for _, bad := range []struct {
-		prefix string
-		t      MountTarget
-	}{
-		{"", MountTarget{Kind: MountFile, Dir: vault}},
-		{"team/", MountTarget{Kind: MountFile, Dir: vault}},
-		{"x", MountTarget{Kind: MountFile, Dir: "relative"}},
-		{"x", MountTarget{Kind: "ftp", Dir: vault}},
-	} {
-		if err := s.Mount("kr", bad.prefix, bad.t); err == nil {
-			t.Errorf("Mount(%q, %+v) was accepted", bad.prefix, bad.t)
+	err := UpdateStores(dir, func(s *Stores) error {
+		if err := s.Mount("kr", "team", MountTarget{Kind: MountFile, Dir: vault}); err != nil {
+			t.Fatal(err)
 		}
-	}
-	if !s.Tell("a") || s.Tell("a") {
-		t.Fatal("Tell must say yes once")
-	}
-	if err := s.Save(); err != nil {
+		for _, bad := range []struct {
+			prefix string
+			t      MountTarget
+		}{
+			{"", MountTarget{Kind: MountFile, Dir: vault}},
+			{"team/", MountTarget{Kind: MountFile, Dir: vault}},
+			{"x", MountTarget{Kind: MountFile, Dir: "relative"}},
+			{"x", MountTarget{Kind: "ftp", Dir: vault}},
+		} {
+			if err := s.Mount("kr", bad.prefix, bad.t); err == nil {
+				t.Errorf("Mount(%q, %+v) was accepted", bad.prefix, bad.t)
+			}
+		}
+		if !s.Tell("a") || s.Tell("a") {
+			t.Fatal("Tell must say yes once")
+		}
+		return nil
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
 	b, _ := os.ReadFile(filepath.Join(dir, StoresFile))
@@ -116,11 +123,14 @@ func TestStoresMounts(t *testing.T) {
 	if s.Tell("a") {
 		t.Fatal("a notice told before is told again after a reload")
 	}
-	if !s.Unmount("kr", "team") || s.Unmount("kr", "team") {
-		t.Fatal("Unmount must find the mount once")
-	}
-	s.rec.Told = nil
-	if err := s.Save(); err != nil {
+	err = UpdateStores(dir, func(s *Stores) error {
+		if !s.Unmount("kr", "team") || s.Unmount("kr", "team") {
+			t.Fatal("Unmount must find the mount once")
+		}
+		s.rec.Told = nil
+		return nil
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
 	b, _ = os.ReadFile(filepath.Join(dir, StoresFile))

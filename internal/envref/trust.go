@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/kr-keyring/kr/internal/atomicfile"
 	"github.com/kr-keyring/kr/internal/config"
 	"github.com/kr-keyring/kr/internal/limitio"
 )
@@ -38,8 +37,6 @@ func DefaultTrust(getenv func(string) string) (*Trust, error) {
 
 func (t *Trust) load() (map[string]string, error) { return loadRecord(t.Path) }
 
-func (t *Trust) save(m map[string]string) error { return saveRecord(t.Path, m) }
-
 // noticePath holds, next to the trust record, the content of each project
 // file kr already told the user it did not load: path -> hex digest. A
 // notice is shown once per content, not on every command.
@@ -50,13 +47,20 @@ func (t *Trust) noticePath() string {
 // loadRecord reads a JSON object of path -> digest. Not strictjson: paths
 // that differ only in case are different files on most systems.
 func loadRecord(path string) (map[string]string, error) {
-	m := map[string]string{}
 	b, err := limitio.ReadFile(path, 4<<20)
 	if errors.Is(err, fs.ErrNotExist) {
-		return m, nil
+		b, err = nil, nil
 	}
 	if err != nil {
 		return nil, err
+	}
+	return parseRecord(path, b)
+}
+
+func parseRecord(path string, b []byte) (map[string]string, error) {
+	m := map[string]string{}
+	if b == nil {
+		return m, nil
 	}
 	if err := json.Unmarshal(b, &m); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
@@ -64,15 +68,24 @@ func loadRecord(path string) (map[string]string, error) {
 	return m, nil
 }
 
-func saveRecord(path string, m map[string]string) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return err
-	}
-	b, err := json.MarshalIndent(m, "", "  ")
-	if err != nil {
-		return err
-	}
-	return atomicfile.Write(path, append(b, '\n'))
+// updateRecord changes the record at path under its lock (config.Update),
+// so two kr processes allowing files at once keep both: change sees the
+// record as it is now and reports whether it changed it.
+func updateRecord(path string, change func(m map[string]string) bool) error {
+	return config.Update(path, func(old []byte) ([]byte, error) {
+		m, err := parseRecord(path, old)
+		if err != nil {
+			return nil, err
+		}
+		if !change(m) {
+			return old, nil
+		}
+		b, err := json.MarshalIndent(m, "", "  ")
+		if err != nil {
+			return nil, err
+		}
+		return append(b, '\n'), nil
+	})
 }
 
 // key is the record's key for path: absolute and cleaned, symlinks kept.
@@ -98,12 +111,15 @@ func (t *Trust) Allow(path string) error {
 	if _, err := Parse(b, path); err != nil {
 		return fmt.Errorf("not allowed: %w", err)
 	}
-	m, err := t.load()
+	d := digest(b)
+	err = updateRecord(t.Path, func(m map[string]string) bool {
+		if m[p] == d {
+			return false
+		}
+		m[p] = d
+		return true
+	})
 	if err != nil {
-		return err
-	}
-	m[p] = digest(b)
-	if err := t.save(m); err != nil {
 		return err
 	}
 	// Once allowed, a later refusal of this file deserves a notice again.
@@ -116,16 +132,14 @@ func (t *Trust) Revoke(path string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	m, err := t.load()
-	if err != nil {
-		return false, err
-	}
-	if _, ok := m[p]; !ok {
-		return false, nil
-	}
-	delete(m, p)
-	if err := t.save(m); err != nil {
-		return true, err
+	had := false
+	err = updateRecord(t.Path, func(m map[string]string) bool {
+		_, had = m[p]
+		delete(m, p)
+		return had
+	})
+	if err != nil || !had {
+		return had, err
 	}
 	return true, t.forgetNotice(p)
 }
@@ -141,15 +155,13 @@ func (t *Trust) Deny(path string) error {
 	if err != nil {
 		return err
 	}
-	m, err := t.load()
+	err = updateRecord(t.Path, func(m map[string]string) bool {
+		_, had := m[p]
+		delete(m, p)
+		return had
+	})
 	if err != nil {
 		return err
-	}
-	if _, ok := m[p]; ok {
-		delete(m, p)
-		if err := t.save(m); err != nil {
-			return err
-		}
 	}
 	return t.markNoticed(p, digest(b))
 }
@@ -167,34 +179,30 @@ func (t *Trust) FirstNotice(path string) bool {
 	if b, err := limitio.ReadFile(p, MaxFileSize); err == nil {
 		d = digest(b)
 	}
-	m, err := loadRecord(t.noticePath())
-	if err != nil {
-		return true
-	}
-	if m[p] == d {
-		return false
-	}
-	m[p] = d
-	saveRecord(t.noticePath(), m) // best effort: see above
-	return true
+	first := true
+	err = updateRecord(t.noticePath(), func(m map[string]string) bool {
+		first = m[p] != d
+		m[p] = d
+		return first
+	})
+	// On an error, say it anyway: see above.
+	return first || err != nil
 }
 
 func (t *Trust) markNoticed(p, d string) error {
-	m, err := loadRecord(t.noticePath())
-	if err != nil {
-		return err
-	}
-	m[p] = d
-	return saveRecord(t.noticePath(), m)
+	return updateRecord(t.noticePath(), func(m map[string]string) bool {
+		changed := m[p] != d
+		m[p] = d
+		return changed
+	})
 }
 
 func (t *Trust) forgetNotice(p string) error {
-	m, err := loadRecord(t.noticePath())
-	if err != nil || m[p] == "" {
-		return err
-	}
-	delete(m, p)
-	return saveRecord(t.noticePath(), m)
+	return updateRecord(t.noticePath(), func(m map[string]string) bool {
+		_, had := m[p]
+		delete(m, p)
+		return had
+	})
 }
 
 // FindProjectFile returns the project file that applies in dir: ProjectFile

@@ -24,12 +24,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 
-	"github.com/kr-keyring/kr/internal/atomicfile"
 	"github.com/kr-keyring/kr/internal/config"
 	"github.com/kr-keyring/kr/internal/limitio"
 	"github.com/kr-keyring/kr/internal/strictjson"
@@ -43,11 +41,9 @@ const (
 	maxSize       = 1 << 20
 )
 
-// Record is the accepted-recipients file at Path.
-//
-// Two kr processes accepting at the same moment can lose one of the two
-// updates (read, change, replace); the loser's recipient is then asked
-// about again, which is safe.
+// Record is the accepted-recipients file at Path. Changes are made under
+// the record's lock (config.Update): two kr processes accepting at the
+// same moment both find their recipient recorded.
 type Record struct {
 	Path string
 }
@@ -114,10 +110,18 @@ func (rec *record) entry(k, legacy string) ([]string, bool) {
 func (r *Record) load() (*record, error) {
 	b, err := limitio.ReadFile(r.Path, maxSize)
 	if errors.Is(err, fs.ErrNotExist) {
-		return &record{Version: formatVersion, Vaults: map[string][]string{}}, nil
+		b, err = nil, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read the accepted recipients: %w", err)
+	}
+	return r.parse(b)
+}
+
+// parse reads the record's content b; none is an empty record.
+func (r *Record) parse(b []byte) (*record, error) {
+	if b == nil {
+		return &record{Version: formatVersion, Vaults: map[string][]string{}}, nil
 	}
 	var rec record
 	if err := strictjson.Unmarshal(b, &rec); err != nil {
@@ -130,6 +134,29 @@ func (r *Record) load() (*record, error) {
 		rec.Vaults = map[string][]string{}
 	}
 	return &rec, nil
+}
+
+// update changes the record under its lock: change sees what another kr
+// recorded meanwhile and reports whether it changed anything.
+func (r *Record) update(change func(rec *record) bool) error {
+	err := config.Update(r.Path, func(old []byte) ([]byte, error) {
+		rec, err := r.parse(old)
+		if err != nil {
+			return nil, err
+		}
+		if !change(rec) {
+			return old, nil
+		}
+		b, err := json.MarshalIndent(rec, "", "  ")
+		if err != nil {
+			return nil, err
+		}
+		return append(b, '\n'), nil
+	})
+	if err != nil {
+		return fmt.Errorf("record accepted recipients: %w", err)
+	}
+	return nil
 }
 
 // Accepted returns the recipients accepted for the vault in vaultDir, none
@@ -177,23 +204,21 @@ func (r *Record) Accept(vaultDir string, recipients ...string) error {
 	if err != nil {
 		return err
 	}
-	rec, err := r.load()
-	if err != nil {
-		return err
-	}
-	list, _ := rec.entry(k, legacy)
-	changed := false
-	for _, rcp := range recipients {
-		if !slices.Contains(list, rcp) {
-			list = append(list, rcp)
-			changed = true
+	return r.update(func(rec *record) bool {
+		list, _ := rec.entry(k, legacy)
+		changed := false
+		for _, rcp := range recipients {
+			if !slices.Contains(list, rcp) {
+				list = append(list, rcp)
+				changed = true
+			}
 		}
-	}
-	if !changed {
-		return nil
-	}
-	rec.Vaults[k] = list
-	return r.save(rec)
+		if !changed {
+			return false
+		}
+		rec.Vaults[k] = list
+		return true
+	})
 }
 
 // Forget takes recipients out of the vault's accepted list: a removed
@@ -203,34 +228,18 @@ func (r *Record) Forget(vaultDir string, recipients ...string) error {
 	if err != nil {
 		return err
 	}
-	rec, err := r.load()
-	if err != nil {
-		return err
-	}
-	list, ok := rec.entry(k, legacy)
-	if !ok {
-		return nil
-	}
-	kept := slices.DeleteFunc(slices.Clone(list), func(s string) bool { return slices.Contains(recipients, s) })
-	if len(kept) == len(list) {
-		return nil
-	}
-	rec.Vaults[k] = kept
-	return r.save(rec)
-}
-
-func (r *Record) save(rec *record) error {
-	b, err := json.MarshalIndent(rec, "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := os.MkdirAll(filepath.Dir(r.Path), 0o700); err != nil {
-		return fmt.Errorf("record accepted recipients: %w", err)
-	}
-	if err := atomicfile.Write(r.Path, append(b, '\n')); err != nil {
-		return fmt.Errorf("record accepted recipients: %w", err)
-	}
-	return nil
+	return r.update(func(rec *record) bool {
+		list, ok := rec.entry(k, legacy)
+		if !ok {
+			return false
+		}
+		kept := slices.DeleteFunc(slices.Clone(list), func(s string) bool { return slices.Contains(recipients, s) })
+		if len(kept) == len(list) {
+			return false
+		}
+		rec.Vaults[k] = kept
+		return true
+	})
 }
 
 // Fingerprint is how a recipient is shown to people: the first 64 bits of

@@ -55,12 +55,11 @@ func TestRecordKeyedByLinkIsStillRead(t *testing.T) {
 	if err := os.Symlink(real, link); err != nil {
 		t.Skipf("no symlinks here: %v", err)
 	}
-	rec, err := r.load()
+	err := r.update(func(rec *record) bool {
+		rec.Vaults[link] = []string{a}
+		return true
+	})
 	if err != nil {
-		t.Fatal(err)
-	}
-	rec.Vaults[link] = []string{a}
-	if err := r.save(rec); err != nil {
 		t.Fatal(err)
 	}
 	if acc, err := r.Accepted(link); err != nil || !slices.Equal(acc, []string{a}) {

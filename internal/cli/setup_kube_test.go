@@ -1,0 +1,106 @@
+package cli
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// kubeUsers reads a kubeconfig's users as kubectl does (aliases
+// expanded): name -> user mapping.
+func kubeUsers(t *testing.T, path string) map[string]map[string]any {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c struct {
+		Users []struct {
+			Name string         `yaml:"name"`
+			User map[string]any `yaml:"user"`
+		} `yaml:"users"`
+	}
+	if err := yaml.Unmarshal(b, &c); err != nil {
+		t.Fatalf("%v\n%s", err, b)
+	}
+	out := map[string]map[string]any{}
+	for _, u := range c.Users {
+		out[u.Name] = u.User
+	}
+	return out
+}
+
+// TestSetupKubeSharedAnchor: a user whose user mapping is shared with
+// another through a YAML anchor and alias is changed alone, whichever of
+// the two holds the anchor.
+func TestSetupKubeSharedAnchor(t *testing.T) {
+	const shared = "apiVersion: v1\nkind: Config\nusers:\n- name: a\n  user: &u\n    token: abc\n- name: b\n  user: *u\n- name: c\n  user: *u\n"
+	for _, edited := range []string{"a", "b", "c"} {
+		t.Run(edited, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "config")
+			os.WriteFile(path, []byte(shared), 0o600)
+			e := newTestEnv(t, "", false, map[string]string{"KUBECONFIG": path})
+			if code := e.run("setup", "kube", "--user", edited, "k/t", "--replace"); code != 0 {
+				t.Fatalf("exit %d: %s", code, e.err.String())
+			}
+			users := kubeUsers(t, path)
+			for _, name := range []string{"a", "b", "c"} {
+				_, hasExec := users[name]["exec"]
+				if name == edited {
+					if !hasExec || users[name]["token"] != nil {
+						t.Errorf("edited user %s: %v", name, users[name])
+					}
+				} else if hasExec || users[name]["token"] != "abc" {
+					t.Errorf("user %s was changed too: %v", name, users[name])
+				}
+			}
+		})
+	}
+	// A merge key, and an anchor inside the shared node that another
+	// entry uses before the node's next use, are refused; the file stays.
+	for user, in := range map[string]string{
+		"b": "users:\n- name: a\n  user: &u\n    token: abc\n- name: b\n  user:\n    <<: *u\n    username: x\n",
+		"a": "users:\n- name: a\n  user: &u\n    token: &t abc\n- name: c\n  user:\n    token: *t\n- name: b\n  user: *u\n",
+	} {
+		path := filepath.Join(t.TempDir(), "config")
+		os.WriteFile(path, []byte(in), 0o600)
+		e := newTestEnv(t, "", false, map[string]string{"KUBECONFIG": path})
+		if code := e.run("setup", "kube", "--user", user, "k/t", "--replace"); code != 1 {
+			t.Fatalf("%q: exit %d: %s", in, code, e.err.String())
+		}
+		if b, _ := os.ReadFile(path); string(b) != in {
+			t.Fatalf("changed:\n%s", b)
+		}
+	}
+}
+
+// TestSetupKubeConfigList: with KUBECONFIG=a:b, a user kubectl reads from
+// b is changed in b, with a note; a new user goes to the first file.
+func TestSetupKubeConfigList(t *testing.T) {
+	dir := t.TempDir()
+	a, b := filepath.Join(dir, "a"), filepath.Join(dir, "b")
+	os.WriteFile(a, []byte("apiVersion: v1\nkind: Config\nusers:\n- name: other\n  user:\n    token: o\n"), 0o600)
+	os.WriteFile(b, []byte("apiVersion: v1\nkind: Config\nusers:\n- name: prod\n  user:\n    token: p\n"), 0o600)
+	e := newTestEnv(t, "", false, map[string]string{"KUBECONFIG": a + string(os.PathListSeparator) + b})
+	if code := e.run("setup", "kube", "--user", "prod", "k/t", "--replace"); code != 0 {
+		t.Fatalf("exit %d: %s", code, e.err.String())
+	}
+	if !strings.Contains(e.err.String(), "user prod is in "+b+" (file 2 of KUBECONFIG)") {
+		t.Errorf("no note: %s", e.err.String())
+	}
+	if _, ok := kubeUsers(t, a)["prod"]; ok {
+		t.Fatalf("a new prod in %s shadows the one in %s", a, b)
+	}
+	if u := kubeUsers(t, b)["prod"]; u["exec"] == nil || u["token"] != nil {
+		t.Fatalf("prod in %s: %v", b, u)
+	}
+	if code := e.run("setup", "kube", "--user", "fresh", "k/t", "--apply"); code != 0 {
+		t.Fatalf("exit %d: %s", code, e.err.String())
+	}
+	if _, ok := kubeUsers(t, a)["fresh"]; !ok {
+		t.Fatalf("a new user is not in the first file")
+	}
+}
