@@ -159,6 +159,16 @@ var scriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []str
 		ts.Check(os.WriteFile(ts.MkAbs(args[0]), []byte(id.String()+"\n"), 0o600))
 		ts.Check(os.WriteFile(ts.MkAbs(args[0]+".pub"), []byte(id.Recipient().String()+"\n"), 0o600))
 	},
+	// fingerprint VAR FILE: set VAR to the fingerprint of the age1 key in
+	// FILE (a newkey .pub file), as kr shows it.
+	"fingerprint": func(ts *testscript.TestScript, neg bool, args []string) {
+		if len(args) != 2 {
+			ts.Fatalf("usage: fingerprint VAR file")
+		}
+		b, err := os.ReadFile(ts.MkAbs(args[1]))
+		ts.Check(err)
+		ts.Setenv(args[0], recipients.Fingerprint(strings.TrimSpace(string(b))))
+	},
 	// envfile VAR FILE: set VAR to FILE's content without its trailing newline.
 	"envfile": func(ts *testscript.TestScript, neg bool, args []string) {
 		if len(args) != 2 {

@@ -251,3 +251,18 @@ func (s *syncer) identity(ctx context.Context) ([]string, error) {
 	}
 	return env, nil
 }
+
+// Clone clones the repository at url into dir (git clone), the first step
+// of joining a shared vault. git's progress and prompts' text go to
+// stderr. A failure leaves no dir behind when there was none before.
+func Clone(ctx context.Context, url, dir string, stderr io.Writer) error {
+	_, statErr := os.Lstat(dir)
+	g := newGit(".", stderr)
+	if _, err := g.run(ctx, call{args: []string{"clone", "-q", "--", url, dir}, network: true}); err != nil {
+		if statErr != nil {
+			os.RemoveAll(dir)
+		}
+		return fmt.Errorf("clone %s: %w", redact(url), err)
+	}
+	return nil
+}
