@@ -381,6 +381,9 @@ func (s *syncer) commitVault(ctx context.Context, msg string) (bool, error) {
 	if err != nil || len(own) == 0 {
 		return false, err
 	}
+	if err := s.checkSecretAttributes(ctx, own, ""); err != nil {
+		return false, err
+	}
 	if _, err := s.g.run(ctx, call{args: slices.Concat(noCRLF, []string{"add", "-A", "--pathspec-from-file=-", "--pathspec-file-nul"}), stdin: literalSpecs(own)}); err != nil {
 		return false, fmt.Errorf("stage the vault: %w", err)
 	}
@@ -495,6 +498,21 @@ func (s *syncer) pull(ctx context.Context, up upstream, rep *Report) error {
 	}
 	if tip == "" {
 		return fmt.Errorf("git fetch %s %s left no FETCH_HEAD", redact(up.remote), up.ref)
+	}
+	// The rebase checks out the fetched tree's attributes, with upstream's
+	// secrets and the local ones replayed on top: under those attributes
+	// every one of them must stay binary too.
+	var files []string
+	for _, rev := range []string{tip, pre} {
+		out, err := s.g.run(ctx, call{args: []string{"ls-tree", "-r", "-z", "--name-only", "--full-tree", rev}})
+		if err != nil {
+			return err
+		}
+		files = append(files, splitZ(string(out))...)
+	}
+	slices.Sort(files)
+	if err := s.checkSecretAttributes(ctx, slices.Compact(files), tip); err != nil {
+		return err
 	}
 	if err := s.rebase(ctx, tip, rep); err != nil {
 		return err

@@ -815,3 +815,65 @@ func TestSyncCommitsOnlyKrFiles(t *testing.T) {
 	}
 	wantBytes(t, a, "old.txt", []byte("2\n"))
 }
+
+// Attributes that would let git convert a secret's bytes stop the sync,
+// naming where they are set, wherever that is: a line pushed upstream to
+// the vault's .gitattributes (later lines win over kr's), this clone's
+// info/attributes, the user's core.attributesFile. No mangled secret
+// reaches the remote.
+func TestSyncRefusesConvertingAttributes(t *testing.T) {
+	crlf := []byte("*.age text eol=crlf\n")
+	t.Run("upstream .gitattributes", func(t *testing.T) {
+		tm := newTeam(t, "")
+		a := tm.founded()
+		b := tm.clone()
+		write(t, a, ".gitattributes", append(read(t, a, ".gitattributes"), crlf...))
+		gitT(t, a, "commit", "-q", "-am", "attributes")
+		gitT(t, a, "push", "-q")
+		upstream := gitT(t, a, "rev-parse", "HEAD")
+		sec := []byte("age-encryption.org/v1\n-> X25519 abc\n--- def\n\x00payload\n")
+		write(t, b, "secrets/s.age", sec)
+		_, err := Sync(context.Background(), opts(b))
+		var ae *AttributesError
+		if !errors.As(err, &ae) || ae.Fetched == "" || !strings.Contains(err.Error(), ".gitattributes:") || !strings.Contains(err.Error(), "eol=crlf") {
+			t.Fatalf("sync: %v, want a refusal naming .gitattributes", err)
+		}
+		t.Log(err)
+		if got := gitT(t, ".", "--git-dir", tm.remote, "rev-parse", "HEAD"); got != upstream {
+			t.Error("the refused sync pushed")
+		}
+		wantBytes(t, b, "secrets/s.age", sec)
+	})
+	t.Run("info/attributes", func(t *testing.T) {
+		tm := newTeam(t, "")
+		a := tm.founded()
+		write(t, a, ".git/info/attributes", crlf)
+		write(t, a, "secrets/s.age", blob(t))
+		head := gitT(t, ".", "--git-dir", tm.remote, "rev-parse", "HEAD")
+		_, err := Sync(context.Background(), opts(a))
+		var ae *AttributesError
+		if !errors.As(err, &ae) || !strings.Contains(err.Error(), "info/attributes:1: *.age text eol=crlf") {
+			t.Fatalf("sync: %v, want a refusal naming info/attributes", err)
+		}
+		if got := gitT(t, ".", "--git-dir", tm.remote, "rev-parse", "HEAD"); got != head {
+			t.Error("the refused sync pushed")
+		}
+		if st := gitT(t, a, "status", "--porcelain", "--", "secrets"); !strings.Contains(st, "?? secrets/") {
+			t.Errorf("the secret was committed: %q", st)
+		}
+	})
+	t.Run("core.attributesFile", func(t *testing.T) {
+		tm := newTeam(t, "")
+		a := tm.founded()
+		global := filepath.Join(t.TempDir(), "attributes")
+		if err := os.WriteFile(global, []byte("*.age filter=lfs\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		gitT(t, a, "config", "core.attributesFile", global)
+		write(t, a, "secrets/s.age", blob(t))
+		_, err := Sync(context.Background(), opts(a))
+		if err == nil || !strings.Contains(err.Error(), global+":1: *.age filter=lfs") {
+			t.Fatalf("sync: %v, want a refusal naming %s", err, global)
+		}
+	})
+}
