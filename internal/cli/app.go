@@ -74,6 +74,10 @@ func (a *App) openVault(dir string, named bool) (*filevault.Vault, error) {
 	if err != nil {
 		return nil, withHint(err, "set KR_CONFIG_DIR to a directory for kr's records")
 	}
+	accept, err := a.acceptedFromEnv()
+	if err != nil {
+		return nil, err
+	}
 	// Without a home for the identity, only shared vaults lack a reader.
 	personal, _ := a.personal()
 	return filevault.Open(filevault.Options{
@@ -84,6 +88,7 @@ func (a *App) openVault(dir string, named bool) (*filevault.Vault, error) {
 		Accepted:     accepted,
 		Named:        named,
 		Personal:     personal,
+		AcceptAlso:   a.alsoAccepted(accept),
 	})
 }
 

@@ -89,7 +89,7 @@ with 'kr vault sync'.`,
 	}
 	initCmd.Flags().StringVar(&name, "name", "", "your name among the vault's members")
 	c.AddCommand(initCmd)
-	c.AddCommand(newRecipientsCmd(app), newScopeCmd(app), newSyncCmd(app))
+	c.AddCommand(newJoinCmd(app), newRecipientsCmd(app), newScopeCmd(app), newSyncCmd(app))
 	return c
 }
 
