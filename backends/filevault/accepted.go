@@ -1,12 +1,17 @@
 package filevault
 
 import (
+	"bytes"
+	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
+
+	"filippo.io/age"
 
 	"github.com/kr-keyring/kr/internal/recipients"
 )
@@ -41,6 +46,9 @@ type UnacceptedError struct {
 	// accepted is gone, so its secrets would go to everyone.
 	Folder  string
 	Removed bool
+	// Own is set when the recipient is a single-user vault's own key,
+	// which opening the vault accepts.
+	Own bool
 }
 
 func (e *UnacceptedError) fingerprints() []string {
@@ -75,11 +83,14 @@ func (e *UnacceptedError) Hint() string {
 	if e.Folder != "" {
 		return fmt.Sprintf("check the change with whoever made it ('kr vault scope ls', git log); then run 'kr vault scope accept %s', or set the scope again with 'kr vault scope set %s MEMBER...'", e.Folder, e.Folder)
 	}
+	if e.Own {
+		return "if this is your own vault, read a secret from it or run 'kr unlock': opening its identity.age accepts its key; otherwise check with whoever made the vault that the fingerprint is theirs, then run 'kr vault recipients accept " + strings.Join(e.fingerprints(), " ") + "'"
+	}
 	return "check with whoever added it to vault.json that the fingerprint is theirs; then run 'kr vault recipients accept " + strings.Join(e.fingerprints(), " ") + "', or remove it from vault.json to write again"
 }
 
 // memoryRecord stands in for a record when Options gives none: a process
-// then accepts what it creates and the single recipient of a vault it finds.
+// then accepts what it creates, and what it is told to.
 type memoryRecord struct {
 	mu sync.Mutex
 	m  map[string][]string
@@ -127,22 +138,17 @@ func (r *memoryRecord) Forget(dir string, rs ...string) error {
 	return nil
 }
 
-// unaccepted returns m's recipients the local user has not accepted. With
-// nothing recorded, a vault's only recipient is accepted: that is every
-// vault made before the record existed, one user on one machine (trust on
-// first use). write records it; a read-only question (doctor) does not.
-func (v *Vault) unaccepted(m *manifest, write bool) ([]string, error) {
+// unaccepted returns m's recipients the local user has not accepted.
+// Nothing in the vault vouches for a key: whoever can push writes
+// vault.json, so a lone recipient there (a fresh clone) is as much a
+// stranger as any. Only the user's own keys need no word from them
+// and the keys the process is told to accept (alsoAccepted); a single-user
+// vault's own identity is recorded once the user has opened it
+// (AcceptUnlocked).
+func (v *Vault) unaccepted(m *manifest) ([]string, error) {
 	acc, err := v.opts.Accepted.Accepted(v.opts.Dir)
 	if err != nil {
 		return nil, err
-	}
-	if len(acc) == 0 && len(m.Recipients) == 1 {
-		if write {
-			if err := v.opts.Accepted.Accept(v.opts.Dir, m.Recipients[0]); err != nil {
-				return nil, err
-			}
-		}
-		return nil, nil
 	}
 	var out []string
 	for _, r := range m.Recipients {
@@ -150,29 +156,112 @@ func (v *Vault) unaccepted(m *manifest, write bool) ([]string, error) {
 			out = append(out, r)
 		}
 	}
-	return out, nil
+	if len(out) == 0 {
+		return nil, nil
+	}
+	also, err := v.alsoAccepted()
+	if err != nil {
+		return nil, err
+	}
+	return slices.DeleteFunc(out, func(r string) bool { return slices.Contains(also, r) }), nil
+}
+
+// alsoAccepted are the keys accepted without a record: the user's own
+// (their personal identity; KR_IDENTITY through Options.AcceptAlso), since
+// encrypting to one's own key gives nothing away, and those the process was
+// told to accept (KR_ACCEPT).
+func (v *Vault) alsoAccepted() ([]string, error) {
+	var own []string
+	if v.opts.Personal != nil {
+		pub, err := v.opts.Personal.Recipient()
+		switch {
+		case err == nil:
+			own = append(own, pub)
+		case !errors.Is(err, ErrNoIdentity):
+			return nil, err
+		}
+	}
+	if v.opts.AcceptAlso != nil {
+		keys, err := v.opts.AcceptAlso()
+		if err != nil {
+			return nil, err
+		}
+		own = append(own, keys...)
+	}
+	return own, nil
+}
+
+// AcceptUnlocked records a single-user vault's own key (the one its
+// identity.age holds) as accepted once the user has shown they can open
+// it: a pusher who replaced vault.json and identity.age with their own
+// could not make the user's passphrase open them. The proof is a
+// challenge sealed to that key alone, opened through the Decrypter (the
+// agent, an identity from the environment, the passphrase), so it asks
+// for nothing a read of the vault would not. It reports whether the key is
+// accepted now; a shared vault has no key of its own, and reports false.
+func (v *Vault) AcceptUnlocked(ctx context.Context) (bool, error) {
+	m, err := v.manifest()
+	if err != nil {
+		return false, err
+	}
+	return v.acceptUnlocked(ctx, m)
+}
+
+func (v *Vault) acceptUnlocked(ctx context.Context, m *manifest) (bool, error) {
+	if m.Version != formatVersion || m.Identity == "" {
+		return false, nil
+	}
+	acc, err := v.opts.Accepted.Accepted(v.opts.Dir)
+	if err != nil {
+		return false, err
+	}
+	if slices.Contains(acc, m.Identity) {
+		return true, nil
+	}
+	if v.opts.Decrypter == nil {
+		return false, nil
+	}
+	r, err := age.ParseX25519Recipient(m.Identity)
+	if err != nil {
+		return false, err
+	}
+	nonce := make([]byte, 32)
+	if _, err := rand.Read(nonce); err != nil {
+		return false, err
+	}
+	ct, err := encrypt(nonce, r)
+	if err != nil {
+		return false, err
+	}
+	got, err := v.opts.Decrypter.Decrypt(ctx, Sealed{Ciphertext: ct, Recipient: m.Identity, identity: func() ([]byte, error) { return v.identityFileOf(m) }})
+	if err != nil {
+		return false, err
+	}
+	if !bytes.Equal(got, nonce) {
+		return false, errors.New("the vault's own key did not open a challenge sealed to it")
+	}
+	return true, v.opts.Accepted.Accept(v.opts.Dir, m.Identity)
 }
 
 // checkAccepted stops a write to m's recipients unless the local user
 // accepted every one.
 func (v *Vault) checkAccepted(m *manifest) error {
-	out, err := v.unaccepted(m, true)
+	out, err := v.unaccepted(m)
 	if err != nil {
 		return err
 	}
 	if len(out) > 0 {
-		return &UnacceptedError{Dir: v.opts.Dir, Recipients: out}
+		return &UnacceptedError{Dir: v.opts.Dir, Recipients: out, Own: m.Version == formatVersion && slices.Contains(out, m.Identity)}
 	}
 	return nil
 }
 
 // UnacceptedRecipients lists the recipients (age1...) in vault.json that
-// the local user has not accepted: while there is one, writes stop. It
-// records nothing.
+// the local user has not accepted: while there is one, writes stop.
 func (v *Vault) UnacceptedRecipients() ([]string, error) {
 	m, err := v.manifest()
 	if err != nil {
 		return nil, err
 	}
-	return v.unaccepted(m, false)
+	return v.unaccepted(m)
 }

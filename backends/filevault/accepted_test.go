@@ -155,30 +155,67 @@ func TestAcceptRecipient(t *testing.T) {
 	}
 }
 
-func TestTrustOnFirstUse(t *testing.T) {
+// A vault found with nothing recorded is trusted by nobody's word: its
+// lone recipient may be a pusher's key. A single-user vault's own key is
+// accepted once the user opens its identity.age.
+func TestNoTrustOnFirstUse(t *testing.T) {
 	ctx := context.Background()
 	old := newVault(t) // made before any record: the record is in memory
 	if err := old.Set(ctx, "a", []byte("1")); err != nil {
 		t.Fatal(err)
 	}
+	id, _ := old.ID()
 	rec := &recipients.Record{Path: filepath.Join(t.TempDir(), recipients.FileName)}
 	v := openWithRecord(t, old.Dir(), rec)
-	if un, err := v.UnacceptedRecipients(); err != nil || len(un) != 0 {
+	if un, err := v.UnacceptedRecipients(); err != nil || !slices.Equal(un, []string{id}) {
 		t.Fatalf("a single-recipient vault with nothing recorded: UnacceptedRecipients = %q, %v", un, err)
 	}
+	var ue *UnacceptedError
+	if err := v.Set(ctx, "b", []byte("2")); !errors.As(err, &ue) || !ue.Own || !strings.Contains(ue.Hint(), "kr unlock") {
+		t.Fatalf("Set before the vault was opened: %v", err)
+	}
 	if _, err := os.Stat(rec.Path); !errors.Is(err, fs.ErrNotExist) {
-		t.Fatalf("UnacceptedRecipients wrote the record: %v", err)
+		t.Fatalf("a refused write wrote the record: %v", err)
+	}
+	// A read opens identity.age with the passphrase: the key is the user's.
+	if got, err := v.Get(ctx, "a"); err != nil || string(got) != "1" {
+		t.Fatalf("Get = %q, %v", got, err)
+	}
+	if acc, err := rec.Accepted(v.Dir()); err != nil || !slices.Equal(acc, []string{id}) {
+		t.Fatalf("after a read the record holds %q, %v", acc, err)
 	}
 	if err := v.Set(ctx, "b", []byte("2")); err != nil {
 		t.Fatal(err)
 	}
-	id, _ := v.ID()
-	if acc, err := rec.Accepted(v.Dir()); err != nil || !slices.Equal(acc, []string{id}) {
-		t.Fatalf("after the first write the record holds %q, %v", acc, err)
+
+	// A pusher's vault.json and identity.age in place of the user's: the
+	// user's passphrase does not open them, so their key stays a stranger.
+	theirs := newVault(t)
+	if err := theirs.Set(ctx, "x", []byte("1")); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{manifestFile, identityFile} {
+		b, err := os.ReadFile(theirs.path(f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(v.path(f), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w := openWithRecord(t, v.Dir(), rec)
+	w.opts.Decrypter = &PassphraseDecrypter{Passphrase: func(context.Context) ([]byte, error) { return []byte("the user's own"), nil }}
+	if _, err := w.Get(ctx, "a"); err == nil {
+		t.Fatal("Get with the pusher's identity.age succeeded")
+	}
+	if err := w.Set(ctx, "c", []byte("3")); !errors.Is(err, ErrUnacceptedRecipient) {
+		t.Fatalf("Set to the pusher's key: %v", err)
+	}
+	if _, err := os.Stat(w.secretPath("c")); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("a secret was written to the pusher's key: %v", err)
 	}
 
-	// Two recipients and nothing recorded: nobody can say which one the
-	// user knows, so neither is taken on trust.
+	// Two recipients and nothing recorded: the same.
 	team := newVault(t)
 	if err := team.Set(ctx, "a", []byte("1")); err != nil {
 		t.Fatal(err)
@@ -188,11 +225,55 @@ func TestTrustOnFirstUse(t *testing.T) {
 		t.Fatal(err)
 	}
 	fresh := openWithRecord(t, team.Dir(), &recipients.Record{Path: filepath.Join(t.TempDir(), recipients.FileName)})
-	if err := fresh.Set(ctx, "b", []byte("2")); !errors.Is(err, ErrUnacceptedRecipient) {
-		t.Fatalf("Set on a two-recipient vault with nothing recorded: %v", err)
-	}
 	if got, err := fresh.Get(ctx, "a"); err != nil || string(got) != "1" {
 		t.Fatalf("Get = %q, %v; reads need no acceptance", got, err)
+	}
+	// The read accepted the vault's own key, not the mate's.
+	if un, err := fresh.UnacceptedRecipients(); err != nil || !slices.Equal(un, []string{mate.Recipient().String()}) {
+		t.Fatalf("after a read, UnacceptedRecipients = %q, %v", un, err)
+	}
+	if err := fresh.Set(ctx, "b", []byte("2")); !errors.Is(err, ErrUnacceptedRecipient) {
+		t.Fatalf("Set on a two-recipient vault with the mate not accepted: %v", err)
+	}
+}
+
+// A shared vault whose only recipient is a pusher's key: a fresh clone
+// writes nothing; one whose only recipient is the user's own identity
+// needs no word.
+func TestSharedLoneRecipient(t *testing.T) {
+	ctx := context.Background()
+	stranger, _ := age.GenerateX25519Identity()
+	me, _ := age.GenerateX25519Identity()
+	for _, c := range []struct {
+		name  string
+		key   string
+		write bool
+	}{{"stranger", stranger.Recipient().String(), false}, {"me", me.Recipient().String(), true}} {
+		t.Run(c.name, func(t *testing.T) {
+			maker, err := Open(Options{Dir: filepath.Join(t.TempDir(), "team")})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := maker.InitShared(ctx, "someone", c.key); err != nil {
+				t.Fatal(err)
+			}
+			rec := &recipients.Record{Path: filepath.Join(t.TempDir(), recipients.FileName)}
+			v, err := Open(Options{Dir: maker.Dir(), Accepted: rec,
+				AcceptAlso: func() ([]string, error) { return []string{me.Recipient().String()}, nil }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = v.Set(ctx, "db/pass", []byte("v"))
+			if c.write != (err == nil) {
+				t.Fatalf("Set: %v", err)
+			}
+			if !c.write && !errors.Is(err, ErrUnacceptedRecipient) {
+				t.Fatalf("Set: %v", err)
+			}
+			if acc, err := rec.Accepted(v.Dir()); err != nil || len(acc) != 0 {
+				t.Fatalf("the record holds %q, %v", acc, err)
+			}
+		})
 	}
 }
 

@@ -80,6 +80,7 @@ type scopes struct {
 	// accepted is the user's record for the vault's scopes, by folder
 	// directory relative to secrets/; nil until first needed.
 	accepted map[string][]string
+	also     []string // keys accepted without a record (alsoAccepted)
 	// asWritten reads the scopes as the files say, accepted or not: the
 	// state before a change, to compare with, never to encrypt to.
 	asWritten bool
@@ -180,7 +181,11 @@ func (s *scopes) checkAccepted(dir string, keys []string) error {
 		if err != nil {
 			return err
 		}
-		s.accepted = acc
+		also, err := s.v.alsoAccepted()
+		if err != nil {
+			return err
+		}
+		s.accepted, s.also = acc, also
 	}
 	rel, err := filepath.Rel(s.v.path(secretsDir), dir)
 	if err != nil {
@@ -196,7 +201,7 @@ func (s *scopes) checkAccepted(dir string, keys []string) error {
 	}
 	var out []string
 	for _, k := range keys {
-		if !slices.Contains(acc, k) {
+		if !slices.Contains(acc, k) && !slices.Contains(s.also, k) {
 			out = append(out, k)
 		}
 	}

@@ -102,6 +102,12 @@ func (v *Vault) Get(ctx context.Context, name string) (_ []byte, err error) {
 	}
 	out := append([]byte(nil), value...)
 	clear(plain)
+	if m.Version == formatVersion {
+		// The read just opened the vault's own key, or a key of another
+		// recipient: acceptUnlocked tells which. A failure here changes
+		// nothing the read returned; the next write says what is missing.
+		_, _ = v.acceptUnlocked(ctx, m)
+	}
 	return out, nil
 }
 

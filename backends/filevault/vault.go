@@ -92,6 +92,10 @@ type Options struct {
 	// to; writes stop while vault.json lists another. Nil means a record
 	// kept in memory for this Vault only.
 	Accepted AcceptedRecipients
+	// AcceptAlso lists keys accepted for this Vault without a record, for
+	// the vault and every scope: the identities the user reads with besides
+	// Personal (KR_IDENTITY), and the keys a CI job names (KR_ACCEPT).
+	AcceptAlso func() ([]string, error)
 	// Personal is the user's own identity, which reads shared vaults
 	// (version 2: no identity inside). Nil: shared vaults read only
 	// through a Decrypter that holds its own keys.

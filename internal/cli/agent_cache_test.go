@@ -10,6 +10,7 @@ import (
 
 	"github.com/kr-keyring/kr/agent"
 	"github.com/kr-keyring/kr/backends/filevault"
+	"github.com/kr-keyring/kr/internal/recipients"
 	"github.com/kr-keyring/kr/ipc"
 )
 
@@ -62,14 +63,15 @@ func TestCacheKeyIsTheStore(t *testing.T) {
 // local scrypt in every client is no answer to a struggling agent).
 func TestAgentFailureIsNotDamage(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "vault")
-	v, err := filevault.Open(filevault.Options{Dir: dir, ScryptWorkFactor: 10})
+	cfg := t.TempDir()
+	v, err := filevault.Open(filevault.Options{Dir: dir, ScryptWorkFactor: 10, Accepted: &recipients.Record{Path: filepath.Join(cfg, recipients.FileName)}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := v.Init(context.Background(), []byte("pw")); err != nil {
 		t.Fatal(err)
 	}
-	env := map[string]string{"XDG_RUNTIME_DIR": filepath.Join(t.TempDir(), "run"), "KR_BACKEND": "file", "KR_VAULT": dir, "KR_PASSPHRASE": "pw"}
+	env := map[string]string{"XDG_RUNTIME_DIR": filepath.Join(t.TempDir(), "run"), "KR_BACKEND": "file", "KR_VAULT": dir, "KR_PASSPHRASE": "pw", "KR_CONFIG_DIR": cfg}
 	e := newTestEnv(t, "v", false, env)
 	e.app.opened = nil
 	if code := e.run("--backend", "file", "set", "x"); code != 0 {

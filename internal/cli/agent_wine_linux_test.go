@@ -31,7 +31,13 @@ func TestWindowsAgent(t *testing.T) {
 	if _, err := v.Init(context.Background(), []byte(pass)); err != nil {
 		t.Fatal(err)
 	}
-	env := []string{"KR_BACKEND=file", "KR_VAULT=Z:" + strings.ReplaceAll(dir, "/", `\`), "KR_NO_AGENT=", "KR_PASSPHRASE=", "KR_PASSPHRASE_FILE="}
+	id, err := v.ID()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The vault was made here, not by kr init under wine: KR_ACCEPT stands
+	// for the record kr init would have made.
+	env := []string{"KR_BACKEND=file", "KR_VAULT=Z:" + strings.ReplaceAll(dir, "/", `\`), "KR_NO_AGENT=", "KR_PASSPHRASE=", "KR_PASSPHRASE_FILE=", "KR_ACCEPT=" + id}
 	run := func(stdin string, extra []string, args ...string) (string, string, int) {
 		t.Helper()
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)

@@ -81,14 +81,19 @@ func (a *App) openVault(dir string, named, create bool) (*filevault.Vault, error
 	if err != nil {
 		return nil, withHint(err, "set KR_CONFIG_DIR to a directory for kr's records")
 	}
+	accept, err := a.acceptedFromEnv()
+	if err != nil {
+		return nil, err
+	}
 	// Without a home for the identity, only shared vaults lack a reader.
 	personal, _ := a.personal()
 	opts := filevault.Options{
-		Dir:       dir,
-		Decrypter: &retryDecrypter{app: a, inner: a.decrypter()},
-		Accepted:  accepted,
-		Named:     named,
-		Personal:  personal,
+		Dir:        dir,
+		Decrypter:  &retryDecrypter{app: a, inner: a.decrypter()},
+		Accepted:   accepted,
+		Named:      named,
+		Personal:   personal,
+		AcceptAlso: a.alsoAccepted(accept),
 	}
 	if create {
 		opts.Create, opts.ShowRecovery = a.newVaultPassphrase, a.showRecoveryCode

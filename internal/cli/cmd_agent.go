@@ -79,6 +79,11 @@ comes from KR_PASSPHRASE_FILE, KR_PASSPHRASE or the terminal.`,
 				return passphraseError(err, "unlock")
 			}
 			c.Close()
+			// The passphrase opened the vault's identity.age: its key is
+			// the user's own, accepted from now on (a single-user vault).
+			if _, err := v.AcceptUnlocked(ctx); err != nil {
+				return fmt.Errorf("unlock: %w", err)
+			}
 			fmt.Fprintf(app.IO.ErrOut, "kr: vault %s unlocked in the agent until %s\n", v.Dir(), time.Now().Add(ttl).Format("15:04:05"))
 			return nil
 		},

@@ -75,7 +75,11 @@ func dockerVersion(app *App) error {
 func (a *App) dockerServe(parent context.Context, action string) error {
 	ctx, cancel := a.context(parent)
 	defer cancel()
-	err := dockercred.Serve(ctx, action, a.IO.In, a.stdout(), a.dockerStore)
+	open := a.dockerStore
+	if action == dockercred.ActionStore || action == dockercred.ActionErase {
+		open = a.dockerStoreForWrite
+	}
+	err := dockercred.Serve(ctx, action, a.IO.In, a.stdout(), open)
 	if err == nil && action == dockercred.ActionStore {
 		err = a.recordChoice()
 	}
@@ -104,6 +108,19 @@ func (a *App) dockerServe(parent context.Context, action string) error {
 func (a *App) dockerStore(ctx context.Context) (dockercred.Store, error) {
 	b, err := a.Backend(ctx)
 	if err != nil {
+		return nil, err
+	}
+	return dockercred.For(b), nil
+}
+
+// dockerStoreForWrite is dockerStore for store and erase, which never
+// write into a vault that others read.
+func (a *App) dockerStoreForWrite(ctx context.Context) (dockercred.Store, error) {
+	b, err := a.Backend(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.refuseSharedHelperStore(ctx, b, dockerHelperName); err != nil {
 		return nil, err
 	}
 	return dockercred.For(b), nil

@@ -64,6 +64,11 @@ func (a *App) gitCredential(parent context.Context, action string) error {
 	if err != nil {
 		return err
 	}
+	if action == "store" || action == "erase" {
+		if err := a.refuseSharedHelperStore(ctx, b, "git-credential-kr"); err != nil {
+			return err
+		}
+	}
 	// gitcred.For picks the layout git's own helper for the same store uses.
 	h := &gitcred.Helper{Store: gitcred.For(b)}
 	var out bytes.Buffer

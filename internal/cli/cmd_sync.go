@@ -65,6 +65,10 @@ No git configuration is needed in the clone; --timeout defaults to 5m here.`,
 			if err != nil {
 				return err
 			}
+			shared, err := v.Shared()
+			if err != nil {
+				return err
+			}
 			var rec *filevault.Reconciled
 			var rep *vaultgit.Report
 			err = v.Exclusive(parent, func(l *filevault.Locked) error {
@@ -72,6 +76,7 @@ No git configuration is needed in the clone; --timeout defaults to 5m here.`,
 					Dir:      v.Dir(),
 					Resolver: v.Resolver(),
 					Message:  "kr vault sync",
+					Include:  syncedFiles(shared),
 					Exclude:  []string{".lock", "**/" + atomicfile.TempPrefix + "*"},
 					Ignore:   []string{"/.lock", atomicfile.TempPrefix + "*"},
 					AfterMerge: func(ctx context.Context) (string, error) {
@@ -113,8 +118,27 @@ No git configuration is needed in the clone; --timeout defaults to 5m here.`,
 	}
 }
 
+// syncedFiles are the files of a vault that sync commits, named one by
+// one: whatever else lies in the clone (an exported app.env, a CI key)
+// never reaches the remote. A single-user vault also carries its
+// identity, wrapped by its passphrase and recovery code, to the user's
+// other devices.
+func syncedFiles(shared bool) []string {
+	files := []string{"vault.json", "secrets/**/*.age", "secrets/**/.age-recipients", ".gitattributes", ".gitignore"}
+	if !shared {
+		files = append(files, "identity.age", "recovery.age")
+	}
+	return files
+}
+
 func (a *App) reportSync(v *filevault.Vault, rep *vaultgit.Report, rec *filevault.Reconciled) {
 	w := a.IO.ErrOut
+	if len(rep.NotSynced) > 0 {
+		fmt.Fprintf(w, "kr: not synced: %s (sync shares only the vault's own files; this is said once)\n", strings.Join(rep.NotSynced, ", "))
+	}
+	if len(rep.TrackedStrays) > 0 {
+		fmt.Fprintf(w, "kr: not synced: %s, which git tracks from an earlier commit: kr leaves it as it is\nkr: hint: if it should not be shared, 'git rm --cached' it and commit; history keeps what was pushed\n", strings.Join(rep.TrackedStrays, ", "))
+	}
 	r := v.Resolver()
 	for _, c := range rep.Conflicts {
 		name, err := r.SecretName(c.Path)

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/kr-keyring/kr/backends/filevault"
+	"github.com/kr-keyring/kr/internal/recipients"
 )
 
 // krCommand runs the kr CLI: this test binary, re-executed as kr.
@@ -43,14 +44,19 @@ func crashValue(name string, gen int) []byte {
 func newTestVault(t *testing.T) (string, *filevault.Vault) {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "vault")
-	v, err := filevault.Open(filevault.Options{Dir: dir, ScryptWorkFactor: 10})
+	// As kr init does, the vault's key is recorded as accepted, in a
+	// configuration directory of the test's own that the kr it runs uses.
+	cfg := t.TempDir()
+	t.Setenv("KR_CONFIG_DIR", cfg)
+	rec := &recipients.Record{Path: filepath.Join(cfg, recipients.FileName)}
+	v, err := filevault.Open(filevault.Options{Dir: dir, ScryptWorkFactor: 10, Accepted: rec})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := v.Init(context.Background(), []byte("pw")); err != nil {
 		t.Fatal(err)
 	}
-	r, err := filevault.Open(filevault.Options{Dir: dir, Decrypter: &filevault.PassphraseDecrypter{
+	r, err := filevault.Open(filevault.Options{Dir: dir, Accepted: rec, Decrypter: &filevault.PassphraseDecrypter{
 		Passphrase: func(context.Context) ([]byte, error) { return []byte("pw"), nil }}})
 	if err != nil {
 		t.Fatal(err)

@@ -38,6 +38,7 @@ var examples = map[string]string{
 	"kr set":                     "  kr set db/prod                   # hidden prompt, asked twice\n  printf %s \"$TOKEN\" | kr set api/token\n  kr set --generate --length 40 db/new",
 	"kr unlock":                  "  kr unlock --ttl 1h\n  kr unlock --cache api/token --ttl 30m",
 	"kr vault":                   "  kr vault init ~/team-vault",
+	"kr vault join":              "  kr vault join git@host:team/vault.git ~/team-vault --trust 3f2a:09bc:77d1:e045",
 	"kr vault init":              "  kr vault init ~/team-vault && kr --vault ~/team-vault set db/prod",
 	"kr vault recipients":        "  kr vault recipients ls\n  kr vault recipients accept 3f2a:09bc:77d1:e045",
 	"kr vault recipients ls":     "  kr vault recipients ls           # name, fingerprint, key, accepted or pending",

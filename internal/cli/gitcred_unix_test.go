@@ -3,6 +3,8 @@
 package cli_test
 
 import (
+	"filippo.io/age"
+
 	"bytes"
 	"context"
 	"fmt"
@@ -343,5 +345,51 @@ func TestGitCloneOverHTTPAsksOnce(t *testing.T) {
 	}
 	if srv.authorized.Load() == 0 {
 		t.Fatal("the server saw no authorized request")
+	}
+}
+
+// TestGitCredentialSharedVault: with KR_VAULT naming a vault that another
+// member reads, git credential approve through git-credential-kr files
+// nothing there; the same vault with the user alone takes the login.
+func TestGitCredentialSharedVault(t *testing.T) {
+	g := newGitEnv(t)
+	exe, _ := os.Executable()
+	mate, err := age.GenerateX25519Identity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	me, err := age.GenerateX25519Identity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := filepath.Join(g.dir, "me.key")
+	if err := os.WriteFile(key, []byte(me.String()+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	g.env = append(g.env, "KR_IDENTITY_FILE="+key)
+	g.ok(t, "", "git", "config", "--global", "credential.helper", "kr")
+	team := filepath.Join(g.dir, "team")
+	g.ok(t, "", exe, "vault", "init", "--name", "me", team)
+	g.ok(t, "", exe, "--vault", team, "vault", "recipients", "add", "mate", mate.Recipient().String())
+	env := g.env
+	g.env = append(env, "KR_VAULT="+team)
+	_, errOut, _ := g.run(t, "protocol=https\nhost=example.org\nusername=alice\npassword=s3cret\n\n", "git", "credential", "approve")
+	if !strings.Contains(errOut, "shared vault") {
+		t.Errorf("git credential approve said %q", errOut)
+	}
+	if names := g.ok(t, "", exe, "ls"); names != "" {
+		t.Fatalf("kr ls of the shared vault after approve = %q", names)
+	}
+	if files, _ := filepath.Glob(filepath.Join(team, "secrets", "*")); len(files) != 0 {
+		t.Fatalf("the shared vault holds %q", files)
+	}
+	// The user alone in a vault: it is theirs, and takes the login.
+	mine := filepath.Join(g.dir, "mine")
+	g.env = env
+	g.ok(t, "", exe, "vault", "init", "--name", "me", mine)
+	g.env = append(env, "KR_VAULT="+mine)
+	g.ok(t, "protocol=https\nhost=example.org\nusername=alice\npassword=s3cret\n\n", "git", "credential", "approve")
+	if names := g.ok(t, "", exe, "ls"); names != "git/https/example.org/alice\n" {
+		t.Fatalf("kr ls of the user's own vault after approve = %q", names)
 	}
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/kr-keyring/kr/backends"
 	"github.com/kr-keyring/kr/backends/filevault"
+	"github.com/kr-keyring/kr/internal/recipients"
 )
 
 // newVaultEnv is a testEnv on a real file vault (passphrase "pw", cheap
@@ -16,7 +17,9 @@ func newVaultEnv(t *testing.T, env map[string]string) *testEnv {
 	t.Helper()
 	dir := t.TempDir()
 	vault := filepath.Join(dir, "vault")
-	v, err := filevault.Open(filevault.Options{Dir: vault, ScryptWorkFactor: 10})
+	// As kr init does, the vault's key is recorded as accepted.
+	rec := &recipients.Record{Path: filepath.Join(dir, "config", recipients.FileName)}
+	v, err := filevault.Open(filevault.Options{Dir: vault, ScryptWorkFactor: 10, Accepted: rec})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/kr-keyring/kr/backends/filevault"
 	"github.com/kr-keyring/kr/internal/cli"
+	"github.com/kr-keyring/kr/internal/recipients"
 )
 
 func TestMain(m *testing.M) {
@@ -73,6 +75,22 @@ func scriptSetup(e *testscript.Env) error {
 	return nil
 }
 
+// scriptConfigDir is the configuration directory kr uses in a script: its
+// KR_CONFIG_DIR, else os.UserConfigDir's answer for the script's
+// environment (which the test process does not have).
+func scriptConfigDir(ts *testscript.TestScript) string {
+	if d := ts.Getenv("KR_CONFIG_DIR"); d != "" {
+		return ts.MkAbs(d)
+	}
+	switch runtime.GOOS {
+	case "windows":
+		return filepath.Join(ts.Getenv("AppData"), "kr")
+	case "darwin":
+		return filepath.Join(ts.Getenv("HOME"), "Library", "Application Support", "kr")
+	}
+	return filepath.Join(ts.Getenv("XDG_CONFIG_HOME"), "kr")
+}
+
 var scriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []string){
 	// exits N PROG ARGS...: run PROG and require exit status N; stdout and
 	// stderr are kept for the next stdout/stderr checks.
@@ -98,8 +116,10 @@ var scriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []str
 	},
 	// mkvault: create the vault at $KR_VAULT with $KR_PASSPHRASE and a low
 	// scrypt cost, so that scripts which are not about creation run fast.
+	// Like kr init, it records the vault's key as accepted in kr's config.
 	"mkvault": func(ts *testscript.TestScript, neg bool, args []string) {
-		v, err := filevault.Open(filevault.Options{Dir: ts.Getenv("KR_VAULT"), ScryptWorkFactor: 10})
+		rec := &recipients.Record{Path: filepath.Join(scriptConfigDir(ts), recipients.FileName)}
+		v, err := filevault.Open(filevault.Options{Dir: ts.Getenv("KR_VAULT"), ScryptWorkFactor: 10, Accepted: rec})
 		ts.Check(err)
 		code, err := v.Init(context.Background(), []byte(ts.Getenv("KR_PASSPHRASE")))
 		ts.Check(err)
@@ -138,6 +158,16 @@ var scriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []str
 		ts.Check(err)
 		ts.Check(os.WriteFile(ts.MkAbs(args[0]), []byte(id.String()+"\n"), 0o600))
 		ts.Check(os.WriteFile(ts.MkAbs(args[0]+".pub"), []byte(id.Recipient().String()+"\n"), 0o600))
+	},
+	// fingerprint VAR FILE: set VAR to the fingerprint of the age1 key in
+	// FILE (a newkey .pub file), as kr shows it.
+	"fingerprint": func(ts *testscript.TestScript, neg bool, args []string) {
+		if len(args) != 2 {
+			ts.Fatalf("usage: fingerprint VAR file")
+		}
+		b, err := os.ReadFile(ts.MkAbs(args[1]))
+		ts.Check(err)
+		ts.Setenv(args[0], recipients.Fingerprint(strings.TrimSpace(string(b))))
 	},
 	// envfile VAR FILE: set VAR to FILE's content without its trailing newline.
 	"envfile": func(ts *testscript.TestScript, neg bool, args []string) {

@@ -163,6 +163,7 @@ func opts(vault string) Options {
 		Dir:      vault,
 		Resolver: toyResolver{},
 		Message:  "kr: sync",
+		Include:  []string{"vault.json", ".gitattributes", ".gitignore", "secrets/**/*.age", "secrets/**/.age-recipients"},
 		Exclude:  []string{".lock", "**/.kr-tmp-*"},
 	}
 }

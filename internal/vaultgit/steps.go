@@ -4,12 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/kr-keyring/kr/internal/atomicfile"
 )
 
 // inProgress names the files git keeps while an operation waits for the user.
@@ -176,13 +179,115 @@ func pathSpec(full string) string {
 	return ":(top,literal)" + full
 }
 
-// commitSpecs are the vault's paths less the excluded ones.
+// commitSpecs are the vault's files kr owns (Include) less the excluded
+// ones.
 func (s *syncer) commitSpecs() []string {
-	specs := []string{s.vaultSpec()}
+	var specs []string
+	for _, pat := range s.opts.Include {
+		specs = append(specs, ":(top,glob)"+globEscape(s.prefix)+pat)
+	}
+	return append(specs, s.excludeSpecs()...)
+}
+
+func (s *syncer) excludeSpecs() []string {
+	var specs []string
 	for _, pat := range s.opts.Exclude {
 		specs = append(specs, ":(top,exclude,glob)"+globEscape(s.prefix)+unexact(pat))
 	}
 	return specs
+}
+
+// strangerSpecs are the vault's paths that are neither kr's (Include) nor
+// excluded: what sync leaves alone.
+func (s *syncer) strangerSpecs() []string {
+	specs := []string{s.vaultSpec()}
+	for _, pat := range s.opts.Include {
+		specs = append(specs, ":(top,exclude,glob)"+globEscape(s.prefix)+unexact(pat))
+	}
+	return append(specs, s.excludeSpecs()...)
+}
+
+// strays finds the files in the vault directory that sync leaves out: the
+// untracked ones (not ignored), and the tracked ones an older kr or a
+// person committed. Each is reported the first time this clone sees it
+// (the list is kept in the git directory, per clone). A tracked stray
+// with uncommitted changes stops a sync that will rebase: git would refuse
+// the dirty tree after kr's commit.
+func (s *syncer) strays(ctx context.Context, rebases bool, rep *Report) error {
+	specs := s.strangerSpecs()
+	untracked, err := s.lsFiles(ctx, []string{"--others", "--exclude-standard"}, specs)
+	if err != nil {
+		return err
+	}
+	tracked, err := s.lsFiles(ctx, nil, specs)
+	if err != nil {
+		return err
+	}
+	if rebases && len(tracked) > 0 {
+		out, err := s.g.run(ctx, call{args: slices.Concat([]string{"diff", "--name-only", "-z", "HEAD", "--"}, specs)})
+		if err != nil && exitCode(err) != 128 { // 128: an unborn branch
+			return err
+		}
+		if dirty := splitZ(string(out)); len(dirty) > 0 {
+			return fmt.Errorf("%s is not kr's, git tracks it and it has uncommitted changes: sync commits only the vault's own files and would leave it in the way of the rebase; commit it or restore it with git, then sync again", dirty[0])
+		}
+	}
+	seenPath, err := s.g.out(ctx, "rev-parse", "--git-path", "kr-not-synced")
+	if err != nil {
+		return err
+	}
+	seenPath = s.abs(seenPath)
+	old, err := os.ReadFile(seenPath)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	seen := map[string]bool{}
+	for _, p := range splitZ(string(old)) {
+		seen[p] = true
+	}
+	var now []byte
+	for _, list := range []struct {
+		paths []string
+		out   *[]string
+	}{{untracked, &rep.NotSynced}, {tracked, &rep.TrackedStrays}} {
+		for _, p := range list.paths {
+			rel := strings.TrimPrefix(p, s.prefix)
+			now = append(append(now, p...), 0)
+			if !seen[p] {
+				*list.out = append(*list.out, rel)
+			}
+		}
+	}
+	if string(now) == string(old) {
+		return nil
+	}
+	if len(now) == 0 {
+		if err := os.Remove(seenPath); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		return nil
+	}
+	return atomicfile.Write(seenPath, now)
+}
+
+// lsFiles runs git ls-files -z with opts over specs.
+func (s *syncer) lsFiles(ctx context.Context, opts, specs []string) ([]string, error) {
+	out, err := s.g.run(ctx, call{args: slices.Concat([]string{"ls-files", "-z"}, opts, []string{"--"}, specs)})
+	if err != nil {
+		return nil, err
+	}
+	return splitZ(string(out)), nil
+}
+
+// splitZ splits NUL-terminated records.
+func splitZ(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, "\x00") {
+		if p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // unexact writes a pattern without wildcards (".lock") with a character
@@ -270,19 +375,46 @@ func (s *syncer) untrackExcluded(ctx context.Context) (bool, error) {
 // commitVault stages every change in the vault except the excluded paths
 // and commits them alone; it reports whether there was anything to commit.
 func (s *syncer) commitVault(ctx context.Context, msg string) (bool, error) {
-	specs := s.commitSpecs()
-	if _, err := s.g.run(ctx, call{args: slices.Concat(noCRLF, []string{"add", "-A", "--"}, specs)}); err != nil {
-		return false, fmt.Errorf("stage the vault: %w", err)
-	}
-	clean, err := s.g.ok(ctx, "diff", "--cached", "--quiet", "--", s.vaultSpec())
-	if err != nil || clean {
+	// Named file by file: git add and git commit refuse a pathspec that
+	// matches nothing (a vault with no scope file yet), ls-files does not.
+	own, err := s.lsFiles(ctx, []string{"--cached", "--others", "--exclude-standard"}, s.commitSpecs())
+	if err != nil || len(own) == 0 {
 		return false, err
 	}
-	args := slices.Concat(noCRLF, []string{"commit", "-q", "-m", msg, "--"}, specs)
-	if _, err := s.g.run(ctx, call{args: args, env: s.ident}); err != nil {
+	if err := s.checkSecretAttributes(ctx, own, ""); err != nil {
+		return false, err
+	}
+	if _, err := s.g.run(ctx, call{args: slices.Concat(noCRLF, []string{"add", "-A", "--pathspec-from-file=-", "--pathspec-file-nul"}), stdin: literalSpecs(own)}); err != nil {
+		return false, fmt.Errorf("stage the vault: %w", err)
+	}
+	out, err := s.g.run(ctx, call{args: []string{"diff", "--cached", "--name-only", "-z", "--no-renames", "--", s.vaultSpec()}})
+	if err != nil {
+		return false, err
+	}
+	var changed []string
+	for _, p := range splitZ(string(out)) {
+		if slices.Contains(own, p) {
+			changed = append(changed, p)
+		}
+	}
+	if len(changed) == 0 {
+		return false, nil
+	}
+	args := slices.Concat(noCRLF, []string{"commit", "-q", "-m", msg, "--pathspec-from-file=-", "--pathspec-file-nul"})
+	if _, err := s.g.run(ctx, call{args: args, env: s.ident, stdin: literalSpecs(changed)}); err != nil {
 		return false, fmt.Errorf("commit the vault: %w", err)
 	}
 	return true, nil
+}
+
+// literalSpecs makes paths from the top of the work tree into NUL-separated
+// literal pathspecs, for --pathspec-from-file.
+func literalSpecs(paths []string) []byte {
+	var b []byte
+	for _, p := range paths {
+		b = append(append(b, pathSpec(p)...), 0)
+	}
+	return b
 }
 
 // refuseIgnored refuses a vault whose secrets or recipient files git
@@ -366,6 +498,21 @@ func (s *syncer) pull(ctx context.Context, up upstream, rep *Report) error {
 	}
 	if tip == "" {
 		return fmt.Errorf("git fetch %s %s left no FETCH_HEAD", redact(up.remote), up.ref)
+	}
+	// The rebase checks out the fetched tree's attributes, with upstream's
+	// secrets and the local ones replayed on top: under those attributes
+	// every one of them must stay binary too.
+	var files []string
+	for _, rev := range []string{tip, pre} {
+		out, err := s.g.run(ctx, call{args: []string{"ls-tree", "-r", "-z", "--name-only", "--full-tree", rev}})
+		if err != nil {
+			return err
+		}
+		files = append(files, splitZ(string(out))...)
+	}
+	slices.Sort(files)
+	if err := s.checkSecretAttributes(ctx, slices.Compact(files), tip); err != nil {
+		return err
 	}
 	if err := s.rebase(ctx, tip, rep); err != nil {
 		return err

@@ -360,19 +360,16 @@ func TestSyncUnmergeableConflict(t *testing.T) {
 			tm := newTeam(t, tc.sub)
 			a := tm.founded()
 			b := tm.clone()
+			// Not kr's: sync commits none of these, a person did.
 			write(t, a, tc.file, []byte("a\n"))
-			if tc.sub != "" { // outside the vault: committed by hand
-				gitT(t, a, "add", tc.file)
-				gitT(t, a, "commit", "-q", "-m", "a's notes")
-			}
+			gitT(t, a, "add", tc.file)
+			gitT(t, a, "commit", "-q", "-m", "a's notes")
 			syncT(t, a)
 			write(t, b, tc.file, []byte("b\n"))
 			xb := blob(t)
 			write(t, b, "secrets/x.age", xb)
-			if tc.sub != "" { // outside the vault: committed by hand
-				gitT(t, b, "add", tc.file)
-				gitT(t, b, "commit", "-q", "-m", "b's notes")
-			}
+			gitT(t, b, "add", tc.file)
+			gitT(t, b, "commit", "-q", "-m", "b's notes")
 			_, err := Sync(context.Background(), opts(b))
 			want := filepath.ToSlash(filepath.Clean(filepath.Join(tc.sub, tc.file)))
 			if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "as it was before") {
@@ -770,4 +767,113 @@ func TestSyncRefusesHugeConflict(t *testing.T) {
 	if st := gitT(t, b, "status", "--porcelain"); st != "" {
 		t.Fatalf("status after the refusal:\n%s", st)
 	}
+}
+
+// Sync commits only the files kr owns. Others in the vault directory (an
+// exported app.env, a CI key) stay out of the repository and are reported
+// once; one that git already tracks is left as it is, and reported.
+func TestSyncCommitsOnlyKrFiles(t *testing.T) {
+	tm := newTeam(t, "")
+	a := tm.founded()
+	write(t, a, "app.env", []byte("TOKEN=s3cr3t\n"))
+	write(t, a, "ci.key", []byte("AGE-SECRET-KEY-1...\n"))
+	write(t, a, "secrets/notes.txt", []byte("n\n"))
+	write(t, a, "secrets/s.age", blob(t))
+	write(t, a, "secrets/p/.age-recipients", []byte("k1\n"))
+	rep := syncT(t, a)
+	if !rep.Pushed {
+		t.Fatalf("sync: %+v, want Pushed", rep)
+	}
+	if want := []string{"app.env", "ci.key", "secrets/notes.txt"}; !slices.Equal(rep.NotSynced, want) {
+		t.Errorf("NotSynced = %q, want %q", rep.NotSynced, want)
+	}
+	remote := gitT(t, ".", "--git-dir", tm.remote, "ls-tree", "-r", "--name-only", "HEAD")
+	if want := ".gitattributes\nsecrets/p/.age-recipients\nsecrets/s.age\nvault.json"; remote != want {
+		t.Errorf("the remote holds:\n%s\nwant:\n%s", remote, want)
+	}
+	// Reported once: the next sync says nothing of them.
+	write(t, a, "secrets/t.age", blob(t))
+	if rep := syncT(t, a); len(rep.NotSynced) != 0 || len(rep.TrackedStrays) != 0 {
+		t.Errorf("second sync reports %q, %q", rep.NotSynced, rep.TrackedStrays)
+	}
+	// A file git tracks already (committed by hand, or by an older kr):
+	// left alone, reported; changed, it stops the sync before any commit.
+	write(t, a, "old.txt", []byte("1\n"))
+	gitT(t, a, "add", "old.txt")
+	gitT(t, a, "commit", "-q", "-m", "by hand")
+	if rep := syncT(t, a); !slices.Equal(rep.TrackedStrays, []string{"old.txt"}) || len(rep.NotSynced) != 0 {
+		t.Errorf("after a commit by hand: NotSynced %q, TrackedStrays %q", rep.NotSynced, rep.TrackedStrays)
+	}
+	write(t, a, "old.txt", []byte("2\n"))
+	write(t, a, "secrets/u.age", blob(t))
+	head := gitT(t, a, "rev-parse", "HEAD")
+	if _, err := Sync(context.Background(), opts(a)); err == nil || !strings.Contains(err.Error(), "old.txt") {
+		t.Fatalf("sync with old.txt changed: %v, want a refusal naming it", err)
+	}
+	if got := gitT(t, a, "rev-parse", "HEAD"); got != head {
+		t.Error("the refused sync committed")
+	}
+	wantBytes(t, a, "old.txt", []byte("2\n"))
+}
+
+// Attributes that would let git convert a secret's bytes stop the sync,
+// naming where they are set, wherever that is: a line pushed upstream to
+// the vault's .gitattributes (later lines win over kr's), this clone's
+// info/attributes, the user's core.attributesFile. No mangled secret
+// reaches the remote.
+func TestSyncRefusesConvertingAttributes(t *testing.T) {
+	crlf := []byte("*.age text eol=crlf\n")
+	t.Run("upstream .gitattributes", func(t *testing.T) {
+		tm := newTeam(t, "")
+		a := tm.founded()
+		b := tm.clone()
+		write(t, a, ".gitattributes", append(read(t, a, ".gitattributes"), crlf...))
+		gitT(t, a, "commit", "-q", "-am", "attributes")
+		gitT(t, a, "push", "-q")
+		upstream := gitT(t, a, "rev-parse", "HEAD")
+		sec := []byte("age-encryption.org/v1\n-> X25519 abc\n--- def\n\x00payload\n")
+		write(t, b, "secrets/s.age", sec)
+		_, err := Sync(context.Background(), opts(b))
+		var ae *AttributesError
+		if !errors.As(err, &ae) || ae.Fetched == "" || !strings.Contains(err.Error(), ".gitattributes:") || !strings.Contains(err.Error(), "eol=crlf") {
+			t.Fatalf("sync: %v, want a refusal naming .gitattributes", err)
+		}
+		t.Log(err)
+		if got := gitT(t, ".", "--git-dir", tm.remote, "rev-parse", "HEAD"); got != upstream {
+			t.Error("the refused sync pushed")
+		}
+		wantBytes(t, b, "secrets/s.age", sec)
+	})
+	t.Run("info/attributes", func(t *testing.T) {
+		tm := newTeam(t, "")
+		a := tm.founded()
+		write(t, a, ".git/info/attributes", crlf)
+		write(t, a, "secrets/s.age", blob(t))
+		head := gitT(t, ".", "--git-dir", tm.remote, "rev-parse", "HEAD")
+		_, err := Sync(context.Background(), opts(a))
+		var ae *AttributesError
+		if !errors.As(err, &ae) || !strings.Contains(err.Error(), "info/attributes:1: *.age text eol=crlf") {
+			t.Fatalf("sync: %v, want a refusal naming info/attributes", err)
+		}
+		if got := gitT(t, ".", "--git-dir", tm.remote, "rev-parse", "HEAD"); got != head {
+			t.Error("the refused sync pushed")
+		}
+		if st := gitT(t, a, "status", "--porcelain", "--", "secrets"); !strings.Contains(st, "?? secrets/") {
+			t.Errorf("the secret was committed: %q", st)
+		}
+	})
+	t.Run("core.attributesFile", func(t *testing.T) {
+		tm := newTeam(t, "")
+		a := tm.founded()
+		global := filepath.Join(t.TempDir(), "attributes")
+		if err := os.WriteFile(global, []byte("*.age filter=lfs\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		gitT(t, a, "config", "core.attributesFile", global)
+		write(t, a, "secrets/s.age", blob(t))
+		_, err := Sync(context.Background(), opts(a))
+		if err == nil || !strings.Contains(err.Error(), global+":1: *.age filter=lfs") {
+			t.Fatalf("sync: %v, want a refusal naming %s", err, global)
+		}
+	})
 }

@@ -42,6 +42,13 @@ type Options struct {
 	Dir      string // the vault directory, inside a git work tree
 	Resolver Resolver
 	Message  string // commit message for the vault's local changes
+	// Include holds glob patterns (git's pathspec glob syntax) of the
+	// vault-relative paths sync commits: the files kr owns ("vault.json",
+	// "secrets/**/*.age"). Anything else in the vault directory stays out
+	// of the repository and is reported (Report.NotSynced), so a file that
+	// merely lies in the clone (an exported app.env, a CI key) is never
+	// pushed. Required.
+	Include []string
 	// Exclude holds glob patterns of vault-relative paths never committed
 	// (".lock", "**/.kr-tmp-*"), in git's pathspec glob syntax.
 	Exclude []string
@@ -75,6 +82,12 @@ type Report struct {
 	NoRemote  bool // the repository has no remote: committed locally only
 	// AfterMergeCommitted is set when AfterMerge wrote files that were committed.
 	AfterMergeCommitted bool
+	// NotSynced lists the vault's files, untracked and not ignored, that
+	// sync left out (not in Include), each the first time this clone saw
+	// it; TrackedStrays the ones git tracks already (committed by hand or
+	// by an older kr), which sync leaves as they are.
+	NotSynced     []string
+	TrackedStrays []string
 }
 
 // ErrNotRepository is returned, wrapped with the directory, when the vault
@@ -94,6 +107,9 @@ func Sync(ctx context.Context, opts Options) (*Report, error) {
 	}
 	if opts.Message == "" {
 		return nil, errors.New("vaultgit: no commit message")
+	}
+	if len(opts.Include) == 0 {
+		return nil, errors.New("vaultgit: no files to include")
 	}
 	s, err := open(ctx, opts)
 	if err != nil {
@@ -126,6 +142,9 @@ func Sync(ctx context.Context, opts Options) (*Report, error) {
 		return nil, err
 	}
 	rep := &Report{}
+	if err := s.strays(ctx, up.remote != "", rep); err != nil {
+		return nil, err
+	}
 	if rep.Committed, err = s.untrackExcluded(ctx); err != nil {
 		return nil, err
 	}
@@ -250,4 +269,19 @@ func (s *syncer) identity(ctx context.Context) ([]string, error) {
 		}
 	}
 	return env, nil
+}
+
+// Clone clones the repository at url into dir (git clone), the first step
+// of joining a shared vault. git's progress and prompts' text go to
+// stderr. A failure leaves no dir behind when there was none before.
+func Clone(ctx context.Context, url, dir string, stderr io.Writer) error {
+	_, statErr := os.Lstat(dir)
+	g := newGit(".", stderr)
+	if _, err := g.run(ctx, call{args: []string{"clone", "-q", "--", url, dir}, network: true}); err != nil {
+		if statErr != nil {
+			os.RemoveAll(dir)
+		}
+		return fmt.Errorf("clone %s: %w", redact(url), err)
+	}
+	return nil
 }
