@@ -116,7 +116,11 @@ func (a *App) ensureAgent(ctx context.Context) (*agent.Client, error) {
 	}
 	go cmd.Wait()
 	// The new agent's start is one wait: a busy machine may take seconds
-	// to run a process and let it listen.
+	// to run a process and let it listen. A context from outside
+	// App.context gets --timeout as its limit here, so the wait ends.
+	if _, ok := wait.Limit(ctx); !ok {
+		ctx = wait.WithLimit(ctx, max(a.Timeout, 10*time.Second))
+	}
 	sctx, end := wait.Bound(ctx, "the agent kr started did not answer")
 	for {
 		if c, err := a.dialAgent(ctx); err == nil {
