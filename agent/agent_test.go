@@ -146,7 +146,7 @@ func TestBadMessages(t *testing.T) {
 		readMsg(b, &resp)
 		select {
 		case <-done:
-		case <-time.After(2 * time.Second):
+		case <-time.After(30 * time.Second): // a hang guard: it ends at once when it passes
 			t.Fatalf("header %x: connection not closed", hdr)
 		}
 		b.Close()
@@ -157,7 +157,7 @@ func TestBadMessages(t *testing.T) {
 	go func() { s.ServeConn(a); close(done) }()
 	select {
 	case <-done:
-	case <-time.After(2 * time.Second):
+	case <-time.After(30 * time.Second): // a hang guard: it ends at once when it passes
 		t.Fatal("a silent client was not dropped")
 	}
 }

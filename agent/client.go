@@ -8,6 +8,8 @@ import (
 	"net"
 	"os"
 	"time"
+
+	"github.com/kr-keyring/kr/internal/wait"
 )
 
 // Errors a client reports, testable with errors.Is.
@@ -33,11 +35,19 @@ type Client struct {
 	ctx     context.Context
 }
 
+// unlockWork is how much longer than any other answer an unlock's may
+// take: the agent runs scrypt (and other unlocks queue for it), which on a
+// busy machine takes many times its idle second. A client must not give up
+// on an agent that is still working and would then hold the key while
+// `kr unlock` reported a failure.
+const unlockWork = 5 * time.Minute
+
 // NewClient wraps a connection from ipc.Dial.
 func NewClient(c net.Conn) *Client { return &Client{c: c, timeout: 30 * time.Second} }
 
 // WithContext returns a client on the same connection whose calls end when
-// ctx does (with ctx's error).
+// ctx does (with ctx's error), each bounded by the wait limit ctx carries
+// (package wait).
 func (cl *Client) WithContext(ctx context.Context) *Client {
 	c := *cl
 	c.ctx = ctx
@@ -52,7 +62,10 @@ func (cl *Client) call(req Request) (*Response, error) {
 }
 
 // exchange sends req and reads the answer; with toEOF it then reads until
-// the agent closes the connection.
+// the agent closes the connection. The round trip is one wait on another
+// program (package wait): bounded by the limit the client's context
+// carries, else by the client's own timeout. An unlock also waits for the
+// agent's scrypt, which takes what the machine needs: unlockWork more.
 func (cl *Client) exchange(req Request, toEOF bool) (*Response, error) {
 	ctx := cl.ctx
 	if ctx == nil {
@@ -61,7 +74,14 @@ func (cl *Client) exchange(req Request, toEOF bool) (*Response, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, &ConnError{"send", err}
 	}
-	deadline := time.Now().Add(cl.timeout)
+	limit, limited := wait.Limit(ctx)
+	if !limited {
+		limit = cl.timeout
+	}
+	if req.Op == OpUnlock {
+		limit += unlockWork
+	}
+	deadline := time.Now().Add(limit)
 	ctxDeadline, bounded := ctx.Deadline()
 	if bounded && ctxDeadline.Before(deadline) {
 		deadline = ctxDeadline
@@ -71,10 +91,14 @@ func (cl *Client) exchange(req Request, toEOF bool) (*Response, error) {
 	stop := context.AfterFunc(ctx, func() { cl.c.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
 	connErr := func(op string, err error) error {
-		if ctx.Err() != nil {
+		timedOut := errors.Is(err, os.ErrDeadlineExceeded)
+		switch {
+		case ctx.Err() != nil:
 			err = ctx.Err()
-		} else if bounded && errors.Is(err, os.ErrDeadlineExceeded) && !time.Now().Before(ctxDeadline) {
+		case timedOut && bounded && !time.Now().Before(ctxDeadline):
 			err = context.DeadlineExceeded
+		case timedOut && limited:
+			return &wait.TimeoutError{What: "the agent did not answer", Limit: limit, Err: &ConnError{op, err}}
 		}
 		return &ConnError{op, err}
 	}

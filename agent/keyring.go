@@ -37,6 +37,11 @@ var (
 type keyring struct {
 	now    func() time.Time
 	locked bool // whether sealed keys are locked in memory
+	// open unwraps an identity file (agecrypto.OpenIdentityFile). One
+	// runs at a time: each takes scrypt's buffer (256 MiB at the vault's
+	// work factor), and two at once would only share the CPU.
+	open    func(identityFile, pass []byte) ([]byte, error)
+	opening sync.Mutex
 
 	mu     sync.Mutex
 	vaults map[string]*entry // vault keys by vault id
@@ -56,7 +61,7 @@ type entry struct {
 }
 
 func newKeyring(now func() time.Time, lockedMemory bool) *keyring {
-	return &keyring{now: now, locked: lockedMemory, vaults: map[string]*entry{}, cache: map[string]*entry{}}
+	return &keyring{now: now, locked: lockedMemory, open: agecrypto.OpenIdentityFile, vaults: map[string]*entry{}, cache: map[string]*entry{}}
 }
 
 func (e *entry) expired(now time.Time) bool {
@@ -111,7 +116,9 @@ func (k *keyring) expire(idle time.Duration) bool {
 // ttl, or idle without a decryption when idle > 0. The key must be the
 // vault's. identityFile and pass stay the caller's to wipe.
 func (k *keyring) unlock(vaultID string, identityFile, pass []byte, ttl, idle time.Duration) error {
-	plain, err := agecrypto.OpenIdentityFile(identityFile, pass)
+	k.opening.Lock()
+	plain, err := k.open(identityFile, pass)
+	k.opening.Unlock()
 	if err != nil {
 		var nm *age.NoIdentityMatchError
 		if errors.As(err, &nm) {

@@ -17,8 +17,9 @@ type Options struct {
 	// MaxConns caps open connections (default 128); more wait until one
 	// ends.
 	MaxConns int
-	// RequestTimeout bounds reading one request and writing its answer:
-	// a client that connects and says nothing is dropped.
+	// RequestTimeout bounds reading one request, and writing its answer: a
+	// client that connects and says nothing, or stops reading, is dropped.
+	// The work between (an unlock's scrypt) is not bounded by it.
 	RequestTimeout time.Duration
 	// LockedMemory says whether memory can be locked (see Harden); without
 	// it keys are kept in ordinary buffers.
@@ -167,6 +168,9 @@ func (s *Server) ServeConn(c net.Conn) {
 		}
 		resp := s.handle(&req)
 		wipe(&req)
+		// The answer's own deadline: an unlock's scrypt may have taken
+		// longer than the whole request timeout on a busy machine.
+		c.SetDeadline(time.Now().Add(s.opts.RequestTimeout))
 		if req.Op == OpStop {
 			s.halt(c, resp)
 			return

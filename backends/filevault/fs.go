@@ -13,6 +13,7 @@ import (
 	"github.com/kr-keyring/kr/internal/atomicfile"
 	"github.com/kr-keyring/kr/internal/filelock"
 	"github.com/kr-keyring/kr/internal/limitio"
+	"github.com/kr-keyring/kr/internal/wait"
 )
 
 const tempPrefix = atomicfile.TempPrefix
@@ -202,13 +203,16 @@ func openChecked(path string) (*os.File, error) {
 	return f, nil
 }
 
-// lock takes the vault's writer lock, waiting for it until ctx ends: no
-// writer waits forever on a stuck one.
+// lock takes the vault's writer lock, waiting for it as long as ctx allows
+// one wait on another program (package wait): no writer waits forever on a
+// stuck one.
 func (v *Vault) lock(ctx context.Context) (unlock func(), err error) {
-	l, err := filelock.Lock(ctx, v.path(lockFile))
+	lctx, end := wait.Bound(ctx, "another kr held the vault's lock")
+	l, err := filelock.Lock(lctx, v.path(lockFile))
 	if errors.Is(err, filelock.ErrBusy) {
-		return nil, &busyError{dir: v.opts.Dir, err: ctx.Err()}
+		return nil, &busyError{dir: v.opts.Dir, err: end(lctx.Err())}
 	}
+	end(nil)
 	if err != nil {
 		return nil, fmt.Errorf("lock the vault: %w", err)
 	}

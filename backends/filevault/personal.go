@@ -12,6 +12,7 @@ import (
 	"filippo.io/age"
 
 	"github.com/kr-keyring/kr/internal/filelock"
+	"github.com/kr-keyring/kr/internal/wait"
 )
 
 // ErrNoIdentity means the personal identity has not been created yet.
@@ -88,8 +89,9 @@ func (p *Personal) Create(ctx context.Context, passphrase []byte) (pub, code str
 	if err := makeDir(p.Dir); err != nil {
 		return "", "", err
 	}
-	l, err := filelock.Lock(ctx, p.path(lockFile))
-	if err != nil {
+	lctx, end := wait.Bound(ctx, "another kr held the identity's lock")
+	l, err := filelock.Lock(lctx, p.path(lockFile))
+	if err = end(err); err != nil {
 		return "", "", fmt.Errorf("lock %s: %w", p.Dir, err)
 	}
 	defer l.Unlock()

@@ -11,6 +11,7 @@ import (
 	"github.com/godbus/dbus/v5"
 
 	"github.com/kr-keyring/kr/backends"
+	"github.com/kr-keyring/kr/internal/wait"
 )
 
 // D-Bus names of the Secret Service API.
@@ -106,6 +107,13 @@ func connect(ctx context.Context, address string) (*dbus.Conn, error) {
 		}()
 		return nil, noAnswer("connect to the session bus", ctx.Err())
 	}
+}
+
+// waitForService bounds one operation on the Secret Service, all of which
+// is waiting for it (or for a person at the prompt it shows), by the wait
+// limit ctx carries (package wait).
+func waitForService(ctx context.Context) (context.Context, func(error) error) {
+	return wait.Bound(ctx, "the Secret Service did not answer")
 }
 
 func (b *Backend) call(ctx context.Context, path dbus.ObjectPath, method string, args ...any) *dbus.Call {

@@ -19,7 +19,9 @@ var _ backends.Lister = (*Backend)(nil)
 // no secret read. Items of a locked collection whose properties the service
 // withholds are left out; where a name has several items, the newest
 // speaks for it, as in Get.
-func (b *Backend) ListInfo(ctx context.Context, prefix string) ([]backends.Info, error) {
+func (b *Backend) ListInfo(ctx context.Context, prefix string) (_ []backends.Info, err error) {
+	ctx, end := waitForService(ctx)
+	defer func() { err = end(err) }()
 	var unlocked, locked []dbus.ObjectPath
 	if err := b.call(ctx, servicePath, ifaceService+".SearchItems", map[string]string{attrService: b.service}).Store(&unlocked, &locked); err != nil {
 		return nil, fmt.Errorf("describe items: search: %w", err)

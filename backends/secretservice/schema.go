@@ -40,7 +40,9 @@ var errNoSchema = errors.New("attributes have no " + AttrSchema)
 // once the collection is unlocked: a locked store gives an error wrapping
 // backends.ErrLocked, never an empty list. Items may carry more attributes
 // than attrs; callers that need an exact match compare Attributes.
-func (b *Backend) SearchSchema(ctx context.Context, attrs map[string]string) ([]SchemaItem, error) {
+func (b *Backend) SearchSchema(ctx context.Context, attrs map[string]string) (_ []SchemaItem, err error) {
+	ctx, end := waitForService(ctx)
+	defer func() { err = end(err) }()
 	if attrs[AttrSchema] == "" {
 		return nil, fmt.Errorf("search items: %w", errNoSchema)
 	}
@@ -105,7 +107,9 @@ func (b *Backend) describe(ctx context.Context, paths []dbus.ObjectPath) ([]Sche
 // SchemaSecret reads the secret of an item SearchSchema returned. An item
 // deleted since gives an error wrapping backends.ErrNotFound; a locked one
 // is unlocked, which may prompt.
-func (b *Backend) SchemaSecret(ctx context.Context, path dbus.ObjectPath) ([]byte, error) {
+func (b *Backend) SchemaSecret(ctx context.Context, path dbus.ObjectPath) (_ []byte, err error) {
+	ctx, end := waitForService(ctx)
+	defer func() { err = end(err) }()
 	value, err := b.getSecret(ctx, path)
 	if err != nil {
 		return nil, fmt.Errorf("read item %s: %w", path, err)
@@ -120,7 +124,9 @@ func (b *Backend) SchemaSecret(ctx context.Context, path dbus.ObjectPath) ([]byt
 // the store refuses or rewrites leaves the previous one in place (see
 // Set). Items with more attributes than attrs (a more specific one, such
 // as a git credential for one path) are kept.
-func (b *Backend) StoreSchema(ctx context.Context, label string, attrs map[string]string, value []byte) error {
+func (b *Backend) StoreSchema(ctx context.Context, label string, attrs map[string]string, value []byte) (err error) {
+	ctx, end := waitForService(ctx)
+	defer func() { err = end(err) }()
 	schema := attrs[AttrSchema]
 	if schema == "" {
 		return fmt.Errorf("store item: %w", errNoSchema)
@@ -176,8 +182,10 @@ func (b *Backend) StoreSchema(ctx context.Context, label string, attrs map[strin
 // DeleteSchema deletes an item SearchSchema returned. One already gone
 // gives an error wrapping backends.ErrNotFound; a locked one is unlocked
 // (which may prompt) and deleted.
-func (b *Backend) DeleteSchema(ctx context.Context, path dbus.ObjectPath) error {
-	err := b.deleteItem(ctx, path)
+func (b *Backend) DeleteSchema(ctx context.Context, path dbus.ObjectPath) (err error) {
+	ctx, end := waitForService(ctx)
+	defer func() { err = end(err) }()
+	err = b.deleteItem(ctx, path)
 	if errors.Is(err, backends.ErrLocked) {
 		if _, err = b.unlock(ctx, []dbus.ObjectPath{path}); err == nil {
 			err = b.deleteItem(ctx, path)

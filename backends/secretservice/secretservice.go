@@ -72,7 +72,9 @@ var _ backends.Backend = (*Backend)(nil)
 // so. A bus or service that does not answer before ctx ends gives ctx's
 // error (context.DeadlineExceeded), and one that answers wrongly a plain
 // error: neither means "no store here".
-func Open(ctx context.Context, opts Options) (*Backend, error) {
+func Open(ctx context.Context, opts Options) (_ *Backend, err error) {
+	ctx, end := waitForService(ctx)
+	defer func() { err = end(err) }()
 	if !platformSupported {
 		return nil, backends.ErrUnsupported
 	}
@@ -109,7 +111,7 @@ func Open(ctx context.Context, opts Options) (*Backend, error) {
 	// every other client's sessions. Looking up the default collection,
 	// which kr needs anyway, registers us first; it runs while our DH key
 	// is computed. Found when the test suite's shared daemon died mid-run.
-	_, err := b.readCollection(ctx)
+	_, err = b.readCollection(ctx)
 	kp := <-keys
 	defer kp.kp.wipe()
 	if err == nil {
@@ -163,7 +165,9 @@ func (b *Backend) Close() error {
 // matter. When several items match, the most recently modified wins, then
 // the greatest object path, so the choice is stable; Set removes the others
 // it can.
-func (b *Backend) Get(ctx context.Context, name string) ([]byte, error) {
+func (b *Backend) Get(ctx context.Context, name string) (_ []byte, err error) {
+	ctx, end := waitForService(ctx)
+	defer func() { err = end(err) }()
 	items, err := b.find(ctx, b.itemAttributes(name), false)
 	if err != nil {
 		return nil, fmt.Errorf("get %s: %w", name, err)
@@ -193,7 +197,9 @@ var ErrValueRewritten = errors.New("the store rewrote the value")
 // removed only once the new one checks out, so a refused value leaves the
 // previous one in place. Old items include other tools' (with extra
 // attributes) that are unlocked, so every client reads the new value.
-func (b *Backend) Set(ctx context.Context, name string, value []byte) error {
+func (b *Backend) Set(ctx context.Context, name string, value []byte) (err error) {
+	ctx, end := waitForService(ctx)
+	defer func() { err = end(err) }()
 	attrs := b.itemAttributes(name)
 	coll, err := b.writeCollection(ctx)
 	if err != nil {
@@ -233,7 +239,9 @@ func (b *Backend) Set(ctx context.Context, name string, value []byte) error {
 }
 
 // Delete removes every item with the name's service and username.
-func (b *Backend) Delete(ctx context.Context, name string) error {
+func (b *Backend) Delete(ctx context.Context, name string) (err error) {
+	ctx, end := waitForService(ctx)
+	defer func() { err = end(err) }()
 	items, err := b.find(ctx, b.itemAttributes(name), true)
 	if err != nil {
 		return fmt.Errorf("delete %s: %w", name, err)
@@ -258,7 +266,9 @@ func (b *Backend) Delete(ctx context.Context, name string) error {
 // List returns the valid kr names among the service's items that start
 // with prefix, sorted and without duplicates. Items other tools wrote with
 // names kr cannot address are left out.
-func (b *Backend) List(ctx context.Context, prefix string) ([]string, error) {
+func (b *Backend) List(ctx context.Context, prefix string) (_ []string, err error) {
+	ctx, end := waitForService(ctx)
+	defer func() { err = end(err) }()
 	items, err := b.find(ctx, map[string]string{attrService: b.service}, true)
 	if err != nil {
 		return nil, fmt.Errorf("list: %w", err)
@@ -292,7 +302,9 @@ func (b *Backend) List(ctx context.Context, prefix string) ([]string, error) {
 
 // Info reports the service owner, the collection Set writes to and the
 // transfer algorithm, without creating or unlocking anything.
-func (b *Backend) Info(ctx context.Context) (Info, error) {
+func (b *Backend) Info(ctx context.Context) (_ Info, err error) {
+	ctx, end := waitForService(ctx)
+	defer func() { err = end(err) }()
 	info := Info{Algorithm: b.currentAlgorithm()}
 	if err := b.conn.BusObject().CallWithContext(ctx, "org.freedesktop.DBus.GetNameOwner", 0, busName).Store(&info.Service); err != nil {
 		return info, fmt.Errorf("info: %w", classify("find the service owner", err))
@@ -318,7 +330,9 @@ func (b *Backend) Info(ctx context.Context) (Info, error) {
 // prompting or reading it: one search, in which a locked match counts.
 // A store that hides locked items (KeePassXC) may answer false for one it
 // holds; Has is for hints, never for deciding that a value is absent.
-func (b *Backend) Has(ctx context.Context, name string) (bool, error) {
+func (b *Backend) Has(ctx context.Context, name string) (_ bool, err error) {
+	ctx, end := waitForService(ctx)
+	defer func() { err = end(err) }()
 	if err := backends.ValidateName(name); err != nil {
 		return false, fmt.Errorf("has %s: %w", name, err)
 	}

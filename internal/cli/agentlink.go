@@ -17,6 +17,7 @@ import (
 	"github.com/kr-keyring/kr/agent"
 	"github.com/kr-keyring/kr/backends/filevault"
 	"github.com/kr-keyring/kr/internal/envref"
+	"github.com/kr-keyring/kr/internal/wait"
 	"github.com/kr-keyring/kr/ipc"
 )
 
@@ -33,8 +34,9 @@ func (a *App) dialAgent(ctx context.Context) (*agent.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	c, err := ipc.Dial(ctx, path)
-	if err != nil {
+	dctx, end := wait.Bound(ctx, "the agent did not take the connection")
+	c, err := ipc.Dial(dctx, path)
+	if err = end(err); err != nil {
 		return nil, err
 	}
 	return agent.NewClient(c).WithContext(ctx), nil
@@ -113,17 +115,21 @@ func (a *App) ensureAgent(ctx context.Context) (*agent.Client, error) {
 		return nil, fmt.Errorf("start the agent: %w", err)
 	}
 	go cmd.Wait()
-	deadline := time.Now().Add(3 * time.Second)
+	// The new agent's start is one wait: a busy machine may take seconds
+	// to run a process and let it listen. A context from outside
+	// App.context gets --timeout as its limit here, so the wait ends.
+	if _, ok := wait.Limit(ctx); !ok {
+		ctx = wait.WithLimit(ctx, max(a.Timeout, 10*time.Second))
+	}
+	sctx, end := wait.Bound(ctx, "the agent kr started did not answer")
 	for {
 		if c, err := a.dialAgent(ctx); err == nil {
+			end(nil)
 			return c, nil
 		}
-		if time.Now().After(deadline) {
-			return nil, errors.New("start the agent: it did not answer within 3s")
-		}
 		select {
-		case <-ctx.Done():
-			return nil, fmt.Errorf("start the agent: %w", ctx.Err())
+		case <-sctx.Done():
+			return nil, end(fmt.Errorf("start the agent: %w", sctx.Err()))
 		case <-time.After(10 * time.Millisecond):
 		}
 	}

@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/kr-keyring/kr/internal/filelock"
+	"github.com/kr-keyring/kr/internal/wait"
 	"github.com/kr-keyring/kr/ipc"
 )
 
@@ -34,10 +35,12 @@ func startLock(ctx context.Context, sock string) (func(), error) {
 		return nil, err
 	}
 	name := filepath.Join(dir, "start.lock")
-	l, err := filelock.Lock(ctx, name)
+	lctx, end := wait.Bound(ctx, "another process held the agent's start lock")
+	l, err := filelock.Lock(lctx, name)
 	if errors.Is(err, filelock.ErrBusy) {
-		return nil, fmt.Errorf("%w %s: %w", errStartLockBusy, name, ctx.Err())
+		return nil, end(fmt.Errorf("%w %s: %w", errStartLockBusy, name, lctx.Err()))
 	}
+	end(nil)
 	if err != nil {
 		return nil, fmt.Errorf("the start lock: %w", err)
 	}

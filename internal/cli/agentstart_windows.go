@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sys/windows"
 
 	"github.com/kr-keyring/kr/internal/filelock"
+	"github.com/kr-keyring/kr/internal/wait"
 )
 
 // detached starts the agent without a console of its own.
@@ -34,10 +35,12 @@ func startLock(ctx context.Context, _ string) (func(), error) {
 		return nil, err
 	}
 	name := filepath.Join(dir, "agent-start.lock")
-	l, err := filelock.Lock(ctx, name)
+	lctx, end := wait.Bound(ctx, "another process held the agent's start lock")
+	l, err := filelock.Lock(lctx, name)
 	if errors.Is(err, filelock.ErrBusy) {
-		return nil, fmt.Errorf("%w %s: %w", errStartLockBusy, name, ctx.Err())
+		return nil, end(fmt.Errorf("%w %s: %w", errStartLockBusy, name, lctx.Err()))
 	}
+	end(nil)
 	if err != nil {
 		return nil, fmt.Errorf("the start lock: %w", err)
 	}

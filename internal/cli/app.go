@@ -13,6 +13,7 @@ import (
 	"github.com/kr-keyring/kr/backends/filevault"
 	"github.com/kr-keyring/kr/internal/config"
 	"github.com/kr-keyring/kr/internal/recipients"
+	"github.com/kr-keyring/kr/internal/wait"
 )
 
 // App holds what every command shares: the streams, the environment and the
@@ -38,6 +39,12 @@ type App struct {
 	vault  *filevault.Vault    // the file vault, once opened
 	link   *agent.Client       // the run's one connection to the agent, once dialled
 	typed  int                 // how many passphrases were typed at the terminal
+
+	// scryptWorkFactor is log2 of scrypt's N for the vaults and identities
+	// this run creates or rewraps; 0 is filevault's default (18). Only kr's
+	// own tests set it (export_test.go), for runs whose subject is not the
+	// KDF: no flag or variable of kr reaches it.
+	scryptWorkFactor int
 }
 
 // NewApp returns an App on the process's own streams and environment.
@@ -45,12 +52,16 @@ func NewApp() *App {
 	return &App{IO: SystemIO(), Getenv: os.Getenv}
 }
 
-// context bounds one command's work by --timeout.
+// context is one command's context. --timeout bounds each wait on another
+// program under it (the Secret Service, the agent, another kr's lock: see
+// package wait), never the command as a whole: kr's own work (scrypt, a
+// re-encryption) and a person typing at a prompt take what they take.
 func (a *App) context(parent context.Context) (context.Context, context.CancelFunc) {
-	if a.Timeout <= 0 {
-		return context.WithCancel(parent)
+	ctx, cancel := context.WithCancel(parent)
+	if a.Timeout > 0 {
+		ctx = wait.WithLimit(ctx, a.Timeout)
 	}
-	return context.WithTimeout(parent, a.Timeout)
+	return ctx, cancel
 }
 
 // Vault opens the file vault (without creating it).
@@ -88,12 +99,13 @@ func (a *App) openVault(dir string, named, create bool) (*filevault.Vault, error
 	// Without a home for the identity, only shared vaults lack a reader.
 	personal, _ := a.personal()
 	opts := filevault.Options{
-		Dir:        dir,
-		Decrypter:  &retryDecrypter{app: a, inner: a.decrypter()},
-		Accepted:   accepted,
-		Named:      named,
-		Personal:   personal,
-		AcceptAlso: a.alsoAccepted(accept),
+		Dir:              dir,
+		Decrypter:        &retryDecrypter{app: a, inner: a.decrypter()},
+		Accepted:         accepted,
+		Named:            named,
+		Personal:         personal,
+		AcceptAlso:       a.alsoAccepted(accept),
+		ScryptWorkFactor: a.scryptWorkFactor,
 	}
 	if create {
 		opts.Create, opts.ShowRecovery = a.newVaultPassphrase, a.showRecoveryCode

@@ -112,7 +112,7 @@ func (a *App) personal() (*filevault.Personal, error) {
 	if err != nil {
 		return nil, withHint(fmt.Errorf("find the identity directory: %w", err), "set HOME or XDG_DATA_HOME")
 	}
-	return &filevault.Personal{Dir: dir}, nil
+	return &filevault.Personal{Dir: dir, ScryptWorkFactor: a.scryptWorkFactor}, nil
 }
 
 // myRecipients is who "you" are: the keys of KR_IDENTITY(_FILE) when set,

@@ -18,6 +18,7 @@ import (
 	"github.com/kr-keyring/kr/internal/atomicfile"
 	"github.com/kr-keyring/kr/internal/recipients"
 	"github.com/kr-keyring/kr/internal/vaultgit"
+	"github.com/kr-keyring/kr/internal/wait"
 )
 
 // syncTimeout bounds a sync when --timeout is not given: it talks to a
@@ -48,14 +49,15 @@ No git configuration is needed in the clone; --timeout defaults to 5m here.`,
 			if err != nil {
 				return err
 			}
-			parent := cmd.Context()
-			var cancel context.CancelFunc
+			// git and its remote are bounded as a whole (vaultgit's commands
+			// run under this deadline); the vault's lock like any wait.
+			limit := syncTimeout
 			if cmd.Flags().Changed("timeout") || app.Getenv("KR_TIMEOUT") != "" {
-				parent, cancel = app.context(parent)
-			} else {
-				parent, cancel = context.WithTimeout(parent, syncTimeout)
+				limit = app.Timeout
 			}
+			parent, cancel := context.WithTimeout(cmd.Context(), limit)
 			defer cancel()
+			parent = wait.WithLimit(parent, limit)
 			// git checks files out with the user's umask; 002 would leave
 			// the vault group-writable, which kr refuses.
 			if err := filevault.TightenModes(v.Dir()); err != nil {

@@ -26,14 +26,26 @@ func TestMain(m *testing.M) {
 	// Tests that need the kr binary itself re-execute this test binary.
 	if os.Getenv("KR_TEST_RUN_AS_KR") == "1" {
 		detachFromTerminal()
-		os.Exit(cli.Main())
+		os.Exit(cli.MainWithScryptWorkFactor(testScryptWorkFactor()))
 	}
 	testscript.Main(m, map[string]func(){
 		"kr": func() {
 			detachFromTerminal()
-			os.Exit(cli.Main())
+			os.Exit(cli.MainWithScryptWorkFactor(testScryptWorkFactor()))
 		},
 	})
+}
+
+// testScryptWorkFactor is the scrypt work factor of the vaults and
+// identities kr creates in these tests: 2^10, a thousandth of kr's own
+// cost, unless a test of the KDF itself sets KR_TEST_REAL_SCRYPT=1. The
+// variable is read here, by the test binary as kr; kr itself has no way to
+// lower the cost.
+func testScryptWorkFactor() int {
+	if os.Getenv("KR_TEST_REAL_SCRYPT") == "1" {
+		return 0
+	}
+	return 10
 }
 
 // TestScripts runs the end-to-end scripts in testdata/script: each runs the

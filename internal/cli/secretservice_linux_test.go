@@ -160,7 +160,7 @@ printf ok | kr set fresh/pw 2>/dev/null && echo "recovered: $(kr get fresh/pw)"
 		"recorded: secretservice (recorded for service kr",
 		"stalled set: exit 4\n",
 		"  kr: error: the Secret Service, the store recorded for this service, did not answer in time",
-		"  kr: hint: the store did not answer in time",
+		"  kr: hint: the Secret Service did not answer for 2s",
 		"file vault: none\n",
 		"after: first\n",
 		"then: third\n",

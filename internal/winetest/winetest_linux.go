@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -24,6 +25,10 @@ type Env struct {
 	Wine   string
 	Prefix string
 	env    []string
+
+	t       testing.TB
+	session string    // the lock file that gives one test the prefix
+	held    sync.Once // taken at the first Command, held until t ends
 }
 
 // Setup finds wine and prepares the shared prefix. Without wine the test
@@ -79,7 +84,10 @@ func Setup(t testing.TB) *Env {
 		}
 		os.WriteFile(ready, nil, 0o600)
 	}
-	e.exclusive(t, filepath.Join(root, "session"))
+	// The prefix is taken at the first Command, not here: the test builds
+	// its Windows binaries first, compiling while another package's test
+	// has the prefix.
+	e.t, e.session = t, filepath.Join(root, "session")
 	return e
 }
 
@@ -151,8 +159,10 @@ func (e *Env) waitServer() {
 	cmd.Run()
 }
 
-// Command runs a Windows program under wine.
+// Command runs a Windows program under wine. The first call waits until
+// the prefix is this test's alone, for the rest of the test.
 func (e *Env) Command(ctx context.Context, exe string, args ...string) *exec.Cmd {
+	e.held.Do(func() { e.exclusive(e.t, e.session) })
 	cmd := exec.CommandContext(ctx, e.Wine, append([]string{exe}, args...)...)
 	cmd.Env = append([]string(nil), e.env...)
 	cmd.WaitDelay = 10 * time.Second

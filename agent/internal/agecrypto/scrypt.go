@@ -42,8 +42,8 @@ func smix(b []byte, r, N int) {
 	blockLen := 128 * r
 	x := make([]byte, blockLen)
 	y := make([]byte, blockLen)
-	v := make([]byte, N*blockLen)
-	defer func() { clear(x); clear(y); clear(v) }()
+	v, free := scratch(N * blockLen)
+	defer func() { clear(x); clear(y); free() }()
 	copy(x, b)
 	for i := 0; i < N; i++ {
 		copy(v[i*blockLen:], x)
