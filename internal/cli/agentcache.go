@@ -22,6 +22,9 @@ import (
 // used (never how it was spelled: auto and secretservice are one store), the
 // service and the name. "" means the store is not known yet: no cache.
 func (a *App) cacheKey(name string) string {
+	if _, mounted := a.mountOf(name); mounted {
+		return "" // a mounted vault: unlocked as a whole, never cached by value
+	}
 	store := a.storeName()
 	if store == "" || store == backends.File {
 		return ""
@@ -165,6 +168,11 @@ func (a *App) cacheValues(ctx context.Context, names []string, ttl time.Duration
 	}
 	if backends.Unwrap(b).Name() == backends.File {
 		return usagef("--cache is for OS-store items; the file vault is unlocked as a whole")
+	}
+	for _, n := range names {
+		if m, mounted := a.mountOf(n); mounted {
+			return usagef("--cache is for OS-store items; %s is in %s (mounted at %s/), which 'kr unlock' unlocks as a whole", n, m.Label, m.Prefix)
+		}
 	}
 	c, err := a.ensureAgent(ctx)
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"github.com/kr-keyring/kr/agent"
 	"github.com/kr-keyring/kr/backends"
 	"github.com/kr-keyring/kr/backends/filevault"
+	"github.com/kr-keyring/kr/internal/config"
 	"github.com/kr-keyring/kr/internal/recipients"
 	"github.com/kr-keyring/kr/internal/wait"
 )
@@ -27,12 +28,17 @@ type App struct {
 	VaultDir    string
 	Timeout     time.Duration
 
-	opened   backends.Backend // the backend, once opened
-	choice   backends.Choice  // how it was chosen
-	recorded *string          // the store recorded for the service, once read
-	vault    *filevault.Vault // the file vault, once opened
-	link     *agent.Client    // the run's one connection to the agent, once dialled
-	typed    int              // how many passphrases were typed at the terminal
+	// vaultNamed says what named the file vault that is this run's store
+	// ("--vault" or "KR_VAULT"), whatever store is recorded; "" when none did.
+	vaultNamed string
+
+	opened backends.Backend    // the backend, once opened
+	choice backends.Choice     // how it was chosen
+	record *config.Stores      // the store record, once read
+	names  *backends.Namespace // the namespace over the store and the mounts, once built
+	vault  *filevault.Vault    // the file vault, once opened
+	link   *agent.Client       // the run's one connection to the agent, once dialled
+	typed  int                 // how many passphrases were typed at the terminal
 
 	// scryptWorkFactor is log2 of scrypt's N for the vaults and identities
 	// this run creates or rewraps; 0 is filevault's default (18). Only kr's
@@ -71,7 +77,7 @@ func (a *App) Vault() (*filevault.Vault, error) {
 		}
 		a.VaultDir = dir
 	}
-	v, err := a.openVault(a.VaultDir, named)
+	v, err := a.openVault(a.VaultDir, named, true)
 	if err != nil {
 		return nil, err
 	}
@@ -79,8 +85,9 @@ func (a *App) Vault() (*filevault.Vault, error) {
 	return v, nil
 }
 
-// openVault opens the vault in dir as kr reads and writes it.
-func (a *App) openVault(dir string, named bool) (*filevault.Vault, error) {
+// openVault opens the vault in dir as kr reads and writes it; with create,
+// a first write creates it.
+func (a *App) openVault(dir string, named, create bool) (*filevault.Vault, error) {
 	accepted, err := recipients.Default(a.Getenv)
 	if err != nil {
 		return nil, withHint(err, "set KR_CONFIG_DIR to a directory for kr's records")
@@ -91,17 +98,19 @@ func (a *App) openVault(dir string, named bool) (*filevault.Vault, error) {
 	}
 	// Without a home for the identity, only shared vaults lack a reader.
 	personal, _ := a.personal()
-	return filevault.Open(filevault.Options{
+	opts := filevault.Options{
 		Dir:              dir,
 		Decrypter:        &retryDecrypter{app: a, inner: a.decrypter()},
-		Create:           a.newVaultPassphrase,
-		ShowRecovery:     a.showRecoveryCode,
 		Accepted:         accepted,
 		Named:            named,
 		Personal:         personal,
 		AcceptAlso:       a.alsoAccepted(accept),
 		ScryptWorkFactor: a.scryptWorkFactor,
-	})
+	}
+	if create {
+		opts.Create, opts.ShowRecovery = a.newVaultPassphrase, a.showRecoveryCode
+	}
+	return filevault.Open(opts)
 }
 
 // passphrase finds the vault passphrase without prompting where it can:

@@ -42,6 +42,12 @@ type testEnv struct {
 }
 
 func newTestEnv(t *testing.T, stdin string, tty bool, env map[string]string) *testEnv {
+	if env == nil {
+		env = map[string]string{}
+	}
+	if _, ok := env["KR_CONFIG_DIR"]; !ok {
+		env["KR_CONFIG_DIR"] = t.TempDir() // never the records of whoever runs the tests
+	}
 	e := &testEnv{store: backends.Checked(memory.New()), term: &fakeTerminal{}}
 	e.app = &App{
 		IO: &IOStreams{

@@ -51,7 +51,7 @@ comes from KR_PASSPHRASE_FILE, KR_PASSPHRASE or the terminal.`,
 				fmt.Fprintf(app.IO.ErrOut, "kr: %d value(s) cached in the agent until %s\n", len(cache), time.Now().Add(ttl).Format("15:04:05"))
 				return nil
 			}
-			v, err := app.existingVault()
+			v, err := app.memberVault()
 			if err != nil {
 				return err
 			}

@@ -35,7 +35,7 @@ is an error on stderr and a non-zero exit, with nothing on stdout.`,
 			}
 			ctx, cancel := app.context(cmd.Context())
 			defer cancel()
-			b, err := app.Backend(ctx)
+			b, err := app.secrets()
 			if err != nil {
 				return err
 			}

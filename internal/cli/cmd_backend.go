@@ -19,7 +19,9 @@ func newBackendCmd(app *App) *cobra.Command {
 the one recorded, or, when nothing is recorded yet, the one the first write would
 choose and record. With NAME (secretservice, keychain, dpapi or file), record that
 store for the service on this operating system; 'auto' forgets the record, so the
-next write chooses again. Secrets already stored stay where they are.
+next write chooses again. Secrets already stored stay where they are: move
+them with 'kr mv --from-backend OLD NAME NAME', or copy a whole store with
+'kr export --keep-names --format json "" | kr import -'.
 
 --backend and KR_BACKEND still choose a store for one command.`,
 		Args:      cobra.MaximumNArgs(1),
@@ -44,7 +46,7 @@ next write chooses again. Secrets already stored stay where they are.
 				name = ""
 			}
 			var was string
-			err := app.updateStoreRecord(func(rec *config.Stores) error {
+			err := app.updateRecord(func(rec *config.Stores) error {
 				was = rec.Get(app.Service, runtime.GOOS)
 				rec.Set(app.Service, runtime.GOOS, name)
 				return nil
@@ -56,7 +58,7 @@ next write chooses again. Secrets already stored stay where they are.
 			case name == "":
 				fmt.Fprintf(app.IO.ErrOut, "kr: service %s has no recorded store now; the next write chooses one\n", app.Service)
 			case was != "" && was != name:
-				fmt.Fprintf(app.IO.ErrOut, "kr: service %s now uses %s; secrets stored in %s stay there (read them with --backend %s)\n", app.Service, name, was, was)
+				fmt.Fprintf(app.IO.ErrOut, "kr: service %s now uses %s; secrets stored in %s stay there (move them with 'kr mv --from-backend %s NAME NAME')\n", app.Service, name, was, was)
 			}
 			return nil
 		},
@@ -75,6 +77,8 @@ func (a *App) showBackend(cmd *cobra.Command) error {
 	}
 	var line string
 	switch {
+	case a.vaultNamed != "":
+		line = fmt.Sprintf("file, the vault %s (named by %s for this command)", a.VaultDir, a.vaultNamed)
 	case a.explicitBackend():
 		line = fmt.Sprintf("%s (named by --backend or KR_BACKEND for this command)", a.BackendName)
 	case recorded != "":

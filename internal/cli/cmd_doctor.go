@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kr-keyring/kr/backends"
+	"github.com/kr-keyring/kr/backends/filevault"
 	"github.com/kr-keyring/kr/internal/recipients"
 )
 
@@ -102,6 +103,7 @@ func (a *App) doctor(ctx context.Context) []check {
 			}
 		}
 	}
+	checks = append(checks, a.mountChecks(ctx)...)
 	checks = append(checks, a.agentChecks(ctx)...)
 
 	if berr != nil {
@@ -144,4 +146,34 @@ func (a *App) agentChecks(ctx context.Context) []check {
 		detail += fmt.Sprintf("; %s unlocked until %s", v.ID, v.ExpiresAt)
 	}
 	return []check{{"agent", "ok", detail}}
+}
+
+// mountChecks reports each mounted vault: there, readable by name, and
+// writable (no recipient waiting for the user's word).
+func (a *App) mountChecks(ctx context.Context) []check {
+	ns, err := a.namespace()
+	if err != nil {
+		return []check{{"mounts", "fail", err.Error()}}
+	}
+	var checks []check
+	for _, m := range ns.Mounts() {
+		what := "mount " + m.Prefix + "/"
+		b, err := m.Open(ctx)
+		if err == nil {
+			_, err = b.List(ctx, "")
+		}
+		if err != nil {
+			checks = append(checks, check{what, "fail", fmt.Sprintf("%s: %v", m.Label, err)})
+			continue
+		}
+		detail := m.Label
+		if v, ok := b.(*filevault.Vault); ok {
+			if rs, err := v.UnacceptedRecipients(); err != nil || len(rs) > 0 {
+				checks = append(checks, check{what, "fail", fmt.Sprintf("%s: %d recipient(s) not accepted, so writes stop; 'kr vault recipients accept' lists them", m.Label, len(rs))})
+				continue
+			}
+		}
+		checks = append(checks, check{what, "ok", detail})
+	}
+	return checks
 }

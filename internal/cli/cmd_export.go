@@ -2,6 +2,9 @@ package cli
 
 import (
 	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -15,7 +18,7 @@ import (
 
 func newExportCmd(app *App) *cobra.Command {
 	var format string
-	var tty bool
+	var tty, keepNames bool
 	cmd := &cobra.Command{
 		Use:   "export PREFIX",
 		Short: "Print the secrets under PREFIX as a dotenv file or JSON",
@@ -31,13 +34,28 @@ replaced by _, and _ put first when it would start with a digit: with PREFIX
 app/, app/db-password becomes DB_PASSWORD and app/2fa/seed becomes _2FA_SEED.
 Two names that become one variable are an error naming both, before any value
 is read. Values are read as 'kr get' reads them (the file vault must be
-unlocked). kr refuses to print secrets to a terminal unless --tty is given.`,
-		Args:              cobra.ExactArgs(1),
+unlocked). kr refuses to print secrets to a terminal unless --tty is given.
+
+With --keep-names --format json, the keys are the full secret names and every
+value is kept byte for byte: text as a JSON string, anything that is not UTF-8
+as {"base64": "..."}. 'kr import' reads that back under the same names, so
+this copies any store into any other (PREFIX may be left out: everything):
+  kr export --keep-names --format json | kr --backend file import -`,
+		Args:              cobra.RangeArgs(0, 1),
 		ValidArgsFunction: app.completeNames(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			prefix := args[0]
 			if format != "dotenv" && format != "json" {
 				return usagef("unknown format %q (choose %s)", format, importFormats)
+			}
+			if keepNames && format != "json" {
+				return usagef("--keep-names writes JSON: add --format json")
+			}
+			prefix := ""
+			switch {
+			case len(args) == 1:
+				prefix = args[0]
+			case !keepNames:
+				return usagef("kr export takes PREFIX (every secret whose name starts with it); with --keep-names it may be left out")
 			}
 			if err := backends.ValidatePrefix(prefix); err != nil {
 				return usagef("%v", err)
@@ -48,7 +66,7 @@ unlocked). kr refuses to print secrets to a terminal unless --tty is given.`,
 			}
 			ctx, cancel := app.context(cmd.Context())
 			defer cancel()
-			b, err := app.Backend(ctx)
+			b, err := app.secrets()
 			if err != nil {
 				return err
 			}
@@ -56,12 +74,15 @@ unlocked). kr refuses to print secrets to a terminal unless --tty is given.`,
 			if err != nil {
 				return err
 			}
+			if len(names) == 0 {
+				fmt.Fprintf(app.IO.ErrOut, "kr: no secret names start with %q\n", prefix)
+			}
+			if keepNames {
+				return app.exportNamed(ctx, names)
+			}
 			keys, err := exportKeys(prefix, names)
 			if err != nil {
 				return err
-			}
-			if len(names) == 0 {
-				fmt.Fprintf(app.IO.ErrOut, "kr: no secret names start with %q\n", prefix)
 			}
 			vars := make([]envref.Var, len(names))
 			for i, name := range names {
@@ -97,10 +118,59 @@ unlocked). kr refuses to print secrets to a terminal unless --tty is given.`,
 		},
 	}
 	cmd.Flags().StringVar(&format, "format", "dotenv", "dotenv or json")
+	cmd.Flags().BoolVar(&keepNames, "keep-names", false, "JSON keyed by full secret names, any bytes (binary as {\"base64\": ...}): 'kr import' restores them into any store")
 	registerCompletion(cmd, "format", completeWords([]string{"dotenv", "json"}))
 	cmd.Flags().BoolVar(&tty, "tty", false, "print to a terminal too")
 	cmd.Flags().BoolVarP(&tty, "force", "f", false, "the same as --tty")
 	return cmd
+}
+
+// namedValue is a value of an export with --keep-names: text as a JSON
+// string, anything else as {"base64": ...}, which import reads back.
+type namedValue struct {
+	text   string
+	binary []byte
+}
+
+func (v namedValue) MarshalJSON() ([]byte, error) {
+	if v.binary != nil {
+		return json.Marshal(struct {
+			Base64 string `json:"base64"`
+		}{base64.StdEncoding.EncodeToString(v.binary)})
+	}
+	return json.Marshal(v.text)
+}
+
+// exportNamed writes names with their values as one JSON object keyed by
+// the full names.
+func (a *App) exportNamed(ctx context.Context, names []string) error {
+	out := make(map[string]namedValue, len(names))
+	for _, name := range names {
+		v, err := a.get(ctx, name)
+		if err != nil {
+			return err
+		}
+		// A value that reads as a reference goes as base64 too: import
+		// refuses a kr:// string, which could mean either.
+		if _, ref := envref.RefName(string(v)); utf8.Valid(v) && !ref {
+			out[name] = namedValue{text: string(v)}
+		} else {
+			out[name] = namedValue{binary: bytes.Clone(v)}
+		}
+		clear(v)
+	}
+	defer func() {
+		for _, v := range out {
+			clear(v.binary)
+		}
+	}()
+	b, err := json.MarshalIndent(out, "", "  ")
+	if err != nil {
+		return err
+	}
+	defer clear(b)
+	_, err = a.stdout().Write(append(b, '\n'))
+	return err
 }
 
 // exportKeys maps names under prefix to variable names by the documented

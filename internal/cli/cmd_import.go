@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -32,7 +33,8 @@ func newImportCmd(app *App) *cobra.Command {
 FILE is dotenv (KEY=value lines, quoted as 'kr env --format dotenv' and
 'kr export' write them) or a JSON object of string values, by --format, else by
 its extension (.json is JSON, anything else dotenv). JSON keys may be any
-valid secret name (db/prod). Values are literal: one of the form kr://NAME is
+valid secret name (db/prod); a value may be {"base64": "..."} for bytes that
+are not text, as 'kr export --keep-names' writes them. Values are literal: one of the form kr://NAME is
 refused, since it could mean the value or the secret it names.
 
 Everything is checked before anything is written: every name, a key given
@@ -90,6 +92,9 @@ type importEntry struct {
 	key   string
 	value string
 	where string // for messages: "FILE line N", or "FILE key K"
+	// literal is a value given as base64, which cannot be meant as a
+	// reference to another secret.
+	literal bool
 }
 
 // parseImport reads dotenv or a JSON object of strings. Errors name keys
@@ -103,11 +108,11 @@ func parseImport(data []byte, format, source string) ([]importEntry, error) {
 			return nil, jsonImportError(source, err)
 		}
 		for k, raw := range m {
-			var v string
-			if len(raw) == 0 || raw[0] != '"' || json.Unmarshal(raw, &v) != nil {
-				return nil, fmt.Errorf("%s: the value of %q is not a JSON string", source, k)
+			v, literal, err := importJSONValue(raw)
+			if err != nil {
+				return nil, fmt.Errorf("%s: the value of %q %v", source, k, err)
 			}
-			out = append(out, importEntry{key: k, value: v, where: fmt.Sprintf("%s key %q", source, k)})
+			out = append(out, importEntry{key: k, value: v, where: fmt.Sprintf("%s key %q", source, k), literal: literal})
 		}
 		sort.Slice(out, func(i, j int) bool { return out[i].key < out[j].key })
 	default:
@@ -125,6 +130,33 @@ func parseImport(data []byte, format, source string) ([]importEntry, error) {
 		}
 	}
 	return out, nil
+}
+
+// importJSONValue reads one value of a JSON import file: a string, or
+// {"base64": "..."} as 'kr export --keep-names' writes a value that is not
+// UTF-8. Errors never quote the value.
+func importJSONValue(raw json.RawMessage) (v string, literal bool, err error) {
+	switch {
+	case len(raw) > 0 && raw[0] == '"':
+		if json.Unmarshal(raw, &v) != nil {
+			return "", false, errors.New("is not a JSON string")
+		}
+		return v, false, nil
+	case len(raw) > 0 && raw[0] == '{':
+		var b struct {
+			Base64 *string `json:"base64"`
+		}
+		if strictjson.Unmarshal(raw, &b) != nil || b.Base64 == nil {
+			return "", false, errors.New(`is neither a string nor {"base64": "..."}`)
+		}
+		d, err := base64.StdEncoding.DecodeString(*b.Base64)
+		if err != nil {
+			return "", false, errors.New("holds base64 that does not decode")
+		}
+		defer clear(d)
+		return string(d), true, nil
+	}
+	return "", false, errors.New(`is neither a string nor {"base64": "..."}`)
 }
 
 // jsonImportError says what is wrong with a JSON import file by position
@@ -150,7 +182,7 @@ func (a *App) importSecrets(cmd *cobra.Command, entries []importEntry, prefix, s
 		if err := backends.ValidateName(name); err != nil {
 			return withHint(fmt.Errorf("%s: %w", e.where, err), "nothing was imported")
 		}
-		if _, ok := envref.RefName(e.value); ok {
+		if _, ok := envref.RefName(e.value); ok && !e.literal {
 			return withHint(fmt.Errorf("%s: %s holds a %s reference, which import does not store", e.where, e.key, envref.RefPrefix),
 				"import stores values; to refer to a secret, keep the line in an env file for 'kr exec --env-file'")
 		}
@@ -164,7 +196,7 @@ func (a *App) importSecrets(cmd *cobra.Command, entries []importEntry, prefix, s
 	}
 	ctx, cancel := a.context(cmd.Context())
 	defer cancel()
-	b, err := a.Backend(ctx)
+	b, err := a.secrets()
 	if err != nil {
 		return err
 	}
@@ -191,8 +223,14 @@ func (a *App) importSecrets(cmd *cobra.Command, entries []importEntry, prefix, s
 			return withHint(fmt.Errorf("%s; nothing was imported", what), "--force replaces them")
 		}
 	}
-	if bs, ok := backends.Unwrap(b).(backends.BatchSetter); ok {
-		return a.importBatch(ctx, bs, entries, names, source)
+	ns, err := a.namespace()
+	if err != nil {
+		return err
+	}
+	if bs, inner, ok, err := ns.Batch(ctx, names); err != nil {
+		return err
+	} else if ok {
+		return a.importBatch(ctx, bs, entries, names, inner, source)
 	}
 	done := 0
 	for i, e := range entries {
@@ -222,7 +260,7 @@ func (a *App) importSecrets(cmd *cobra.Command, entries []importEntry, prefix, s
 // importBatch stores every entry in one batch, all or none (the file
 // vault: one lock and one flush, where a Set per entry paid both each time
 // and thousands of them outran the timeout).
-func (a *App) importBatch(ctx context.Context, bs backends.BatchSetter, entries []importEntry, names []string, source string) error {
+func (a *App) importBatch(ctx context.Context, bs backends.BatchSetter, entries []importEntry, names, inner []string, source string) error {
 	values := make([][]byte, len(entries))
 	for i, e := range entries {
 		values[i] = []byte(e.value)
@@ -232,7 +270,7 @@ func (a *App) importBatch(ctx context.Context, bs backends.BatchSetter, entries 
 			clear(v)
 		}
 	}()
-	if err := bs.SetMany(ctx, names, values); err != nil {
+	if err := bs.SetMany(ctx, inner, values); err != nil {
 		return withHint(fmt.Errorf("import: %w", err), "nothing was imported")
 	}
 	if len(names) > 0 {

@@ -20,7 +20,7 @@ import (
 )
 
 func newJoinCmd(app *App) *cobra.Command {
-	var trust string
+	var trust, mountAt string
 	c := &cobra.Command{
 		Use:   "join URL DIR --trust KEY|FINGERPRINT",
 		Short: "Clone a shared vault and accept the one member you checked",
@@ -30,7 +30,9 @@ compared with its owner (over a call, in person). Every other member is
 listed as pending: kr writes nothing to the vault until you accept them too
 ('kr vault recipients accept'), because whoever can push to the repository
 can put a key of their own in vault.json. Your own key needs no word.
---timeout defaults to 5m here, as for sync.`,
+With --mount PREFIX the clone is mounted there as it is made ('kr mount'):
+names under PREFIX/ then live in it. --timeout defaults to 5m here, as for
+sync.`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if trust == "" {
@@ -46,6 +48,16 @@ can put a key of their own in vault.json. Your own key needs no word.
 					err = errors.New("it exists")
 				}
 				return withHint(fmt.Errorf("join: %s: %w", abs, err), "name a directory that does not exist yet; the clone goes there")
+			}
+			if mountAt != "" {
+				// Before the clone: a mount that cannot be made should
+				// leave nothing half done.
+				ctx, cancel := app.context(cmd.Context())
+				mountAt, err = app.checkMount(ctx, mountAt, abs)
+				cancel()
+				if err != nil {
+					return err
+				}
 			}
 			parent := cmd.Context()
 			var cancel context.CancelFunc
@@ -67,16 +79,23 @@ can put a key of their own in vault.json. Your own key needs no word.
 				}
 				return err
 			}
-			return app.reportJoin(cmd.Context(), abs, members)
+			if err := app.reportJoin(cmd.Context(), abs, members); err != nil {
+				return err
+			}
+			if mountAt != "" {
+				return app.mount(parent, mountAt, abs)
+			}
+			return nil
 		},
 	}
 	c.Flags().StringVar(&trust, "trust", "", "the age1 key or fingerprint of a member you checked with its owner")
+	c.Flags().StringVar(&mountAt, "mount", "", "mount the clone at this prefix ('kr mount')")
 	return c
 }
 
 // joinClone accepts, in the fresh clone dir, the recipient trust names.
 func (a *App) joinClone(dir, trust string) ([]filevault.Member, error) {
-	v, err := a.openVault(dir, true)
+	v, err := a.openVault(dir, true, false)
 	if err != nil {
 		return nil, err
 	}
@@ -109,7 +128,7 @@ func (a *App) joinClone(dir, trust string) ([]filevault.Member, error) {
 // reportJoin lists the members of the joined vault as recipients ls does,
 // and says what is left to accept.
 func (a *App) reportJoin(ctx context.Context, dir string, all []filevault.Member) error {
-	v, err := a.openVault(dir, true)
+	v, err := a.openVault(dir, true, false)
 	if err != nil {
 		return err
 	}

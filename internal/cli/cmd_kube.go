@@ -53,7 +53,7 @@ kubeconfig stanza.`,
 			}
 			ctx, cancel := app.context(cmd.Context())
 			defer cancel()
-			b, err := app.Backend(ctx)
+			b, err := app.secrets()
 			if err != nil {
 				return err
 			}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -14,13 +15,19 @@ import (
 
 const copyHelp = `
 
-Both names are in the store this command uses. The value is read and written
-again: in the file vault each file binds its name inside the ciphertext, so
-there the vault must be unlocked (the agent, KR_PASSPHRASE_FILE or a prompt),
-as for 'kr get'. NEW is refused when it exists, unless --force.`
+Each name goes to its own home: a name under a mounted prefix to that vault,
+any other to the service's store, so 'kr mv db/prod team/db/prod' moves a
+secret into the vault mounted at team. With --from-backend STORE, OLD is read
+from that store instead (secretservice, keychain, dpapi or file), as after
+'kr backend' switched stores: 'kr mv --from-backend file db/prod db/prod'.
+The value is read and written again, byte for byte: in a file vault each
+file binds its name inside the ciphertext, so there the vault must be
+unlocked (the agent, KR_PASSPHRASE_FILE or a prompt), as for 'kr get'. NEW is
+refused when it exists, unless --force.`
 
 func newMvCmd(app *App) *cobra.Command {
 	var force bool
+	var from string
 	cmd := &cobra.Command{
 		Use:     "mv OLD NEW",
 		Aliases: []string{"rename", "move"},
@@ -34,15 +41,17 @@ says so).` + copyHelp,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, cancel := app.context(cmd.Context())
 			defer cancel()
-			return app.copySecret(ctx, args[0], args[1], force, true)
+			return app.copySecret(ctx, args[0], args[1], from, force, true)
 		},
 	}
 	cmd.Flags().BoolVarP(&force, "force", "f", false, "replace NEW when it exists")
+	addFromBackend(cmd, &from)
 	return cmd
 }
 
 func newCpCmd(app *App) *cobra.Command {
 	var force bool
+	var from string
 	cmd := &cobra.Command{
 		Use:               "cp OLD NEW",
 		Short:             "Copy a secret to another name",
@@ -52,17 +61,24 @@ func newCpCmd(app *App) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, cancel := app.context(cmd.Context())
 			defer cancel()
-			return app.copySecret(ctx, args[0], args[1], force, false)
+			return app.copySecret(ctx, args[0], args[1], from, force, false)
 		},
 	}
 	cmd.Flags().BoolVarP(&force, "force", "f", false, "replace NEW when it exists")
+	addFromBackend(cmd, &from)
 	return cmd
 }
 
-// copySecret copies (or, with move, renames) from to to in the store of
-// this run. The value is never held by anything but the store and this
-// call: every failure before the last step leaves from untouched.
-func (a *App) copySecret(ctx context.Context, from, to string, force, move bool) error {
+func addFromBackend(cmd *cobra.Command, from *string) {
+	cmd.Flags().StringVar(from, "from-backend", "", "read OLD from this store instead: secretservice, keychain, dpapi or file")
+	registerCompletion(cmd, "from-backend", completeBackends())
+}
+
+// copySecret copies (or, with move, renames) from to to, each in its home
+// (fromStore, when set, is the store from is read from instead). The value
+// is never held by anything but the stores and this call: every failure
+// before the last step leaves from untouched.
+func (a *App) copySecret(ctx context.Context, from, to, fromStore string, force, move bool) error {
 	verb := "cp"
 	if move {
 		verb = "mv"
@@ -72,17 +88,25 @@ func (a *App) copySecret(ctx context.Context, from, to string, force, move bool)
 			return err
 		}
 	}
-	if from == to {
-		return usagef("OLD and NEW are the same name %s", from)
-	}
-	b, err := a.Backend(ctx)
+	b, err := a.secrets()
 	if err != nil {
 		return err
 	}
+	src := b
+	if fromStore != "" {
+		if src, err = a.otherStore(ctx, fromStore, to); err != nil {
+			return err
+		}
+	} else if from == to {
+		return usagef("OLD and NEW are the same name %s", from)
+	}
 	// The store itself, never the agent's cache of OS-store values: a
 	// cached copy may be older than the item.
-	value, err := b.Get(ctx, from)
+	value, err := src.Get(ctx, from)
 	if err != nil {
+		if fromStore != "" {
+			return err // that store names the operation and the secret
+		}
 		return a.getError(ctx, from, err)
 	}
 	defer clear(value)
@@ -121,8 +145,10 @@ func (a *App) copySecret(ctx context.Context, from, to string, force, move bool)
 		return withHint(fmt.Errorf("%s does not read back identical; %s was kept", to, from),
 			"check 'kr get %s'; 'kr rm %s' removes the copy", to, to)
 	}
-	a.dropCached(ctx, from)
-	if err := b.Delete(ctx, from); err != nil {
+	if fromStore == "" {
+		a.dropCached(ctx, from)
+	}
+	if err := src.Delete(ctx, from); err != nil {
 		if errors.Is(err, backends.ErrNotFound) {
 			return nil // removed meanwhile: the rename is complete all the same
 		}
@@ -130,4 +156,25 @@ func (a *App) copySecret(ctx context.Context, from, to string, force, move bool)
 			"'kr rm %s' finishes the rename", from)
 	}
 	return nil
+}
+
+// otherStore opens the store named by --from-backend, which must not be
+// where to goes: that would copy a value onto itself.
+func (a *App) otherStore(ctx context.Context, name, to string) (backends.Backend, error) {
+	native, fallback := a.stores()
+	c, ok := backends.Lookup(name, native, fallback)
+	if !ok {
+		if !backends.IsKnown(name) || name == backends.Auto {
+			return nil, usagef("--from-backend: unknown store %q (choose one of %s)", name, strings.Join(backends.Known[1:], ", "))
+		}
+		return nil, usagef("--from-backend: %s does not exist on this system", name)
+	}
+	if _, mounted := a.mountOf(to); !mounted && a.storeName() == name {
+		return nil, usagef("--from-backend %s is the store NEW goes to; name another store, or leave --from-backend out", name)
+	}
+	b, err := c.Open(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", c.Label, err)
+	}
+	return backends.Checked(b), nil
 }

@@ -47,7 +47,7 @@ key, "accepted" or "pending" (kr will not write until you accept it), and
 vault keeps none: a personal vault).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			v, err := app.existingVault()
+			v, err := app.memberVault()
 			if err != nil {
 				return err
 			}
@@ -87,7 +87,7 @@ argument, list every pending recipient with its fingerprint, and every scope
 change ('kr vault scope accept'); --yes accepts them all. That is trust on first use: check each fingerprint with its owner
 first, because whoever can write vault.json can add a key of their own.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			v, err := app.existingVault()
+			v, err := app.memberVault()
 			if err != nil {
 				return err
 			}
@@ -185,7 +185,7 @@ names: there, give the key alone.`,
 			if _, err := age.ParseX25519Recipient(key); err != nil {
 				return usagef("%q is not an age X25519 recipient (age1...): %v", key, err)
 			}
-			v, err := app.existingVault()
+			v, err := app.memberVault()
 			if err != nil {
 				return err
 			}
@@ -222,7 +222,7 @@ Removing your own key needs --force; the last recipient cannot be removed.
 This decrypts every secret, so the vault must be readable.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			v, err := app.existingVault()
+			v, err := app.memberVault()
 			if err != nil {
 				return err
 			}

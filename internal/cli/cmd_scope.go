@@ -38,7 +38,7 @@ func newScopeLsCmd(app *App) *cobra.Command {
 		Short: "List the scopes and their members; \"pending\" marks a change you have not accepted",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			v, err := app.existingVault()
+			v, err := app.memberVault()
 			if err != nil {
 				return err
 			}
@@ -86,7 +86,7 @@ re-encrypted are printed on stdout: if a member lost access, history still
 holds what they could read, so rotate those values.`,
 		Args: cobra.MinimumNArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			v, err := app.existingVault()
+			v, err := app.memberVault()
 			if err != nil {
 				return err
 			}
@@ -120,7 +120,7 @@ func newScopeRmCmd(app *App) *cobra.Command {
 		Short: "Remove FOLDER's scope: its secrets go back to the folder above's readers",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			v, err := app.existingVault()
+			v, err := app.memberVault()
 			if err != nil {
 				return err
 			}
@@ -146,7 +146,7 @@ argument, list every scope whose change you have not accepted, with the
 members it gained; --yes accepts them all. Check a change with whoever made
 it first: anyone who can push can edit a scope file.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			v, err := app.existingVault()
+			v, err := app.memberVault()
 			if err != nil {
 				return err
 			}

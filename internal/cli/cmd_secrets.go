@@ -49,7 +49,7 @@ piped in replaces the old one without it.` + generateHelp,
 			defer clear(value)
 			ctx, cancel := app.context(cmd.Context())
 			defer cancel()
-			b, err := app.Backend(ctx)
+			b, err := app.secrets()
 			if err != nil {
 				return err
 			}
@@ -105,26 +105,15 @@ func (e *keptError) Is(target error) bool { return target == backends.ErrCancele
 // exists tells whether name is stored, without decrypting where the store
 // can tell (the file vault looks for the file); else it reads the value.
 func (a *App) exists(ctx context.Context, name string) (bool, error) {
-	b, err := a.Backend(ctx)
+	ns, err := a.namespace()
 	if err != nil {
 		return false, err
 	}
-	if p, ok := backends.Unwrap(b).(backends.Peeker); ok {
-		has, err := p.Has(ctx, name)
-		if err != nil {
-			return false, fmt.Errorf("look for %s: %w", name, err)
-		}
-		return has, nil
+	has, err := ns.Has(ctx, name)
+	if err != nil {
+		return false, fmt.Errorf("look for %s: %w", name, err)
 	}
-	v, err := b.Get(ctx, name)
-	clear(v)
-	switch {
-	case err == nil:
-		return true, nil
-	case errors.Is(err, backends.ErrNotFound):
-		return false, nil
-	}
-	return false, fmt.Errorf("look for %s: %w", name, err)
+	return has, nil
 }
 
 // readValue reads a secret: twice from a hidden prompt on a terminal, else
@@ -199,7 +188,7 @@ func (a *App) get(ctx context.Context, name string) ([]byte, error) {
 	if v, ok := a.cachedValue(ctx, name); ok {
 		return v, nil
 	}
-	b, err := a.Backend(ctx)
+	b, err := a.secrets()
 	if err != nil {
 		return nil, err
 	}
@@ -257,7 +246,7 @@ func newRmCmd(app *App) *cobra.Command {
 			}
 			ctx, cancel := app.context(cmd.Context())
 			defer cancel()
-			b, err := app.Backend(ctx)
+			b, err := app.secrets()
 			if err != nil {
 				return err
 			}
@@ -298,7 +287,7 @@ LastWritten, the Keychain's modification date, the file vault's file times.
 			}
 			ctx, cancel := app.context(cmd.Context())
 			defer cancel()
-			b, err := app.Backend(ctx)
+			b, err := app.secrets()
 			if err != nil {
 				return err
 			}

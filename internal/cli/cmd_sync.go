@@ -45,7 +45,7 @@ after the merge (a member not accepted yet) leaves it rebased and unpushed.
 No git configuration is needed in the clone; --timeout defaults to 5m here.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			v, err := app.existingVault()
+			v, err := app.memberVault()
 			if err != nil {
 				return err
 			}

@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"errors"
-	"io"
 	"slices"
 	"strings"
 
@@ -13,6 +12,7 @@ import (
 	"github.com/kr-keyring/kr/backends/dpapi"
 	"github.com/kr-keyring/kr/backends/filevault"
 	"github.com/kr-keyring/kr/backends/secretservice"
+	"github.com/kr-keyring/kr/internal/config"
 	"github.com/kr-keyring/kr/internal/envref"
 )
 
@@ -36,7 +36,7 @@ func (a *App) completeNames(limit int) cobra.CompletionFunc {
 		if limit > 0 && len(args) >= limit {
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		}
-		names, _ := a.storeNames(cmd, toComplete)
+		names, _ := a.storeNames(cmd, toComplete, false)
 		return offerNames(names, "", toComplete, args)
 	}
 }
@@ -48,7 +48,7 @@ func (a *App) completeAssignment(cmd *cobra.Command, args []string, toComplete s
 	if !ok {
 		return nil, cobra.ShellCompDirectiveNoFileComp
 	}
-	names, _ := a.storeNames(cmd, typed)
+	names, _ := a.storeNames(cmd, typed, false)
 	return offerNames(names, variable+"=", typed, nil)
 }
 
@@ -57,7 +57,7 @@ func (a *App) completeAssignment(cmd *cobra.Command, args []string, toComplete s
 func (a *App) completeCached(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
 	i := strings.LastIndexByte(toComplete, ',') + 1
 	lead, typed := toComplete[:i], toComplete[i:]
-	names, store := a.storeNames(cmd, typed)
+	names, store := a.storeNames(cmd, typed, true)
 	if store == backends.File {
 		return nil, cobra.ShellCompDirectiveNoFileComp
 	}
@@ -110,11 +110,12 @@ func offerNames(names []string, lead, typed string, exclude []string) ([]cobra.C
 	return out, directive
 }
 
-// storeNames lists the names starting with prefix in the store the command
-// would use (--backend, KR_BACKEND, the recorded store, else what auto
-// would choose), and that store's name. Any failure offers nothing: a
+// storeNames lists the names starting with prefix in the namespace the
+// command would use: the mounts and the store (--backend, KR_BACKEND, the
+// recorded store, else what auto would choose), or with defaultOnly that
+// store alone; and that store's name. Any failure offers nothing: a
 // completion has nowhere to report it.
-func (a *App) storeNames(cmd *cobra.Command, prefix string) (names []string, store string) {
+func (a *App) storeNames(cmd *cobra.Command, prefix string, defaultOnly bool) (names []string, store string) {
 	// Cobra's __complete runs no hooks of the command being completed:
 	// apply the environment to the flags it parsed as the command would.
 	if err := a.applyEnvDefaults(cmd); err != nil {
@@ -126,16 +127,32 @@ func (a *App) storeNames(cmd *cobra.Command, prefix string) (names []string, sto
 	}
 	ctx, cancel := context.WithTimeout(ctx, completeTimeout)
 	defer cancel()
-	b, err := a.nameStore(ctx)
+	mounts, err := a.mounts(func(t config.MountTarget) func(context.Context) (backends.Backend, error) {
+		return func(context.Context) (backends.Backend, error) {
+			if t.Kind != config.MountFile {
+				return namesOnly{name: t.Kind}, nil
+			}
+			// No Decrypter: List reads file names only.
+			return filevault.Open(filevault.Options{Dir: t.Dir, Named: true})
+		}
+	})
 	if err != nil {
 		return nil, ""
 	}
-	if c, ok := backends.Unwrap(b).(io.Closer); ok {
-		defer c.Close()
+	ns := backends.NewNamespace(a.nameStore, mounts)
+	defer ns.Close()
+	names, err = ns.List(ctx, prefix)
+	if b := ns.Opened(""); b != nil {
+		store = b.Name()
 	}
-	store = b.Name()
-	if names, err = b.List(ctx, prefix); err != nil {
+	if err != nil {
 		return nil, store
+	}
+	if defaultOnly {
+		names = slices.DeleteFunc(names, func(n string) bool {
+			_, _, mounted := ns.Route(n)
+			return mounted
+		})
 	}
 	return names, store
 }

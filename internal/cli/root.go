@@ -106,6 +106,7 @@ var topCommands = []struct {
 	{[]string{"import"}, newImportCmd}, {[]string{"export"}, newExportCmd},
 	{[]string{"init"}, newInitCmd}, {[]string{"passwd"}, newPasswdCmd}, {[]string{"recover"}, newRecoverCmd},
 	{[]string{"identity"}, newIdentityCmd}, {[]string{"vault"}, newVaultCmd},
+	{[]string{"mount"}, newMountCmd}, {[]string{"unmount"}, newUnmountCmd},
 	{[]string{"exec"}, newExecCmd}, {[]string{"env"}, newEnvCmd}, {[]string{"allow"}, newAllowCmd},
 	{[]string{"unlock"}, newUnlockCmd}, {[]string{"lock"}, newLockCmd}, {[]string{"agent"}, newAgentCmd},
 	{[]string{"backend"}, newBackendCmd}, {[]string{"doctor"}, newDoctorCmd}, {[]string{"completion"}, newCompletionCmd},
@@ -221,8 +222,8 @@ func (a *App) applyEnvDefaults(cmd *cobra.Command) error {
 	if strings.ContainsAny(a.Service, ":\x00\n") || len(a.Service) > 128 {
 		return usagef("invalid service name %q (no ':', at most 128 bytes)", a.Service)
 	}
-	if !flags.Changed("vault") {
-		a.VaultDir = a.Getenv("KR_VAULT")
+	if err := a.applyVault(flags.Changed("vault"), flags.Changed("backend")); err != nil {
+		return err
 	}
 	if !flags.Changed("timeout") {
 		if s := a.Getenv("KR_TIMEOUT"); s != "" {
@@ -236,6 +237,34 @@ func (a *App) applyEnvDefaults(cmd *cobra.Command) error {
 	if a.Timeout <= 0 {
 		return usagef("--timeout must be positive")
 	}
+	return nil
+}
+
+// applyVault makes a vault named by --vault or KR_VAULT the store of this
+// command, whatever store is recorded: naming a vault and writing
+// elsewhere would put a team's secret in a personal store. A store named
+// by --backend or KR_BACKEND is used instead, unless only --vault is a
+// flag (a flag over a variable); --vault and --backend naming two stores
+// is a usage error.
+func (a *App) applyVault(vaultFlag, backendFlag bool) error {
+	how := "--vault"
+	if !vaultFlag {
+		a.VaultDir, how = a.Getenv("KR_VAULT"), "KR_VAULT"
+	}
+	if a.VaultDir == "" {
+		return nil
+	}
+	switch a.BackendName {
+	case backends.Auto, backends.File:
+	default:
+		switch {
+		case vaultFlag && backendFlag:
+			return usagef("--vault names a file vault and --backend the store %s; name one", a.BackendName)
+		case !vaultFlag:
+			return nil // the named store; KR_VAULT waits for the file store
+		}
+	}
+	a.BackendName, a.vaultNamed = backends.File, how
 	return nil
 }
 

@@ -63,7 +63,7 @@ KR_NO_AGENT= kr agent stop
 	cmd := exec.Command("dbus-run-session", "--", "sh", "-c", script)
 	cmd.Env = append(os.Environ(), "KRBIN="+exe, "GOKR="+gokr, "HOME="+tmp,
 		"XDG_DATA_HOME="+filepath.Join(tmp, "data"), "XDG_CONFIG_HOME="+filepath.Join(tmp, "config"),
-		"XDG_RUNTIME_DIR="+tmp, "KR_BACKEND=auto", "KR_CONFIG_DIR=", "KR_VAULT="+filepath.Join(tmp, "vault"), "KR_NO_AGENT=1")
+		"XDG_RUNTIME_DIR="+tmp, "KR_BACKEND=auto", "KR_CONFIG_DIR=", "KR_VAULT=", "DEFAULT_VAULT="+filepath.Join(tmp, "data", "kr", "vault"), "KR_NO_AGENT=1")
 	out, err := cmd.Output()
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out)
@@ -121,7 +121,7 @@ keyring_pid() {
 	cmd := exec.Command("dbus-run-session", "--", "sh", "-c", prelude+script)
 	cmd.Env = append(os.Environ(), "KRBIN="+exe, "HOME="+tmp,
 		"XDG_DATA_HOME="+filepath.Join(tmp, "data"), "XDG_CONFIG_HOME="+filepath.Join(tmp, "config"),
-		"XDG_RUNTIME_DIR="+tmp, "KR_BACKEND=", "KR_CONFIG_DIR=", "KR_VAULT="+filepath.Join(tmp, "vault"), "KR_NO_AGENT=1")
+		"XDG_RUNTIME_DIR="+tmp, "KR_BACKEND=", "KR_CONFIG_DIR=", "KR_VAULT=", "DEFAULT_VAULT="+filepath.Join(tmp, "data", "kr", "vault"), "KR_NO_AGENT=1")
 	cmd.Env = append(cmd.Env, env...)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
@@ -141,7 +141,7 @@ KEYRING_PID=$(keyring_pid)
 kill -STOP "$KEYRING_PID"
 printf second | kr --timeout 2s set db/pw 2>err.txt; echo "stalled set: exit $?"
 sed 's/^/  /' err.txt
-test -e "$KR_VAULT" && echo "file vault: created" || echo "file vault: none"
+test -e "$DEFAULT_VAULT" && echo "file vault: created" || echo "file vault: none"
 kill -CONT "$KEYRING_PID"
 echo "after: $(kr get db/pw)"
 printf third | kr set db/pw && echo "then: $(kr get db/pw)"
@@ -152,7 +152,7 @@ export KR_CONFIG_DIR="$HOME/config2"
 kill -STOP "$KEYRING_PID"
 printf second | kr --timeout 2s set fresh/pw 2>/dev/null; echo "stalled first set: exit $?"
 test -e "$KR_CONFIG_DIR/stores.json" && echo "record: made" || echo "record: none"
-test -e "$KR_VAULT" && echo "file vault: created" || echo "file vault: none"
+test -e "$DEFAULT_VAULT" && echo "file vault: created" || echo "file vault: none"
 kill -CONT "$KEYRING_PID"
 printf ok | kr set fresh/pw 2>/dev/null && echo "recovered: $(kr get fresh/pw)"
 `, "KR_PASSPHRASE=pw")
@@ -202,6 +202,78 @@ kr --service other get only/ss 2>&1; echo "exit $?"
 		}
 	}
 	if t.Failed() {
+		t.Logf("output:\n%s", got)
+	}
+}
+
+// TestNamespaceDesktopTeam: with the Secret Service recorded and a team
+// vault mounted at team/, a name says where its secret lives: team/ names
+// go to the vault and never reach the Secret Service, others go to the
+// Secret Service; ls lists both; exec resolves both; a vault named by
+// --vault or KR_VAULT is the store of that command; mv carries NUL, CR/LF
+// and 64 KiB byte for byte between the homes; and export --keep-names
+// copies a whole namespace into another store.
+func TestNamespaceDesktopTeam(t *testing.T) {
+	got := runInKeyringSession(t, `
+set -e
+printf personal | kr set db/prod
+echo "recorded: $(kr backend)"
+kr vault init "$HOME/team" --mount team 2>&1 | grep -c 'mounted the vault' | sed 's/^/mount said: /'
+printf teamv | kr set team/db/prod
+test -f "$HOME/team/secrets/db/prod.age" && echo "team file: yes"
+echo "in the Secret Service under team/: $(secret-tool search --all service kr 2>&1 | grep -c '^attribute.username = team/' || true)"
+echo "ss db/prod: $(secret-tool lookup service kr username db/prod)"
+echo "ls:"; kr ls
+kr exec -e P=team/db/prod -e Q=db/prod -- sh -c 'echo "exec: $P $Q"'
+echo "ref: $(TEAM=kr://team/db/prod kr env --format dotenv | grep TEAM)"
+
+kr vault init "$HOME/other" >/dev/null 2>&1
+printf v1 | kr --vault "$HOME/other" set x/flag 2>notice.txt
+printf v2 | KR_VAULT="$HOME/other" kr set x/env 2>>notice.txt
+for n in x/flag x/env; do test -f "$HOME/other/secrets/$n.age" && echo "$n: in the vault"; done
+secret-tool lookup service kr username x/flag >/dev/null 2>&1 || echo "x/flag: not in the Secret Service"
+echo "notices: $(grep -c 'names the file vault' notice.txt)"
+sed 's/^/  /' notice.txt
+
+head -c 65536 /dev/urandom > big; printf 'a\0b\r\nc\r\n' >> big
+kr set bin/v < big
+kr mv bin/v team/bin/v
+kr get team/bin/v | cmp - big && echo "mv into the vault: same bytes"
+secret-tool lookup service kr username bin/v >/dev/null 2>&1 || echo "mv into the vault: source gone"
+kr mv team/bin/v bin/v
+kr get bin/v | cmp - big && echo "mv back: same bytes"
+test -e "$HOME/team/secrets/bin/v.age" || echo "mv back: vault copy gone"
+
+kr export --keep-names --format json > all.json
+kr --vault "$HOME/copy" init >/dev/null 2>&1
+kr --service copy --vault "$HOME/copy" import all.json
+for n in $(kr ls); do
+	kr get "$n" > a; kr --service copy --vault "$HOME/copy" get "$n" > b
+	cmp -s a b && echo "copied: $n" || echo "differs: $n"
+done
+`, "KR_PASSPHRASE=pw")
+	for _, want := range []string{
+		"recorded: secretservice (recorded for service kr",
+		"mount said: 1\n",
+		"team file: yes\n",
+		"in the Secret Service under team/: 0\n",
+		"ss db/prod: personal\n",
+		"ls:\ndb/prod\nteam/db/prod\nexec: teamv personal\n",
+		"ref: TEAM=\"teamv\"\n",
+		"x/flag: in the vault\nx/env: in the vault\nx/flag: not in the Secret Service\n",
+		"notices: 1\n",
+		"mv into the vault: same bytes\nmv into the vault: source gone\n",
+		"mv back: same bytes\nmv back: vault copy gone\n",
+		"copied: bin/v\ncopied: db/prod\ncopied: team/db/prod\n",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("output lacks %q", want)
+		}
+	}
+	if strings.Contains(got, "differs") {
+		t.Error("export --keep-names | import changed a value")
+	}
+	if t.Failed() || testing.Verbose() {
 		t.Logf("output:\n%s", got)
 	}
 }

@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"runtime"
 
 	"github.com/kr-keyring/kr/backends"
 	"github.com/kr-keyring/kr/backends/dpapi"
+	"github.com/kr-keyring/kr/backends/filevault"
 	"github.com/kr-keyring/kr/backends/keychain"
 	"github.com/kr-keyring/kr/backends/secretservice"
 	"github.com/kr-keyring/kr/internal/config"
@@ -42,8 +45,21 @@ func (a *App) explicitBackend() bool {
 	return a.BackendName != "" && a.BackendName != backends.Auto
 }
 
-// storeRecord reads the record of chosen stores.
+// storeRecord reads the record of chosen stores and mounts, once a run.
+// A change reads it afresh (see updateRecord).
 func (a *App) storeRecord() (*config.Stores, error) {
+	if a.record != nil {
+		return a.record, nil
+	}
+	rec, err := a.loadRecord()
+	if err != nil {
+		return nil, err
+	}
+	a.record = rec
+	return rec, nil
+}
+
+func (a *App) loadRecord() (*config.Stores, error) {
 	dir, err := config.Dir(a.Getenv)
 	if err != nil {
 		return nil, err
@@ -55,28 +71,32 @@ func (a *App) storeRecord() (*config.Stores, error) {
 	return rec, nil
 }
 
-// updateStoreRecord changes the record of chosen stores under its lock:
-// change sees what another kr recorded meanwhile.
-func (a *App) updateStoreRecord(change func(rec *config.Stores) error) error {
+// updateRecord changes the record under its lock (config.UpdateStores):
+// change sees what another kr recorded meanwhile, and may return
+// errUnchanged to write nothing.
+func (a *App) updateRecord(change func(*config.Stores) error) error {
 	dir, err := config.Dir(a.Getenv)
 	if err != nil {
 		return err
 	}
-	return config.UpdateStores(dir, change)
+	err = config.UpdateStores(dir, change)
+	if errors.Is(err, errUnchanged) {
+		return nil
+	}
+	a.record = nil // read afresh when next asked
+	return err
 }
+
+// errUnchanged tells updateRecord that there is nothing to write.
+var errUnchanged = errors.New("unchanged")
 
 // recordedStore is the store recorded for the service on this OS, or "".
 func (a *App) recordedStore() (string, error) {
-	if a.recorded != nil {
-		return *a.recorded, nil
-	}
 	rec, err := a.storeRecord()
 	if err != nil {
 		return "", err
 	}
-	name := rec.Get(a.Service, runtime.GOOS)
-	a.recorded = &name
-	return name, nil
+	return rec.Get(a.Service, runtime.GOOS), nil
 }
 
 // Backend opens the store for this run, once: the one named by --backend
@@ -95,6 +115,9 @@ func (a *App) Backend(ctx context.Context) (backends.Backend, error) {
 	}
 	native, fallback := a.stores()
 	ch, err := backends.Select(ctx, a.BackendName, recorded, native, fallback)
+	if err == nil && a.vaultNamed != "" {
+		a.tellNamedVault()
+	}
 	if ch.Notice != "" {
 		fmt.Fprintf(a.IO.ErrOut, "kr: %s (service %s)\n", ch.Notice, a.Service)
 	}
@@ -103,6 +126,52 @@ func (a *App) Backend(ctx context.Context) (backends.Backend, error) {
 	}
 	a.opened, a.choice = ch.Backend, ch
 	return ch.Backend, nil
+}
+
+// tellNamedVault says, once for each vault and service, that a vault named
+// by --vault or KR_VAULT was used although another store is recorded: the
+// command did what it was told, and the user learns that other commands
+// use the recorded store.
+func (a *App) tellNamedVault() {
+	recorded, err := a.recordedStore()
+	if err != nil || recorded == "" {
+		return
+	}
+	if recorded == backends.File {
+		if dir, err := filevault.DefaultDir(); err == nil && sameDir(dir, a.VaultDir) {
+			return
+		}
+	}
+	native, fallback := a.stores()
+	c, ok := backends.Lookup(recorded, native, fallback)
+	if !ok {
+		return
+	}
+	where := c.Label
+	if recorded == backends.File {
+		where = "the default file vault"
+	}
+	told := false
+	a.updateRecord(func(rec *config.Stores) error {
+		if told = rec.Tell("named-vault\x00" + a.Service + "\x00" + a.VaultDir); !told {
+			return errUnchanged
+		}
+		return nil
+	})
+	if told {
+		fmt.Fprintf(a.IO.ErrOut, "kr: %s names the file vault %s, used for this command; without it, service %s uses %s (said once)\n",
+			a.vaultNamed, a.VaultDir, a.Service, where)
+	}
+}
+
+// sameDir reports whether two paths name one directory.
+func sameDir(a, b string) bool {
+	if filepath.Clean(a) == filepath.Clean(b) {
+		return true
+	}
+	fa, err1 := os.Stat(a)
+	fb, err2 := os.Stat(b)
+	return err1 == nil && err2 == nil && os.SameFile(fa, fb)
 }
 
 // storeError adds the next step to a failure to open the store.
@@ -127,16 +196,14 @@ func (a *App) recordChoice() error {
 	}
 	a.choice.New = false
 	name := backends.Unwrap(a.opened).Name()
-	recorded := false
-	err := a.updateStoreRecord(func(rec *config.Stores) error {
+	err := a.updateRecord(func(rec *config.Stores) error {
 		if rec.Get(a.Service, runtime.GOOS) != "" {
-			return nil // another kr recorded it meanwhile
+			return errUnchanged // another kr recorded it meanwhile
 		}
 		rec.Set(a.Service, runtime.GOOS, name)
-		recorded = true
 		return nil
 	})
-	if err != nil || !recorded {
+	if err != nil {
 		return err
 	}
 	native, fallback := a.stores()
@@ -173,6 +240,9 @@ func (a *App) storeName() string {
 func (a *App) elsewhere(ctx context.Context, name string) string {
 	if a.explicitBackend() || a.opened == nil {
 		return ""
+	}
+	if _, mounted := a.mountOf(name); mounted {
+		return "" // a mounted name has one home
 	}
 	ctx, cancel := context.WithTimeout(ctx, backends.ProbeTimeout)
 	defer cancel()

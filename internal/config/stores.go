@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io/fs"
 	"path/filepath"
+	"slices"
+	"strings"
 
 	"github.com/kr-keyring/kr/internal/limitio"
 	"github.com/kr-keyring/kr/internal/strictjson"
@@ -14,7 +16,14 @@ import (
 // StoresFile is the record of which store each service uses, in Dir.
 const StoresFile = "stores.json"
 
-const storesVersion = 1
+// storesVersion is the format written when the record holds only store
+// choices; storesVersionMounts when it holds mounts or notices too, so that
+// a kr that knows no mounts refuses the record (naming the version it
+// needs) instead of sending mounted names to the OS store.
+const (
+	storesVersion       = 1
+	storesVersionMounts = 2
+)
 
 // Stores records the store chosen for each service, per operating system:
 // configuration directories get synced between machines, and the store
@@ -33,6 +42,29 @@ type storesRecord struct {
 	Version int `json:"version"`
 	// Stores maps service -> GOOS -> backend name.
 	Stores map[string]map[string]string `json:"stores"`
+	// Mounts maps service -> prefix -> where names under prefix+"/" live.
+	Mounts map[string]map[string]MountTarget `json:"mounts,omitempty"`
+	// Told lists the one-time notices already shown.
+	Told []string `json:"told,omitempty"`
+}
+
+// MountTarget is the store a mounted prefix's names live in. Kind says
+// what the other fields mean: MountFile is the file vault at Dir (an
+// absolute path).
+type MountTarget struct {
+	Kind string `json:"kind"`
+	Dir  string `json:"dir,omitempty"`
+}
+
+// MountFile is the kind of a mount on a file vault.
+const MountFile = "file"
+
+// String says where the mount's names live, as people call it.
+func (t MountTarget) String() string {
+	if t.Kind == MountFile {
+		return "the vault at " + t.Dir
+	}
+	return t.Kind
 }
 
 // LoadStores reads the record in dir; a missing file is an empty record.
@@ -57,8 +89,15 @@ func parseStores(path string, b []byte) (*Stores, error) {
 	if err := strictjson.Unmarshal(b, &s.rec); err != nil {
 		return nil, fmt.Errorf("%s is damaged: %w", s.path, err)
 	}
-	if s.rec.Version != storesVersion {
-		return nil, fmt.Errorf("%s has format version %d; this kr reads version %d", s.path, s.rec.Version, storesVersion)
+	if s.rec.Version != storesVersion && s.rec.Version != storesVersionMounts {
+		return nil, fmt.Errorf("%s has format version %d; this kr reads versions %d and %d", s.path, s.rec.Version, storesVersion, storesVersionMounts)
+	}
+	for service, ms := range s.rec.Mounts {
+		for prefix, t := range ms {
+			if err := t.check(prefix); err != nil {
+				return nil, fmt.Errorf("%s is damaged: service %s: %w", s.path, service, err)
+			}
+		}
 	}
 	return s, nil
 }
@@ -77,7 +116,7 @@ func UpdateStores(dir string, change func(s *Stores) error) error {
 		if err := change(s); err != nil {
 			return nil, err
 		}
-		if old != nil || len(s.rec.Stores) > 0 {
+		if old != nil || len(s.rec.Stores) > 0 || len(s.rec.Mounts) > 0 || len(s.rec.Told) > 0 {
 			return s.encode()
 		}
 		return nil, nil // nothing recorded and nothing to record
@@ -115,7 +154,68 @@ func (s *Stores) Set(service, goos, store string) {
 	s.rec.Stores[service][goos] = store
 }
 
+// Mounts returns service's mounts: prefix -> target.
+func (s *Stores) Mounts(service string) map[string]MountTarget {
+	return s.rec.Mounts[service]
+}
+
+// Mount records that names under prefix+"/" of service live at t. The
+// caller has checked that prefix overlaps no other mount.
+func (s *Stores) Mount(service, prefix string, t MountTarget) error {
+	if err := t.check(prefix); err != nil {
+		return err
+	}
+	if s.rec.Mounts == nil {
+		s.rec.Mounts = map[string]map[string]MountTarget{}
+	}
+	if s.rec.Mounts[service] == nil {
+		s.rec.Mounts[service] = map[string]MountTarget{}
+	}
+	s.rec.Mounts[service][prefix] = t
+	return nil
+}
+
+// Unmount forgets the mount at prefix; false when there was none.
+func (s *Stores) Unmount(service, prefix string) bool {
+	if _, ok := s.rec.Mounts[service][prefix]; !ok {
+		return false
+	}
+	delete(s.rec.Mounts[service], prefix)
+	if len(s.rec.Mounts[service]) == 0 {
+		delete(s.rec.Mounts, service)
+	}
+	return true
+}
+
+// Tell reports whether the one-time notice key is still to be shown, and
+// records it as shown (saved when inside UpdateStores).
+func (s *Stores) Tell(key string) bool {
+	if slices.Contains(s.rec.Told, key) {
+		return false
+	}
+	s.rec.Told = append(s.rec.Told, key)
+	return true
+}
+
+func (t MountTarget) check(prefix string) error {
+	if prefix == "" || strings.HasPrefix(prefix, "/") || strings.HasSuffix(prefix, "/") {
+		return fmt.Errorf("mount prefix %q is not a name", prefix)
+	}
+	switch t.Kind {
+	case MountFile:
+		if !filepath.IsAbs(t.Dir) {
+			return fmt.Errorf("mount %s: %q is not an absolute path", prefix, t.Dir)
+		}
+		return nil
+	}
+	return fmt.Errorf("mount %s: unknown kind %q", prefix, t.Kind)
+}
+
 func (s *Stores) encode() ([]byte, error) {
+	s.rec.Version = storesVersion
+	if len(s.rec.Mounts) > 0 || len(s.rec.Told) > 0 {
+		s.rec.Version = storesVersionMounts
+	}
 	b, err := json.MarshalIndent(s.rec, "", "  ")
 	if err != nil {
 		return nil, err
