@@ -444,6 +444,10 @@ func TestGitCredentialNamedSharedVault(t *testing.T) {
 	if got := g.ok(t, "protocol=https\nhost=example.org\n\n", "git", "credential", "fill"); !strings.Contains(got, "password=s3cret\n") {
 		t.Fatalf("git credential fill = %q", got)
 	}
+	// kr doctor notes the logins, named on purpose, without a warning.
+	if out, _, _ := g.run(t, "", exe, "doctor"); !strings.Contains(out, "info  helper logins") {
+		t.Errorf("kr doctor on the named shared vault said:\n%s", out)
+	}
 	g.env = append(env, "KR_VAULT="+other)
 	if _, errOut, _ := g.run(t, login, "git", "credential", "approve"); !strings.Contains(errOut, "shared vault") {
 		t.Errorf("git credential approve into another shared vault said %q", errOut)

@@ -4,12 +4,15 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/kr-keyring/kr/backends"
 	"github.com/kr-keyring/kr/backends/filevault"
 	"github.com/kr-keyring/kr/internal/config"
+	"github.com/kr-keyring/kr/internal/dockercred"
+	"github.com/kr-keyring/kr/internal/gitcred"
 )
 
 // refuseSharedHelperStore stops a credential helper from writing a login
@@ -85,4 +88,43 @@ func (a *App) otherMembers(ctx context.Context, v *filevault.Vault) ([]filevault
 	}
 	mine := a.myKeys(ctx, v)
 	return slices.DeleteFunc(all, func(m filevault.Member) bool { return slices.Contains(mine, m.Key) }), nil
+}
+
+// helperItemsCheck is `kr doctor`'s word on logins credential helpers
+// filed in a vault that other members read (by a kr before helpers
+// refused to, or copied there): every member reads them. None, or none
+// to warn about, is no line; a vault named in `kr setup` is told as
+// info.
+func (a *App) helperItemsCheck(ctx context.Context, v *filevault.Vault) []check {
+	others, err := a.otherMembers(ctx, v)
+	if err != nil {
+		return []check{{"helper logins", "fail", err.Error()}}
+	}
+	if len(others) == 0 {
+		return nil
+	}
+	var found []string
+	for _, prefix := range []string{gitcred.NamePrefix, dockercred.NamePrefix} {
+		names, err := v.List(ctx, prefix)
+		if err != nil {
+			return []check{{"helper logins", "fail", err.Error()}}
+		}
+		found = append(found, names...)
+	}
+	if len(found) == 0 {
+		return nil
+	}
+	named, err := a.helperVault(v.Dir())
+	if err != nil {
+		return []check{{"helper logins", "fail", err.Error()}}
+	}
+	shown := found
+	if len(shown) > 5 {
+		shown = append(shown[:5:5], "...")
+	}
+	if named {
+		return []check{{"helper logins", "info", fmt.Sprintf("%d login(s) of credential helpers in %s, which 'kr setup' named for them: %s", len(found), v.Dir(), strings.Join(shown, ", "))}}
+	}
+	return []check{{"helper logins", "warn", fmt.Sprintf("%d login(s) of credential helpers in %s, which %s reads too: %s (remove them with 'kr rm' and change those passwords, or name the vault in 'kr setup git|docker --apply --vault' if they are meant for the team)",
+		len(found), v.Dir(), memberName(others[0].Name), strings.Join(shown, ", "))}}
 }
