@@ -48,6 +48,17 @@ func (v *Vault) secretPath(name string) string {
 	return filepath.Join(v.opts.Dir, secretsDir, filepath.FromSlash(escapeName(name))+secretExt)
 }
 
+// DamagedError is a secret file that does not decrypt or parse. Path lets
+// a caller say where the damage came from: a vault in a git work tree
+// got the file from a commit.
+type DamagedError struct {
+	Path string // the file, absolute
+	err  error
+}
+
+func (e *DamagedError) Error() string { return e.err.Error() }
+func (e *DamagedError) Unwrap() error { return e.err }
+
 // Get decrypts name's file and checks that it holds name.
 func (v *Vault) Get(ctx context.Context, name string) (_ []byte, err error) {
 	defer nameOp(&err, "get", name)
@@ -89,12 +100,12 @@ func (v *Vault) Get(ctx context.Context, name string) (_ []byte, err error) {
 			errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, backends.ErrUnavailable) {
 			return nil, err
 		}
-		return nil, fmt.Errorf("file %s is damaged or not for this vault: %w", v.rel(p), err)
+		return nil, &DamagedError{Path: p, err: fmt.Errorf("file %s is damaged or not for this vault: %w", v.rel(p), err)}
 	}
 	bound, value, err := parseSecret(plain)
 	if err != nil {
 		clear(plain)
-		return nil, fmt.Errorf("file %s is damaged: %w", v.rel(p), err)
+		return nil, &DamagedError{Path: p, err: fmt.Errorf("file %s is damaged: %w", v.rel(p), err)}
 	}
 	if bound != name && !isConflictCopy(name, bound) {
 		clear(plain)

@@ -101,6 +101,7 @@ func (a *App) doctor(ctx context.Context) []check {
 					checks = append(checks, check{"records", "warn", fmt.Sprintf("%d secret(s) are not encrypted to the recipients that govern them now (members changed in another clone): run 'kr vault sync'", len(stale))})
 				}
 			}
+			checks = append(checks, a.helperItemsCheck(ctx, v)...)
 		}
 	}
 	checks = append(checks, a.mountChecks(ctx)...)

@@ -41,13 +41,18 @@ that keeps passwords in plain text (store, cache) is turned off by an empty
 credential.helper line before kr's, which makes git forget the helpers
 read before it, and kr says so; other helpers are named and left alone
 unless --replace is given, which turns them off the same way. Empty lines
-already there are kept.`,
+already there are kept. With --vault DIR and --apply, git-credential-kr may
+store logins in that vault even when other members read it (a team's shared
+deploy logins); without it a shared vault takes none.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if replace {
 				apply = true
 			}
-			return app.setupGit(cmd.Context(), apply, replace)
+			if err := app.setupGit(cmd.Context(), apply, replace); err != nil {
+				return err
+			}
+			return app.setupHelperVault(cmd, apply)
 		},
 	}
 	cmd.Flags().BoolVar(&apply, "apply", false, "apply the configuration")

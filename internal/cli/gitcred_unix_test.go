@@ -393,3 +393,66 @@ func TestGitCredentialSharedVault(t *testing.T) {
 		t.Fatalf("kr ls of the user's own vault after approve = %q", names)
 	}
 }
+
+// TestGitCredentialNamedSharedVault: a shared vault the user named in
+// `kr setup git --vault` takes git's logins, reached by any path (the
+// record is made through a symlink); another shared vault still takes
+// none.
+func TestGitCredentialNamedSharedVault(t *testing.T) {
+	g := newGitEnv(t)
+	exe, _ := os.Executable()
+	mate, err := age.GenerateX25519Identity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	me, err := age.GenerateX25519Identity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := filepath.Join(g.dir, "me.key")
+	if err := os.WriteFile(key, []byte(me.String()+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	g.env = append(g.env, "KR_IDENTITY_FILE="+key)
+	team := filepath.Join(g.dir, "team")
+	other := filepath.Join(g.dir, "other")
+	for _, dir := range []string{team, other} {
+		g.ok(t, "", exe, "vault", "init", "--name", "me", dir)
+		g.ok(t, "", exe, "--vault", dir, "vault", "recipients", "add", "mate", mate.Recipient().String())
+	}
+	link := filepath.Join(g.dir, "team-link")
+	if err := os.Symlink(team, link); err != nil {
+		t.Fatal(err)
+	}
+	// Printing the configuration records nothing.
+	g.ok(t, "", exe, "setup", "git", "--vault", link)
+	env := g.env
+	g.env = append(env, "KR_VAULT="+team)
+	login := "protocol=https\nhost=example.org\nusername=deploy\npassword=s3cret\n\n"
+	g.ok(t, "", "git", "config", "--global", "credential.helper", "kr")
+	if _, errOut, _ := g.run(t, login, "git", "credential", "approve"); !strings.Contains(errOut, "shared vault") {
+		t.Fatalf("before kr setup --apply --vault, git credential approve said %q", errOut)
+	}
+	g.ok(t, "", "git", "config", "--global", "--unset-all", "credential.helper")
+	g.env = env
+	g.ok(t, "", exe, "setup", "git", "--apply", "--vault", link)
+	g.env = append(env, "KR_VAULT="+team)
+	g.ok(t, login, "git", "credential", "approve")
+	if names := g.ok(t, "", exe, "ls"); names != "git/https/example.org/deploy\n" {
+		t.Fatalf("kr ls of the named shared vault after approve = %q", names)
+	}
+	if got := g.ok(t, "protocol=https\nhost=example.org\n\n", "git", "credential", "fill"); !strings.Contains(got, "password=s3cret\n") {
+		t.Fatalf("git credential fill = %q", got)
+	}
+	// kr doctor notes the logins, named on purpose, without a warning.
+	if out, _, _ := g.run(t, "", exe, "doctor"); !strings.Contains(out, "info  helper logins") {
+		t.Errorf("kr doctor on the named shared vault said:\n%s", out)
+	}
+	g.env = append(env, "KR_VAULT="+other)
+	if _, errOut, _ := g.run(t, login, "git", "credential", "approve"); !strings.Contains(errOut, "shared vault") {
+		t.Errorf("git credential approve into another shared vault said %q", errOut)
+	}
+	if files, _ := filepath.Glob(filepath.Join(other, "secrets", "*")); len(files) != 0 {
+		t.Fatalf("the other shared vault holds %q", files)
+	}
+}

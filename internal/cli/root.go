@@ -52,6 +52,7 @@ func Run(ctx context.Context, app *App, args []string) int {
 	err := root.ExecuteContext(ctx)
 	app.dropAgentConn()
 	if err != nil {
+		err = app.traceDamage(ctx, err)
 		printError(app.IO.ErrOut, err)
 	}
 	return exitCode(err)

@@ -21,10 +21,15 @@ func newSetupDockerCmd(app *App) *cobra.Command {
 docker-credential-kr on PATH (a link to kr). With --apply, write it; running
 it again changes nothing. Another credsStore already set is named and left
 alone unless --replace is given (its logins stay in its store: log in again).
-credHelpers entries, which docker asks before credsStore, are named.`,
+credHelpers entries, which docker asks before credsStore, are named. With
+--vault DIR and --apply, docker-credential-kr may store logins in that vault
+even when other members read it; without it a shared vault takes none.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return app.setupDocker(apply || replace, replace)
+			if err := app.setupDocker(apply || replace, replace); err != nil {
+				return err
+			}
+			return app.setupHelperVault(cmd, apply || replace)
 		},
 	}
 	cmd.Flags().BoolVar(&apply, "apply", false, "write the configuration")

@@ -76,21 +76,8 @@ func key(vaultDir string) (k, legacy string, err error) {
 	if err != nil {
 		return "", "", err
 	}
-	return resolve(abs), abs, nil
-}
-
-// resolve resolves the symlinks of abs, a path whose last elements may not
-// exist yet (a scope's folder before its first secret).
-func resolve(abs string) string {
-	r, err := filepath.EvalSymlinks(abs)
-	if err == nil {
-		return r
-	}
-	parent := filepath.Dir(abs)
-	if !errors.Is(err, fs.ErrNotExist) || parent == abs {
-		return abs
-	}
-	return filepath.Join(resolve(parent), filepath.Base(abs))
+	k, err = config.ResolveDir(abs)
+	return k, abs, err
 }
 
 // entry returns the vault's list, moving an entry under its legacy key to
