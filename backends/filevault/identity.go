@@ -39,6 +39,9 @@ const maxScryptWorkFactor = 20
 // source is the file's path; every error but a wrong passphrase is an
 // *IdentityError naming it.
 func unwrapIdentity(source string, wrapped, passphrase []byte, want string) (*age.X25519Identity, []byte, error) {
+	if source == "" {
+		source = "the identity file"
+	}
 	sid, err := age.NewScryptIdentity(string(passphrase))
 	if err != nil {
 		return nil, nil, err
