@@ -39,7 +39,7 @@ func (v *Vault) check(from string, key []byte) error {
 		}
 		return err
 	}
-	_, plain, err := unwrapIdentity(wrapped, key, m.Identity)
+	_, plain, err := unwrapIdentity(v.path(from), wrapped, key, m.Identity)
 	clear(plain)
 	return err
 }

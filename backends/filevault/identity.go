@@ -35,7 +35,13 @@ const maxScryptWorkFactor = 20
 // AGE-SECRET-KEY-1 line. age also refuses a scrypt stanza that is not
 // alone in the header; the agent instead refuses a key that is not the
 // vault's.
-func unwrapIdentity(wrapped, passphrase []byte, want string) (*age.X25519Identity, []byte, error) {
+//
+// source is the file's path; every error but a wrong passphrase is an
+// *IdentityError naming it.
+func unwrapIdentity(source string, wrapped, passphrase []byte, want string) (*age.X25519Identity, []byte, error) {
+	if source == "" {
+		source = "the identity file"
+	}
 	sid, err := age.NewScryptIdentity(string(passphrase))
 	if err != nil {
 		return nil, nil, err
@@ -47,12 +53,12 @@ func unwrapIdentity(wrapped, passphrase []byte, want string) (*age.X25519Identit
 		if errors.As(err, &nm) {
 			return nil, nil, ErrBadPassphrase
 		}
-		return nil, nil, fmt.Errorf("identity file: %w", err)
+		return nil, nil, &IdentityError{Source: source, Err: fmt.Errorf("damaged or truncated: %w", err)}
 	}
 	ids, err := age.ParseIdentities(bytes.NewReader(plain))
 	if err != nil {
 		clear(plain)
-		return nil, nil, fmt.Errorf("identity file: %w", err)
+		return nil, nil, &IdentityError{Source: source, Err: errors.New("damaged: it holds no age identity")}
 	}
 	for _, id := range ids {
 		if x, ok := id.(*age.X25519Identity); ok && x.Recipient().String() == want {
@@ -60,7 +66,7 @@ func unwrapIdentity(wrapped, passphrase []byte, want string) (*age.X25519Identit
 		}
 	}
 	clear(plain)
-	return nil, nil, fmt.Errorf("identity file does not hold the vault's identity %s", want)
+	return nil, nil, &IdentityError{Source: source, Err: fmt.Errorf("does not hold the vault's identity %s", want)}
 }
 
 // PassphraseDecrypter unwraps the vault's identity.age with a passphrase,
@@ -99,7 +105,7 @@ func (d *PassphraseDecrypter) identity(ctx context.Context, s Sealed) (*age.X255
 	if err != nil {
 		return nil, err
 	}
-	id, plain, err := unwrapIdentity(wrapped, pass, vid)
+	id, plain, err := unwrapIdentity(s.identityPath, wrapped, pass, vid)
 	clear(pass)
 	if err != nil {
 		return nil, err
@@ -148,7 +154,7 @@ func (v *Vault) rewrap(ctx context.Context, from string, key, newPass []byte) er
 		}
 		return err
 	}
-	_, plain, err := unwrapIdentity(wrapped, key, m.Identity)
+	_, plain, err := unwrapIdentity(v.path(from), wrapped, key, m.Identity)
 	if err != nil {
 		if errors.Is(err, ErrBadPassphrase) && from == recoveryFile {
 			return fmt.Errorf("%w: the recovery code does not open %s", ErrBadPassphrase, recoveryFile)

@@ -14,13 +14,27 @@ import (
 // recipients: a mistake in the setup, not a damaged file.
 var ErrWrongIdentity = errors.New("identity is not a recipient of the vault")
 
+// IdentityError means a key kr was given to read a vault cannot be used:
+// KR_IDENTITY or KR_IDENTITY_FILE is not an age identity, or an identity
+// file (identity.age) is truncated, damaged or another vault's. Source
+// names it (the variable, or the file's path); the secret's own file is
+// not at fault, and the vault reports the error as it is.
+type IdentityError struct {
+	Source string
+	Err    error
+}
+
+func (e *IdentityError) Error() string { return e.Source + ": " + e.Err.Error() }
+func (e *IdentityError) Unwrap() error { return e.Err }
+
 // ParseIdentities reads age identities in age's identity file format (one
-// AGE-SECRET-KEY-1... per line; blank lines and # comments allowed). The
-// error never quotes the input: it is a secret.
-func ParseIdentities(b []byte) ([]age.Identity, error) {
+// AGE-SECRET-KEY-1... per line; blank lines and # comments allowed) from
+// source (a variable's or a file's name). The error never quotes the
+// input: it is a secret.
+func ParseIdentities(b []byte, source string) ([]age.Identity, error) {
 	ids, err := age.ParseIdentities(bytes.NewReader(b))
 	if err != nil {
-		return nil, errors.New("not an age identity file (lines of AGE-SECRET-KEY-1...)")
+		return nil, &IdentityError{Source: source, Err: errors.New("not an age identity file (lines of AGE-SECRET-KEY-1...)")}
 	}
 	return ids, nil
 }

@@ -196,11 +196,7 @@ func (v *Vault) SetMany(ctx context.Context, names []string, values [][]byte) er
 // decryptEach decrypts files in order and hands each plaintext to next,
 // which owns it from then on.
 func (v *Vault) decryptEach(ctx context.Context, m *manifest, files []secretFile, unreadable func(secretFile), next func(secretFile, []byte)) error {
-	sealed := Sealed{identity: func() ([]byte, error) { return v.identityFileOf(m) }}
-	var idErr error
-	if sealed.Recipient, idErr = v.idOf(m); idErr != nil {
-		sealed.identity = func() ([]byte, error) { return nil, idErr }
-	}
+	sealed, idErr := v.sealed(m)
 	for _, f := range files {
 		if err := ctx.Err(); err != nil {
 			return err

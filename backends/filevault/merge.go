@@ -202,10 +202,8 @@ func (r Resolver) Same(ctx context.Context, rel string, upstream, local []byte) 
 		return false
 	}
 	open := func(ct []byte) []byte {
-		s := Sealed{Ciphertext: ct, identity: func() ([]byte, error) { return r.v.identityFileOf(m) }}
-		if s.Recipient, err = r.v.idOf(m); err != nil {
-			s.identity = func() ([]byte, error) { return nil, err }
-		}
+		s, _ := r.v.sealed(m)
+		s.Ciphertext = ct
 		plain, err := r.v.opts.Decrypter.Decrypt(ctx, s)
 		if err != nil {
 			return nil

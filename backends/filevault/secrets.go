@@ -86,18 +86,13 @@ func (v *Vault) Get(ctx context.Context, name string) (_ []byte, err error) {
 	}
 	// Everything the Decrypter needs comes from the vault.json read above:
 	// one read per Get, and one consistent view of the vault.
-	sealed := Sealed{Ciphertext: ct, identity: func() ([]byte, error) { return v.identityFileOf(m) }}
-	if sealed.Recipient, err = v.idOf(m); err != nil {
-		// Only a shared vault fails here, one you have no personal
-		// identity for: a Decrypter holding its own keys (KR_IDENTITY)
-		// may still read it.
-		idErr := err
-		sealed.identity = func() ([]byte, error) { return nil, idErr }
-	}
+	sealed, _ := v.sealed(m)
+	sealed.Ciphertext = ct
 	plain, err := v.opts.Decrypter.Decrypt(ctx, sealed)
 	if err != nil {
+		var ie *IdentityError
 		if errors.Is(err, backends.ErrLocked) || errors.Is(err, ErrBadPassphrase) || errors.Is(err, ErrWrongIdentity) || errors.Is(err, ErrNoIdentity) || errors.Is(err, backends.ErrCanceled) ||
-			errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, backends.ErrUnavailable) {
+			errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, backends.ErrUnavailable) || errors.As(err, &ie) {
 			return nil, err
 		}
 		return nil, &DamagedError{Path: p, err: fmt.Errorf("file %s is damaged or not for this vault: %w", v.rel(p), err)}

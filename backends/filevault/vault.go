@@ -61,6 +61,20 @@ type Sealed struct {
 	Ciphertext []byte
 	Recipient  string
 	identity   func() ([]byte, error)
+	// identityPath is the identity file's path, for errors about it.
+	identityPath string
+}
+
+// sealed is the Sealed of the vault.json m, without its ciphertext. idErr
+// is why there is no identity of ours for it (a shared vault with no
+// personal identity among its members); a Decrypter holding its own keys
+// (KR_IDENTITY) may still read it.
+func (v *Vault) sealed(m *manifest) (s Sealed, idErr error) {
+	s = Sealed{identity: func() ([]byte, error) { return v.identityFileOf(m) }, identityPath: v.identityPathOf(m)}
+	if s.Recipient, idErr = v.idOf(m); idErr != nil {
+		s.identity = func() ([]byte, error) { return nil, idErr }
+	}
+	return s, idErr
 }
 
 // IdentityFile returns the vault's identity.age as stored.
@@ -404,6 +418,17 @@ func (v *Vault) IdentityFile() ([]byte, error) {
 		return nil, err
 	}
 	return v.identityFileOf(m)
+}
+
+// identityPathOf is where identityFileOf reads, "" when nowhere.
+func (v *Vault) identityPathOf(m *manifest) string {
+	if m.Identity != "" {
+		return v.path(identityFile)
+	}
+	if v.opts.Personal != nil {
+		return v.opts.Personal.path(identityFile)
+	}
+	return ""
 }
 
 // identityFileOf is IdentityFile for the vault.json m.

@@ -243,7 +243,7 @@ func TestAddRecipient(t *testing.T) {
 	}
 	// The other vault's identity now reads this vault's secret file.
 	wrapped, _ := other.IdentityFile()
-	id, plain, err := unwrapIdentity(wrapped, []byte("other"), oid)
+	id, plain, err := unwrapIdentity("identity.age", wrapped, []byte("other"), oid)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"os"
 	"os/exec"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -125,4 +126,105 @@ func randomHex(t testing.TB, n int) string {
 		t.Fatal(err)
 	}
 	return hex.EncodeToString(b)
+}
+
+// TestOpenSessionKeyLength records OpenSession calls on the bus while kr
+// opens many DH sessions with the real daemon, the first with a key pair
+// whose public value has a zero top byte. Every public key on the wire must
+// be 128 bytes (KWallet refuses any other length), and every session must
+// read a secret back, including those where the daemon's own key is short.
+// KR_SS_SESSIONS sets the number of sessions (default 100).
+func TestOpenSessionKeyLength(t *testing.T) {
+	monitor := needTool(t, "dbus-monitor", "dbus")
+	sessions := 100
+	if s := os.Getenv("KR_SS_SESSIONS"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 {
+			t.Fatalf("KR_SS_SESSIONS=%q is not a positive number", s)
+		}
+		sessions = n
+	}
+	b := openTest(t, Options{})
+	value := []byte("full-length key")
+	wire := recordBus(t, monitor, func(ctx context.Context) {
+		if err := b.Set(ctx, "keylen", value); err != nil {
+			t.Fatal(err)
+		}
+		check := func(kb *Backend) {
+			t.Helper()
+			got, err := kb.Get(ctx, "keylen")
+			if err != nil || !bytes.Equal(got, value) {
+				t.Fatalf("Get through a new session = %q, %v", got, err)
+			}
+		}
+		// The fixed short key first, on the test's own Backend.
+		kp, err := newDHKeyPair(bytes.NewReader(shortPublicSeed()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := b.openSession(ctx, algorithmDH, kp); err != nil {
+			t.Fatal(err)
+		}
+		check(b)
+		// Then fresh clients, each with its own random key, as kr processes.
+		for range sessions - 1 {
+			conn, err := connect(ctx, env.addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			kb, err := Open(ctx, Options{Conn: conn, Service: b.service})
+			if err != nil {
+				conn.Close()
+				t.Fatal(err)
+			}
+			check(kb)
+			_ = kb.Close()
+			conn.Close()
+		}
+	})
+
+	// Each OpenSession call by its sender and serial, as its reply names it.
+	type callID struct {
+		peer   string
+		serial uint32
+	}
+	calls := make(map[callID]int)
+	var clientLengths, serviceLengths = map[int]int{}, map[int]int{}
+	r := bytes.NewReader(wire)
+	for r.Len() > 0 {
+		msg, err := dbus.DecodeMessage(r)
+		if err != nil {
+			t.Fatalf("decode the monitor's capture (%d bytes left): %v", r.Len(), err)
+		}
+		switch {
+		case msg.Type == dbus.TypeMethodCall && msg.Headers[dbus.FieldMember].Value() == "OpenSession":
+			if len(msg.Body) != 2 || msg.Body[0] != algorithmDH {
+				continue
+			}
+			v, _ := msg.Body[1].(dbus.Variant)
+			key, ok := v.Value().([]byte)
+			if !ok {
+				t.Fatalf("OpenSession argument is a %s, not bytes", v.Signature())
+			}
+			sender, _ := msg.Headers[dbus.FieldSender].Value().(string)
+			calls[callID{sender, msg.Serial()}] = len(key)
+			clientLengths[len(key)]++
+		case msg.Type == dbus.TypeMethodReply:
+			dest, _ := msg.Headers[dbus.FieldDestination].Value().(string)
+			serial, _ := msg.Headers[dbus.FieldReplySerial].Value().(uint32)
+			if _, ok := calls[callID{dest, serial}]; !ok || len(msg.Body) == 0 {
+				continue
+			}
+			v, _ := msg.Body[0].(dbus.Variant)
+			key, _ := v.Value().([]byte)
+			serviceLengths[len(key)]++
+		}
+	}
+	t.Logf("%d DH OpenSession calls; our key lengths: %v; the daemon's key lengths: %v", len(calls), clientLengths, serviceLengths)
+	if len(calls) != sessions {
+		t.Fatalf("monitor saw %d DH OpenSession calls, want %d", len(calls), sessions)
+	}
+	if clientLengths[groupBytes] != sessions {
+		t.Fatalf("public keys sent: %v (length: count), want all %d bytes", clientLengths, groupBytes)
+	}
 }

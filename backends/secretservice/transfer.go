@@ -66,7 +66,12 @@ func newDHKeyPair(random io.Reader) (*dhKeyPair, error) {
 	x := new(big.Int).SetBytes(buf)
 	x.Add(x, big.NewInt(2))
 	y := new(big.Int).Exp(big.NewInt(2), x, oakleyGroup2)
-	return &dhKeyPair{private: x, public: y.Bytes()}, nil
+	// Always the prime's length: KWallet refuses any other size ("Client
+	// public key size is invalid"), and y.Bytes() drops leading zero bytes,
+	// which is one key in 256.
+	public := make([]byte, groupBytes)
+	y.FillBytes(public)
+	return &dhKeyPair{private: x, public: public}, nil
 }
 
 // wipe zeroes the private exponent's words; big.Int has no API for it.

@@ -42,6 +42,57 @@ func TestDHAgreement(t *testing.T) {
 	}
 }
 
+// shortPublicSeed is a private-key seed (the 32 random bytes newDHKeyPair
+// reads) whose public value 2^x mod p has a zero top byte: its minimal
+// encoding is 127 bytes. Found by search; about one seed in 256 does this.
+func shortPublicSeed() []byte {
+	seed := bytes.Repeat([]byte{0xa5}, 32)
+	copy(seed[24:], []byte{0, 0, 0, 0, 0, 0, 0, 43})
+	return seed
+}
+
+// TestPublicKeyAlwaysFullLength: the public key we send is always the
+// prime's 128 bytes, left-padded with zeros, because KWallet refuses any
+// other length. The seed is fixed so the short case is tested every run.
+func TestPublicKeyAlwaysFullLength(t *testing.T) {
+	kp, err := newDHKeyPair(bytes.NewReader(shortPublicSeed()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	y := new(big.Int).Exp(big.NewInt(2), kp.private, oakleyGroup2)
+	if n := len(y.Bytes()); n != groupBytes-1 {
+		t.Fatalf("test seed's public value is %d bytes minimal, want %d (seed no longer fits)", n, groupBytes-1)
+	}
+	if len(kp.public) != groupBytes || kp.public[0] != 0 {
+		t.Fatalf("public key is %d bytes, first byte %#x; want %d bytes starting with 0", len(kp.public), kp.public[0], groupBytes)
+	}
+	if new(big.Int).SetBytes(kp.public).Cmp(y) != 0 {
+		t.Fatal("padded public key has a different value")
+	}
+	// The peer reads the padded key as the same number.
+	peer, err := newDHKeyPair(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ka, err := kp.deriveKey(peer.public)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kb, err := peer.deriveKey(kp.public)
+	if err != nil || !bytes.Equal(ka, kb) {
+		t.Fatalf("keys differ: %x %x, %v", ka, kb, err)
+	}
+	for range 64 {
+		k, err := newDHKeyPair(rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(k.public) != groupBytes {
+			t.Fatalf("public key is %d bytes, want %d", len(k.public), groupBytes)
+		}
+	}
+}
+
 // referenceKey spells the spec out by hand: HKDF-SHA256 with a NULL salt
 // (32 zero bytes) and empty info over the 128-byte big-endian shared
 // secret, first 16 bytes.

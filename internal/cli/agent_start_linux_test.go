@@ -3,6 +3,7 @@ package cli_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -197,5 +198,42 @@ func TestAgentManyClients(t *testing.T) {
 	out, stderr, code := runBounded(t, krWithAgent(t, vault, run, tmp, "--timeout", "60s", "get", "db/pw"))
 	if code != 0 || out != "s3cret" {
 		t.Fatalf("get with 40 idle connections open: exit %d, %q, %s", code, out, stderr)
+	}
+}
+
+// TestAgentLeavesWorkingDirectory: the agent outlives the command that
+// started it, so it must not keep that command's working directory (a
+// mounted directory would stay busy until the agent exits).
+func TestAgentLeavesWorkingDirectory(t *testing.T) {
+	base := t.TempDir()
+	run := filepath.Join(base, "run")
+	work := filepath.Join(base, "work")
+	for _, d := range []string{run, work} {
+		if err := os.Mkdir(d, 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	start := krWithAgent(t, t.TempDir(), run, base, "agent", "start")
+	start.Dir = work
+	if _, stderr, code := runBounded(t, start); code != 0 {
+		t.Fatalf("agent start: exit %d: %s", code, stderr)
+	}
+	t.Cleanup(func() { runBounded(t, krWithAgent(t, t.TempDir(), run, base, "agent", "stop")) })
+	out, stderr, code := runBounded(t, krWithAgent(t, t.TempDir(), run, base, "agent", "status", "--json"))
+	if code != 0 {
+		t.Fatalf("agent status: exit %d: %s", code, stderr)
+	}
+	var st struct{ PID int }
+	if err := json.Unmarshal([]byte(out), &st); err != nil || st.PID <= 0 {
+		t.Fatalf("agent status: %q, %v", out, err)
+	}
+	// The agent is not dumpable: only root reads its /proc/PID/cwd.
+	needRoot(t)
+	cwd, err := os.Readlink(fmt.Sprintf("/proc/%d/cwd", st.PID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cwd != "/" {
+		t.Fatalf("the agent's working directory is %s, want /", cwd)
 	}
 }

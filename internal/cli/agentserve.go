@@ -24,6 +24,12 @@ func (a *App) serveAgent(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// The agent outlives the command that started it and must not keep its
+	// working directory busy (a mounted directory could not be unmounted
+	// until the agent exits). The socket path is absolute.
+	if err := os.Chdir(agentWorkDir()); err != nil {
+		return fmt.Errorf("agent: leave the working directory: %w", err)
+	}
 	l, err := ipc.Listen(path)
 	if err != nil {
 		return err

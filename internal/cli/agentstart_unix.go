@@ -25,6 +25,9 @@ import (
 // signals.
 func detached() *syscall.SysProcAttr { return &syscall.SysProcAttr{Setsid: true} }
 
+// agentWorkDir is where the agent runs: a directory no unmount waits for.
+func agentWorkDir() string { return "/" }
+
 // startLock serialises agent starts, so two clients start one agent. The
 // directory is checked before anything is opened in it (under the temp dir
 // another user may have made it first); the lock file is never reached

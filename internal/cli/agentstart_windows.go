@@ -23,6 +23,16 @@ func detached() *syscall.SysProcAttr {
 	return &syscall.SysProcAttr{CreationFlags: windows.CREATE_NEW_PROCESS_GROUP | windows.DETACHED_PROCESS}
 }
 
+// agentWorkDir is where the agent runs: the Windows directory, on the
+// system drive, which is never ejected or unmapped ("\\" alone would be the
+// root of whatever drive the starting command was on).
+func agentWorkDir() string {
+	if d := os.Getenv("SystemRoot"); d != "" {
+		return d
+	}
+	return os.TempDir()
+}
+
 // startLock serialises agent starts through a lock file in the user's
 // local app data; the wait for it ends with ctx.
 func startLock(ctx context.Context, _ string) (func(), error) {

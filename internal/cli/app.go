@@ -240,9 +240,9 @@ func (a *App) identityFromEnv() (*filevault.KeyDecrypter, error) {
 		b = []byte(v)
 	}
 	defer clear(b)
-	ids, err := filevault.ParseIdentities(b)
+	ids, err := filevault.ParseIdentities(b, src)
 	if err != nil {
-		return nil, withHint(fmt.Errorf("%s: %w", src, err), "'age-keygen' or 'kr identity' make one; unset %s to use a passphrase", src)
+		return nil, withHint(err, "'age-keygen' or 'kr identity' make one; unset %s to use a passphrase", src)
 	}
 	return &filevault.KeyDecrypter{Identities: ids, Source: src}, nil
 }

@@ -90,6 +90,7 @@ func exitCode(err error) int {
 // defaultHint suggests a next step for errors that did not bring their own.
 func defaultHint(err error) string {
 	var ue *usageError
+	var ie *filevault.IdentityError
 	switch {
 	case errors.As(err, &ue):
 		cmd := ue.cmd
@@ -105,6 +106,8 @@ func defaultHint(err error) string {
 		return "check 'kr doctor', or use the file vault with --backend file"
 	case errors.Is(err, filevault.ErrNoVault):
 		return "check --vault and KR_VAULT for a typo; 'kr init' creates a vault there"
+	case errors.As(err, &ie):
+		return "the secrets are not affected: restore the identity file from a backup, or 'kr recover' writes a vault's identity.age again from its recovery code"
 	case errors.Is(err, backends.ErrInvalidName):
 		return "names are 1-256 bytes of A-Z a-z 0-9 . _ - / @ + : in segments separated by /"
 	}

@@ -110,7 +110,7 @@ func TestImportChecksBeforeWriting(t *testing.T) {
 		{"ref.env", "A=1\nB=kr://db/prod\n", nil, "ref.env line 2: B holds a kr:// reference"},
 		{"empty.env", "A=1\nB=\n", nil, "empty.env line 2: B is empty; nothing was imported"},
 		{"dup.env", "A=1\nA=2\n", nil, "dup.env: A is set twice (lines 1 and 2)"},
-		{"bad.env", "A=1\nB=\"unterminated\n", nil, "bad.env: error at line 2: unterminated double quote"},
+		{"bad.env", "A=1\nB=\"unterminated\n", nil, "bad.env:2: unterminated double quote"},
 		{"badname.json", `{"ok": "1", "bad//name": "2"}`, nil, `badname.json key "bad//name": invalid secret name`},
 		{"number.json", `{"A": "1", "B": 2}`, nil, `number.json: the value of "B" is neither a string nor {"base64": "..."}`},
 		{"b64.json", `{"A": {"base64": "s3cret!!"}}`, nil, `b64.json: the value of "A" holds base64 that does not decode`},

@@ -19,6 +19,9 @@ import (
 
 // Main runs kr with the process's arguments and returns the exit code.
 func Main() int {
+	// First, before any command reads a variable, a file or a store: a kr
+	// process may hold secrets for as long as a program it runs.
+	denyInspection()
 	return Run(context.Background(), NewApp(), commandLine(os.Args))
 }
 

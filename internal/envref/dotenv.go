@@ -5,7 +5,6 @@ package envref
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"strings"
 )
@@ -20,7 +19,10 @@ type Var struct {
 // MaxFileSize bounds an env file.
 const MaxFileSize = 1 << 20
 
-// ParseError reports where a file is malformed.
+// ParseError reports where a file is malformed, and never what is there:
+// the text of a malformed line may be part of a secret (an unquoted
+// multi-line key puts its base64 lines where names belong). Msg is always
+// one of the fixed messages below.
 type ParseError struct {
 	File string
 	Line int
@@ -28,8 +30,26 @@ type ParseError struct {
 }
 
 func (e *ParseError) Error() string {
-	return fmt.Sprintf("%s: error at line %d: %s", e.File, e.Line, e.Msg)
+	return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg)
 }
+
+// The parser's messages. They are constants so that no byte of the input
+// can reach an error.
+const (
+	msgNUL           = "NUL byte"
+	msgStrayCR       = "stray carriage return"
+	msgTrailingText  = "unexpected text after the value (quote the whole value, or put a space before a comment)"
+	msgExpectedKey   = "expected KEY=value"
+	msgInvalidName   = "invalid variable name (use letters, digits and _, not starting with a digit; a value that spans lines must be in double quotes)"
+	msgExpectedEqual = "expected '=' after the variable name (a value that spans lines must be in double quotes)"
+	msgUnterminated1 = "unterminated single quote"
+	msgUnterminated2 = "unterminated double quote"
+	msgUnknownEscape = "unknown escape in double quotes (use \\n \\r \\t \\\" \\\\ \\$ or single quotes)"
+)
+
+// parseMessages lists every message a ParseError can carry.
+var parseMessages = []string{msgNUL, msgStrayCR, msgTrailingText, msgExpectedKey, msgInvalidName,
+	msgExpectedEqual, msgUnterminated1, msgUnterminated2, msgUnknownEscape}
 
 // Parse reads dotenv syntax:
 //
@@ -45,7 +65,7 @@ func Parse(b []byte, name string) ([]Var, error) {
 	b = bytes.TrimPrefix(b, []byte("\xef\xbb\xbf"))
 	if bytes.IndexByte(b, 0) >= 0 {
 		line := 1 + bytes.Count(b[:bytes.IndexByte(b, 0)], []byte("\n"))
-		return nil, &ParseError{name, line, "NUL byte"}
+		return nil, &ParseError{name, line, msgNUL}
 	}
 	p := &parser{src: string(b), file: name, line: 1}
 	var vars []Var
@@ -70,8 +90,9 @@ type parser struct {
 
 func (p *parser) eof() bool { return p.pos >= len(p.src) }
 
-func (p *parser) errf(format string, args ...any) error {
-	return &ParseError{p.file, p.line, fmt.Sprintf(format, args...)}
+// fail reports msg at the current line; msg is one of the constants above.
+func (p *parser) fail(msg string) error {
+	return &ParseError{p.file, p.line, msg}
 }
 
 func (p *parser) skipSpaces() {
@@ -96,12 +117,11 @@ func (p *parser) endLine() error {
 		if p.pos+1 < len(p.src) && p.src[p.pos+1] == '\n' {
 			p.pos++
 		} else {
-			return p.errf("stray carriage return")
+			return p.fail(msgStrayCR)
 		}
 	case '\n':
 	default:
-		// Say where, not what: the text may be part of a secret.
-		return p.errf("unexpected text after the value (quote the whole value, or put a space before a comment)")
+		return p.fail(msgTrailingText)
 	}
 	if !p.eof() {
 		p.pos++ // the newline
@@ -127,14 +147,14 @@ func (p *parser) assignment() (Var, bool, error) {
 		}
 	}
 	if key == "" {
-		return Var{}, false, p.errf("expected KEY=value")
+		return Var{}, false, p.fail(msgExpectedKey)
 	}
 	if !validKey(key) {
-		return Var{}, false, p.errf("invalid variable name %q (use letters, digits and _, not starting with a digit)", key)
+		return Var{}, false, p.fail(msgInvalidName)
 	}
 	p.skipSpaces()
 	if p.eof() || p.src[p.pos] != '=' {
-		return Var{}, false, p.errf("expected '=' after %s", key)
+		return Var{}, false, p.fail(msgExpectedEqual)
 	}
 	p.pos++
 	p.skipSpaces()
@@ -207,15 +227,13 @@ func (p *parser) singleQuoted() (string, error) {
 	i := strings.IndexByte(p.src[p.pos:], '\'')
 	if i < 0 {
 		p.line = startLine
-		return "", p.errf("unterminated single quote")
+		return "", p.fail(msgUnterminated1)
 	}
 	v := p.src[p.pos : p.pos+i]
 	p.line += strings.Count(v, "\n")
 	p.pos += i + 1
 	return v, nil
 }
-
-var errUnterminated = errors.New("unterminated double quote")
 
 func (p *parser) doubleQuoted() (string, error) {
 	startLine := p.line
@@ -224,7 +242,7 @@ func (p *parser) doubleQuoted() (string, error) {
 	for {
 		if p.eof() {
 			p.line = startLine
-			return "", p.errf("%v", errUnterminated)
+			return "", p.fail(msgUnterminated2)
 		}
 		c := p.src[p.pos]
 		p.pos++
@@ -252,8 +270,7 @@ func (p *parser) doubleQuoted() (string, error) {
 			case '\n':
 				p.line++ // a line continuation
 			default:
-				// The escaped character is inside a value: not echoed.
-				return "", p.errf("unknown escape in double quotes (use \\n \\r \\t \\\" \\\\ \\$ or single quotes)")
+				return "", p.fail(msgUnknownEscape)
 			}
 		default:
 			b.WriteByte(c)

@@ -1,6 +1,7 @@
 package envref
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 
@@ -51,16 +53,17 @@ func TestParse(t *testing.T) {
 
 func TestParseErrors(t *testing.T) {
 	cases := map[string]string{
-		"A=1\nB\n":          "t.env: error at line 2: expected '=' after B",
-		"A=1\n1X=2\n":       `t.env: error at line 2: invalid variable name "1X"`,
-		"A='open\nB=2\n":    "t.env: error at line 1: unterminated single quote",
-		"A=1\n\nB=\"open\n": "t.env: error at line 3: unterminated double quote",
-		"A=\"x\" junk\n":    `t.env: error at line 1: unexpected text after the value`,
-		"A=\"\\q\"\n":       `t.env: error at line 1: unknown escape in double quotes`,
-		"A=1\nB=\x00\n":     "t.env: error at line 2: NUL byte",
-		"=x\n":              "t.env: error at line 1: expected KEY=value",
-		"export\n":          "t.env: error at line 1: expected KEY=value",
-		"A-B=1\n":           `t.env: error at line 1: invalid variable name "A-B"`,
+		"A=1\nB\n":          "t.env:2: expected '=' after the variable name",
+		"A=1\n1X=2\n":       "t.env:2: invalid variable name",
+		"A='open\nB=2\n":    "t.env:1: unterminated single quote",
+		"A=1\n\nB=\"open\n": "t.env:3: unterminated double quote",
+		"A=\"x\" junk\n":    "t.env:1: unexpected text after the value",
+		"A=\"\\q\"\n":       "t.env:1: unknown escape in double quotes",
+		"A=1\nB=\x00\n":     "t.env:2: NUL byte",
+		"=x\n":              "t.env:1: expected KEY=value",
+		"export\n":          "t.env:1: expected KEY=value",
+		"A-B=1\n":           "t.env:1: invalid variable name",
+		"A=1\rB=2\n":        "t.env:1: stray carriage return",
 	}
 	for src, want := range cases {
 		_, err := Parse([]byte(src), "t.env")
@@ -68,6 +71,102 @@ func TestParseErrors(t *testing.T) {
 			t.Errorf("Parse(%q) error = %v, want %q", src, err, want)
 		}
 	}
+}
+
+// pemKey is the start of an RSA private key as `openssl genpkey` writes
+// it: base64 lines of letters and digits, some with + or /.
+const pemKey = `-----BEGIN PRIVATE KEY-----
+MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7VJTUt9Us8cKj
+MzEfYyjiWA4R4/M2bS1GB4t7NXp98C3SC6dVMvDuictGeurT8jNbvJZHtCSuYEvu
+NMoSfm76oqFvAp8Gy0iz5sxjZmSnXyCdPEovGhLa0VzMaQ8s+CLOyS56YyCFGeJZ
+-----END PRIVATE KEY-----
+`
+
+// TestParseErrorsUnquotedPEM: a multi-line key pasted without quotes puts
+// its base64 lines where names belong. The error names the file and the
+// line, and shows none of the key, whether the line reads as a name
+// without '=' or as an invalid name.
+func TestParseErrorsUnquotedPEM(t *testing.T) {
+	lines := strings.Split(pemKey, "\n")
+	for i, tc := range []struct{ src, want string }{
+		{"A=1\nKEY=" + pemKey, "t.env:3: expected '=' after the variable name (a value that spans lines must be in double quotes)"},
+		{"KEY=" + lines[0] + "\n" + lines[2] + "\n", "t.env:2: invalid variable name (use letters, digits and _, not starting with a digit; a value that spans lines must be in double quotes)"},
+		{"KEY=" + lines[0] + "\n" + lines[4] + "\n", "t.env:2: invalid variable name (use letters, digits and _, not starting with a digit; a value that spans lines must be in double quotes)"},
+		{"export " + lines[1] + "\n", "t.env:1: expected '=' after the variable name (a value that spans lines must be in double quotes)"},
+	} {
+		_, err := Parse([]byte(tc.src), "t.env")
+		if err == nil {
+			t.Fatalf("case %d: Parse succeeded", i)
+		}
+		if err.Error() != tc.want {
+			t.Errorf("case %d: error %q, want %q", i, err, tc.want)
+		}
+		if leak := sharedRun(err.Error(), pemKey, 4); leak != "" {
+			t.Errorf("case %d: error %q shows %q of the key", i, err, leak)
+		}
+	}
+}
+
+// sharedRun returns a run of at least n bytes of secret found in msg
+// (ignoring runs the parser's own messages contain), or "".
+func sharedRun(msg, secret string, n int) string {
+	for i := 0; i+n <= len(secret); i++ {
+		w := secret[i : i+n]
+		if strings.Contains(msg, w) && !inParseMessages(w) {
+			return w
+		}
+	}
+	return ""
+}
+
+func inParseMessages(w string) bool {
+	for _, m := range parseMessages {
+		if strings.Contains(m, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// FuzzParseErrorsHideValues: whatever the file, an error is the file name,
+// the line and one of the parser's fixed messages, and it carries no run
+// of 4 or more bytes of the secret the fuzzer placed anywhere in the file
+// (in a value, a name's place, a quote, a comment). Each \x01 in src
+// becomes the secret.
+func FuzzParseErrorsHideValues(f *testing.F) {
+	for _, c := range []struct{ src, secret string }{
+		{"KEY=\x01\n", pemKey},
+		{"KEY=\x01\n", "a\nb-c/d+e\n"},
+		{"A='\x01", "hunter2"},
+		{"A=\"\x01\\q\x01\"\n", "hunter2"},
+		{"A=\"\x01\"\x01\n", "hunter2"},
+		{"\x01=1\n", "1bad-name"},
+		{"A=1\n\x01\n", "MIIEvQIBADANBgkq"},
+		{"export \x01\n", "hunter2"},
+		{"A=\x01\rB=2", "hunter2"},
+	} {
+		f.Add([]byte(c.src), []byte(c.secret))
+	}
+	f.Fuzz(func(t *testing.T, src, secret []byte) {
+		if len(secret) < 4 || bytes.IndexByte(src, 1) < 0 {
+			return
+		}
+		in := bytes.ReplaceAll(src, []byte{1}, secret)
+		_, err := Parse(in, "f.env")
+		if err == nil {
+			return
+		}
+		var pe *ParseError
+		if !errors.As(err, &pe) || !slices.Contains(parseMessages, pe.Msg) {
+			t.Fatalf("error %q is not one of the parser's messages", err)
+		}
+		if want := fmt.Sprintf("f.env:%d: %s", pe.Line, pe.Msg); err.Error() != want {
+			t.Fatalf("error %q, want %q", err, want)
+		}
+		if leak := sharedRun(pe.Msg, string(secret), 4); leak != "" {
+			t.Fatalf("error %q shows %q of the secret", err, leak)
+		}
+	})
 }
 
 func FuzzParse(f *testing.F) {

@@ -81,16 +81,37 @@ func Parse(r io.Reader) (*Credential, error) {
 		}
 		line = bytes.TrimSuffix(line, []byte("\n"))
 		if len(line) == 0 {
-			return c, nil // the blank line that ends a request, or the end of input
+			break // the blank line that ends a request, or the end of input
 		}
 		if perr := c.set(line); perr != nil {
 			c.Wipe()
 			return nil, fmt.Errorf("%w: line %d: %v", ErrInput, n, perr)
 		}
 		if err != nil {
-			return c, nil // end of input after a last line without newline
+			break // end of input after a last line without newline
 		}
 	}
+	if err := c.checkPort(); err != nil {
+		c.Wipe()
+		return nil, fmt.Errorf("%w: %v", ErrInput, err)
+	}
+	return c, nil
+}
+
+// checkPort refuses a host whose port is not a number from 1 to 65535.
+// git never sends one, and a store that keeps the port apart (the Secret
+// Service's port attribute, the Keychain's port) would otherwise drop it
+// and read or replace the credential of the host without a port.
+func (c *Credential) checkPort() error {
+	host, port := c.hostPort()
+	if host == c.Host {
+		return nil // no colon: no port
+	}
+	n, err := strconv.ParseUint(port, 10, 16)
+	if err != nil || n == 0 {
+		return fmt.Errorf("host %q has a port that is not a number from 1 to 65535", c.Host)
+	}
+	return nil
 }
 
 func (c *Credential) set(line []byte) error {

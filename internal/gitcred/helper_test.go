@@ -89,6 +89,13 @@ func TestParseRefuses(t *testing.T) {
 		"url without ://": "url=example.org\n",
 		"url with NUL":    "url=https://a%00b/\n",
 		"url newline":     "url=https://a%0Ahost=evil/\n",
+		"port abc":        "protocol=https\nhost=example.org:abc\n",
+		"port 0":          "protocol=https\nhost=example.org:0\n",
+		"port 65536":      "protocol=https\nhost=example.org:65536\n",
+		"port empty":      "protocol=https\nhost=example.org:\n",
+		"port signed":     "protocol=https\nhost=example.org:+443\n",
+		"port in url":     "url=https://example.org:abc/\n",
+		"IPv6 port":       "protocol=https\nhost=[::1]:x\n",
 	} {
 		t.Run(name, func(t *testing.T) {
 			c, err := Parse(strings.NewReader(in))
