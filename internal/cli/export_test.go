@@ -1,10 +1,5 @@
 package cli
 
-import (
-	"context"
-	"os"
-)
-
 // MainWithScryptWorkFactor is Main for kr's own tests: vaults and
 // identities are created at scrypt work factor logN (0: kr's default).
 // Tests whose subject is not the KDF run kr this way, so that a busy
@@ -14,5 +9,5 @@ import (
 func MainWithScryptWorkFactor(logN int) int {
 	app := NewApp()
 	app.scryptWorkFactor = logN
-	return Run(context.Background(), app, commandLine(os.Args))
+	return runMain(app)
 }

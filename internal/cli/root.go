@@ -18,11 +18,15 @@ import (
 )
 
 // Main runs kr with the process's arguments and returns the exit code.
-func Main() int {
+func Main() int { return runMain(NewApp()) }
+
+// runMain runs the process's command line on app: Main's body, shared with
+// the test binary's kr, so that both run as the shipped kr does.
+func runMain(app *App) int {
 	// First, before any command reads a variable, a file or a store: a kr
 	// process may hold secrets for as long as a program it runs.
 	denyInspection()
-	return Run(context.Background(), NewApp(), commandLine(os.Args))
+	return Run(context.Background(), app, commandLine(os.Args))
 }
 
 // helperNames maps the file names credential clients look for on PATH to the
