@@ -115,7 +115,9 @@ func (a *App) mount(ctx context.Context, prefix, dir string) error {
 	if err != nil {
 		return err
 	}
-	abs, err := filepath.Abs(dir)
+	// Keyed as kr's records key directories: a symlinked path and its
+	// target are one mount.
+	abs, err := config.ResolveDir(dir)
 	if err != nil {
 		return err
 	}
@@ -157,7 +159,7 @@ func (a *App) checkMount(ctx context.Context, prefix, dir string) (string, error
 	}
 	abs := ""
 	if dir != "" {
-		if abs, err = filepath.Abs(dir); err != nil {
+		if abs, err = config.ResolveDir(dir); err != nil {
 			return "", err
 		}
 	}

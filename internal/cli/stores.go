@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"runtime"
 
 	"github.com/kr-keyring/kr/backends"
@@ -151,9 +149,19 @@ func (a *App) tellNamedVault() {
 	if recorded == backends.File {
 		where = "the default file vault"
 	}
+	dir, err := config.ResolveDir(a.VaultDir)
+	if err != nil {
+		return
+	}
+	key := "named-vault\x00" + a.Service + "\x00" + dir
+	// The record read for this run says whether it was told: no lock, no
+	// write on every command that names a vault.
+	if rec, err := a.storeRecord(); err != nil || rec.Told(key) {
+		return
+	}
 	told := false
 	a.updateRecord(func(rec *config.Stores) error {
-		if told = rec.Tell("named-vault\x00" + a.Service + "\x00" + a.VaultDir); !told {
+		if told = rec.Tell(key); !told {
 			return errUnchanged
 		}
 		return nil
@@ -164,14 +172,12 @@ func (a *App) tellNamedVault() {
 	}
 }
 
-// sameDir reports whether two paths name one directory.
+// sameDir reports whether two paths name one directory, as kr's records
+// key directories (config.ResolveDir).
 func sameDir(a, b string) bool {
-	if filepath.Clean(a) == filepath.Clean(b) {
-		return true
-	}
-	fa, err1 := os.Stat(a)
-	fb, err2 := os.Stat(b)
-	return err1 == nil && err2 == nil && os.SameFile(fa, fb)
+	ra, err1 := config.ResolveDir(a)
+	rb, err2 := config.ResolveDir(b)
+	return err1 == nil && err2 == nil && ra == rb
 }
 
 // storeError adds the next step to a failure to open the store.

@@ -187,10 +187,13 @@ func (s *Stores) Unmount(service, prefix string) bool {
 	return true
 }
 
+// Told reports whether the one-time notice key was shown already.
+func (s *Stores) Told(key string) bool { return slices.Contains(s.rec.Told, key) }
+
 // Tell reports whether the one-time notice key is still to be shown, and
 // records it as shown (saved when inside UpdateStores).
 func (s *Stores) Tell(key string) bool {
-	if slices.Contains(s.rec.Told, key) {
+	if s.Told(key) {
 		return false
 	}
 	s.rec.Told = append(s.rec.Told, key)
