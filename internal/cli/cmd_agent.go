@@ -13,6 +13,7 @@ import (
 
 	"github.com/kr-keyring/kr/agent"
 	"github.com/kr-keyring/kr/backends"
+	"github.com/kr-keyring/kr/internal/config"
 	"github.com/kr-keyring/kr/ipc"
 )
 
@@ -50,6 +51,9 @@ comes from KR_PASSPHRASE_FILE, KR_PASSPHRASE or the terminal.`,
 				}
 				fmt.Fprintf(app.IO.ErrOut, "kr: %d value(s) cached in the agent until %s\n", len(cache), time.Now().Add(ttl).Format("15:04:05"))
 				return nil
+			}
+			if err := app.unlockNeedsVault(); err != nil {
+				return err
 			}
 			v, err := app.memberVault()
 			if err != nil {
@@ -224,4 +228,31 @@ its socket is gone and it has finished serving.`,
 	}
 	cmd.AddCommand(status, start, stop, serve)
 	return cmd
+}
+
+// unlockNeedsVault explains kr unlock where the store in use is an OS
+// store and no file vault is named or mounted: "no vault" would send the
+// user to create one, when what they likely want is --cache.
+func (a *App) unlockNeedsVault() error {
+	if a.vaultNamed != "" {
+		return nil
+	}
+	name := a.storeName()
+	if name == "" || name == backends.File {
+		return nil
+	}
+	if rec, err := a.storeRecord(); err == nil {
+		for _, t := range rec.Mounts(a.Service) {
+			if t.Kind == config.MountFile {
+				return nil
+			}
+		}
+	}
+	label := name
+	native, fallback := a.stores()
+	if c, ok := backends.Lookup(name, native, fallback); ok {
+		label = c.Label
+	}
+	return withHint(usagef("kr unlock opens a file vault, and the store in use is %s, which unlocks with your login or its own prompt", label),
+		"'kr unlock --cache NAME...' keeps its values in the agent for --ttl; for a file vault, name it with --vault DIR or mount it with 'kr mount'")
 }
