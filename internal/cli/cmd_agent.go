@@ -49,7 +49,7 @@ comes from KR_PASSPHRASE_FILE, KR_PASSPHRASE or the terminal.`,
 				if err := app.cacheValues(ctx, cache, ttl); err != nil {
 					return err
 				}
-				fmt.Fprintf(app.IO.ErrOut, "kr: %d value(s) cached in the agent until %s\n", len(cache), time.Now().Add(ttl).Format("15:04:05"))
+				fmt.Fprintf(app.IO.ErrOut, "kr: %s cached in the agent until %s\n", plural(len(cache), "value"), clock(time.Now().Add(ttl)))
 				return nil
 			}
 			if err := app.unlockNeedsVault(); err != nil {
@@ -88,7 +88,7 @@ comes from KR_PASSPHRASE_FILE, KR_PASSPHRASE or the terminal.`,
 			if _, err := v.AcceptUnlocked(ctx); err != nil {
 				return fmt.Errorf("unlock: %w", err)
 			}
-			fmt.Fprintf(app.IO.ErrOut, "kr: vault %s unlocked in the agent until %s\n", v.Dir(), time.Now().Add(ttl).Format("15:04:05"))
+			fmt.Fprintf(app.IO.ErrOut, "kr: vault %s unlocked in the agent until %s\n", v.Dir(), clock(time.Now().Add(ttl)))
 			return nil
 		},
 	}
@@ -170,7 +170,11 @@ systemctl status), 1 when it cannot be asked.`,
 			}
 			fmt.Fprintf(app.IO.Out, "agent: running, pid %d (%s)\n", st.PID, path)
 			for _, v := range st.Vaults {
-				fmt.Fprintf(app.IO.Out, "unlocked: %s until %s\n", v.ID, v.ExpiresAt)
+				until := v.ExpiresAt
+				if t, err := time.Parse(time.RFC3339, v.ExpiresAt); err == nil {
+					until = clock(t)
+				}
+				fmt.Fprintf(app.IO.Out, "unlocked: %s until %s\n", v.ID, until)
 			}
 			for _, k := range st.Cached {
 				fmt.Fprintf(app.IO.Out, "cached: %s\n", strings.ReplaceAll(k, "\x00", " "))
