@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/kr-keyring/kr/internal/testenv"
 )
 
 // TestSecretServiceCLI runs the kr binary against a real gnome-keyring in a
@@ -15,12 +17,7 @@ import (
 func TestSecretServiceCLI(t *testing.T) {
 	need := []string{"dbus-run-session", "gnome-keyring-daemon", "secret-tool", "/usr/bin/python3"}
 	for _, tool := range need {
-		if _, err := exec.LookPath(tool); err != nil {
-			if os.Getenv("CI") != "" {
-				t.Fatalf("%s is missing (CI must install dbus, gnome-keyring, libsecret-tools, python3-keyring)", tool)
-			}
-			t.Skipf("%s is not installed", tool)
-		}
+		testenv.Tool(t, tool, "dbus, gnome-keyring, libsecret-tools, python3-keyring")
 	}
 	exe, err := os.Executable()
 	if err != nil {
@@ -97,12 +94,7 @@ KR_NO_AGENT= kr agent stop
 func runInKeyringSession(t *testing.T, script string, env ...string) string {
 	t.Helper()
 	for _, tool := range []string{"dbus-run-session", "dbus-send", "gnome-keyring-daemon", "secret-tool"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			if os.Getenv("CI") != "" {
-				t.Fatalf("%s is missing (CI must install dbus, gnome-keyring, libsecret-tools)", tool)
-			}
-			t.Skipf("%s is not installed", tool)
-		}
+		testenv.Tool(t, tool, "dbus, gnome-keyring, libsecret-tools")
 	}
 	exe, err := os.Executable()
 	if err != nil {

@@ -17,6 +17,7 @@ import (
 
 	compose "github.com/compose-spec/compose-go/v2/dotenv"
 	"github.com/joho/godotenv"
+	"github.com/kr-keyring/kr/internal/testenv"
 	"github.com/sirupsen/logrus"
 )
 
@@ -76,7 +77,7 @@ json.dump(out, sys.stdout)
 func havePythonDotenv(t *testing.T) bool {
 	t.Helper()
 	err := exec.Command("/usr/bin/python3", "-c", "import dotenv").Run()
-	if err != nil && os.Getenv("CI") != "" && runtime.GOOS == "linux" {
+	if err != nil && testenv.InCI() && runtime.GOOS == "linux" {
 		t.Fatalf("python-dotenv is missing in CI (apt-get install python3-dotenv): %v", err)
 	}
 	return err == nil
