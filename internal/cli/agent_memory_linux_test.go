@@ -56,7 +56,7 @@ func startAgent(t *testing.T, runDir string, asNobody bool, exe string) int {
 
 // TestAgentNotDumpable runs the agent as another user: with
 // PR_SET_DUMPABLE 0 the kernel makes its /proc files root's, so that user's
-// other processes cannot read its memory (issue 4, must show 3).
+// other processes cannot read its memory.
 func TestAgentNotDumpable(t *testing.T) {
 	testenv.Root(t)
 	base, err := os.MkdirTemp("", "kr-dump-")

@@ -10,8 +10,7 @@ import (
 // TestDockerSecretServiceInterop: on a real gnome-keyring, Debian's
 // docker-credential-secretservice reads the login docker-credential-kr
 // stored and kr reads its own, both list both, either erases the other's;
-// kr's item has docker's display label and attributes (issue 11, must
-// show 2).
+// kr's item has docker's display label and attributes.
 func TestDockerSecretServiceInterop(t *testing.T) {
 	testenv.Tool(t, "docker-credential-secretservice", "golang-docker-credential-helpers")
 	got := runInKeyringSession(t, `

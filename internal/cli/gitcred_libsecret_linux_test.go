@@ -48,7 +48,7 @@ func buildLibsecretHelper(t *testing.T) string {
 // port, though the keyring's search would; kr reads the org.git.Password
 // items newer helpers write, which Debian's helper does not (why kr
 // writes the NetworkPassword schema); kr's erase removes the helper's
-// item (issue 11, must show 2).
+// item.
 func TestGitCredentialLibsecretInterop(t *testing.T) {
 	testenv.Tool(t, "git", "git")
 	libsecret := buildLibsecretHelper(t)

@@ -22,7 +22,7 @@ import (
 )
 
 // A dotenv file kr writes is read by other tools, each with its own rules
-// for quotes, escapes and $ (issue 10). These are the readers `kr env
+// for quotes, escapes and $. These are the readers `kr env
 // --format dotenv` must agree with, byte for byte.
 type dotenvReader struct {
 	name  string
