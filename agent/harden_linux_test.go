@@ -8,8 +8,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kr-keyring/kr/internal/testenv"
 	"golang.org/x/sys/unix"
+
+	"github.com/kr-keyring/kr/internal/testenv"
 )
 
 // TestMlockRefused runs Harden and a whole unlock/decrypt as an

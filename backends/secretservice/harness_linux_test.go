@@ -21,8 +21,9 @@ import (
 	"time"
 
 	"github.com/godbus/dbus/v5"
-	"github.com/kr-keyring/kr/internal/testenv"
 	"github.com/zalando/go-keyring"
+
+	"github.com/kr-keyring/kr/internal/testenv"
 )
 
 // The tests run against a real gnome-keyring-daemon on a private bus that
