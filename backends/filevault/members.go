@@ -16,6 +16,7 @@ import (
 	"filippo.io/age"
 
 	"github.com/kr-keyring/kr/backends"
+	"github.com/kr-keyring/kr/backends/filevault/format"
 	"github.com/kr-keyring/kr/internal/atomicfile"
 )
 
@@ -33,7 +34,7 @@ func (v *Vault) Members() ([]Member, error) {
 	}
 	out := make([]Member, len(m.Recipients))
 	for i, k := range m.Recipients {
-		out[i] = Member{Name: m.name(k), Key: k}
+		out[i] = Member{Name: m.Name(k), Key: k}
 	}
 	return out, nil
 }
@@ -75,7 +76,7 @@ func (v *Vault) secretFiles(ctx context.Context, sc *scopes) ([]secretFile, erro
 // Encrypting costs two X25519 operations per recipient and decrypting one,
 // so encryption runs on every CPU. Decryption stays on this goroutine: a
 // Decrypter (the agent's connection) need not be safe for concurrent use.
-func (v *Vault) reencrypt(ctx context.Context, m *manifest, files []secretFile, unreadable func(secretFile)) error {
+func (v *Vault) reencrypt(ctx context.Context, m *format.Manifest, files []secretFile, unreadable func(secretFile)) error {
 	if len(files) == 0 {
 		return nil
 	}
@@ -159,7 +160,7 @@ func (v *Vault) SetMany(ctx context.Context, names []string, values [][]byte) er
 	if err := v.ensureVault(ctx); err != nil {
 		return err
 	}
-	return v.change(ctx, func(m *manifest) error {
+	return v.change(ctx, func(m *format.Manifest) error {
 		if err := v.checkAccepted(m); err != nil {
 			return err
 		}
@@ -186,7 +187,7 @@ func (v *Vault) SetMany(ctx context.Context, names []string, values [][]byte) er
 				if err != nil {
 					return fmt.Errorf("set %s: %w", name, err)
 				}
-				next(secretFile{name: name, path: p, set: set}, secretPlaintext(name, values[i]))
+				next(secretFile{name: name, path: p, set: set}, format.SecretPlaintext(name, values[i]))
 			}
 			return nil
 		})
@@ -195,7 +196,7 @@ func (v *Vault) SetMany(ctx context.Context, names []string, values [][]byte) er
 
 // decryptEach decrypts files in order and hands each plaintext to next,
 // which owns it from then on.
-func (v *Vault) decryptEach(ctx context.Context, m *manifest, files []secretFile, unreadable func(secretFile), next func(secretFile, []byte)) error {
+func (v *Vault) decryptEach(ctx context.Context, m *format.Manifest, files []secretFile, unreadable func(secretFile), next func(secretFile, []byte)) error {
 	sealed, idErr := v.sealed(m)
 	for _, f := range files {
 		if err := ctx.Err(); err != nil {
@@ -221,8 +222,8 @@ func (v *Vault) decryptEach(ctx context.Context, m *manifest, files []secretFile
 		if err != nil {
 			return fmt.Errorf("re-encrypt %s: %w", f.name, err)
 		}
-		bound, _, err := parseSecret(plain)
-		if err == nil && bound != f.name && !isConflictCopy(f.name, bound) {
+		bound, _, err := format.ParseSecret(plain)
+		if err == nil && bound != f.name && !format.IsConflictCopy(f.name, bound) {
 			err = fmt.Errorf("it holds secret %s: renamed or swapped?", bound)
 		}
 		if err != nil {
@@ -234,26 +235,8 @@ func (v *Vault) decryptEach(ctx context.Context, m *manifest, files []secretFile
 	return nil
 }
 
-// isConflictCopy reports whether name is a copy "BOUND.conflict-N" that a
-// sync kept of secret bound: it holds bound's ciphertext as written.
-func isConflictCopy(name, bound string) bool {
-	rest, ok := strings.CutPrefix(name, bound+".conflict-")
-	if !ok || rest == "" || rest[0] == '0' {
-		return false
-	}
-	for i := 0; i < len(rest); i++ {
-		if rest[i] < '0' || rest[i] > '9' {
-			return false
-		}
-	}
-	return true
-}
-
-// ConflictName is the name of a sync's copy n of secret name.
-func ConflictName(name string, n int) string { return fmt.Sprintf("%s.conflict-%d", name, n) }
-
 // change runs fn under the vault's lock with the current vault.json.
-func (v *Vault) change(ctx context.Context, fn func(m *manifest) error) error {
+func (v *Vault) change(ctx context.Context, fn func(m *format.Manifest) error) error {
 	if _, err := v.manifest(); err != nil {
 		return err
 	}
@@ -280,23 +263,23 @@ func (v *Vault) AddRecipient(ctx context.Context, name, key string) (int, error)
 		return 0, fmt.Errorf("recipient %q: %w", key, err)
 	}
 	n := 0
-	err := v.change(ctx, func(m *manifest) error {
-		if name != "" && m.Version == formatVersion {
+	err := v.change(ctx, func(m *format.Manifest) error {
+		if name != "" && !m.Shared() {
 			name = "" // a personal vault's vault.json lists keys only
 		}
 		if name != "" {
 			if err := ValidMemberName(name); err != nil {
 				return err
 			}
-			if k, taken := m.keyOf(name); taken && k != key {
+			if k, taken := m.KeyOf(name); taken && k != key {
 				return fmt.Errorf("%s already names recipient %s", name, k)
 			}
-		} else if m.Version == sharedVersion {
+		} else if m.Shared() {
 			return errors.New("a shared vault's recipients have names: give one")
 		}
 		if slices.Contains(m.Recipients, key) {
-			if m.name(key) != name {
-				return fmt.Errorf("%s is already a recipient, named %q", key, m.name(key))
+			if m.Name(key) != name {
+				return fmt.Errorf("%s is already a recipient, named %q", key, m.Name(key))
 			}
 			return nil
 		}
@@ -309,7 +292,7 @@ func (v *Vault) AddRecipient(ctx context.Context, name, key string) (int, error)
 		if err := v.checkAccepted(m); err != nil {
 			return err
 		}
-		next := m.clone()
+		next := m.Clone()
 		next.Recipients = append(next.Recipients, key)
 		if name != "" {
 			next.Names[key] = name
@@ -328,16 +311,6 @@ func (v *Vault) AddRecipient(ctx context.Context, name, key string) (int, error)
 	return n, err
 }
 
-func (m *manifest) clone() *manifest {
-	c := *m
-	c.Recipients = slices.Clone(m.Recipients)
-	c.Names = map[string]string{}
-	for k, n := range m.Names {
-		c.Names[k] = n
-	}
-	return &c
-}
-
 // RemoveRecipient takes key out of vault.json and out of every scope, and
 // re-encrypts every secret it could read to the remaining recipients. It
 // returns those secrets' names: copies made before (git history, backups)
@@ -346,7 +319,7 @@ func (m *manifest) clone() *manifest {
 // interruption, it finishes the job. The accepted record forgets the key.
 func (v *Vault) RemoveRecipient(ctx context.Context, key string) ([]string, error) {
 	var readable []string
-	err := v.change(ctx, func(m *manifest) error {
+	err := v.change(ctx, func(m *format.Manifest) error {
 		if !slices.Contains(m.Recipients, key) {
 			return fmt.Errorf("%s is not a recipient of %s", key, v.opts.Dir)
 		}
@@ -356,7 +329,7 @@ func (v *Vault) RemoveRecipient(ctx context.Context, key string) ([]string, erro
 		if len(m.Recipients) == 1 {
 			return fmt.Errorf("%w: it is the only one, and nobody could read the secrets", ErrLastRecipient)
 		}
-		next := m.clone()
+		next := m.Clone()
 		next.Recipients = slices.DeleteFunc(next.Recipients, func(r string) bool { return r == key })
 		delete(next.Names, key)
 		if err := v.checkAccepted(next); err != nil {
@@ -389,7 +362,7 @@ func (v *Vault) RemoveRecipient(ctx context.Context, key string) ([]string, erro
 				return err
 			}
 			after.override(dir, keys)
-			scopeWrites[set.file] = formatScope(folder, keys, next.Names)
+			scopeWrites[set.file] = format.FormatScope(folder, keys, next.Names)
 		}
 		files, err := v.secretFiles(ctx, before)
 		if err != nil {
@@ -483,7 +456,7 @@ func (v *Vault) SetScope(ctx context.Context, folder string, keys []string) ([]s
 		return nil, err
 	}
 	var changed []string
-	err := v.change(ctx, func(m *manifest) error {
+	err := v.change(ctx, func(m *format.Manifest) error {
 		for _, k := range keys {
 			if !slices.Contains(m.Recipients, k) {
 				return fmt.Errorf("%s is not a recipient of the vault: add it with 'kr vault recipients add' first", k)
@@ -546,7 +519,7 @@ func (v *Vault) SetScope(ctx context.Context, folder string, keys []string) ([]s
 			if err := v.makeDirs(dir); err != nil {
 				return err
 			}
-			if err := writeAtomic(file, formatScope(folder, keys, m.Names)); err != nil {
+			if err := writeAtomic(file, format.FormatScope(folder, keys, m.Names)); err != nil {
 				return err
 			}
 		}
@@ -566,7 +539,7 @@ func (v *Vault) stale(f secretFile) (bool, error) {
 	defer file.Close()
 	// A damaged header is stale too: re-encrypting it then says what is
 	// wrong with it.
-	rec, ok, _ := recordOf(bufio.NewReader(file))
+	rec, ok, _ := format.ReadRecord(bufio.NewReader(file))
 	return !ok || !slices.Equal(rec, sortedKeys(f.set.keys)), nil
 }
 
@@ -591,7 +564,7 @@ type Reconciled struct {
 // writes nothing and needs no recipient accepted.
 func (v *Vault) Reconcile(ctx context.Context) (*Reconciled, error) {
 	var r *Reconciled
-	err := v.change(ctx, func(m *manifest) (err error) {
+	err := v.change(ctx, func(m *format.Manifest) (err error) {
 		r, err = v.reconcile(ctx, m)
 		return err
 	})
@@ -602,7 +575,7 @@ func (v *Vault) Reconcile(ctx context.Context) (*Reconciled, error) {
 // the vault meanwhile (kr vault sync runs git under it). Inside fn, use
 // the Locked it is given: the Vault's own writers would wait for the lock.
 func (v *Vault) Exclusive(ctx context.Context, fn func(l *Locked) error) error {
-	return v.change(ctx, func(*manifest) error { return fn(&Locked{v}) })
+	return v.change(ctx, func(*format.Manifest) error { return fn(&Locked{v}) })
 }
 
 // Locked is a vault whose writer lock its holder has.
@@ -617,7 +590,7 @@ func (l *Locked) Reconcile(ctx context.Context) (*Reconciled, error) {
 	return l.v.reconcile(ctx, m)
 }
 
-func (v *Vault) reconcile(ctx context.Context, m *manifest) (*Reconciled, error) {
+func (v *Vault) reconcile(ctx context.Context, m *format.Manifest) (*Reconciled, error) {
 	var r Reconciled
 	sc := v.scopes(m)
 	folders, err := v.scopeFolders()
@@ -646,7 +619,7 @@ func (v *Vault) reconcile(ctx context.Context, m *manifest) (*Reconciled, error)
 			return nil, err
 		}
 		sc.override(dir, kept)
-		scopeWrites[file] = formatScope(folder, kept, m.Names)
+		scopeWrites[file] = format.FormatScope(folder, kept, m.Names)
 		r.Scopes = append(r.Scopes, folder)
 	}
 	files, err := v.secretFiles(ctx, sc)

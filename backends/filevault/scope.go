@@ -1,7 +1,6 @@
 package filevault
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -10,64 +9,17 @@ import (
 	"slices"
 	"strings"
 
-	"filippo.io/age"
+	"github.com/kr-keyring/kr/backends/filevault/format"
 )
 
-// A scope narrows who reads a folder: secrets/FOLDER/.age-recipients lists
-// the recipients of every secret below FOLDER (the nearest such file up the
-// tree wins), so the ops team can read prod/ while everyone reads dev/.
-// The file is an age recipients file as `age -R` reads it (passage uses the
-// same idea), holding X25519 keys that must each be a recipient of the
-// vault: vault.json names them, and removing a member from the vault
-// removes them from every scope.
-const scopeFile = ".age-recipients"
-
-// parseScope reads a scope file as age -R does (one age1 key a line, a
-// trailing \r dropped, empty lines and lines starting with # ignored) and
-// more strictly: at least one key, each once.
-func parseScope(b []byte) ([]string, error) {
-	if len(b) > maxSmallFile {
-		return nil, fmt.Errorf("larger than %d bytes", maxSmallFile)
-	}
-	var keys []string
-	for i, line := range strings.Split(string(b), "\n") {
-		line = strings.TrimSuffix(line, "\r")
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		if _, err := age.ParseX25519Recipient(line); err != nil {
-			return nil, fmt.Errorf("line %d: %w", i+1, err)
-		}
-		if slices.Contains(keys, line) {
-			return nil, fmt.Errorf("line %d: %s is listed twice", i+1, line)
-		}
-		keys = append(keys, line)
-	}
-	if len(keys) == 0 {
-		return nil, errors.New("no recipients: a scope nobody can read")
-	}
-	return keys, nil
-}
-
-// formatScope writes a scope file for folder, each key under a comment
-// naming its member.
-func formatScope(folder string, keys []string, names map[string]string) []byte {
-	var b bytes.Buffer
-	fmt.Fprintf(&b, "# kr scope: the secrets under %s/ are encrypted to these recipients only\n", folder)
-	for _, k := range keys {
-		if n := names[k]; n != "" {
-			fmt.Fprintf(&b, "# %s\n", n)
-		}
-		b.WriteString(k)
-		b.WriteByte('\n')
-	}
-	return b.Bytes()
-}
+// A scope narrows who reads a folder (format.ParseScope says how its file
+// reads). The vault's own recipients govern where no scope does; the
+// nearest scope file up the tree wins.
 
 // folderDir is the directory of a folder of secrets (a name prefix
 // without a trailing slash).
 func (v *Vault) folderDir(folder string) string {
-	return filepath.Join(v.opts.Dir, secretsDir, filepath.FromSlash(escapeFolder(folder)))
+	return filepath.Join(v.opts.Dir, secretsDir, filepath.FromSlash(format.EscapeFolder(folder)))
 }
 
 // scopes finds the recipients of the secrets in each folder, reading each
@@ -75,7 +27,7 @@ func (v *Vault) folderDir(folder string) string {
 // vault's own recipients govern where no scope does.
 type scopes struct {
 	v     *Vault
-	m     *manifest
+	m     *format.Manifest
 	cache map[string]scopeSet // secrets directory -> its set
 	// accepted is the user's record for the vault's scopes, by folder
 	// directory relative to secrets/; nil until first needed.
@@ -104,7 +56,7 @@ type scopeSet struct {
 	file string // the scope file, "" for vault.json
 }
 
-func (v *Vault) scopes(m *manifest) *scopes {
+func (v *Vault) scopes(m *format.Manifest) *scopes {
 	return &scopes{v: v, m: m, cache: map[string]scopeSet{}}
 }
 
@@ -143,7 +95,7 @@ func (s *scopes) dir(dir string) (scopeSet, error) {
 // readScope reads the scope of the folder directory dir: its members, or
 // nil when it has no scope file. Each member must be a recipient of the
 // vault m.
-func (v *Vault) readScope(dir string, m *manifest) ([]string, error) {
+func (v *Vault) readScope(dir string, m *format.Manifest) ([]string, error) {
 	f := filepath.Join(dir, scopeFile)
 	b, err := readFileChecked(f, maxSmallFile)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -152,7 +104,7 @@ func (v *Vault) readScope(dir string, m *manifest) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	keys, err := parseScope(b)
+	keys, err := format.ParseScope(b)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", v.rel(f), err)
 	}
@@ -216,7 +168,7 @@ func (s *scopes) checkAccepted(dir string, keys []string) error {
 func (v *Vault) folderOf(dir string) string {
 	rel, err := filepath.Rel(v.path(secretsDir), dir)
 	if err == nil {
-		if f, err := unescapeFolder(filepath.ToSlash(rel)); err == nil {
+		if f, err := format.UnescapeFolder(filepath.ToSlash(rel)); err == nil {
 			return f
 		}
 	}
@@ -326,7 +278,7 @@ func (v *Vault) scopeFolders() ([]string, error) {
 			continue
 		}
 		rel, _ := filepath.Rel(v.path(secretsDir), dir)
-		name, err := unescapeFolder(filepath.ToSlash(rel))
+		name, err := format.UnescapeFolder(filepath.ToSlash(rel))
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", v.rel(dir), err)
 		}
