@@ -1,6 +1,7 @@
 package filevault
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -9,7 +10,9 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/kr-keyring/kr/backends"
 	"github.com/kr-keyring/kr/backends/filevault/format"
+	"github.com/kr-keyring/kr/internal/atomicfile"
 )
 
 // A scope narrows who reads a folder (format.ParseScope says how its file
@@ -285,4 +288,114 @@ func (v *Vault) scopeFolders() ([]string, error) {
 		out = append(out, name)
 	}
 	return out, nil
+}
+
+// Scope is a folder whose secrets only some recipients read.
+type Scope struct {
+	Folder string
+	Keys   []string
+}
+
+// Scopes lists the vault's scopes.
+func (v *Vault) Scopes() ([]Scope, error) {
+	m, err := v.manifest()
+	if err != nil {
+		return nil, err
+	}
+	folders, err := v.scopeFolders()
+	if err != nil {
+		return nil, err
+	}
+	var out []Scope
+	for _, f := range folders {
+		keys, err := v.readScope(v.folderDir(f), m)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, Scope{Folder: f, Keys: keys})
+	}
+	return out, nil
+}
+
+// SetScope makes keys (recipients of the vault) the only readers of the
+// secrets under folder, or with keys nil removes folder's scope so that
+// they follow the folder above. It re-encrypts the secrets whose readers
+// change and returns their names; the scope file is written after them.
+func (v *Vault) SetScope(ctx context.Context, folder string, keys []string) ([]string, error) {
+	folder = strings.TrimSuffix(folder, "/")
+	if err := backends.ValidateName(folder); err != nil {
+		return nil, err
+	}
+	var changed []string
+	err := v.change(ctx, func(m *format.Manifest) error {
+		for _, k := range keys {
+			if !slices.Contains(m.Recipients, k) {
+				return fmt.Errorf("%s is not a recipient of the vault: add it with 'kr vault recipients add' first", k)
+			}
+		}
+		if err := v.checkAccepted(m); err != nil {
+			return err
+		}
+		dir := v.folderDir(folder)
+		file := filepath.Join(dir, scopeFile)
+		if keys == nil {
+			if _, err := os.Lstat(file); err != nil {
+				return fmt.Errorf("%s/ has no scope", folder)
+			}
+		}
+		before := v.scopes(m)
+		before.asWritten = true
+		after := v.scopes(m)
+		after.override(dir, keys)
+		files, err := v.secretFiles(ctx, after)
+		if err != nil {
+			return err
+		}
+		var todo []secretFile
+		for _, f := range files {
+			if !strings.HasPrefix(f.path, dir+string(filepath.Separator)) {
+				continue
+			}
+			stale, err := v.stale(f)
+			if err != nil {
+				return err
+			}
+			if stale {
+				todo = append(todo, f)
+				continue
+			}
+			// Already encrypted to the new set, yet governed by another:
+			// a run killed before the scope file. Its readers change all
+			// the same, so it is listed.
+			was, err := before.of(f.path)
+			if err != nil {
+				return err
+			}
+			if !slices.Equal(sortedKeys(was.keys), sortedKeys(f.set.keys)) {
+				changed = append(changed, f.name)
+			}
+		}
+		if err := v.reencrypt(ctx, m, todo, nil); err != nil {
+			return err
+		}
+		for _, f := range todo {
+			changed = append(changed, f.name)
+		}
+		if keys == nil {
+			if err := os.Remove(file); err != nil {
+				return err
+			}
+			atomicfile.SyncDir(dir)
+		} else {
+			if err := v.makeDirs(dir); err != nil {
+				return err
+			}
+			if err := writeAtomic(file, format.FormatScope(folder, keys, m.Names)); err != nil {
+				return err
+			}
+		}
+		// The user's own scope is the one they accept.
+		return v.rememberScope(dir, keys)
+	})
+	return changed, err
 }

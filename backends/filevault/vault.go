@@ -8,6 +8,15 @@
 //	secrets/NAME.age    each value, encrypted to the recipients; the plaintext
 //	                    starts with "kr-secret/v1 NAME\n", binding it to its name
 //
+// How each file reads and is written (versions, limits, parsers, name
+// escaping) is package format's; this package opens, checks, locks,
+// encrypts and replaces them. The files by role: vault.go (opening,
+// vault.json, creating), secrets.go (Get, Set, SetMany, Delete, List),
+// members.go (adding and removing members), scope.go (scopes),
+// accepted.go (which keys the local user accepted), reencrypt.go (sealing
+// files to their sets, all or none), reconcile.go (after a sync), merge.go
+// (what git cannot merge), identity.go and personal.go (identities).
+//
 // Writing needs no passphrase (public-key encryption); reading goes through
 // a Decrypter. Writers are serialised by a lock file and every file is
 // replaced atomically, so a crash leaves the old or the new value.
