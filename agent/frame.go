@@ -273,8 +273,12 @@ func (m member) append(b []byte) []byte {
 	return append(b, '"')
 }
 
-// readMsg reads one message into v, refusing empty and oversized ones.
-func readMsg(r io.Reader, v any) error {
+// readMsg reads one message of this version into v, refusing empty and
+// oversized ones.
+func readMsg(r io.Reader, v any) error { return readMsgVersion(r, v, Version) }
+
+// readMsgVersion reads a message of protocol version want.
+func readMsgVersion(r io.Reader, v any, want int) error {
 	var hdr [4]byte
 	if _, err := io.ReadFull(r, hdr[:]); err != nil {
 		return err
@@ -306,7 +310,7 @@ func readMsg(r io.Reader, v any) error {
 		}
 	}
 	defer clear(body)
-	return decode(body, v)
+	return decodeVersion(body, v, want)
 }
 
 // decode parses a message body strictly into the struct msg points to. The
@@ -314,7 +318,9 @@ func readMsg(r io.Reader, v any) error {
 // does not know, and must hear that the versions differ. A refused message
 // is wiped, since some of its secrets may have been decoded before the
 // error.
-func decode(body []byte, msg any) (err error) {
+func decode(body []byte, msg any) error { return decodeVersion(body, msg, Version) }
+
+func decodeVersion(body []byte, msg any, want int) (err error) {
 	v := reflect.ValueOf(msg)
 	if v.Kind() != reflect.Pointer || v.IsNil() {
 		return fmt.Errorf("agent: cannot decode into a %T", msg)
@@ -341,8 +347,8 @@ func decode(body []byte, msg any) (err error) {
 	if err := json.Unmarshal(raw, &ver); err != nil {
 		return fmt.Errorf("agent: malformed message: version: %w", err)
 	}
-	if ver != Version {
-		return &VersionError{Got: ver, Want: Version}
+	if ver != want {
+		return &VersionError{Got: ver, Want: want}
 	}
 	for name, raw := range members {
 		f := s.byName[name]
