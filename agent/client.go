@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"time"
 
@@ -28,12 +27,16 @@ type ConnError struct {
 func (e *ConnError) Error() string { return "agent: " + e.Op + ": " + e.Err.Error() }
 func (e *ConnError) Unwrap() error { return e.Err }
 
-// Client talks to an agent over one connection.
+// Client talks to an agent over one stream.
 type Client struct {
-	c       net.Conn
+	rw      io.ReadWriter
 	timeout time.Duration
 	ctx     context.Context
 }
+
+// deadliner is a stream whose reads and writes can be bounded and
+// interrupted (a net.Conn); without it a call waits as long as the stream.
+type deadliner interface{ SetDeadline(time.Time) error }
 
 // unlockWork is how much longer than any other answer an unlock's may
 // take: the agent runs scrypt (and other unlocks queue for it), which on a
@@ -42,8 +45,9 @@ type Client struct {
 // `kr unlock` reported a failure.
 const unlockWork = 5 * time.Minute
 
-// NewClient wraps a connection from ipc.Dial.
-func NewClient(c net.Conn) *Client { return &Client{c: c, timeout: 30 * time.Second} }
+// NewClient talks to the agent at the other end of rw, a connection from
+// ipc.Dial or any stream ServeAgent answers.
+func NewClient(rw io.ReadWriter) *Client { return &Client{rw: rw, timeout: 30 * time.Second} }
 
 // WithContext returns a client on the same connection whose calls end when
 // ctx does (with ctx's error), each bounded by the wait limit ctx carries
@@ -54,19 +58,31 @@ func (cl *Client) WithContext(ctx context.Context) *Client {
 	return &c
 }
 
-// Close closes the connection.
-func (cl *Client) Close() error { return cl.c.Close() }
-
-func (cl *Client) call(req Request) (*Response, error) {
-	return cl.exchange(req, false)
+// Close closes the stream, if it can be closed.
+func (cl *Client) Close() error {
+	if c, ok := cl.rw.(io.Closer); ok {
+		return c.Close()
+	}
+	return nil
 }
 
-// exchange sends req and reads the answer; with toEOF it then reads until
-// the agent closes the connection. The round trip is one wait on another
+func (cl *Client) setDeadline(t time.Time) {
+	if d, ok := cl.rw.(deadliner); ok {
+		d.SetDeadline(t)
+	}
+}
+
+func (cl *Client) call(req Request) (*Response, error) {
+	return cl.exchange(req, Version, false)
+}
+
+// exchange sends req in protocol version v and reads the answer; with
+// toEOF it then reads until the agent closes the connection. An answer of
+// another version is a *VersionError: the agent refused the request. The round trip is one wait on another
 // program (package wait): bounded by the limit the client's context
 // carries, else by the client's own timeout. An unlock also waits for the
 // agent's scrypt, which takes what the machine needs: unlockWork more.
-func (cl *Client) exchange(req Request, toEOF bool) (*Response, error) {
+func (cl *Client) exchange(req Request, v int, toEOF bool) (*Response, error) {
 	ctx := cl.ctx
 	if ctx == nil {
 		ctx = context.Background()
@@ -86,9 +102,9 @@ func (cl *Client) exchange(req Request, toEOF bool) (*Response, error) {
 	if bounded && ctxDeadline.Before(deadline) {
 		deadline = ctxDeadline
 	}
-	cl.c.SetDeadline(deadline)
+	cl.setDeadline(deadline)
 	// A cancellation without a deadline (a signal) interrupts the wait too.
-	stop := context.AfterFunc(ctx, func() { cl.c.SetDeadline(time.Unix(1, 0)) })
+	stop := context.AfterFunc(ctx, func() { cl.setDeadline(time.Unix(1, 0)) })
 	defer stop()
 	connErr := func(op string, err error) error {
 		timedOut := errors.Is(err, os.ErrDeadlineExceeded)
@@ -102,12 +118,15 @@ func (cl *Client) exchange(req Request, toEOF bool) (*Response, error) {
 		}
 		return &ConnError{op, err}
 	}
-	req.V = Version
-	if err := writeMsg(cl.c, &req); err != nil {
+	req.V = v
+	if err := writeMsg(cl.rw, &req); err != nil {
 		return nil, connErr("send", err)
 	}
 	var resp Response
-	if err := readMsg(cl.c, &resp); err != nil {
+	if err := readMsgVersion(cl.rw, &resp, v); err != nil {
+		if ve := (*VersionError)(nil); errors.As(err, &ve) {
+			return nil, ve // an answer, not a failure to get one
+		}
 		return nil, connErr("receive", err)
 	}
 	switch {
@@ -121,7 +140,7 @@ func (cl *Client) exchange(req Request, toEOF bool) (*Response, error) {
 	}
 	if toEOF {
 		var b [1]byte
-		if _, err := cl.c.Read(b[:]); !errors.Is(err, io.EOF) {
+		if _, err := cl.rw.Read(b[:]); !errors.Is(err, io.EOF) {
 			if err == nil {
 				err = errors.New("data after the answer")
 			}
@@ -153,9 +172,17 @@ func (cl *Client) Lock() error { _, err := cl.call(Request{Op: OpLock}); return 
 
 // Stop wipes the agent's keys and ends it. It returns once the agent has
 // stopped serving: its socket is removed before it answers, and it closes
-// this connection as the last thing it does.
-func (cl *Client) Stop() error {
-	_, err := cl.exchange(Request{Op: OpStop}, true)
+// this connection as the last thing it does. An agent of another protocol
+// version answers with a *VersionError and closes the connection; StopVersion
+// on a new one stops it.
+func (cl *Client) Stop() error { return cl.StopVersion(Version) }
+
+// StopVersion is Stop in protocol version v, for an agent that said it
+// speaks v (VersionError.Got). Every version keeps the stop request as
+// {"v":v,"op":"stop"}, answered by {"v":v} and the end of the connection,
+// so that any kr can replace an agent left by another.
+func (cl *Client) StopVersion(v int) error {
+	_, err := cl.exchange(Request{Op: OpStop}, v, true)
 	return err
 }
 

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/kr-keyring/kr/internal/testenv"
 )
 
 // TestMlockRefused runs Harden and a whole unlock/decrypt as an
@@ -20,12 +22,7 @@ func TestMlockRefused(t *testing.T) {
 		mlockRefusedChild(t)
 		return
 	}
-	if os.Getuid() != 0 {
-		if os.Getenv("CI") != "" {
-			t.Fatal("CI must run this test as root")
-		}
-		t.Skip("needs root (to run a child as another user)")
-	}
+	testenv.Root(t)
 	for _, tool := range []string{"setpriv", "prlimit"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			t.Fatalf("%s: %v", tool, err)

@@ -24,16 +24,10 @@ const (
 // (base64 and the other members included).
 const maxPlaintext = MaxMessage / 2
 
-// Keyring failures the server answers with a code of their own.
-var (
-	errNotHeld       = errors.New("not held")         // CodeLocked
-	errWrongPassword = errors.New("wrong passphrase") // CodeBadPassphrase
-)
-
-// keyring holds the unlocked vault keys and the cached OS-store values,
-// each sealed (seal.go) and wiped when it expires, is replaced, dropped or
-// locked. It knows nothing of connections or frames: the server's
-// handlers call it.
+// keyring is the agent's Keyring: it holds the unlocked vault keys and
+// the cached OS-store values, each sealed (seal.go) and wiped when it
+// expires, is replaced, dropped or locked. It knows nothing of connections
+// or frames: the protocol's handlers call it.
 type keyring struct {
 	now    func() time.Time
 	locked bool // whether sealed keys are locked in memory
@@ -60,6 +54,8 @@ type entry struct {
 	idleEnd time.Time
 }
 
+var _ Keyring = (*keyring)(nil)
+
 func newKeyring(now func() time.Time, lockedMemory bool) *keyring {
 	return &keyring{now: now, locked: lockedMemory, open: agecrypto.OpenIdentityFile, vaults: map[string]*entry{}, cache: map[string]*entry{}}
 }
@@ -79,8 +75,8 @@ func (k *keyring) touch() {
 	k.last = now
 }
 
-// wipe forgets every key and value.
-func (k *keyring) wipe() {
+// Lock forgets every key and value.
+func (k *keyring) Lock() {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	for _, m := range []map[string]*entry{k.vaults, k.cache} {
@@ -112,17 +108,17 @@ func (k *keyring) expire(idle time.Duration) bool {
 	return len(k.vaults) == 0 && len(k.cache) == 0 && now.Sub(k.last) > idle
 }
 
-// unlock opens a vault's identity file with pass and keeps its key for
+// Unlock opens a vault's identity file with pass and keeps its key for
 // ttl, or idle without a decryption when idle > 0. The key must be the
 // vault's. identityFile and pass stay the caller's to wipe.
-func (k *keyring) unlock(vaultID string, identityFile, pass []byte, ttl, idle time.Duration) error {
+func (k *keyring) Unlock(vaultID string, identityFile, pass []byte, ttl, idle time.Duration) error {
 	k.opening.Lock()
 	plain, err := k.open(identityFile, pass)
 	k.opening.Unlock()
 	if err != nil {
 		var nm *age.NoIdentityMatchError
 		if errors.As(err, &nm) {
-			return errWrongPassword
+			return ErrBadPassphrase
 		}
 		return fmt.Errorf("identity file: %v", err)
 	}
@@ -142,12 +138,12 @@ func (k *keyring) unlock(vaultID string, identityFile, pass []byte, ttl, idle ti
 	return nil
 }
 
-// decrypt decrypts an age file with a vault's key: errNotHeld if the vault
+// Decrypt decrypts an age file with a vault's key: ErrLocked if the vault
 // is not unlocked (or was locked meanwhile).
-func (k *keyring) decrypt(vaultID string, ciphertext []byte) ([]byte, error) {
+func (k *keyring) Decrypt(vaultID string, ciphertext []byte) ([]byte, error) {
 	e := k.live(k.vaults, vaultID)
 	if e == nil {
-		return nil, errNotHeld
+		return nil, ErrLocked
 	}
 	var plain []byte
 	err := e.sealed.open(func(scalar []byte) error {
@@ -159,7 +155,7 @@ func (k *keyring) decrypt(vaultID string, ciphertext []byte) ([]byte, error) {
 		return err
 	})
 	if errors.Is(err, errDestroyed) {
-		return nil, errNotHeld
+		return nil, ErrLocked
 	}
 	if err != nil {
 		return nil, fmt.Errorf("decrypt: %v", err)
@@ -167,27 +163,27 @@ func (k *keyring) decrypt(vaultID string, ciphertext []byte) ([]byte, error) {
 	return plain, nil
 }
 
-// cachePut keeps a copy of value under key for ttl.
-func (k *keyring) cachePut(key string, value []byte, ttl time.Duration) {
+// CachePut keeps a copy of value under key for ttl.
+func (k *keyring) CachePut(key string, value []byte, ttl time.Duration) {
 	now := k.now()
 	k.put(k.cache, key, &entry{sealed: sealKey(bytes.Clone(value), k.locked), expires: now.Add(ttl), wallExp: now.Round(0).Add(ttl)})
 }
 
-// cacheGet returns a copy of the value under key, or errNotHeld.
-func (k *keyring) cacheGet(key string) ([]byte, error) {
+// CacheGet returns a copy of the value under key, or ErrLocked.
+func (k *keyring) CacheGet(key string) ([]byte, error) {
 	e := k.live(k.cache, key)
 	if e == nil {
-		return nil, errNotHeld
+		return nil, ErrLocked
 	}
 	var v []byte
 	if err := e.sealed.open(func(b []byte) error { v = bytes.Clone(b); return nil }); err != nil {
-		return nil, errNotHeld // dropped or expired meanwhile
+		return nil, ErrLocked // dropped or expired meanwhile
 	}
 	return v, nil
 }
 
-// cacheDrop forgets the value under key.
-func (k *keyring) cacheDrop(key string) { k.put(k.cache, key, nil) }
+// CacheDrop forgets the value under key.
+func (k *keyring) CacheDrop(key string) { k.put(k.cache, key, nil) }
 
 // put stores e under id in m (nil removes), wiping what was there.
 func (k *keyring) put(m map[string]*entry, id string, e *entry) {
@@ -221,9 +217,9 @@ func (k *keyring) live(m map[string]*entry, id string) *entry {
 	return e
 }
 
-// status lists the unlocked vaults and the cache keys (never values),
+// Status lists the unlocked vaults and the cache keys (never values),
 // expired ones left out.
-func (k *keyring) status() (vaults []VaultStatus, cached []string) {
+func (k *keyring) Status() (vaults []VaultStatus, cached []string) {
 	now := k.now()
 	vaults, cached = []VaultStatus{}, []string{}
 	k.mu.Lock()

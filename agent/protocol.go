@@ -3,13 +3,18 @@
 // its user's kr commands without ever handing the identity out. The
 // protocol runs over any io.ReadWriter; package ipc gives it a connection.
 //
-// This file holds the messages and their codes; frame.go and strict.go
-// put them on the wire; keyring.go keeps the keys (expiry, sealing) and
-// server.go serves the keyring over connections; client.go is the other
-// end. The age cryptography the keyring needs is in internal/agecrypto.
+// This file holds the messages and their codes: each message is described
+// once, by its struct, and frame.go and strict.go derive its encoding,
+// decoding and wiping from that. server.go is the protocol loop
+// (ServeAgent, over a Keyring and an io.ReadWriter); socket.go serves it
+// on a listener (deadlines, the connection cap, stopping); keyring.go
+// keeps the keys (expiry, sealing); client.go is the other end. The age
+// cryptography the keyring needs is in internal/agecrypto.
 package agent
 
-// Version of the protocol; both ends refuse another.
+// Version of the protocol; both ends refuse another, with a *VersionError.
+// Every version keeps the stop request, {"v":N,"op":"stop"}, so that a kr
+// can stop an agent of another version (Client.StopVersion).
 const Version = 1
 
 // MaxMessage bounds a message on both ends: a 1 MiB secret file, base64
@@ -29,7 +34,9 @@ const (
 	OpCacheDrop = "cache-drop"
 )
 
-// Request is one client message. Byte fields travel base64-encoded.
+// Request is one client message. Byte fields travel base64-encoded and are
+// wiped once handled; every field needs a json tag (the codec refuses a
+// message with an untagged one), and "omitempty" is the only option.
 type Request struct {
 	V            int    `json:"v"`
 	Op           string `json:"op"`

@@ -1,211 +1,100 @@
 package agent
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
-	"sync"
-	"syscall"
 	"time"
 )
 
-// Options configures a Server.
-type Options struct {
-	// MaxConns caps open connections (default 128); more wait until one
-	// ends.
-	MaxConns int
-	// RequestTimeout bounds reading one request, and writing its answer: a
-	// client that connects and says nothing, or stops reading, is dropped.
-	// The work between (an unlock's scrypt) is not bounded by it.
-	RequestTimeout time.Duration
-	// LockedMemory says whether memory can be locked (see Harden); without
-	// it keys are kept in ordinary buffers.
-	LockedMemory bool
-	// Now is the clock, for tests.
-	Now func() time.Time
-	// ExitWhenEmpty ends Serve after this long with no key held and no
-	// request, so an agent nobody uses does not linger; 0 means 10m.
-	ExitWhenEmpty time.Duration
+// Keyring is what the agent serves: vault keys it unlocks and decrypts
+// with, and cached values. A method that holds no such key or value
+// returns an error wrapping ErrLocked; Unlock with the wrong passphrase
+// returns ErrBadPassphrase. Byte arguments stay the caller's, who wipes
+// them once the method returns. keyring.go's is the agent's own.
+type Keyring interface {
+	// Unlock opens a vault's identity file with passphrase and keeps the
+	// key for ttl, or idle without a decryption when idle > 0.
+	Unlock(vaultID string, identityFile, passphrase []byte, ttl, idle time.Duration) error
+	// Decrypt decrypts an age file with a vault's key.
+	Decrypt(vaultID string, ciphertext []byte) ([]byte, error)
+	// Lock forgets every key and value.
+	Lock()
+	// Status lists the unlocked vaults and the cache keys, never values.
+	Status() (vaults []VaultStatus, cached []string)
+	// CachePut keeps a copy of value under key for ttl.
+	CachePut(key string, value []byte, ttl time.Duration)
+	// CacheGet returns a copy of the value under key.
+	CacheGet(key string) ([]byte, error)
+	// CacheDrop forgets the value under key.
+	CacheDrop(key string)
 }
 
-// Server answers the protocol's requests from its keyring: it accepts
-// connections, reads frames and dispatches them.
-type Server struct {
-	opts  Options
-	ring  *keyring
-	slots chan struct{}
-	stop  chan struct{}
-	once  sync.Once
-	// While Serve runs: its listener, whether a client asked it to stop,
-	// and that client's connection, which Serve closes last.
-	mu       sync.Mutex
-	ln       net.Listener
-	halting  bool
-	stopConn net.Conn
+// ServeAgent answers the requests read from rw with k until rw ends (nil)
+// or fails, a request is malformed (answered, then the error: the stream
+// cannot be trusted to be in step after it), or a stop has been answered
+// (k is locked first). It knows nothing of sockets: Server adds deadlines,
+// the connection cap and stopping the whole agent.
+func ServeAgent(k Keyring, rw io.ReadWriter) error {
+	var err error
+	serve(k, rw, transport{failed: func(e error) { err = e }})
+	return err
 }
 
-// NewServer returns a Server with no vault unlocked.
-func NewServer(opts Options) *Server {
-	if opts.MaxConns == 0 {
-		opts.MaxConns = 128
-	}
-	if opts.RequestTimeout == 0 {
-		opts.RequestTimeout = 5 * time.Second
-	}
-	if opts.Now == nil {
-		opts.Now = time.Now
-	}
-	if opts.ExitWhenEmpty == 0 {
-		opts.ExitWhenEmpty = 10 * time.Minute
-	}
-	return &Server{opts: opts, ring: newKeyring(opts.Now, opts.LockedMemory), slots: make(chan struct{}, opts.MaxConns), stop: make(chan struct{})}
+// transport is what a connection adds to the protocol loop; a nil func
+// does nothing.
+type transport struct {
+	read     func() // before a request is read
+	received func() // a request was read
+	answer   func() // before its answer is written
+	// halt, for a stop, writes the answer with answer() when the
+	// transport is ready to go; the loop then ends.
+	halt   func(answer func() error)
+	failed func(error) // the loop ends on this error
 }
 
-// Serve accepts connections until ctx ends, a client asks it to stop, or
-// the listener fails. Expired keys are wiped every second. At MaxConns
-// open connections it accepts no more until one ends: clients over the cap
-// wait in the listen backlog, they are not refused.
-func (s *Server) Serve(ctx context.Context, l net.Listener) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	s.mu.Lock()
-	s.ln = l
-	s.mu.Unlock()
-	defer func() {
-		l.Close() // before returning: the socket goes with the agent
-		s.mu.Lock()
-		c := s.stopConn
-		s.ln, s.stopConn = nil, nil
-		s.mu.Unlock()
-		if c != nil {
-			c.Close() // last: the client that stopped us hears EOF only now
+// serve is ServeAgent's loop; it reports whether it ended in a stop.
+func serve(k Keyring, rw io.ReadWriter, t transport) (stopped bool) {
+	call := func(f func()) {
+		if f != nil {
+			f()
 		}
-	}()
-	go func() {
-		select {
-		case <-ctx.Done():
-		case <-s.stop:
+	}
+	fail := func(err error) bool {
+		if t.failed != nil {
+			t.failed(err)
 		}
-		l.Close()
-	}()
-	go func() {
-		t := time.NewTicker(time.Second)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				if s.ring.expire(s.opts.ExitWhenEmpty) {
-					s.once.Do(func() { close(s.stop) })
-				}
-			}
-		}
-	}()
-	backoff := time.Millisecond
+		return false
+	}
 	for {
-		select {
-		case s.slots <- struct{}{}:
-		case <-s.stop:
-			return nil
-		case <-ctx.Done():
-			return nil
-		}
-		c, err := l.Accept()
-		if err != nil {
-			<-s.slots
-			select {
-			case <-s.stop:
-				return nil
-			default:
-			}
-			if ctx.Err() != nil {
-				return nil
-			}
-			if s.stopping() {
-				<-s.stop // the answer to stop is being written
-				return nil
-			}
-			if errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) {
-				// Out of descriptors: connections that end free some.
-				time.Sleep(backoff)
-				backoff = min(2*backoff, time.Second)
-				continue
-			}
-			return err
-		}
-		backoff = time.Millisecond
-		go func() {
-			defer func() { <-s.slots }()
-			s.ServeConn(c)
-		}()
-	}
-}
-
-func (s *Server) stopping() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.halting
-}
-
-// Wipe forgets every key.
-func (s *Server) Wipe() { s.ring.wipe() }
-
-// ServeConn answers requests on one connection until it closes.
-func (s *Server) ServeConn(c net.Conn) {
-	for {
-		c.SetDeadline(time.Now().Add(s.opts.RequestTimeout))
+		call(t.read)
 		var req Request
-		if err := readMsg(c, &req); err != nil {
-			if !errors.Is(err, io.EOF) {
-				writeMsg(c, Response{V: Version, Error: err.Error(), Code: CodeBadRequest})
+		if err := readMsg(rw, &req); err != nil {
+			if errors.Is(err, io.EOF) {
+				return false
 			}
-			c.Close()
-			return
+			writeMsg(rw, Response{V: Version, Error: err.Error(), Code: CodeBadRequest})
+			return fail(err)
 		}
-		resp := s.handle(&req)
+		call(t.received)
+		resp := handle(k, &req)
 		wipe(&req)
-		// The answer's own deadline: an unlock's scrypt may have taken
-		// longer than the whole request timeout on a busy machine.
-		c.SetDeadline(time.Now().Add(s.opts.RequestTimeout))
+		call(t.answer)
 		if req.Op == OpStop {
-			s.halt(c, resp)
-			return
+			answer := func() error { return writeMsg(rw, resp) }
+			if t.halt != nil {
+				t.halt(answer)
+			} else if err := answer(); err != nil {
+				fail(err)
+			}
+			return true
 		}
-		err := writeMsg(c, resp)
-		clear(resp.Plaintext)
+		err := writeMsg(rw, resp)
+		wipe(&resp)
 		if err != nil {
-			c.Close()
-			return
+			return fail(err)
 		}
-	}
-}
-
-// halt answers a stop. The socket is removed before the answer goes out,
-// and Serve ends only after it (so `kr agent stop` always hears back); the
-// connection is closed when Serve returns, so the client, reading to EOF,
-// returns when the agent is done.
-func (s *Server) halt(c net.Conn, resp Response) {
-	s.mu.Lock()
-	s.halting = true
-	ln := s.ln
-	s.mu.Unlock()
-	if ln != nil {
-		ln.Close()
-	}
-	writeMsg(c, resp)
-	s.mu.Lock()
-	keep := s.ln != nil
-	if keep {
-		s.stopConn = c
-	}
-	s.mu.Unlock()
-	s.once.Do(func() { close(s.stop) })
-	if !keep {
-		c.Close() // no Serve running (or it already returned)
 	}
 }
 
@@ -214,14 +103,13 @@ func fail(code Code, format string, args ...any) Response {
 }
 
 // handle dispatches one request to the keyring.
-func (s *Server) handle(req *Request) Response {
-	s.ring.touch()
+func handle(k Keyring, req *Request) Response {
 	switch req.Op {
 	case OpUnlock:
-		return s.unlock(req)
+		return unlock(k, req)
 	case OpDecrypt:
-		plain, err := s.ring.decrypt(req.VaultID, req.Ciphertext)
-		if errors.Is(err, errNotHeld) {
+		plain, err := k.Decrypt(req.VaultID, req.Ciphertext)
+		if errors.Is(err, ErrLocked) {
 			return fail(CodeLocked, "vault %s is not unlocked in the agent", req.VaultID)
 		}
 		if err != nil {
@@ -229,36 +117,36 @@ func (s *Server) handle(req *Request) Response {
 		}
 		return Response{V: Version, Plaintext: plain}
 	case OpLock:
-		s.ring.wipe()
+		k.Lock()
 		return Response{V: Version}
 	case OpStatus:
 		st := &Status{PID: os.Getpid()}
-		st.Vaults, st.Cached = s.ring.status()
+		st.Vaults, st.Cached = k.Status()
 		return Response{V: Version, Status: st}
 	case OpCachePut:
 		ttl := time.Duration(req.TTLSeconds) * time.Second
 		if ttl <= 0 || ttl > MaxTTL || req.CacheKey == "" {
 			return fail(CodeBadRequest, "cache-put needs a key and a ttl between 1s and %v", MaxTTL)
 		}
-		s.ring.cachePut(req.CacheKey, req.Value, ttl)
+		k.CachePut(req.CacheKey, req.Value, ttl)
 		return Response{V: Version}
 	case OpCacheGet:
-		v, err := s.ring.cacheGet(req.CacheKey)
+		v, err := k.CacheGet(req.CacheKey)
 		if err != nil {
 			return fail(CodeLocked, "not cached")
 		}
 		return Response{V: Version, Plaintext: v}
 	case OpCacheDrop:
-		s.ring.cacheDrop(req.CacheKey)
+		k.CacheDrop(req.CacheKey)
 		return Response{V: Version}
 	case OpStop:
-		s.ring.wipe() // ServeConn ends Serve once the answer is written
+		k.Lock() // the transport ends once the answer is written
 		return Response{V: Version}
 	}
 	return fail(CodeBadRequest, "unknown operation %q", req.Op)
 }
 
-func (s *Server) unlock(req *Request) Response {
+func unlock(k Keyring, req *Request) Response {
 	ttl := time.Duration(req.TTLSeconds) * time.Second
 	if ttl == 0 {
 		ttl = DefaultTTL
@@ -270,8 +158,8 @@ func (s *Server) unlock(req *Request) Response {
 	if idle < 0 || idle > ttl {
 		return fail(CodeBadRequest, "idle timeout must be between 0 and the ttl")
 	}
-	err := s.ring.unlock(req.VaultID, req.IdentityFile, req.Passphrase, ttl, idle)
-	if errors.Is(err, errWrongPassword) {
+	err := k.Unlock(req.VaultID, req.IdentityFile, req.Passphrase, ttl, idle)
+	if errors.Is(err, ErrBadPassphrase) {
 		return fail(CodeBadPassphrase, "wrong passphrase")
 	}
 	if err != nil {

@@ -28,6 +28,52 @@ func checkKeys(body []byte, t reflect.Type) error {
 	return nil
 }
 
+// splitObject returns the members of the JSON object body by key, their
+// values raw, refusing a key given twice and any data after the object.
+// Nested objects are checked for repeated keys too; their other keys are
+// checked against their type when the member is decoded.
+func splitObject(body []byte) (map[string][]byte, error) {
+	s := &keyScanner{b: body}
+	if _, err := s.next("{"); err != nil {
+		return nil, err
+	}
+	members := map[string][]byte{}
+	if s.space(); s.i < len(s.b) && s.b[s.i] == '}' {
+		s.i++
+	} else {
+		for {
+			key, err := s.key()
+			if err != nil {
+				return nil, err
+			}
+			if _, dup := members[key]; dup {
+				return nil, fmt.Errorf("key %q appears twice", key)
+			}
+			if _, err := s.next(":"); err != nil {
+				return nil, err
+			}
+			s.space()
+			start := s.i
+			if err := s.value(nil, 1); err != nil {
+				return nil, err
+			}
+			members[key] = s.b[start:s.i]
+			c, err := s.next(",}")
+			if err != nil {
+				return nil, err
+			}
+			if c == '}' {
+				break
+			}
+		}
+	}
+	s.space()
+	if s.i != len(s.b) {
+		return nil, errors.New("data after the message")
+	}
+	return members, nil
+}
+
 // keyScanner walks JSON only as far as needed to find object keys; the
 // syntax of everything else is left to json.Unmarshal, which runs next.
 type keyScanner struct {
@@ -116,6 +162,23 @@ func (s *keyScanner) str() ([]byte, error) {
 	return nil, io.ErrUnexpectedEOF
 }
 
+// key reads an object's key. Keys are names, never secret, so they may be
+// decoded into Go strings.
+func (s *keyScanner) key() (string, error) {
+	if s.space(); s.i >= len(s.b) || s.b[s.i] != '"' {
+		return "", errors.New("malformed object")
+	}
+	raw, err := s.str()
+	if err != nil {
+		return "", err
+	}
+	var key string
+	if err := json.Unmarshal(raw, &key); err != nil {
+		return "", err
+	}
+	return key, nil
+}
+
 func (s *keyScanner) object(t reflect.Type, depth int) error {
 	var fields map[string]reflect.Type
 	if t != nil && t.Kind() == reflect.Struct {
@@ -128,15 +191,8 @@ func (s *keyScanner) object(t reflect.Type, depth int) error {
 		return nil
 	}
 	for {
-		if s.space(); s.i >= len(s.b) || s.b[s.i] != '"' {
-			return errors.New("malformed object")
-		}
-		raw, err := s.str()
+		key, err := s.key()
 		if err != nil {
-			return err
-		}
-		var key string
-		if err := json.Unmarshal(raw, &key); err != nil {
 			return err
 		}
 		if seen[key] {

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/kr-keyring/kr/internal/testenv"
 )
 
 // The test binary is re-executed as another user's client.
@@ -160,12 +162,7 @@ func TestStaleAndLiveSockets(t *testing.T) {
 // OpenSSH's agent-getpeereid test does, and runs a client as uid 65534:
 // the kernel's peer credentials make the listener close it unread.
 func TestOtherUserRefused(t *testing.T) {
-	if os.Getuid() != 0 {
-		if os.Getenv("CI") != "" {
-			t.Fatal("CI must run this as root (setpriv to uid 65534)")
-		}
-		t.Skip("needs root")
-	}
+	testenv.Root(t)
 	setpriv, err := exec.LookPath("setpriv")
 	if err != nil {
 		t.Fatal("setpriv (util-linux) is missing")

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Whole-process `kr get` through a warm agent (issue 4) against a
+# Whole-process `kr get` through a warm agent against a
 # hello-world Go binary, in one hyperfine run.
 # Usage: scripts/agent-bench.sh [hyperfine args, e.g. --runs 200]
 set -euo pipefail

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Whole-process timing of git's credential `get` on the Secret Service (issue
-# 11, must show 3): `git-credential-kr get` next to `kr get` and Debian's
+# Whole-process timing of git's credential `get` on the Secret Service:
+# `git-credential-kr get` next to `kr get` and Debian's
 # git-credential-libsecret get, all reading the same gnome-keyring on a
 # private session bus (your own keyring is never touched), one hyperfine -N
 # run, reported as ratios to git-credential-libsecret.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Whole-process overhead of `kr exec` (issue 6), in one hyperfine run:
+# Whole-process overhead of `kr exec`, in one hyperfine run:
 #   kr exec -e X=NAME -- true   against   env X=value true   and   kr get NAME
 # each without the agent (KR_NO_AGENT=1, passphrase in KR_PASSPHRASE: every
 # kr process unwraps the vault identity itself, so scrypt at the vault's work

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Whole-process cost of reading with KR_IDENTITY_FILE (issue 13 goal: at
+# Whole-process cost of reading with KR_IDENTITY_FILE (the goal: at
 # most 1.3x `kr version`): `kr get NAME` on a shared vault, no passphrase,
 # no agent running (kr still looks for one, as in CI), against `kr version`
 # in one hyperfine run. Prints the ratio of medians and the median of the

@@ -13,6 +13,7 @@ import (
 
 	"filippo.io/age"
 
+	"github.com/kr-keyring/kr/backends/filevault/format"
 	"github.com/kr-keyring/kr/internal/recipients"
 )
 
@@ -145,7 +146,7 @@ func (r *memoryRecord) Forget(dir string, rs ...string) error {
 // and the keys the process is told to accept (alsoAccepted); a single-user
 // vault's own identity is recorded once the user has opened it
 // (AcceptUnlocked).
-func (v *Vault) unaccepted(m *manifest) ([]string, error) {
+func (v *Vault) unaccepted(m *format.Manifest) ([]string, error) {
 	acc, err := v.opts.Accepted.Accepted(v.opts.Dir)
 	if err != nil {
 		return nil, err
@@ -207,8 +208,8 @@ func (v *Vault) AcceptUnlocked(ctx context.Context) (bool, error) {
 	return v.acceptUnlocked(ctx, m)
 }
 
-func (v *Vault) acceptUnlocked(ctx context.Context, m *manifest) (bool, error) {
-	if m.Version != formatVersion || m.Identity == "" {
+func (v *Vault) acceptUnlocked(ctx context.Context, m *format.Manifest) (bool, error) {
+	if m.Shared() || m.Identity == "" {
 		return false, nil
 	}
 	acc, err := v.opts.Accepted.Accepted(v.opts.Dir)
@@ -245,13 +246,13 @@ func (v *Vault) acceptUnlocked(ctx context.Context, m *manifest) (bool, error) {
 
 // checkAccepted stops a write to m's recipients unless the local user
 // accepted every one.
-func (v *Vault) checkAccepted(m *manifest) error {
+func (v *Vault) checkAccepted(m *format.Manifest) error {
 	out, err := v.unaccepted(m)
 	if err != nil {
 		return err
 	}
 	if len(out) > 0 {
-		return &UnacceptedError{Dir: v.opts.Dir, Recipients: out, Own: m.Version == formatVersion && slices.Contains(out, m.Identity)}
+		return &UnacceptedError{Dir: v.opts.Dir, Recipients: out, Own: !m.Shared() && slices.Contains(out, m.Identity)}
 	}
 	return nil
 }

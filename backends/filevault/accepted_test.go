@@ -13,6 +13,7 @@ import (
 
 	"filippo.io/age"
 
+	"github.com/kr-keyring/kr/backends/filevault/format"
 	"github.com/kr-keyring/kr/internal/recipients"
 )
 
@@ -24,7 +25,7 @@ func addToManifest(t *testing.T, v *Vault, recipient string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var m manifest
+	var m format.Manifest
 	if err := json.Unmarshal(b, &m); err != nil {
 		t.Fatal(err)
 	}

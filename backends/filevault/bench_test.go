@@ -10,6 +10,7 @@ import (
 
 	"filippo.io/age"
 
+	"github.com/kr-keyring/kr/backends/filevault/format"
 	"github.com/kr-keyring/kr/internal/recipients"
 )
 
@@ -98,7 +99,7 @@ func teamOf10k(b *testing.B) *team {
 		if err := tm.v.makeDirs(filepath.Dir(p)); err != nil {
 			b.Fatal(err)
 		}
-		ct, err := encryptTo(secretPlaintext(name, []byte("a 32-byte database password here")), m.Recipients)
+		ct, err := encryptTo(format.SecretPlaintext(name, []byte("a 32-byte database password here")), m.Recipients)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -149,7 +150,7 @@ func BenchmarkReencryptPerFile10k(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			ct, err := encryptTo(secretPlaintext(name, value), next)
+			ct, err := encryptTo(format.SecretPlaintext(name, value), next)
 			if err != nil {
 				b.Fatal(err)
 			}

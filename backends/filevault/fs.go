@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kr-keyring/kr/backends/filevault/format"
 	"github.com/kr-keyring/kr/internal/atomicfile"
 	"github.com/kr-keyring/kr/internal/filelock"
 	"github.com/kr-keyring/kr/internal/limitio"
@@ -45,8 +46,8 @@ func cleanStaleTemps(dir string) {
 	}
 }
 
-func writeManifest(path string, m *manifest) error {
-	b, err := m.marshal()
+func writeManifest(path string, m *format.Manifest) error {
+	b, err := m.Marshal()
 	if err != nil {
 		return err
 	}

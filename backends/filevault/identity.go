@@ -13,11 +13,8 @@ import (
 	"filippo.io/age"
 
 	"github.com/kr-keyring/kr/backends"
+	"github.com/kr-keyring/kr/backends/filevault/format"
 )
-
-// maxScryptWorkFactor caps what a (possibly hostile) identity.age may make
-// us compute: 2^20 takes about 4 s and 1 GiB.
-const maxScryptWorkFactor = 20
 
 // unwrapIdentity opens identity.age (or recovery.age) with a passphrase and
 // returns the X25519 identity whose recipient is want.
@@ -31,7 +28,7 @@ const maxScryptWorkFactor = 20
 // copy of the passphrase age takes outlives nothing; and Passwd and Recover
 // need age's full parse of the file to write it again. Both ends read the
 // same format: an age file with a scrypt stanza of work factor at most
-// 2^20 (maxScryptWorkFactor here, maxScryptLogN there) holding one
+// format.MaxScryptWorkFactor, the one cap both use, holding one
 // AGE-SECRET-KEY-1 line. age also refuses a scrypt stanza that is not
 // alone in the header; the agent instead refuses a key that is not the
 // vault's.
@@ -46,7 +43,7 @@ func unwrapIdentity(source string, wrapped, passphrase []byte, want string) (*ag
 	if err != nil {
 		return nil, nil, err
 	}
-	sid.SetMaxWorkFactor(maxScryptWorkFactor)
+	sid.SetMaxWorkFactor(format.MaxScryptWorkFactor)
 	plain, err := decryptLimited(wrapped, maxSmallFile, sid)
 	if err != nil {
 		var nm *age.NoIdentityMatchError

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/kr-keyring/kr/backends"
+	"github.com/kr-keyring/kr/backends/filevault/format"
 )
 
 // lister walks secrets/ for List. Each directory on the way down is
@@ -54,7 +55,7 @@ func (l *lister) walk(dir, rel string, plain bool) error {
 			if rel != "" {
 				sub = rel + "/" + base
 			}
-			if err := l.walk(filepath.Join(dir, base), sub, plain && plainSegment(base, true)); err != nil {
+			if err := l.walk(filepath.Join(dir, base), sub, plain && format.PlainSegment(base, true)); err != nil {
 				return err
 			}
 		default:
@@ -74,7 +75,7 @@ func (l *lister) walk(dir, rel string, plain bool) error {
 // add appends the name of the file rel/stem.age when it is one kr writes,
 // reporting whether it was.
 func (l *lister) add(rel, stem string, plain bool) bool {
-	if plain && plainSegment(stem, false) {
+	if plain && format.PlainSegment(stem, false) {
 		if len(rel)+1+len(stem) > backends.MaxNameSize {
 			return false
 		}
@@ -88,7 +89,7 @@ func (l *lister) add(rel, stem string, plain bool) bool {
 		if rel != "" {
 			p = rel + "/" + stem
 		}
-		name, err := unescapeName(p)
+		name, err := format.UnescapeName(p)
 		if err != nil || backends.ValidateName(name) != nil {
 			return false
 		}

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/kr-keyring/kr/backends"
+	"github.com/kr-keyring/kr/backends/filevault/format"
 )
 
 // TestPlainPathsNeedNoUnescaping holds List's fast path to the slow one:
@@ -41,13 +42,13 @@ func TestPlainPathsNeedNoUnescaping(t *testing.T) {
 		p := strings.Join(segs, "/")
 		plain := len(p) <= backends.MaxNameSize
 		for i, s := range segs {
-			plain = plain && plainSegment(s, i < len(segs)-1)
+			plain = plain && format.PlainSegment(s, i < len(segs)-1)
 		}
 		if !plain {
 			continue
 		}
 		fast++
-		name, err := unescapeName(p)
+		name, err := format.UnescapeName(p)
 		if err != nil || name != p || backends.ValidateName(name) != nil {
 			t.Fatalf("%q is plain, but unescapeName = %q, %v; ValidateName: %v", p, name, err, backends.ValidateName(name))
 		}

@@ -4,13 +4,12 @@ import (
 	"bytes"
 	"context"
 	"crypto/subtle"
-	"errors"
 	"fmt"
 	"path"
-	"slices"
 	"strings"
 
 	"github.com/kr-keyring/kr/backends"
+	"github.com/kr-keyring/kr/backends/filevault/format"
 )
 
 // Resolver settles, for a sync through git, what git cannot merge: the
@@ -34,7 +33,7 @@ func (Resolver) Secret(rel string) bool {
 // SecretName is the name of the secret whose file is at rel.
 func (Resolver) SecretName(rel string) (string, error) {
 	esc := strings.TrimSuffix(strings.TrimPrefix(rel, secretsDir+"/"), secretExt)
-	name, err := unescapeName(esc)
+	name, err := format.UnescapeName(esc)
 	if err != nil {
 		return "", fmt.Errorf("%s is not a secret's file: %w", rel, err)
 	}
@@ -49,11 +48,11 @@ func (r Resolver) ConflictPath(rel string, n int) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	c := ConflictName(name, n)
+	c := format.ConflictName(name, n)
 	if err := backends.ValidateName(c); err != nil {
 		return "", fmt.Errorf("no room for a copy of %s: %w", name, err)
 	}
-	return secretsDir + "/" + escapeName(c) + secretExt, nil
+	return secretsDir + "/" + format.EscapeName(c) + secretExt, nil
 }
 
 // Merge merges a recipient file changed in two clones by recipient: a
@@ -61,80 +60,12 @@ func (r Resolver) ConflictPath(rel string, n int) (string, error) {
 // (a removal is a revocation). Names follow upstream where both name a key.
 func (r Resolver) Merge(rel string, base, upstream, local []byte) ([]byte, error) {
 	if rel == manifestFile {
-		return mergeManifest(base, upstream, local)
+		return format.MergeManifest(base, upstream, local)
 	}
 	return r.mergeScope(rel, base, upstream, local)
 }
 
-// mergeKeys is the three-way merge of two recipient lists: upstream's
-// order, then what only local added.
-func mergeKeys(base, upstream, local []string) []string {
-	gone := func(k string) bool {
-		return slices.Contains(base, k) && (!slices.Contains(upstream, k) || !slices.Contains(local, k))
-	}
-	var out []string
-	for _, k := range append(slices.Clone(upstream), local...) {
-		if !gone(k) && !slices.Contains(out, k) {
-			out = append(out, k)
-		}
-	}
-	return out
-}
-
-func mergeManifest(base, upstream, local []byte) ([]byte, error) {
-	if upstream == nil || local == nil {
-		return nil, fmt.Errorf("%s was deleted in one clone: restore it from history ('git log -- %s') and sync again", manifestFile, manifestFile)
-	}
-	u, err := parseManifest(upstream)
-	if err != nil {
-		return nil, fmt.Errorf("upstream %w", err)
-	}
-	l, err := parseManifest(local)
-	if err != nil {
-		return nil, fmt.Errorf("local %w", err)
-	}
-	b := &manifest{Version: u.Version, Identity: u.Identity}
-	if base != nil {
-		if b, err = parseManifest(base); err != nil {
-			return nil, fmt.Errorf("merge base's %w", err)
-		}
-	}
-	if u.Version != l.Version || u.Identity != l.Identity || b.Version != u.Version || b.Identity != u.Identity {
-		return nil, fmt.Errorf("%s changed its format or identity in one clone: merge it by hand", manifestFile)
-	}
-	out := u.clone()
-	out.Recipients = mergeKeys(b.Recipients, u.Recipients, l.Recipients)
-	out.Names = map[string]string{}
-	for _, k := range out.Recipients {
-		if n := u.name(k); n != "" {
-			out.Names[k] = n
-		}
-	}
-	// A name upstream gave another key gets a suffix on the local side.
-	for _, k := range out.Recipients {
-		n := l.name(k)
-		if n == "" || out.Names[k] != "" {
-			continue
-		}
-		for i := 2; ; i++ {
-			if _, taken := out.keyOf(n); !taken {
-				break
-			}
-			n = fmt.Sprintf("%s-%d", l.name(k), i)
-		}
-		// A suffix that makes the name too long leaves the key unnamed
-		// (shown by its fingerprint) rather than vault.json unreadable.
-		if ValidMemberName(n) == nil {
-			out.Names[k] = n
-		}
-	}
-	if len(out.Recipients) == 0 {
-		return nil, errors.New("the clones removed every recipient between them")
-	}
-	return out.marshal()
-}
-
-// mergeScope merges a scope as mergeKeys does. A scope deleted on one side
+// mergeScope merges a scope as format.MergeKeys does. A scope deleted on one side
 // and changed on the other stays, changed: of the two, it is the one that
 // keeps secrets from the members outside it.
 func (r Resolver) mergeScope(rel string, base, upstream, local []byte) ([]byte, error) {
@@ -142,7 +73,7 @@ func (r Resolver) mergeScope(rel string, base, upstream, local []byte) ([]byte, 
 		if b == nil {
 			return nil, nil
 		}
-		keys, err := parseScope(b)
+		keys, err := format.ParseScope(b)
 		if err != nil {
 			return nil, fmt.Errorf("%s %s: %w", side, rel, err)
 		}
@@ -169,12 +100,12 @@ func (r Resolver) mergeScope(rel string, base, upstream, local []byte) ([]byte, 
 	case l == nil:
 		keys = u
 	default:
-		keys = mergeKeys(b, u, l)
+		keys = format.MergeKeys(b, u, l)
 	}
 	if len(keys) == 0 {
 		return nil, fmt.Errorf("%s: the clones removed every member of the scope between them: set it again with 'kr vault scope set'", rel)
 	}
-	folder, err := unescapeFolder(strings.TrimPrefix(path.Dir(rel), secretsDir+"/"))
+	folder, err := format.UnescapeFolder(strings.TrimPrefix(path.Dir(rel), secretsDir+"/"))
 	if err != nil {
 		return nil, fmt.Errorf("%s is not in a folder of secrets: %w", rel, err)
 	}
@@ -182,7 +113,7 @@ func (r Resolver) mergeScope(rel string, base, upstream, local []byte) ([]byte, 
 	if m, err := r.v.manifest(); err == nil {
 		names = m.Names
 	}
-	return formatScope(folder, keys, names), nil
+	return format.FormatScope(folder, keys, names), nil
 }
 
 // Same reports whether two versions of the secret file at rel hold the

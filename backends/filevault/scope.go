@@ -1,7 +1,7 @@
 package filevault
 
 import (
-	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -10,64 +10,19 @@ import (
 	"slices"
 	"strings"
 
-	"filippo.io/age"
+	"github.com/kr-keyring/kr/backends"
+	"github.com/kr-keyring/kr/backends/filevault/format"
+	"github.com/kr-keyring/kr/internal/atomicfile"
 )
 
-// A scope narrows who reads a folder: secrets/FOLDER/.age-recipients lists
-// the recipients of every secret below FOLDER (the nearest such file up the
-// tree wins), so the ops team can read prod/ while everyone reads dev/.
-// The file is an age recipients file as `age -R` reads it (passage uses the
-// same idea), holding X25519 keys that must each be a recipient of the
-// vault: vault.json names them, and removing a member from the vault
-// removes them from every scope.
-const scopeFile = ".age-recipients"
-
-// parseScope reads a scope file as age -R does (one age1 key a line, a
-// trailing \r dropped, empty lines and lines starting with # ignored) and
-// more strictly: at least one key, each once.
-func parseScope(b []byte) ([]string, error) {
-	if len(b) > maxSmallFile {
-		return nil, fmt.Errorf("larger than %d bytes", maxSmallFile)
-	}
-	var keys []string
-	for i, line := range strings.Split(string(b), "\n") {
-		line = strings.TrimSuffix(line, "\r")
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		if _, err := age.ParseX25519Recipient(line); err != nil {
-			return nil, fmt.Errorf("line %d: %w", i+1, err)
-		}
-		if slices.Contains(keys, line) {
-			return nil, fmt.Errorf("line %d: %s is listed twice", i+1, line)
-		}
-		keys = append(keys, line)
-	}
-	if len(keys) == 0 {
-		return nil, errors.New("no recipients: a scope nobody can read")
-	}
-	return keys, nil
-}
-
-// formatScope writes a scope file for folder, each key under a comment
-// naming its member.
-func formatScope(folder string, keys []string, names map[string]string) []byte {
-	var b bytes.Buffer
-	fmt.Fprintf(&b, "# kr scope: the secrets under %s/ are encrypted to these recipients only\n", folder)
-	for _, k := range keys {
-		if n := names[k]; n != "" {
-			fmt.Fprintf(&b, "# %s\n", n)
-		}
-		b.WriteString(k)
-		b.WriteByte('\n')
-	}
-	return b.Bytes()
-}
+// A scope narrows who reads a folder (format.ParseScope says how its file
+// reads). The vault's own recipients govern where no scope does; the
+// nearest scope file up the tree wins.
 
 // folderDir is the directory of a folder of secrets (a name prefix
 // without a trailing slash).
 func (v *Vault) folderDir(folder string) string {
-	return filepath.Join(v.opts.Dir, secretsDir, filepath.FromSlash(escapeFolder(folder)))
+	return filepath.Join(v.opts.Dir, secretsDir, filepath.FromSlash(format.EscapeFolder(folder)))
 }
 
 // scopes finds the recipients of the secrets in each folder, reading each
@@ -75,7 +30,7 @@ func (v *Vault) folderDir(folder string) string {
 // vault's own recipients govern where no scope does.
 type scopes struct {
 	v     *Vault
-	m     *manifest
+	m     *format.Manifest
 	cache map[string]scopeSet // secrets directory -> its set
 	// accepted is the user's record for the vault's scopes, by folder
 	// directory relative to secrets/; nil until first needed.
@@ -104,7 +59,7 @@ type scopeSet struct {
 	file string // the scope file, "" for vault.json
 }
 
-func (v *Vault) scopes(m *manifest) *scopes {
+func (v *Vault) scopes(m *format.Manifest) *scopes {
 	return &scopes{v: v, m: m, cache: map[string]scopeSet{}}
 }
 
@@ -143,7 +98,7 @@ func (s *scopes) dir(dir string) (scopeSet, error) {
 // readScope reads the scope of the folder directory dir: its members, or
 // nil when it has no scope file. Each member must be a recipient of the
 // vault m.
-func (v *Vault) readScope(dir string, m *manifest) ([]string, error) {
+func (v *Vault) readScope(dir string, m *format.Manifest) ([]string, error) {
 	f := filepath.Join(dir, scopeFile)
 	b, err := readFileChecked(f, maxSmallFile)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -152,7 +107,7 @@ func (v *Vault) readScope(dir string, m *manifest) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	keys, err := parseScope(b)
+	keys, err := format.ParseScope(b)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", v.rel(f), err)
 	}
@@ -216,7 +171,7 @@ func (s *scopes) checkAccepted(dir string, keys []string) error {
 func (v *Vault) folderOf(dir string) string {
 	rel, err := filepath.Rel(v.path(secretsDir), dir)
 	if err == nil {
-		if f, err := unescapeFolder(filepath.ToSlash(rel)); err == nil {
+		if f, err := format.UnescapeFolder(filepath.ToSlash(rel)); err == nil {
 			return f
 		}
 	}
@@ -326,11 +281,121 @@ func (v *Vault) scopeFolders() ([]string, error) {
 			continue
 		}
 		rel, _ := filepath.Rel(v.path(secretsDir), dir)
-		name, err := unescapeFolder(filepath.ToSlash(rel))
+		name, err := format.UnescapeFolder(filepath.ToSlash(rel))
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", v.rel(dir), err)
 		}
 		out = append(out, name)
 	}
 	return out, nil
+}
+
+// Scope is a folder whose secrets only some recipients read.
+type Scope struct {
+	Folder string
+	Keys   []string
+}
+
+// Scopes lists the vault's scopes.
+func (v *Vault) Scopes() ([]Scope, error) {
+	m, err := v.manifest()
+	if err != nil {
+		return nil, err
+	}
+	folders, err := v.scopeFolders()
+	if err != nil {
+		return nil, err
+	}
+	var out []Scope
+	for _, f := range folders {
+		keys, err := v.readScope(v.folderDir(f), m)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, Scope{Folder: f, Keys: keys})
+	}
+	return out, nil
+}
+
+// SetScope makes keys (recipients of the vault) the only readers of the
+// secrets under folder, or with keys nil removes folder's scope so that
+// they follow the folder above. It re-encrypts the secrets whose readers
+// change and returns their names; the scope file is written after them.
+func (v *Vault) SetScope(ctx context.Context, folder string, keys []string) ([]string, error) {
+	folder = strings.TrimSuffix(folder, "/")
+	if err := backends.ValidateName(folder); err != nil {
+		return nil, err
+	}
+	var changed []string
+	err := v.change(ctx, func(m *format.Manifest) error {
+		for _, k := range keys {
+			if !slices.Contains(m.Recipients, k) {
+				return fmt.Errorf("%s is not a recipient of the vault: add it with 'kr vault recipients add' first", k)
+			}
+		}
+		if err := v.checkAccepted(m); err != nil {
+			return err
+		}
+		dir := v.folderDir(folder)
+		file := filepath.Join(dir, scopeFile)
+		if keys == nil {
+			if _, err := os.Lstat(file); err != nil {
+				return fmt.Errorf("%s/ has no scope", folder)
+			}
+		}
+		before := v.scopes(m)
+		before.asWritten = true
+		after := v.scopes(m)
+		after.override(dir, keys)
+		files, err := v.secretFiles(ctx, after)
+		if err != nil {
+			return err
+		}
+		var todo []secretFile
+		for _, f := range files {
+			if !strings.HasPrefix(f.path, dir+string(filepath.Separator)) {
+				continue
+			}
+			stale, err := v.stale(f)
+			if err != nil {
+				return err
+			}
+			if stale {
+				todo = append(todo, f)
+				continue
+			}
+			// Already encrypted to the new set, yet governed by another:
+			// a run killed before the scope file. Its readers change all
+			// the same, so it is listed.
+			was, err := before.of(f.path)
+			if err != nil {
+				return err
+			}
+			if !slices.Equal(sortedKeys(was.keys), sortedKeys(f.set.keys)) {
+				changed = append(changed, f.name)
+			}
+		}
+		if err := v.reencrypt(ctx, m, todo, nil); err != nil {
+			return err
+		}
+		for _, f := range todo {
+			changed = append(changed, f.name)
+		}
+		if keys == nil {
+			if err := os.Remove(file); err != nil {
+				return err
+			}
+			atomicfile.SyncDir(dir)
+		} else {
+			if err := v.makeDirs(dir); err != nil {
+				return err
+			}
+			if err := writeAtomic(file, format.FormatScope(folder, keys, m.Names)); err != nil {
+				return err
+			}
+		}
+		// The user's own scope is the one they accept.
+		return v.rememberScope(dir, keys)
+	})
+	return changed, err
 }

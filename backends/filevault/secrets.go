@@ -1,7 +1,6 @@
 package filevault
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -12,40 +11,12 @@ import (
 	"strings"
 
 	"github.com/kr-keyring/kr/backends"
+	"github.com/kr-keyring/kr/backends/filevault/format"
 	"github.com/kr-keyring/kr/internal/atomicfile"
 )
 
-// headerPrefix starts every secret's plaintext; the name that follows binds
-// the file to its name, so a file copied over another is detected.
-const headerPrefix = "kr-secret/v1 "
-
-func secretPlaintext(name string, value []byte) []byte {
-	p := make([]byte, 0, len(headerPrefix)+len(name)+1+len(value))
-	p = append(p, headerPrefix...)
-	p = append(p, name...)
-	p = append(p, '\n')
-	return append(p, value...)
-}
-
-// parseSecret splits a secret's plaintext into its bound name and value.
-func parseSecret(plain []byte) (name string, value []byte, err error) {
-	if !bytes.HasPrefix(plain, []byte(headerPrefix)) {
-		return "", nil, errors.New("no kr-secret/v1 header")
-	}
-	rest := plain[len(headerPrefix):]
-	nl := bytes.IndexByte(rest[:min(len(rest), backends.MaxNameSize+1)], '\n')
-	if nl < 0 {
-		return "", nil, errors.New("header line is not terminated")
-	}
-	name = string(rest[:nl])
-	if err := backends.ValidateName(name); err != nil {
-		return "", nil, fmt.Errorf("header: %w", err)
-	}
-	return name, rest[nl+1:], nil
-}
-
 func (v *Vault) secretPath(name string) string {
-	return filepath.Join(v.opts.Dir, secretsDir, filepath.FromSlash(escapeName(name))+secretExt)
+	return filepath.Join(v.opts.Dir, secretsDir, filepath.FromSlash(format.EscapeName(name))+secretExt)
 }
 
 // DamagedError is a secret file that does not decrypt or parse. Path lets
@@ -97,18 +68,18 @@ func (v *Vault) Get(ctx context.Context, name string) (_ []byte, err error) {
 		}
 		return nil, &DamagedError{Path: p, err: fmt.Errorf("file %s is damaged or not for this vault: %w", v.rel(p), err)}
 	}
-	bound, value, err := parseSecret(plain)
+	bound, value, err := format.ParseSecret(plain)
 	if err != nil {
 		clear(plain)
 		return nil, &DamagedError{Path: p, err: fmt.Errorf("file %s is damaged: %w", v.rel(p), err)}
 	}
-	if bound != name && !isConflictCopy(name, bound) {
+	if bound != name && !format.IsConflictCopy(name, bound) {
 		clear(plain)
 		return nil, fmt.Errorf("file %s holds secret %s: renamed or swapped?", v.rel(p), bound)
 	}
 	out := append([]byte(nil), value...)
 	clear(plain)
-	if m.Version == formatVersion {
+	if !m.Shared() {
 		// The read just opened the vault's own key, or a key of another
 		// recipient: acceptUnlocked tells which. A failure here changes
 		// nothing the read returned; the next write says what is missing.
@@ -173,7 +144,7 @@ func (v *Vault) Set(ctx context.Context, name string, value []byte) (err error) 
 	if err != nil {
 		return err
 	}
-	plain := secretPlaintext(name, value)
+	plain := format.SecretPlaintext(name, value)
 	ct, err := encryptTo(plain, set.keys)
 	clear(plain)
 	if err != nil {
@@ -304,4 +275,53 @@ func nameOp(err *error, op, name string) {
 		return
 	}
 	*err = fmt.Errorf("%s %s: %w", op, name, *err)
+}
+
+// SetMany stores values[i] as names[i], all or none: one lock, one
+// vault.json read, encryption on every CPU and one flush (kr import of
+// thousands of values). A missing vault is created first, as by Set.
+func (v *Vault) SetMany(ctx context.Context, names []string, values [][]byte) error {
+	if len(names) != len(values) {
+		return errors.New("SetMany: names and values differ in number")
+	}
+	for _, n := range names {
+		if err := backends.ValidateName(n); err != nil {
+			return err
+		}
+	}
+	if err := v.ensureVault(ctx); err != nil {
+		return err
+	}
+	return v.change(ctx, func(m *format.Manifest) error {
+		if err := v.checkAccepted(m); err != nil {
+			return err
+		}
+		sc := v.scopes(m)
+		made := map[string]bool{}
+		return v.sealAll(func(next func(secretFile, []byte)) error {
+			for i, name := range names {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+				p := v.secretPath(name)
+				if dir := filepath.Dir(p); !made[dir] {
+					if err := v.makeDirs(dir); err != nil {
+						return fmt.Errorf("set %s: %w", name, err)
+					}
+					made[dir] = true
+				}
+				// A foreign file or a symlink in the vault means someone
+				// else has been in it: stop, as Set does.
+				if err := checkFile(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+					return fmt.Errorf("set %s: %w", name, err)
+				}
+				set, err := sc.of(p)
+				if err != nil {
+					return fmt.Errorf("set %s: %w", name, err)
+				}
+				next(secretFile{name: name, path: p, set: set}, format.SecretPlaintext(name, values[i]))
+			}
+			return nil
+		})
+	})
 }

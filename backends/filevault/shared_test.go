@@ -59,23 +59,3 @@ func TestSharedVault(t *testing.T) {
 		t.Fatalf("stranger's key: got %v", err)
 	}
 }
-
-func TestParseManifestVersions(t *testing.T) {
-	const r = "age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p"
-	for _, tc := range []struct {
-		json string
-		ok   bool
-	}{
-		{`{"version":1,"identity":"` + r + `","recipients":["` + r + `"]}`, true},
-		{`{"version":1,"recipients":["` + r + `"]}`, false},
-		{`{"version":2,"recipients":["` + r + `"]}`, true},
-		{`{"version":2,"identity":"` + r + `","recipients":["` + r + `"]}`, false},
-		{`{"version":2,"recipients":[]}`, false},
-		{`{"version":3,"recipients":["` + r + `"]}`, false},
-	} {
-		_, err := parseManifest([]byte(tc.json))
-		if (err == nil) != tc.ok {
-			t.Errorf("%s: err = %v, want ok=%v", tc.json, err, tc.ok)
-		}
-	}
-}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -12,6 +11,8 @@ import (
 	"testing"
 
 	"filippo.io/age"
+
+	"github.com/kr-keyring/kr/backends/filevault/format"
 )
 
 // team is a shared vault read by alice's key held in the process (as with
@@ -233,7 +234,7 @@ func TestReconcileAfterConcurrentAdd(t *testing.T) {
 	}
 	// And a file alice cannot read, written to carol... by someone who
 	// had her key: Reconcile reports it instead of failing.
-	plain := secretPlaintext("foreign", []byte("f"))
+	plain := format.SecretPlaintext("foreign", []byte("f"))
 	ct, err := encryptTo(plain, []string{tm.carK})
 	if err != nil {
 		t.Fatal(err)
@@ -319,70 +320,6 @@ func TestConflictCopyReads(t *testing.T) {
 	}
 }
 
-func TestParseScope(t *testing.T) {
-	k := "age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p"
-	for _, tc := range []struct {
-		in string
-		ok bool
-	}{
-		{k + "\n", true},
-		{"# ops\r\n" + k + "\r\n\n", true},
-		{"  " + k + "  ", false},
-		{"", false},
-		{"# nobody\n", false},
-		{k + "\n" + k + "\n", false},
-		{k + " # alice\n", false},
-		{"age1nope\n", false},
-	} {
-		_, err := parseScope([]byte(tc.in))
-		if (err == nil) != tc.ok {
-			t.Errorf("%q: %v, want ok=%v", tc.in, err, tc.ok)
-		}
-	}
-}
-
-func FuzzParseScope(f *testing.F) {
-	f.Add([]byte("# ops\nage1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p\n"))
-	f.Add([]byte("age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p\r\n\r\n"))
-	f.Add([]byte("\n#\n"))
-	f.Fuzz(func(t *testing.T, b []byte) {
-		keys, err := parseScope(b)
-		if err != nil {
-			return
-		}
-		// What kr reads, age -R reads the same.
-		rs, err := age.ParseRecipients(bytes.NewReader(b))
-		if err != nil {
-			t.Fatalf("kr accepts a scope age refuses: %v", err)
-		}
-		if len(rs) != len(keys) || len(keys) == 0 {
-			t.Fatalf("kr reads %d keys, age %d", len(keys), len(rs))
-		}
-		for i, r := range rs {
-			if fmt.Sprint(r) != keys[i] {
-				t.Fatalf("key %d: kr %s, age %s", i, keys[i], r)
-			}
-		}
-	})
-}
-
-func FuzzParseRecord(f *testing.F) {
-	f.Add([]byte("age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p\n"))
-	f.Add([]byte("age1lggyhqrw2nlhcxprm67z43rta597azn8gknawjehu9d9dl0jq3yqqvfafg\nage1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p\n"))
-	f.Add([]byte("\n"))
-	f.Fuzz(func(t *testing.T, b []byte) {
-		keys, err := parseRecord(b)
-		if err != nil {
-			return
-		}
-		// Accepted records are canonical: writing them back gives the input.
-		body, _ := recordStanza{keys}.Wrap(nil)
-		if !bytes.Equal(body[0].Body, b) || !slices.IsSorted(keys) {
-			t.Fatalf("record %q reads as %q", b, keys)
-		}
-	})
-}
-
 // Whoever can push could add themselves to a scope, or delete it: the next
 // member to sync or write would then re-encrypt its secrets for them. kr
 // widens a scope only on the local user's word.
@@ -414,7 +351,7 @@ func TestScopeWideningNeedsAcceptance(t *testing.T) {
 	}
 
 	// bob, with push access, adds himself.
-	if err := os.WriteFile(scope, formatScope("prod", []string{tm.aliceK, tm.carK, tm.bobK}, nil), 0o600); err != nil {
+	if err := os.WriteFile(scope, format.FormatScope("prod", []string{tm.aliceK, tm.carK, tm.bobK}, nil), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	stopped("bob added to the scope", false)
@@ -424,13 +361,13 @@ func TestScopeWideningNeedsAcceptance(t *testing.T) {
 	}
 	stopped("scope deleted", true)
 	// A new scope nearer the secrets, with bob in it, is a widening too.
-	if err := os.WriteFile(scope, formatScope("prod", []string{tm.aliceK, tm.carK}, nil), 0o600); err != nil {
+	if err := os.WriteFile(scope, format.FormatScope("prod", []string{tm.aliceK, tm.carK}, nil), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	if err := tm.v.Set(ctx, "prod/sub/z", []byte("v")); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(tm.v.folderDir("prod/sub"), scopeFile), formatScope("prod/sub", []string{tm.aliceK, tm.bobK}, nil), 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(tm.v.folderDir("prod/sub"), scopeFile), format.FormatScope("prod/sub", []string{tm.aliceK, tm.bobK}, nil), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := tm.v.Reconcile(ctx); !errors.Is(err, ErrUnacceptedRecipient) {
@@ -450,7 +387,7 @@ func TestScopeWideningNeedsAcceptance(t *testing.T) {
 		t.Fatal("wrong readers after accepting prod/sub")
 	}
 	// Narrowing needs no word: carol taken out of prod upstream.
-	if err := os.WriteFile(scope, formatScope("prod", []string{tm.aliceK}, nil), 0o600); err != nil {
+	if err := os.WriteFile(scope, format.FormatScope("prod", []string{tm.aliceK}, nil), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := tm.v.Reconcile(ctx); err != nil {
@@ -472,7 +409,7 @@ func TestRemoveMemberKeepsScopeUnwidened(t *testing.T) {
 	}
 	// carol, who may push, adds herself to prod/.
 	scope := filepath.Join(tm.v.folderDir("prod"), scopeFile)
-	if err := os.WriteFile(scope, formatScope("prod", []string{tm.aliceK, tm.bobK, tm.carK}, nil), 0o600); err != nil {
+	if err := os.WriteFile(scope, format.FormatScope("prod", []string{tm.aliceK, tm.bobK, tm.carK}, nil), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := tm.v.RemoveRecipient(ctx, tm.bobK); !errors.Is(err, ErrUnacceptedRecipient) {

@@ -8,6 +8,15 @@
 //	secrets/NAME.age    each value, encrypted to the recipients; the plaintext
 //	                    starts with "kr-secret/v1 NAME\n", binding it to its name
 //
+// How each file reads and is written (versions, limits, parsers, name
+// escaping) is package format's; this package opens, checks, locks,
+// encrypts and replaces them. The files by role: vault.go (opening,
+// vault.json, creating), secrets.go (Get, Set, SetMany, Delete, List),
+// members.go (adding and removing members), scope.go (scopes),
+// accepted.go (which keys the local user accepted), reencrypt.go (sealing
+// files to their sets, all or none), reconcile.go (after a sync), merge.go
+// (what git cannot merge), identity.go and personal.go (identities).
+//
 // Writing needs no passphrase (public-key encryption); reading goes through
 // a Decrypter. Writers are serialised by a lock file and every file is
 // replaced atomically, so a crash leaves the old or the new value.
@@ -22,7 +31,6 @@ package filevault
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -36,8 +44,8 @@ import (
 	"filippo.io/age"
 
 	"github.com/kr-keyring/kr/backends"
+	"github.com/kr-keyring/kr/backends/filevault/format"
 	"github.com/kr-keyring/kr/internal/limitio"
-	"github.com/kr-keyring/kr/internal/strictjson"
 )
 
 // ErrNoVault means the directory holds no vault (no vault.json) yet.
@@ -69,7 +77,7 @@ type Sealed struct {
 // is why there is no identity of ours for it (a shared vault with no
 // personal identity among its members); a Decrypter holding its own keys
 // (KR_IDENTITY) may still read it.
-func (v *Vault) sealed(m *manifest) (s Sealed, idErr error) {
+func (v *Vault) sealed(m *format.Manifest) (s Sealed, idErr error) {
 	s = Sealed{identity: func() ([]byte, error) { return v.identityFileOf(m) }, identityPath: v.identityPathOf(m)}
 	if s.Recipient, idErr = v.idOf(m); idErr != nil {
 		s.identity = func() ([]byte, error) { return nil, idErr }
@@ -126,23 +134,17 @@ type Vault struct {
 
 var _ backends.Backend = (*Vault)(nil)
 
+// The vault's layout, versions and limits are the format package's.
 const (
-	manifestFile = "vault.json"
-	identityFile = "identity.age"
-	recoveryFile = "recovery.age"
-	secretsDir   = "secrets"
-	lockFile     = ".lock"
-	secretExt    = ".age"
-
-	// formatVersion is the single-user vault, with its own identity;
-	// sharedVersion is the shared one, which holds none: its members read
-	// it with their personal identities.
-	formatVersion = 1
-	sharedVersion = 2
-	// maxCiphertext bounds what Get reads: a 1 MiB value, its header, age's
-	// 16 bytes per 64 KiB chunk and the recipient stanzas, with room to spare.
-	maxCiphertext = backends.MaxValueSize + 256<<10
-	maxSmallFile  = 64 << 10
+	manifestFile  = format.ManifestFile
+	identityFile  = format.IdentityFile
+	recoveryFile  = format.RecoveryFile
+	secretsDir    = format.SecretsDir
+	lockFile      = format.LockFile
+	secretExt     = format.SecretExt
+	scopeFile     = format.ScopeFile
+	maxCiphertext = format.MaxCiphertext
+	maxSmallFile  = format.MaxSmallFile
 )
 
 // Open returns the vault in opts.Dir. It creates nothing: a missing vault
@@ -157,7 +159,7 @@ func Open(opts Options) (*Vault, error) {
 	}
 	opts.Dir = dir
 	if opts.ScryptWorkFactor == 0 {
-		opts.ScryptWorkFactor = 18
+		opts.ScryptWorkFactor = format.DefaultScryptWorkFactor
 	}
 	if opts.Accepted == nil {
 		opts.Accepted = &memoryRecord{}
@@ -180,149 +182,11 @@ func (v *Vault) Exists() bool {
 	return err == nil
 }
 
-// manifest is vault.json. A shared vault names its members:
-//
-//	{"version": 2, "recipients": [{"name": "alice", "key": "age1..."}]}
-//
-// A version 1 vault (one person's) lists bare keys, as it always has; a
-// bare key is also read in a version 2 file (one written before names).
-type manifest struct {
-	Version    int
-	Identity   string
-	Recipients []string          // age1 keys, in the file's order
-	Names      map[string]string // key -> member name, where one is given
-}
-
-type manifestJSON struct {
-	Version    int               `json:"version"`
-	Identity   string            `json:"identity,omitempty"`
-	Recipients []json.RawMessage `json:"recipients"`
-}
-
-type memberJSON struct {
-	Name string `json:"name"`
-	Key  string `json:"key"`
-}
-
-// name returns the member name of key, or "" if it has none.
-func (m *manifest) name(key string) string { return m.Names[key] }
-
-// keyOf returns the key of the member called name.
-func (m *manifest) keyOf(name string) (string, bool) {
-	for k, n := range m.Names {
-		if n == name {
-			return k, true
-		}
-	}
-	return "", false
-}
-
-func (m *manifest) marshal() ([]byte, error) {
-	out := manifestJSON{Version: m.Version, Identity: m.Identity, Recipients: []json.RawMessage{}}
-	for _, k := range m.Recipients {
-		var v any = k
-		if n := m.Names[k]; n != "" && m.Version != formatVersion {
-			v = memberJSON{Name: n, Key: k}
-		}
-		b, err := json.Marshal(v)
-		if err != nil {
-			return nil, err
-		}
-		out.Recipients = append(out.Recipients, b)
-	}
-	b, err := json.MarshalIndent(out, "", "  ")
-	return append(b, '\n'), err
-}
-
 // ValidMemberName checks a member's name: 1 to 64 of A-Z a-z 0-9 . _ - @,
 // not starting with . or -.
-func ValidMemberName(name string) error {
-	if name == "" || len(name) > 64 {
-		return fmt.Errorf("member name %q: 1 to 64 characters", name)
-	}
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		ok := 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("._-@", c) >= 0
-		if !ok || (i == 0 && (c == '.' || c == '-')) {
-			return fmt.Errorf("member name %q: use A-Z a-z 0-9 . _ - @, not starting with . or -", name)
-		}
-	}
-	return nil
-}
+func ValidMemberName(name string) error { return format.ValidMemberName(name) }
 
-// parseManifest reads vault.json strictly: a known version, an X25519
-// identity that is among the recipients, and recipients that parse, each
-// once, with names that are valid and distinct.
-func parseManifest(b []byte) (*manifest, error) {
-	if len(b) > maxSmallFile {
-		return nil, fmt.Errorf("%s is larger than %d bytes", manifestFile, maxSmallFile)
-	}
-	// Strictly: encoding/json lets a later "Recipients" win over the
-	// "recipients" a reviewer of a shared vault reads.
-	var raw manifestJSON
-	if err := strictjson.Unmarshal(b, &raw); err != nil {
-		return nil, fmt.Errorf("%s: %w", manifestFile, err)
-	}
-	m := &manifest{Version: raw.Version, Identity: raw.Identity}
-	switch m.Version {
-	case formatVersion:
-		if _, err := age.ParseX25519Recipient(m.Identity); err != nil {
-			return nil, fmt.Errorf("%s: identity: %w", manifestFile, err)
-		}
-	case sharedVersion:
-		if m.Identity != "" {
-			return nil, fmt.Errorf("%s: a version %d vault holds no identity", manifestFile, sharedVersion)
-		}
-		if len(raw.Recipients) == 0 {
-			return nil, fmt.Errorf("%s: no recipients", manifestFile)
-		}
-	default:
-		return nil, fmt.Errorf("%s: format version %d is not supported (this kr reads versions %d and %d)", manifestFile, m.Version, formatVersion, sharedVersion)
-	}
-	own := m.Identity == ""
-	for _, e := range raw.Recipients {
-		var mem memberJSON
-		if len(e) > 0 && e[0] == '"' {
-			if err := json.Unmarshal(e, &mem.Key); err != nil {
-				return nil, fmt.Errorf("%s: %w", manifestFile, err)
-			}
-		} else {
-			if m.Version == formatVersion {
-				return nil, fmt.Errorf("%s: a version %d vault lists keys, not members", manifestFile, formatVersion)
-			}
-			if err := strictjson.Unmarshal(e, &mem); err != nil {
-				return nil, fmt.Errorf("%s: recipient: %w", manifestFile, err)
-			}
-			if err := ValidMemberName(mem.Name); err != nil {
-				return nil, fmt.Errorf("%s: %w", manifestFile, err)
-			}
-			if _, taken := m.keyOf(mem.Name); taken {
-				return nil, fmt.Errorf("%s: two recipients are named %s", manifestFile, mem.Name)
-			}
-		}
-		r := mem.Key
-		if _, err := age.ParseX25519Recipient(r); err != nil {
-			return nil, fmt.Errorf("%s: recipient %q: %w", manifestFile, r, err)
-		}
-		if slices.Contains(m.Recipients, r) {
-			return nil, fmt.Errorf("%s: recipient %s listed twice", manifestFile, r)
-		}
-		m.Recipients = append(m.Recipients, r)
-		if mem.Name != "" {
-			if m.Names == nil {
-				m.Names = map[string]string{}
-			}
-			m.Names[r] = mem.Name
-		}
-		own = own || r == m.Identity
-	}
-	if !own {
-		return nil, fmt.Errorf("%s: the vault's own identity is not among its recipients", manifestFile)
-	}
-	return m, nil
-}
-
-func (v *Vault) manifest() (*manifest, error) {
+func (v *Vault) manifest() (*format.Manifest, error) {
 	if err := checkDir(v.opts.Dir); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("%w in %s", ErrNoVault, v.opts.Dir)
@@ -343,7 +207,7 @@ func (v *Vault) manifest() (*manifest, error) {
 			return nil, err
 		}
 	}
-	m, err := parseManifest(b)
+	m, err := format.ParseManifest(b)
 	if err == nil && m.Identity != "" {
 		v.mu.Lock()
 		v.id = m.Identity
@@ -371,7 +235,7 @@ func (v *Vault) ID() (string, error) {
 }
 
 // idOf is ID for the vault.json m.
-func (v *Vault) idOf(m *manifest) (string, error) {
+func (v *Vault) idOf(m *format.Manifest) (string, error) {
 	if m.Identity != "" {
 		return m.Identity, nil
 	}
@@ -387,7 +251,7 @@ func (v *Vault) Shared() (bool, error) {
 	return m.Identity == "", nil
 }
 
-func (v *Vault) personalID(m *manifest) (string, error) {
+func (v *Vault) personalID(m *format.Manifest) (string, error) {
 	if v.opts.Personal == nil {
 		return "", fmt.Errorf("%w: this vault is read with your identity, and there is none", ErrNoIdentity)
 	}
@@ -421,7 +285,7 @@ func (v *Vault) IdentityFile() ([]byte, error) {
 }
 
 // identityPathOf is where identityFileOf reads, "" when nowhere.
-func (v *Vault) identityPathOf(m *manifest) string {
+func (v *Vault) identityPathOf(m *format.Manifest) string {
 	if m.Identity != "" {
 		return v.path(identityFile)
 	}
@@ -432,7 +296,7 @@ func (v *Vault) identityPathOf(m *manifest) string {
 }
 
 // identityFileOf is IdentityFile for the vault.json m.
-func (v *Vault) identityFileOf(m *manifest) ([]byte, error) {
+func (v *Vault) identityFileOf(m *format.Manifest) ([]byte, error) {
 	if m.Identity == "" {
 		if _, err := v.personalID(m); err != nil {
 			return nil, err
@@ -470,7 +334,7 @@ func (v *Vault) InitShared(ctx context.Context, name, pub string) error {
 		return err
 	}
 	// vault.json last: its presence is what makes the vault exist.
-	return writeManifest(v.path(manifestFile), &manifest{Version: sharedVersion, Recipients: []string{pub}, Names: map[string]string{pub: name}})
+	return writeManifest(v.path(manifestFile), format.NewShared(name, pub))
 }
 
 // Init creates the vault with passphrase and returns its recovery code.
@@ -528,7 +392,7 @@ func (v *Vault) initLocked(passphrase []byte) (string, error) {
 		return "", err
 	}
 	// vault.json last: its presence is what makes the vault exist.
-	if err := writeManifest(v.path(manifestFile), &manifest{Version: formatVersion, Identity: pub, Recipients: []string{pub}}); err != nil {
+	if err := writeManifest(v.path(manifestFile), format.NewPersonal(pub)); err != nil {
 		return "", err
 	}
 	return code, nil

@@ -17,6 +17,7 @@ import (
 
 	"github.com/kr-keyring/kr/backends"
 	"github.com/kr-keyring/kr/backends/backendtest"
+	"github.com/kr-keyring/kr/internal/testenv"
 )
 
 // KeePassXC is the second Secret Service provider kr is proven against
@@ -77,13 +78,7 @@ type keepassxc struct {
 func needKeePassXC(t *testing.T) {
 	t.Helper()
 	for _, tool := range []string{"keepassxc", "keepassxc-cli", "dbus-daemon"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			msg := tool + " is not installed (Debian: keepassxc, dbus)"
-			if os.Getenv("CI") == "true" {
-				t.Fatalf("the KeePassXC tests cannot run in CI: %s", msg)
-			}
-			t.Skipf("skipping: %s", msg)
-		}
+		testenv.Tool(t, tool, "keepassxc, dbus")
 	}
 }
 

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/godbus/dbus/v5"
+
+	"github.com/kr-keyring/kr/internal/testenv"
 )
 
 // KWallet (kwalletd5, Debian 12: 5.103) is the third Secret Service
@@ -35,13 +37,7 @@ type kwallet struct {
 func needKWallet(t *testing.T) {
 	t.Helper()
 	for _, tool := range []string{"kwalletd5", "dbus-daemon"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			msg := tool + " is not installed (Debian: libkf5wallet-bin, libqca-qt5-2-plugins, dbus)"
-			if os.Getenv("CI") == "true" {
-				t.Fatalf("the KWallet tests cannot run in CI: %s", msg)
-			}
-			t.Skipf("skipping: %s", msg)
-		}
+		testenv.Tool(t, tool, "libkf5wallet-bin, libqca-qt5-2-plugins, dbus")
 	}
 }
 

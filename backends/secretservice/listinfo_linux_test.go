@@ -9,12 +9,14 @@ import (
 	"github.com/godbus/dbus/v5"
 
 	"github.com/kr-keyring/kr/backends"
+	"github.com/kr-keyring/kr/internal/testenv"
 )
 
 // TestListInfoWriters: ls -l tells kr's items from those secret-tool,
 // Python keyring and go-keyring wrote, with their modification times.
 func TestListInfoWriters(t *testing.T) {
-	tool := needTool(t, "secret-tool", "libsecret-tools")
+	needDaemon(t)
+	tool := testenv.Tool(t, "secret-tool", "libsecret-tools")
 	python := pythonWithKeyring(t)
 	b := openTest(t, Options{})
 	ctx := testContext(t, 30*time.Second)

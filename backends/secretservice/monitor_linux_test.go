@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/godbus/dbus/v5"
+
+	"github.com/kr-keyring/kr/internal/testenv"
 )
 
 // TestNoPlaintextOnBus records every message on the private bus with
@@ -21,7 +23,8 @@ import (
 // a control run forced to the plain algorithm it must, which proves the
 // monitor really saw the payloads.
 func TestNoPlaintextOnBus(t *testing.T) {
-	monitor := needTool(t, "dbus-monitor", "dbus")
+	needDaemon(t)
+	monitor := testenv.Tool(t, "dbus-monitor", "dbus")
 	for _, tc := range []struct {
 		algorithm string
 		wantSeen  bool
@@ -135,7 +138,8 @@ func randomHex(t testing.TB, n int) string {
 // read a secret back, including those where the daemon's own key is short.
 // KR_SS_SESSIONS sets the number of sessions (default 100).
 func TestOpenSessionKeyLength(t *testing.T) {
-	monitor := needTool(t, "dbus-monitor", "dbus")
+	needDaemon(t)
+	monitor := testenv.Tool(t, "dbus-monitor", "dbus")
 	sessions := 100
 	if s := os.Getenv("KR_SS_SESSIONS"); s != "" {
 		n, err := strconv.Atoi(s)

@@ -11,6 +11,7 @@ import (
 	"github.com/godbus/dbus/v5"
 
 	"github.com/kr-keyring/kr/backends"
+	"github.com/kr-keyring/kr/internal/testenv"
 )
 
 // TestSchemaItems stores, finds, replaces, reads and deletes items of a
@@ -77,7 +78,8 @@ func TestSchemaItems(t *testing.T) {
 
 	// libsecret's own client reads what StoreSchema wrote, and kr finds
 	// what it writes.
-	tool := needTool(t, "secret-tool", "libsecret-tools")
+	needDaemon(t)
+	tool := testenv.Tool(t, "secret-tool", "libsecret-tools")
 	out := run(t, nil, tool, "lookup", AttrSchema, schema, "server", "example.org", "user", "alice", "object", "repo.git")
 	if !bytes.Equal(out, []byte("specific")) {
 		t.Errorf("secret-tool lookup = %q, want %q", out, "specific")

@@ -14,6 +14,7 @@ import (
 
 	"github.com/kr-keyring/kr/backends"
 	"github.com/kr-keyring/kr/backends/backendtest"
+	"github.com/kr-keyring/kr/internal/testenv"
 )
 
 func TestConformance(t *testing.T) {
@@ -85,7 +86,8 @@ func TestItemSchema(t *testing.T) {
 
 // TestSecretToolInterop checks both directions against libsecret's CLI.
 func TestSecretToolInterop(t *testing.T) {
-	tool := needTool(t, "secret-tool", "libsecret-tools")
+	needDaemon(t)
+	tool := testenv.Tool(t, "secret-tool", "libsecret-tools")
 	b := openTest(t, Options{})
 	ctx := testContext(t, 20*time.Second)
 
@@ -139,7 +141,8 @@ func TestSecretToolInterop(t *testing.T) {
 // TestDuplicates: items of other tools with extra attributes are the same
 // secret to kr: Get picks the newest, Set supersedes them, Delete removes all.
 func TestDuplicates(t *testing.T) {
-	tool := needTool(t, "secret-tool", "libsecret-tools")
+	needDaemon(t)
+	tool := testenv.Tool(t, "secret-tool", "libsecret-tools")
 	b := openTest(t, Options{})
 	ctx := testContext(t, 20*time.Second)
 	run(t, []byte("older"), tool, "store", "--label=x", "service", b.service, "username", "dup", "application", "one")
@@ -217,19 +220,6 @@ func TestGoKeyringInterop(t *testing.T) {
 	}
 }
 
-func needTool(t *testing.T, name, pkg string) string {
-	t.Helper()
-	needDaemon(t)
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is missing (Debian: %s)", name, pkg)
-		}
-		t.Skipf("%s is missing (Debian: %s)", name, pkg)
-	}
-	return p
-}
-
 // pythonWithKeyring finds a python3 that has Debian's python3-keyring: a
 // pyenv or venv python3 earlier on PATH usually does not.
 func pythonWithKeyring(t *testing.T) string {
@@ -240,10 +230,7 @@ func pythonWithKeyring(t *testing.T) string {
 			return p
 		}
 	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("no python3 with the keyring module (Debian: python3-keyring)")
-	}
-	t.Skip("no python3 with the keyring module (Debian: python3-keyring)")
+	testenv.Skip(t, "no python3 with the keyring module (Debian: python3-keyring)")
 	return ""
 }
 

@@ -16,6 +16,7 @@ import (
 	"filippo.io/age"
 
 	"github.com/kr-keyring/kr/backends/filevault"
+	"github.com/kr-keyring/kr/internal/testenv"
 )
 
 const memTestPass = "kr-memory-test-passphrase-7f3a9c1e"
@@ -53,20 +54,11 @@ func startAgent(t *testing.T, runDir string, asNobody bool, exe string) int {
 	return cmd.Process.Pid
 }
 
-func needRoot(t *testing.T) {
-	if os.Getuid() != 0 {
-		if os.Getenv("CI") != "" {
-			t.Fatal("CI must run this test as root")
-		}
-		t.Skip("needs root")
-	}
-}
-
 // TestAgentNotDumpable runs the agent as another user: with
 // PR_SET_DUMPABLE 0 the kernel makes its /proc files root's, so that user's
-// other processes cannot read its memory (issue 4, must show 3).
+// other processes cannot read its memory.
 func TestAgentNotDumpable(t *testing.T) {
-	needRoot(t)
+	testenv.Root(t)
 	base, err := os.MkdirTemp("", "kr-dump-")
 	if err != nil {
 		t.Fatal(err)
@@ -101,7 +93,7 @@ func TestAgentNotDumpable(t *testing.T) {
 // all of its memory as root (what a core dump would hold) and looks for the
 // identity's text, its raw 32-byte scalar and the passphrase.
 func TestAgentMemoryHoldsNoKey(t *testing.T) {
-	needRoot(t)
+	testenv.Root(t)
 	tmp := t.TempDir()
 	dir := filepath.Join(tmp, "vault")
 	v, err := filevault.Open(filevault.Options{Dir: dir, ScryptWorkFactor: 10})

@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/kr-keyring/kr/internal/testenv"
 )
 
 // krWithAgent is krCommand with the agent allowed: its socket under run,
@@ -62,7 +64,7 @@ func agentDir(tmp string) string { return filepath.Join(tmp, fmt.Sprintf("kr-%d"
 // directory under the temp dir first gets it refused before kr opens
 // anything in it (it could hold start.lock, or plant a symlink there).
 func TestAgentStartRefusesForeignDir(t *testing.T) {
-	needRoot(t)
+	testenv.Root(t)
 	vault, _ := newTestVault(t)
 	tmp := t.TempDir()
 	dir := agentDir(tmp)
@@ -228,7 +230,7 @@ func TestAgentLeavesWorkingDirectory(t *testing.T) {
 		t.Fatalf("agent status: %q, %v", out, err)
 	}
 	// The agent is not dumpable: only root reads its /proc/PID/cwd.
-	needRoot(t)
+	testenv.Root(t)
 	cwd, err := os.Readlink(fmt.Sprintf("/proc/%d/cwd", st.PID))
 	if err != nil {
 		t.Fatal(err)

@@ -17,6 +17,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/kr-keyring/kr/internal/testenv"
 )
 
 const (
@@ -122,7 +124,7 @@ func checkSigV4(r *http.Request, body []byte, keyID, secret string) error {
 // custom-process and `aws sts get-caller-identity` reaches a local STS
 // stub signed with the stored key, secret key and session token.
 func TestAWSCLICredentialProcess(t *testing.T) {
-	aws := needClient(t, "aws", "awscli")
+	aws := testenv.Tool(t, "aws", "awscli")
 	bin := helperBin(t, "kr")
 	env := fileVaultEnv(t)
 	dir := t.TempDir()

@@ -1,7 +1,7 @@
 package cli
 
 // kr identity and kr vault init: a person's own identity, apart from any
-// vault, and vaults shared by recipients that hold no identity (issue 13).
+// vault, and vaults shared by recipients that hold no identity.
 
 import (
 	"context"

@@ -1,7 +1,7 @@
 package cli
 
 // kr vault recipients: who a vault's secrets are encrypted to, and which of
-// them you accepted (issue 13). A shared vault names its members; keys are
+// them you accepted. A shared vault names its members; keys are
 // always shown with their fingerprints.
 
 import (

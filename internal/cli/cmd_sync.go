@@ -1,7 +1,7 @@
 package cli
 
 // kr vault sync: a vault kept in git, shared by a team or one person's
-// devices (issue 13). The git side is internal/vaultgit; the vault side
+// devices. The git side is internal/vaultgit; the vault side
 // (what merges how, what to re-encrypt) is filevault's.
 
 import (

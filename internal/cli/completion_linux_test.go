@@ -10,9 +10,9 @@ import (
 // TestCompleteSecretService: completing a name lists the unlocked items of
 // the Secret Service segment by segment; once the collection is locked it
 // lists nothing, and a dbus-monitor sees kr call neither Unlock nor any
-// Prompt. No agent appears, though the agent is allowed (issue 10, must
-// show 6). The control, kr get on the locked collection, shows the monitor
-// would have seen an Unlock. A stalled service ends a completion after its
+// Prompt. No agent appears, though the agent is allowed. The control, kr
+// get on the locked collection, shows the monitor would have seen an
+// Unlock. A stalled service ends a completion after its
 // own short bound, not the command's --timeout (the 20 s guard only keeps a
 // regression from hanging the test).
 func TestCompleteSecretService(t *testing.T) {

@@ -66,7 +66,7 @@ func newTestVault(t *testing.T) (string, *filevault.Vault) {
 
 // TestKillDuringSet SIGKILLs `kr set` at random moments, 200 times, and
 // checks after each kill that every secret reads back whole, with its old
-// value or the new one (issue 2, must show 4).
+// value or the new one.
 func TestKillDuringSet(t *testing.T) {
 	if runtime.GOOS == "windows" {
 		t.Skip("SIGKILL test is Unix-only")

@@ -14,6 +14,7 @@ import (
 
 	"github.com/docker/docker-credential-helpers/client"
 	"github.com/docker/docker-credential-helpers/credentials"
+	"github.com/kr-keyring/kr/internal/testenv"
 )
 
 // helperBin links this test binary into a fresh directory under each of
@@ -33,19 +34,6 @@ func helperBin(t *testing.T, names ...string) string {
 		}
 	}
 	return dir
-}
-
-// needClient skips without tool, and fails in CI, where .ci/run installs it.
-func needClient(t *testing.T, tool, pkg string) string {
-	t.Helper()
-	p, err := exec.LookPath(tool)
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s is missing (CI must install %s)", tool, pkg)
-		}
-		t.Skipf("%s is not installed", tool)
-	}
-	return p
 }
 
 // fileVaultEnv is kr's environment for a private file vault unlocked by a
@@ -153,7 +141,7 @@ func registryStub(t *testing.T, user, pass string) (addr string, accepted *int) 
 // registry (client-side: no daemon) and kr keeps the login, not
 // config.json; docker logout erases it.
 func TestDockerCLILogin(t *testing.T) {
-	docker := needClient(t, "docker", "the docker CLI (docker-ce-cli)")
+	docker := testenv.Tool(t, "docker", "docker-ce-cli")
 	bin := helperBin(t, "docker-credential-kr")
 	env := fileVaultEnv(t)
 	cfg := t.TempDir()

@@ -3,15 +3,16 @@ package cli_test
 import (
 	"strings"
 	"testing"
+
+	"github.com/kr-keyring/kr/internal/testenv"
 )
 
 // TestDockerSecretServiceInterop: on a real gnome-keyring, Debian's
 // docker-credential-secretservice reads the login docker-credential-kr
 // stored and kr reads its own, both list both, either erases the other's;
-// kr's item has docker's display label and attributes (issue 11, must
-// show 2).
+// kr's item has docker's display label and attributes.
 func TestDockerSecretServiceInterop(t *testing.T) {
-	needClient(t, "docker-credential-secretservice", "golang-docker-credential-helpers")
+	testenv.Tool(t, "docker-credential-secretservice", "golang-docker-credential-helpers")
 	got := runInKeyringSession(t, `
 mkdir bin && ln -s "$KRBIN" bin/docker-credential-kr
 dck() { KR_TEST_RUN_AS_KR=1 ./bin/docker-credential-kr "$@"; }

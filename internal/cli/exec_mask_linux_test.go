@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/kr-keyring/kr/internal/testenv"
 )
 
 // TestExecMaskParentNotReadable: under kr exec --mask the kr parent stays
@@ -16,13 +18,10 @@ import (
 // user as kr, and that user must not read kr's environ or memory. Both run
 // as uid 65534, because root reads any process.
 func TestExecMaskParentNotReadable(t *testing.T) {
-	needRoot(t)
+	testenv.Root(t)
 	python := "/usr/bin/python3"
 	if _, err := os.Stat(python); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("CI needs %s: %v", python, err)
-		}
-		t.Skip("needs " + python)
+		testenv.Skipf(t, "needs %s: %v", python, err)
 	}
 	setpriv, err := exec.LookPath("setpriv")
 	if err != nil {

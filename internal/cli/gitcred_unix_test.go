@@ -4,6 +4,7 @@ package cli_test
 
 import (
 	"filippo.io/age"
+	"github.com/kr-keyring/kr/internal/testenv"
 
 	"bytes"
 	"context"
@@ -25,19 +26,6 @@ import (
 // as git-credential-kr into a directory on PATH, the way users install
 // it. The store is a file vault unlocked by KR_PASSPHRASE.
 
-// needTool skips, or fails in CI, without name.
-func needTool(t *testing.T, name, pkg string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s is missing (CI must install %s)", name, pkg)
-		}
-		t.Skipf("%s is not installed (%s)", name, pkg)
-	}
-	return p
-}
-
 // gitEnv is a home, a global git config, a vault and a PATH with
 // git-credential-kr for one test.
 type gitEnv struct {
@@ -47,7 +35,7 @@ type gitEnv struct {
 
 func newGitEnv(t *testing.T) *gitEnv {
 	t.Helper()
-	needTool(t, "git", "git")
+	testenv.Tool(t, "git", "git")
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
@@ -243,7 +231,7 @@ type gitServer struct {
 
 func startGitServer(t *testing.T, root, user, password string) *gitServer {
 	t.Helper()
-	git := needTool(t, "git", "git")
+	git := testenv.Tool(t, "git", "git")
 	out, err := exec.Command(git, "--exec-path").Output()
 	if err != nil {
 		t.Fatal(err)

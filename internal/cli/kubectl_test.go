@@ -20,6 +20,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/kr-keyring/kr/internal/testenv"
 )
 
 // testCA makes a CA and one client certificate it signed, in PEM.
@@ -51,7 +53,7 @@ func testCA(t *testing.T, cn string) (ca *x509.Certificate, certPEM, keyPEM []by
 // checks the bearer token (ExecCredential v1) or the client certificate
 // (v1beta1); a missing secret fails kubectl, with kr's error shown.
 func TestKubectlExecPlugin(t *testing.T) {
-	kubectl := needClient(t, "kubectl", "kubectl")
+	kubectl := testenv.Tool(t, "kubectl", "kubectl")
 	bin := helperBin(t, "kr")
 	env := fileVaultEnv(t)
 	ca, certPEM, keyPEM := testCA(t, "kr-cert-user")

@@ -40,7 +40,7 @@ func newVaultEnv(t *testing.T, env map[string]string) *testEnv {
 }
 
 // TestPasswdChecksCurrentFirst: a wrong current passphrase is reported
-// before the new one is asked, not after it was typed twice (issue 10).
+// before the new one is asked, not after it was typed twice.
 func TestPasswdChecksCurrentFirst(t *testing.T) {
 	e := newVaultEnv(t, nil)
 	e.term.answers = []string{"bad1", "bad2", "bad3", "new", "new"}

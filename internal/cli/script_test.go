@@ -20,6 +20,7 @@ import (
 	"github.com/kr-keyring/kr/backends/filevault"
 	"github.com/kr-keyring/kr/internal/cli"
 	"github.com/kr-keyring/kr/internal/recipients"
+	"github.com/kr-keyring/kr/internal/testenv"
 )
 
 func TestMain(m *testing.M) {
@@ -60,7 +61,7 @@ func TestScripts(t *testing.T) {
 		Cmds:                scriptCmds,
 		Condition: func(cond string) (bool, error) {
 			if cond == "ci" {
-				return os.Getenv("CI") != "", nil
+				return testenv.InCI(), nil
 			}
 			return false, fmt.Errorf("unknown condition %q", cond)
 		},

@@ -6,21 +6,18 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/kr-keyring/kr/internal/testenv"
 )
 
 // TestSecretServiceCLI runs the kr binary against a real gnome-keyring in a
 // private D-Bus session, next to the clients people already use: what kr
 // stores, secret-tool, Python keyring and zalando/go-keyring read, and what
-// they store, kr reads and lists (issue 3, must show 2).
+// they store, kr reads and lists.
 func TestSecretServiceCLI(t *testing.T) {
 	need := []string{"dbus-run-session", "gnome-keyring-daemon", "secret-tool", "/usr/bin/python3"}
 	for _, tool := range need {
-		if _, err := exec.LookPath(tool); err != nil {
-			if os.Getenv("CI") != "" {
-				t.Fatalf("%s is missing (CI must install dbus, gnome-keyring, libsecret-tools, python3-keyring)", tool)
-			}
-			t.Skipf("%s is not installed", tool)
-		}
+		testenv.Tool(t, tool, "dbus, gnome-keyring, libsecret-tools, python3-keyring")
 	}
 	exe, err := os.Executable()
 	if err != nil {
@@ -97,12 +94,7 @@ KR_NO_AGENT= kr agent stop
 func runInKeyringSession(t *testing.T, script string, env ...string) string {
 	t.Helper()
 	for _, tool := range []string{"dbus-run-session", "dbus-send", "gnome-keyring-daemon", "secret-tool"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			if os.Getenv("CI") != "" {
-				t.Fatalf("%s is missing (CI must install dbus, gnome-keyring, libsecret-tools)", tool)
-			}
-			t.Skipf("%s is not installed", tool)
-		}
+		testenv.Tool(t, tool, "dbus, gnome-keyring, libsecret-tools")
 	}
 	exe, err := os.Executable()
 	if err != nil {
@@ -132,7 +124,7 @@ keyring_pid() {
 
 // TestStalledStoreNoSplitBrain: a Secret Service that stalls while kr
 // writes is an error (exit 4), never a reason to write elsewhere: once it
-// recovers, kr serves the value last stored there (issue 9, must show 2).
+// recovers, kr serves the value last stored there.
 func TestStalledStoreNoSplitBrain(t *testing.T) {
 	got := runInKeyringSession(t, `
 printf first | kr set db/pw
@@ -181,7 +173,7 @@ printf ok | kr set fresh/pw 2>/dev/null && echo "recovered: $(kr get fresh/pw)"
 }
 
 // TestNotFoundHintNamesOtherStore: a name missing from the store in use but
-// present in the other one kr knows gets a hint saying where (issue 9).
+// present in the other one kr knows gets a hint saying where.
 func TestNotFoundHintNamesOtherStore(t *testing.T) {
 	got := runInKeyringSession(t, `
 printf v | kr set in/keyring

@@ -17,11 +17,12 @@ import (
 
 	compose "github.com/compose-spec/compose-go/v2/dotenv"
 	"github.com/joho/godotenv"
+	"github.com/kr-keyring/kr/internal/testenv"
 	"github.com/sirupsen/logrus"
 )
 
 // A dotenv file kr writes is read by other tools, each with its own rules
-// for quotes, escapes and $ (issue 10). These are the readers `kr env
+// for quotes, escapes and $. These are the readers `kr env
 // --format dotenv` must agree with, byte for byte.
 type dotenvReader struct {
 	name  string
@@ -76,7 +77,7 @@ json.dump(out, sys.stdout)
 func havePythonDotenv(t *testing.T) bool {
 	t.Helper()
 	err := exec.Command("/usr/bin/python3", "-c", "import dotenv").Run()
-	if err != nil && os.Getenv("CI") != "" && runtime.GOOS == "linux" {
+	if err != nil && testenv.InCI() && runtime.GOOS == "linux" {
 		t.Fatalf("python-dotenv is missing in CI (apt-get install python3-dotenv): %v", err)
 	}
 	return err == nil

@@ -11,12 +11,14 @@ import (
 	"filippo.io/age"
 	"golang.org/x/crypto/chacha20poly1305"
 	"golang.org/x/crypto/hkdf"
+
+	"github.com/kr-keyring/kr/backends/filevault/format"
 )
 
-// maxScryptLogN caps the work a hostile identity file can ask for. It is
-// the CLI's cap too (maxScryptWorkFactor in backends/filevault): a file one end
-// opens, the other does.
-const maxScryptLogN = 20
+// maxScryptLogN caps the work a hostile identity file can ask for: the
+// vault format's one cap, which kr's own unwrapping uses too, so a file one
+// end opens, the other does.
+const maxScryptLogN = format.MaxScryptWorkFactor
 
 // scryptIdentity unwraps age's scrypt stanza with a passphrase held as
 // bytes: age's own ScryptIdentity takes a string, which cannot be wiped.

@@ -1,11 +1,11 @@
-package filevault
+package format
 
 import (
 	"errors"
 	"strings"
 )
 
-// escapeName maps a valid secret name to a relative slash path that is the
+// EscapeName maps a valid secret name to a relative slash path that is the
 // same file on every file system: case-insensitive ones (macOS, Windows),
 // Windows' reserved device names and trailing dots, and kr's own hidden
 // files. Every byte outside [a-z0-9._-@+] becomes %XX (upper-case hex), so
@@ -15,7 +15,7 @@ import (
 // systems allow 255 bytes) is split over directories: "AAA~/~BBB~/~CCC".
 // '~' is not a name character, so it never appears otherwise, and a piece
 // never starts with '.', never ends with '.' and is never a device name.
-func escapeName(name string) string {
+func EscapeName(name string) string {
 	segs := strings.Split(name, "/")
 	for i, s := range segs {
 		segs[i] = splitLong(escapeSegment(s, i < len(segs)-1))
@@ -54,7 +54,7 @@ func escapeSegment(s string, isDir bool) string {
 			(i == len(s)-1 && c == '.') || // Windows drops a trailing dot
 			(i == 0 && reservedOnWindows(s)) ||
 			// A directory "x.age" would collide with the file of name "x".
-			(isDir && c == '.' && s[i:] == secretExt)
+			(isDir && c == '.' && s[i:] == SecretExt)
 		if escape {
 			b.WriteByte('%')
 			b.WriteByte(hexDigits[c>>4])
@@ -106,11 +106,11 @@ func upperIs(s, upper string) bool {
 	return true
 }
 
-// plainSegment reports whether s is a path component escapeName writes
+// PlainSegment reports whether s is a path component EscapeName writes
 // unchanged for a segment of its own (a directory's when isDir): then the
 // name a path of such components stands for is the path itself, and List
 // takes it without unescaping.
-func plainSegment(s string, isDir bool) bool {
+func PlainSegment(s string, isDir bool) bool {
 	if s == "" || len(s) > maxPiece || s[0] == '.' || s[len(s)-1] == '.' {
 		return false
 	}
@@ -119,14 +119,14 @@ func plainSegment(s string, isDir bool) bool {
 			return false
 		}
 	}
-	return !(isDir && strings.HasSuffix(s, secretExt)) && !reservedOnWindows(s)
+	return !(isDir && strings.HasSuffix(s, SecretExt)) && !reservedOnWindows(s)
 }
 
 var errBadEscape = errors.New("malformed escape")
 
-// escapeFolder maps a folder of secrets (a name prefix, no trailing slash)
+// EscapeFolder maps a folder of secrets (a name prefix, no trailing slash)
 // to the relative slash path of its directory.
-func escapeFolder(folder string) string {
+func EscapeFolder(folder string) string {
 	segs := strings.Split(folder, "/")
 	for i, s := range segs {
 		segs[i] = splitLong(escapeSegment(s, true))
@@ -134,20 +134,20 @@ func escapeFolder(folder string) string {
 	return strings.Join(segs, "/")
 }
 
-// unescapeFolder reverses escapeFolder; it accepts only what escapeFolder
+// UnescapeFolder reverses EscapeFolder; it accepts only what EscapeFolder
 // writes.
-func unescapeFolder(path string) (string, error) {
+func UnescapeFolder(path string) (string, error) {
 	folder, err := decodeEscaped(path)
-	if err != nil || escapeFolder(folder) != path {
+	if err != nil || EscapeFolder(folder) != path {
 		return "", errBadEscape
 	}
 	return folder, nil
 }
 
-// unescapeName reverses escapeName; it accepts only what escapeName writes.
-func unescapeName(path string) (string, error) {
+// UnescapeName reverses EscapeName; it accepts only what EscapeName writes.
+func UnescapeName(path string) (string, error) {
 	name, err := decodeEscaped(path)
-	if err != nil || escapeName(name) != path {
+	if err != nil || EscapeName(name) != path {
 		return "", errBadEscape // not canonical: two paths must not decode to one name
 	}
 	return name, nil
