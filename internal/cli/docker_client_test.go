@@ -196,7 +196,7 @@ func TestDockerCLILogin(t *testing.T) {
 // looks helpers up on PATH and takes no path), so the next docker login
 // works; before, it wrote credsStore and left every login failing.
 func TestDockerSetupOffPath(t *testing.T) {
-	docker := needClient(t, "docker", "the docker CLI (docker-ce-cli)")
+	docker := testenv.Tool(t, "docker", "the docker CLI (docker-ce-cli)")
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)

@@ -278,12 +278,7 @@ done
 // instead of sending the user to create a vault.
 func TestHeadlessKeyringNoLogin(t *testing.T) {
 	for _, tool := range []string{"dbus-run-session", "gnome-keyring-daemon"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			if os.Getenv("CI") != "" {
-				t.Fatalf("%s is missing (CI must install dbus, gnome-keyring)", tool)
-			}
-			t.Skipf("%s is not installed", tool)
-		}
+		testenv.Tool(t, tool, "dbus, gnome-keyring")
 	}
 	exe, err := os.Executable()
 	if err != nil {
