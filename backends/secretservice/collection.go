@@ -83,6 +83,9 @@ func (b *Backend) createDefaultCollection(ctx context.Context) (dbus.ObjectPath,
 	}
 	if prompt != noObject {
 		result, err := b.prompt(ctx, prompt)
+		if errors.Is(err, backends.ErrCanceled) {
+			return "", &NoCollectionError{Err: err}
+		}
 		if err != nil {
 			return "", fmt.Errorf("create the default collection: %w", err)
 		}
@@ -155,4 +158,19 @@ func (b *Backend) unlock(ctx context.Context, objects []dbus.ObjectPath) ([]dbus
 		return nil, fmt.Errorf("unlock: the service unlocked nothing: %w", backends.ErrLocked)
 	}
 	return unlocked, nil
+}
+
+// NoCollectionError is a service with neither a default nor a login
+// collection whose prompt to create one ended unanswered. On a machine with
+// no display (a headless gnome-keyring started without --unlock) the
+// prompter cannot even show it, so "dismissed" alone would blame a user
+// who never saw a dialog. It is still ErrCanceled (exit 4).
+type NoCollectionError struct{ Err error }
+
+func (e *NoCollectionError) Error() string {
+	return "the Secret Service has no default or login keyring, and its prompt to create one was dismissed or could not be shown"
+}
+func (e *NoCollectionError) Unwrap() error { return e.Err }
+func (e *NoCollectionError) Hint() string {
+	return "on a machine with no display, 'kr backend file' keeps secrets in an age file vault; or start the keyring with a login one (printf PASSWORD | gnome-keyring-daemon --unlock)"
 }

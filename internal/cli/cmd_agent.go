@@ -13,6 +13,7 @@ import (
 
 	"github.com/kr-keyring/kr/agent"
 	"github.com/kr-keyring/kr/backends"
+	"github.com/kr-keyring/kr/internal/config"
 	"github.com/kr-keyring/kr/ipc"
 )
 
@@ -48,8 +49,11 @@ comes from KR_PASSPHRASE_FILE, KR_PASSPHRASE or the terminal.`,
 				if err := app.cacheValues(ctx, cache, ttl); err != nil {
 					return err
 				}
-				fmt.Fprintf(app.IO.ErrOut, "kr: %d value(s) cached in the agent until %s\n", len(cache), time.Now().Add(ttl).Format("15:04:05"))
+				fmt.Fprintf(app.IO.ErrOut, "kr: %s cached in the agent until %s\n", plural(len(cache), "value"), clock(time.Now().Add(ttl)))
 				return nil
+			}
+			if err := app.unlockNeedsVault(); err != nil {
+				return err
 			}
 			v, err := app.memberVault()
 			if err != nil {
@@ -84,7 +88,7 @@ comes from KR_PASSPHRASE_FILE, KR_PASSPHRASE or the terminal.`,
 			if _, err := v.AcceptUnlocked(ctx); err != nil {
 				return fmt.Errorf("unlock: %w", err)
 			}
-			fmt.Fprintf(app.IO.ErrOut, "kr: vault %s unlocked in the agent until %s\n", v.Dir(), time.Now().Add(ttl).Format("15:04:05"))
+			fmt.Fprintf(app.IO.ErrOut, "kr: vault %s unlocked in the agent until %s\n", v.Dir(), clock(time.Now().Add(ttl)))
 			return nil
 		},
 	}
@@ -166,7 +170,11 @@ systemctl status), 1 when it cannot be asked.`,
 			}
 			fmt.Fprintf(app.IO.Out, "agent: running, pid %d (%s)\n", st.PID, path)
 			for _, v := range st.Vaults {
-				fmt.Fprintf(app.IO.Out, "unlocked: %s until %s\n", v.ID, v.ExpiresAt)
+				until := v.ExpiresAt
+				if t, err := time.Parse(time.RFC3339, v.ExpiresAt); err == nil {
+					until = clock(t)
+				}
+				fmt.Fprintf(app.IO.Out, "unlocked: %s until %s\n", v.ID, until)
 			}
 			for _, k := range st.Cached {
 				fmt.Fprintf(app.IO.Out, "cached: %s\n", strings.ReplaceAll(k, "\x00", " "))
@@ -224,4 +232,31 @@ its socket is gone and it has finished serving.`,
 	}
 	cmd.AddCommand(status, start, stop, serve)
 	return cmd
+}
+
+// unlockNeedsVault explains kr unlock where the store in use is an OS
+// store and no file vault is named or mounted: "no vault" would send the
+// user to create one, when what they likely want is --cache.
+func (a *App) unlockNeedsVault() error {
+	if a.vaultNamed != "" {
+		return nil
+	}
+	name := a.storeName()
+	if name == "" || name == backends.File {
+		return nil
+	}
+	if rec, err := a.storeRecord(); err == nil {
+		for _, t := range rec.Mounts(a.Service) {
+			if t.Kind == config.MountFile {
+				return nil
+			}
+		}
+	}
+	label := name
+	native, fallback := a.stores()
+	if c, ok := backends.Lookup(name, native, fallback); ok {
+		label = c.Label
+	}
+	return withHint(usagef("kr unlock opens a file vault, and the store in use is %s, which unlocks with your login or its own prompt", label),
+		"'kr unlock --cache NAME...' keeps its values in the agent for --ttl; for a file vault, name it with --vault DIR or mount it with 'kr mount'")
 }

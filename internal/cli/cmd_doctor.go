@@ -48,7 +48,7 @@ fail. The exit status is 1 when a check fails, so scripts can use it.`,
 				}
 			}
 			if failed > 0 {
-				return fmt.Errorf("%d check(s) failed", failed)
+				return fmt.Errorf("%s failed", plural(failed, "check"))
 			}
 			return nil
 		},
@@ -98,7 +98,7 @@ func (a *App) doctor(ctx context.Context) []check {
 				if stale, err := v.Stale(ctx); err != nil {
 					checks = append(checks, check{"records", "fail", err.Error()})
 				} else if len(stale) > 0 {
-					checks = append(checks, check{"records", "warn", fmt.Sprintf("%d secret(s) are not encrypted to the recipients that govern them now (members changed in another clone): run 'kr vault sync'", len(stale))})
+					checks = append(checks, check{"records", "warn", fmt.Sprintf("%s not encrypted to the recipients that govern them now (members changed in another clone): run 'kr vault sync'", pluralIs(len(stale), "secret"))})
 				}
 			}
 			checks = append(checks, a.helperItemsCheck(ctx, v)...)
@@ -170,7 +170,7 @@ func (a *App) mountChecks(ctx context.Context) []check {
 		detail := m.Label
 		if v, ok := b.(*filevault.Vault); ok {
 			if rs, err := v.UnacceptedRecipients(); err != nil || len(rs) > 0 {
-				checks = append(checks, check{what, "fail", fmt.Sprintf("%s: %d recipient(s) not accepted, so writes stop; 'kr vault recipients accept' lists them", m.Label, len(rs))})
+				checks = append(checks, check{what, "fail", fmt.Sprintf("%s: %s not accepted, so writes stop; 'kr vault recipients accept' lists them", m.Label, plural(len(rs), "recipient"))})
 				continue
 			}
 		}

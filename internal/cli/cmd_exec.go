@@ -20,26 +20,28 @@ import (
 type envSources struct {
 	assignments []string // -e VAR=NAME
 	envFiles    []string // --env-file FILE
+	noProject   bool     // --no-project: leave .kr.env out
 }
 
 func (s *envSources) addFlags(cmd *cobra.Command) {
 	f := cmd.Flags()
 	f.StringArrayVarP(&s.assignments, "env", "e", nil, "set VAR to the secret NAME (VAR=NAME; repeatable)")
 	f.StringArrayVar(&s.envFiles, "env-file", nil, "read variables from a dotenv FILE; values may be kr://NAME (repeatable)")
+	f.BoolVar(&s.noProject, "no-project", false, "do not load the .kr.env that applies here, nor stop for one that is not allowed")
 }
 
 // resolve builds the environment: inherited (kr:// values resolved), the
 // allowed .kr.env, env files, then -e, later ones winning.
 func (a *App) resolve(ctx context.Context, s *envSources) (*envref.Result, error) {
 	var layers []envref.Layer
-	// Whoever names their sources has no use for a word about .kr.env.
-	quiet := len(s.assignments) > 0 || len(s.envFiles) > 0
-	proj, err := a.projectLayer(quiet)
-	if err != nil {
-		return nil, err
-	}
-	if proj != nil {
-		layers = append(layers, *proj)
+	if !s.noProject {
+		proj, err := a.projectLayer()
+		if err != nil {
+			return nil, err
+		}
+		if proj != nil {
+			layers = append(layers, *proj)
+		}
 	}
 	for _, path := range s.envFiles {
 		vars, err := envref.LoadFile(path)
@@ -74,9 +76,10 @@ func (a *App) findProjectFile() (string, error) {
 }
 
 // projectLayer loads the .kr.env that applies when the user allowed its
-// exact content. When it is not loaded kr says so, naming it, once for
-// each content of the file, unless quiet.
-func (a *App) projectLayer(quiet bool) (*envref.Layer, error) {
+// exact content. One nobody decided about stops the command, as direnv
+// blocks an .envrc: running without the variables the project expects is a
+// silent wrong turn. A denied file is left out without a word.
+func (a *App) projectLayer() (*envref.Layer, error) {
 	path, err := a.findProjectFile()
 	if err != nil || path == "" {
 		return nil, err
@@ -89,18 +92,13 @@ func (a *App) projectLayer(quiet bool) (*envref.Layer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
+	const next = "review it, then 'kr allow' loads it or 'kr allow --deny' leaves it out; --no-project skips it for one run"
 	switch status {
 	case envref.NotAllowed:
-		if !quiet && trust.FirstNotice(path) {
-			fmt.Fprintf(a.IO.ErrOut, "kr: %s is not allowed, so it was not loaded; review it and run 'kr allow'\n", path)
-		}
-		return nil, nil
+		return nil, withHint(fmt.Errorf("%s is not allowed", path), next)
 	case envref.Changed:
-		if !quiet && trust.FirstNotice(path) {
-			fmt.Fprintf(a.IO.ErrOut, "kr: %s changed since it was allowed, so it was not loaded; review it and run 'kr allow' again\n", path)
-		}
-		return nil, nil
-	case envref.Absent:
+		return nil, withHint(fmt.Errorf("%s changed since it was allowed", path), next)
+	case envref.Absent, envref.Denied:
 		return nil, nil
 	}
 	vars, err := envref.Parse(content, path)
@@ -237,7 +235,7 @@ func newAllowCmd(app *App) *cobra.Command {
 kr env load it. The .kr.env is the one in this directory or the nearest parent,
 up to the repository root (a directory holding .git) or $HOME. A later change
 makes it untrusted again. --revoke forgets it. --deny revokes it too and
-silences the notice that it was not loaded until its content changes.`,
+leaves it out without a word until its content changes. A .kr.env that is\nneither allowed nor denied stops kr exec and kr env (--no-project skips it).`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if revoke && deny {
@@ -290,7 +288,7 @@ silences the notice that it was not loaded until its content changes.`,
 				return err
 			}
 			if deny {
-				fmt.Fprintf(app.IO.ErrOut, "kr: %s is denied: kr will not load it, nor mention it until it changes\n", abs)
+				fmt.Fprintf(app.IO.ErrOut, "kr: %s is denied: kr will not load it, nor stop for it, until it changes\n", abs)
 			} else {
 				fmt.Fprintf(app.IO.ErrOut, "kr: allowed %s as it is now\n", abs)
 			}
@@ -298,6 +296,6 @@ silences the notice that it was not loaded until its content changes.`,
 		},
 	}
 	cmd.Flags().BoolVar(&revoke, "revoke", false, "forget that FILE was allowed")
-	cmd.Flags().BoolVar(&deny, "deny", false, "do not load FILE, and do not mention it until it changes")
+	cmd.Flags().BoolVar(&deny, "deny", false, "do not load FILE, nor stop for it, until it changes")
 	return cmd
 }

@@ -284,10 +284,3 @@ func (a *App) importBatch(ctx context.Context, bs backends.BatchSetter, entries 
 	fmt.Fprintf(a.IO.ErrOut, "kr: imported %s from %s\n", plural(len(names), "secret"), source)
 	return nil
 }
-
-func plural(n int, what string) string {
-	if n == 1 {
-		return "1 " + what
-	}
-	return fmt.Sprintf("%d %ss", n, what)
-}

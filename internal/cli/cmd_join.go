@@ -151,7 +151,7 @@ func (a *App) reportJoin(ctx context.Context, dir string, all []filevault.Member
 	}
 	fmt.Fprintf(a.IO.ErrOut, "kr: joined %s\n", dir)
 	if len(pending) > 0 {
-		fmt.Fprintf(a.IO.ErrOut, "kr: %d member(s) pending: kr writes nothing to this vault until you accept them\nkr: hint: check each fingerprint with its owner, then 'kr vault recipients accept NAME|FINGERPRINT'\n", len(pending))
+		fmt.Fprintf(a.IO.ErrOut, "kr: %s pending: kr writes nothing to this vault until you accept them\nkr: hint: check each fingerprint with its owner, then 'kr vault recipients accept NAME|FINGERPRINT'\n", plural(len(pending), "member"))
 	}
 	if !slices.ContainsFunc(all, func(m filevault.Member) bool { return slices.Contains(mine, m.Key) }) {
 		fmt.Fprintf(a.IO.ErrOut, "kr: you are not a member yet: send a member your key ('kr identity') to be added\n")

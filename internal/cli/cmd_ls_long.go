@@ -42,7 +42,7 @@ func (a *App) listLong(ctx context.Context, b backends.Backend, prefix string, a
 		for _, in := range infos {
 			when, who := "-", in.Writer
 			if !in.Modified.IsZero() {
-				when = in.Modified.Local().Format("2006-01-02 15:04")
+				when = clock(in.Modified)
 			}
 			if who == "" {
 				who = "-"

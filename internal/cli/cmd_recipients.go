@@ -137,7 +137,7 @@ first, because whoever can write vault.json can add a key of their own.`,
 					return err
 				}
 				if !yes {
-					return withHint(fmt.Errorf("%d recipient(s) and %d scope change(s) of %s not accepted yet; nothing was accepted", len(pending), len(scopes), v.Dir()),
+					return withHint(fmt.Errorf("%s and %s of %s not accepted yet; nothing was accepted", plural(len(pending), "recipient"), plural(len(scopes), "scope change"), v.Dir()),
 						"check each fingerprint with its owner, then run 'kr vault recipients accept --yes' (or name the ones to accept)")
 				}
 				chosen = pending
@@ -202,7 +202,7 @@ names: there, give the key alone.`,
 			if name != "" {
 				who = name + " " + key
 			}
-			fmt.Fprintf(app.IO.ErrOut, "kr: %s %s is a recipient of %s; re-encrypted %d secret(s)\n", recipients.Fingerprint(key), who, v.Dir(), n)
+			fmt.Fprintf(app.IO.ErrOut, "kr: %s %s is a recipient of %s; re-encrypted %s\n", recipients.Fingerprint(key), who, v.Dir(), plural(n, "secret"))
 			return nil
 		},
 	}
@@ -245,7 +245,7 @@ This decrypts every secret, so the vault must be readable.`,
 			if err != nil {
 				return recipientChangeError(err, "remove the recipient")
 			}
-			fmt.Fprintf(app.IO.ErrOut, "kr: removed %s %s from %s; re-encrypted %d secret(s)\n", fp, key, v.Dir(), len(readable))
+			fmt.Fprintf(app.IO.ErrOut, "kr: removed %s %s from %s; re-encrypted %s\n", fp, key, v.Dir(), plural(len(readable), "secret"))
 			if len(readable) > 0 {
 				fmt.Fprintf(app.IO.ErrOut, "kr: the removed key could read these secrets, and git history still holds them: rotate these\n")
 			}

@@ -108,7 +108,7 @@ holds what they could read, so rotate those values.`,
 			if err != nil {
 				return recipientChangeError(err, "set the scope")
 			}
-			fmt.Fprintf(app.IO.ErrOut, "kr: %s/ is read by %s; re-encrypted %d secret(s)\n", strings.TrimSuffix(args[0], "/"), memberLabels(members, keys), len(changed))
+			fmt.Fprintf(app.IO.ErrOut, "kr: %s/ is read by %s; re-encrypted %s\n", strings.TrimSuffix(args[0], "/"), memberLabels(members, keys), plural(len(changed), "secret"))
 			return app.printLines(changed)
 		},
 	}
@@ -130,7 +130,7 @@ func newScopeRmCmd(app *App) *cobra.Command {
 			if err != nil {
 				return recipientChangeError(err, "remove the scope")
 			}
-			fmt.Fprintf(app.IO.ErrOut, "kr: removed the scope of %s/; re-encrypted %d secret(s)\n", strings.TrimSuffix(args[0], "/"), len(changed))
+			fmt.Fprintf(app.IO.ErrOut, "kr: removed the scope of %s/; re-encrypted %s\n", strings.TrimSuffix(args[0], "/"), plural(len(changed), "secret"))
 			return nil
 		},
 	}
@@ -164,7 +164,7 @@ it first: anyone who can push can edit a scope file.`,
 					return err
 				}
 				if !yes {
-					return withHint(fmt.Errorf("%d scope change(s) in %s not accepted yet; nothing was accepted", len(pending), v.Dir()),
+					return withHint(fmt.Errorf("%s in %s not accepted yet; nothing was accepted", plural(len(pending), "scope change"), v.Dir()),
 						"check each with whoever made it, then run 'kr vault scope accept --yes' (or name the folders)")
 				}
 				for _, p := range pending {

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -18,14 +19,16 @@ import (
 )
 
 func newSetCmd(app *App) *cobra.Command {
-	var allowEmpty, force bool
+	var allowEmpty, force, trimNewline bool
 	var gen generateFlags
 	cmd := &cobra.Command{
 		Use:   "set NAME",
 		Short: "Store a secret (hidden prompt, or all of stdin when piped)",
 		Long: `Store a secret under NAME. On a terminal kr asks for the value twice without
 echo; otherwise it reads all of stdin, byte for byte (use printf, not echo, to
-avoid a trailing newline). The value is never taken from the command line.
+avoid a trailing newline; a value piped with one, as echo writes it, is stored
+as given with a warning, and --trim-newline drops it). The value is never
+taken from the command line.
 An empty value (an empty stdin, Enter at the prompt) is refused, the old value
 kept, unless --allow-empty is given. On a terminal, a NAME that exists is
 asked about first ("overwrite? [y/N]"); -f skips the question, and a value
@@ -42,11 +45,19 @@ piped in replaces the old one without it.` + generateHelp,
 					return err
 				}
 			}
+			if trimNewline && (gen.on || app.IO.InIsTTY) {
+				return usagef("--trim-newline is for a value piped to stdin")
+			}
 			value, err := app.newValue(cmd, name, &gen, allowEmpty)
 			if err != nil {
 				return err
 			}
 			defer clear(value)
+			if !gen.on && !app.IO.InIsTTY {
+				if value, err = app.pipedNewline(name, value, trimNewline, allowEmpty); err != nil {
+					return err
+				}
+			}
 			ctx, cancel := app.context(cmd.Context())
 			defer cancel()
 			b, err := app.secrets()
@@ -65,8 +76,37 @@ piped in replaces the old one without it.` + generateHelp,
 	}
 	cmd.Flags().BoolVar(&allowEmpty, "allow-empty", false, "store an empty value (refused otherwise)")
 	cmd.Flags().BoolVarP(&force, "force", "f", false, "replace an existing value without asking")
+	cmd.Flags().BoolVar(&trimNewline, "trim-newline", false, "drop one trailing newline from a piped value (what echo adds)")
 	gen.addFlags(cmd)
 	return cmd
+}
+
+// pipedNewline handles a piped value that is one line ending in a newline,
+// which is what `echo VALUE |` sends: stored byte for byte, as kr
+// promises, but said aloud, since the newline is rarely part of a password
+// and a wrong one fails only later, elsewhere. With trim it is dropped.
+// A value of several lines is left alone: its newlines are its own.
+func (a *App) pipedNewline(name string, v []byte, trim, allowEmpty bool) ([]byte, error) {
+	n := 0
+	switch {
+	case bytes.HasSuffix(v, []byte("\r\n")):
+		n = 2
+	case bytes.HasSuffix(v, []byte("\n")):
+		n = 1
+	}
+	if n == 0 || bytes.IndexByte(v[:len(v)-n], '\n') >= 0 {
+		return v, nil
+	}
+	if trim {
+		clear(v[len(v)-n:])
+		v = v[:len(v)-n]
+		if len(v) == 0 && !allowEmpty {
+			return nil, withHint(fmt.Errorf("empty value for %s; nothing was stored", name), "to store an empty value, run 'kr set --allow-empty %s'", name)
+		}
+		return v, nil
+	}
+	fmt.Fprintf(a.IO.ErrOut, "kr: warning: the value for %s ends with a newline, stored as given\nkr: hint: printf '%%s' VALUE | kr set %s sends none; --trim-newline drops it\n", name, name)
+	return v, nil
 }
 
 // confirmOverwrite asks on the terminal before a value typed there
@@ -79,21 +119,66 @@ func (a *App) confirmOverwrite(parent context.Context, name string) error {
 	if err != nil || !exists {
 		return err
 	}
-	t, err := a.openTerminal()
-	if err != nil {
+	yes, err := a.askYes(fmt.Sprintf("%s exists; overwrite? [y/N] ", name))
+	if err != nil || yes {
 		return err
-	}
-	defer t.Close()
-	answer, err := t.ReadLine(fmt.Sprintf("%s exists; overwrite? [y/N] ", name))
-	if err != nil {
-		return err
-	}
-	switch strings.ToLower(strings.TrimSpace(answer)) {
-	case "y", "yes":
-		return nil
 	}
 	return withHint(&keptError{name}, "'kr set -f %s' replaces it without asking", name)
 }
+
+// askYes asks question on the terminal; only "y" or "yes" is a yes.
+func (a *App) askYes(question string) (bool, error) {
+	t, err := a.openTerminal()
+	if err != nil {
+		return false, err
+	}
+	defer t.Close()
+	answer, err := t.ReadLine(question)
+	if err != nil {
+		return false, err
+	}
+	switch strings.ToLower(strings.TrimSpace(answer)) {
+	case "y", "yes":
+		return true, nil
+	}
+	return false, nil
+}
+
+// confirmRemove asks on the terminal before rm deletes, as set asks before
+// it overwrites: a name typed by mistake should not cost a secret. A name
+// that does not exist stops rm before the question, with nothing removed.
+func (a *App) confirmRemove(parent context.Context, names []string) error {
+	ctx, cancel := a.context(parent)
+	defer cancel()
+	for _, name := range names {
+		exists, err := a.exists(ctx, name)
+		if err != nil {
+			return err
+		}
+		if !exists {
+			return a.getError(ctx, name, backends.ErrNotFound)
+		}
+	}
+	cancel()
+	q := fmt.Sprintf("remove %s? [y/N] ", names[0])
+	if len(names) > 1 {
+		q = fmt.Sprintf("remove %d secrets (%s)? [y/N] ", len(names), strings.Join(names, ", "))
+	}
+	yes, err := a.askYes(q)
+	if err != nil || yes {
+		return err
+	}
+	return withHint(&removeDeclined{len(names)}, "'kr rm -f NAME...' removes without asking")
+}
+
+// removeDeclined is an rm declined at the terminal: a canceled command
+// (exit 4).
+type removeDeclined struct{ n int }
+
+func (e *removeDeclined) Error() string {
+	return fmt.Sprintf("declined: nothing was removed (%s kept)", plural(e.n, "secret"))
+}
+func (e *removeDeclined) Is(target error) bool { return target == backends.ErrCanceled }
 
 // keptError is an overwrite declined at the terminal: a canceled command
 // (exit 4).
@@ -232,15 +317,25 @@ func writeJSON(w io.Writer, v any) error {
 }
 
 func newRmCmd(app *App) *cobra.Command {
-	return &cobra.Command{
-		Use:               "rm NAME...",
-		Aliases:           []string{"remove", "delete"},
-		Short:             "Remove secrets",
+	var force bool
+	cmd := &cobra.Command{
+		Use:     "rm NAME...",
+		Aliases: []string{"remove", "delete"},
+		Short:   "Remove secrets",
+		Long: `Remove each NAME. On a terminal kr asks first ("remove NAME? [y/N]"), as set
+does before it overwrites; -f skips the question. Without a terminal (a script,
+a pipe) nothing is asked. A NAME that does not exist stops rm before anything
+is removed.`,
 		Args:              cobra.MinimumNArgs(1),
 		ValidArgsFunction: app.completeNames(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			for _, name := range args {
 				if err := backends.ValidateName(name); err != nil {
+					return err
+				}
+			}
+			if app.IO.InIsTTY && !force {
+				if err := app.confirmRemove(cmd.Context(), args); err != nil {
 					return err
 				}
 			}
@@ -259,6 +354,8 @@ func newRmCmd(app *App) *cobra.Command {
 			return nil
 		},
 	}
+	cmd.Flags().BoolVarP(&force, "force", "f", false, "remove without asking")
+	return cmd
 }
 
 func newLsCmd(app *App) *cobra.Command {

@@ -117,33 +117,67 @@ func onPathAs(path, name string) bool {
 }
 
 // ensureHelperLink makes name (docker-credential-kr) run kr when PATH does
-// not find it yet: a link next to kr's executable.
+// not find it yet. docker looks its helper up on PATH and takes no path, so
+// a link PATH does not reach is a silent wrong turn: every later docker
+// login fails. The link goes next to kr when that directory is on PATH,
+// else into the first directory on PATH that is the user's own; with none,
+// apply refuses (exit 2) before anything is written.
 func (a *App) ensureHelperLink(name string, apply bool) error {
 	if runtime.GOOS == "windows" {
 		name += ".exe"
 	}
-	if onPathAs(a.Getenv("PATH"), name) {
+	path := a.Getenv("PATH")
+	if onPathAs(path, name) {
 		return nil
 	}
 	self, err := os.Executable()
 	if err != nil {
 		return fmt.Errorf("find kr's own executable: %w", err)
 	}
-	link := filepath.Join(filepath.Dir(self), name)
+	dir := a.helperDir(path, filepath.Dir(self))
+	if dir == "" {
+		home, _ := os.UserHomeDir()
+		suggest := filepath.Join(home, ".local", "bin")
+		if !apply {
+			fmt.Fprintf(a.IO.Out, "# %s is not on PATH, and no directory on PATH is yours to write; for example:\nmkdir -p %q && ln -s %q %q  # and add %s to PATH\n",
+				name, suggest, self, filepath.Join(suggest, name), suggest)
+			return nil
+		}
+		return withHint(&usageError{err: fmt.Errorf("%s is not on PATH, and no directory on PATH is yours to write; nothing was changed", name)},
+			"link kr as %s into a directory on PATH (for example %s, then add it to PATH), and run this again", name, filepath.Join(suggest, name))
+	}
+	link := filepath.Join(dir, name)
 	if !apply {
-		fmt.Fprintf(a.IO.Out, "# %s is not on PATH; link it next to kr:\nln -s %q %q\n", name, self, link)
+		fmt.Fprintf(a.IO.Out, "# %s is not on PATH; link it into %s:\nln -s %q %q\n", name, dir, self, link)
 		return nil
 	}
-	if _, err := os.Lstat(link); err != nil {
-		if err := linkHelper(self, link); err != nil {
-			return withHint(fmt.Errorf("make %s: %w", link, err), "link or copy kr as %s into a directory on PATH", name)
-		}
-		fmt.Fprintf(a.IO.ErrOut, "kr: made %s\n", link)
+	if err := linkHelper(self, link); err != nil {
+		return withHint(fmt.Errorf("make %s: %w; nothing was changed", link, err), "link or copy kr as %s into a directory on PATH", name)
 	}
-	if dir := filepath.Dir(link); !onPathDir(a.Getenv("PATH"), dir) {
-		fmt.Fprintf(a.IO.ErrOut, "kr: hint: %s is not on PATH: add it, or the client will not find %s\n", dir, name)
-	}
+	fmt.Fprintf(a.IO.ErrOut, "kr: made %s\n", link)
 	return nil
+}
+
+// helperDir is where a helper link goes so that PATH finds it: kr's own
+// directory when it is on PATH, else the first directory on PATH that is
+// the user's own, or "" when there is none. A directory that already holds
+// something under the name is passed over: it is not found as an
+// executable, and kr does not replace what it did not make.
+func (a *App) helperDir(path, selfDir string) string {
+	home, _ := os.UserHomeDir()
+	dirs := filepath.SplitList(path)
+	if onPathDir(path, selfDir) && ownDir(selfDir, home) {
+		return selfDir
+	}
+	for _, d := range dirs {
+		if d == "" || !filepath.IsAbs(d) {
+			continue
+		}
+		if ownDir(d, home) {
+			return d
+		}
+	}
+	return ""
 }
 
 // maxConfigFile bounds the client configuration files setup reads.

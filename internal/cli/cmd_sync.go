@@ -93,7 +93,7 @@ No git configuration is needed in the clone; --timeout defaults to 5m here.`,
 						if len(r.Reencrypted) == 0 && len(r.Scopes) == 0 {
 							return "", nil
 						}
-						return fmt.Sprintf("kr: re-encrypt %d secret(s) to their current recipients", len(r.Reencrypted)), nil
+						return fmt.Sprintf("kr: re-encrypt %s to their current recipients", plural(len(r.Reencrypted), "secret")), nil
 					},
 					Stderr: app.IO.ErrOut,
 				})
@@ -163,10 +163,10 @@ func (a *App) reportSync(v *filevault.Vault, rep *vaultgit.Report, rec *filevaul
 			fmt.Fprintf(w, "kr: scope %s/ listed removed members: dropped\n", s)
 		}
 		if n := len(rec.Reencrypted); n > 0 {
-			fmt.Fprintf(w, "kr: re-encrypted %d secret(s) to their current recipients\n", n)
+			fmt.Fprintf(w, "kr: re-encrypted %s to their current recipients\n", plural(n, "secret"))
 		}
 		if n := len(rec.Unreadable); n > 0 {
-			fmt.Fprintf(w, "kr: %d secret(s) are not encrypted to their current recipients and you cannot read them: %s\nkr: hint: a member who can read them must run 'kr vault sync'\n", n, strings.Join(rec.Unreadable, ", "))
+			fmt.Fprintf(w, "kr: %s not encrypted to their current recipients and you cannot read them: %s\nkr: hint: a member who can read them must run 'kr vault sync'\n", pluralIs(n, "secret"), strings.Join(rec.Unreadable, ", "))
 		}
 	}
 	switch {
@@ -177,7 +177,7 @@ func (a *App) reportSync(v *filevault.Vault, rep *vaultgit.Report, rec *filevaul
 	default:
 		what := "up to date"
 		if rep.Pulled > 0 {
-			what = fmt.Sprintf("pulled %d commit(s)", rep.Pulled)
+			what = "pulled " + plural(rep.Pulled, "commit")
 		}
 		if rep.Pushed {
 			what += ", pushed"

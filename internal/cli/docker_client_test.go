@@ -190,3 +190,46 @@ func TestDockerCLILogin(t *testing.T) {
 		t.Fatalf("after logout, kr get printed %q", got)
 	}
 }
+
+// TestDockerSetupOffPath: with kr itself in no directory on PATH, kr setup
+// docker --apply links docker-credential-kr where PATH finds it (docker
+// looks helpers up on PATH and takes no path), so the next docker login
+// works; before, it wrote credsStore and left every login failing.
+func TestDockerSetupOffPath(t *testing.T) {
+	docker := testenv.Tool(t, "docker", "the docker CLI (docker-ce-cli)")
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	krDir := t.TempDir() // kr lives here, off PATH
+	kr := filepath.Join(krDir, "kr")
+	if err := os.Symlink(exe, kr); err != nil {
+		t.Fatal(err)
+	}
+	userBin := t.TempDir() // the user's own directory on PATH, empty
+	cfg := t.TempDir()
+	addr, accepted := registryStub(t, "alice", "s3cret pass")
+	environ := []string{"PATH=" + userBin + string(os.PathListSeparator) + filepath.Dir(docker),
+		"DOCKER_CONFIG=" + cfg, "DOCKER_HOST=unix://" + filepath.Join(cfg, "no-daemon.sock")}
+	for k, v := range fileVaultEnv(t) {
+		environ = append(environ, k+"="+v)
+	}
+	cmd := exec.Command(kr, "setup", "docker", "--apply")
+	cmd.Env = environ
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("setup: %v\n%s", err, out)
+	} else if !strings.Contains(string(out), "kr: made "+filepath.Join(userBin, "docker-credential-kr")) {
+		t.Fatalf("setup did not say where it linked the helper:\n%s", out)
+	}
+	login := exec.Command(docker, "login", "--username", "alice", "--password-stdin", addr)
+	login.Env = environ
+	login.Stdin = strings.NewReader("s3cret pass")
+	out, err := login.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "Login Succeeded") || *accepted == 0 {
+		t.Fatalf("docker login after setup: %v\n%s", err, out)
+	}
+	conf, _ := os.ReadFile(filepath.Join(cfg, "config.json"))
+	if strings.Contains(string(conf), base64.StdEncoding.EncodeToString([]byte("alice:s3cret pass"))) {
+		t.Fatalf("the login went to config.json, not kr:\n%s", conf)
+	}
+}

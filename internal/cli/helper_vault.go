@@ -123,8 +123,8 @@ func (a *App) helperItemsCheck(ctx context.Context, v *filevault.Vault) []check 
 		shown = append(shown[:5:5], "...")
 	}
 	if named {
-		return []check{{"helper logins", "info", fmt.Sprintf("%d login(s) of credential helpers in %s, which 'kr setup' named for them: %s", len(found), v.Dir(), strings.Join(shown, ", "))}}
+		return []check{{"helper logins", "info", fmt.Sprintf("%s of credential helpers in %s, which 'kr setup' named for them: %s", plural(len(found), "login"), v.Dir(), strings.Join(shown, ", "))}}
 	}
-	return []check{{"helper logins", "warn", fmt.Sprintf("%d login(s) of credential helpers in %s, which %s reads too: %s (remove them with 'kr rm' and change those passwords, or name the vault in 'kr setup git|docker --apply --vault' if they are meant for the team)",
-		len(found), v.Dir(), memberName(others[0].Name), strings.Join(shown, ", "))}}
+	return []check{{"helper logins", "warn", fmt.Sprintf("%s of credential helpers in %s, which %s reads too: %s (remove them with 'kr rm' and change those passwords, or name the vault in 'kr setup git|docker --apply --vault' if they are meant for the team)",
+		plural(len(found), "login"), v.Dir(), memberName(others[0].Name), strings.Join(shown, ", "))}}
 }

@@ -208,3 +208,64 @@ func TestSetAsksBeforeOverwrite(t *testing.T) {
 		t.Fatalf("piped value not stored: %q", v)
 	}
 }
+
+// TestRmAsksFirst: at a terminal rm asks before it deletes, as set asks
+// before it overwrites; anything but yes keeps every secret (exit 4); a
+// missing name stops rm before the question; -f and a script do not ask.
+func TestRmAsksFirst(t *testing.T) {
+	ctx := context.Background()
+	e := newTestEnv(t, "", true, nil)
+	e.store.Set(ctx, "a", []byte("1"))
+	e.store.Set(ctx, "b", []byte("2"))
+
+	e.term.answers = []string{"n"}
+	if code := e.run("rm", "a", "b"); code != 4 {
+		t.Fatalf("declined: exit %d, want 4; stderr %q", code, e.err.String())
+	}
+	if got := e.term.shown.String(); got != "remove 2 secrets (a, b)? [y/N] " {
+		t.Errorf("transcript %q", got)
+	}
+	if !strings.Contains(e.err.String(), "nothing was removed") || !strings.Contains(e.err.String(), "kr rm -f") {
+		t.Errorf("stderr %q", e.err.String())
+	}
+	for _, n := range []string{"a", "b"} {
+		if _, err := e.store.Get(ctx, n); err != nil {
+			t.Fatalf("%s lost after a declined rm: %v", n, err)
+		}
+	}
+
+	e.term.shown.Reset()
+	e.term.answers = []string{"y"}
+	if code := e.run("rm", "a", "nope"); code != 3 {
+		t.Fatalf("missing name: exit %d, want 3; stderr %q", code, e.err.String())
+	}
+	if e.term.shown.Len() != 0 {
+		t.Errorf("asked before finding a missing name: %q", e.term.shown.String())
+	}
+	if _, err := e.store.Get(ctx, "a"); err != nil {
+		t.Fatalf("a removed although rm stopped: %v", err)
+	}
+
+	e.term.answers = []string{"yes"}
+	if code := e.run("rm", "a"); code != 0 {
+		t.Fatalf("yes: exit %d; stderr %q", code, e.err.String())
+	}
+	if got := e.term.shown.String(); got != "remove a? [y/N] " {
+		t.Errorf("transcript %q", got)
+	}
+	if _, err := e.store.Get(ctx, "a"); err == nil {
+		t.Fatal("a still there after yes")
+	}
+
+	e.term.shown.Reset()
+	e.term.answers = nil
+	if code := e.run("rm", "-f", "b"); code != 0 || e.term.shown.Len() != 0 {
+		t.Fatalf("-f: exit %d, transcript %q", code, e.term.shown.String())
+	}
+
+	p := newTestEnv(t, "", false, nil)
+	p.store.Set(ctx, "c", []byte("3"))
+	if code := p.run("rm", "c"); code != 0 {
+		t.Fatalf("no terminal: exit %d; stderr %q", code, p.err.String())
+	}
+}

@@ -269,3 +269,52 @@ done
 		t.Logf("output:\n%s", got)
 	}
 }
+
+// TestHeadlessKeyringNoLogin: a gnome-keyring started without a login
+// keyring on a machine with no display. Its prompt to create the default
+// keyring cannot be shown, so kr says that (not "dismissed", which blames a
+// user who never saw a dialog) and names the file vault; doctor warns of it
+// before any write; kr unlock, which opens file vaults, explains --cache
+// instead of sending the user to create a vault.
+func TestHeadlessKeyringNoLogin(t *testing.T) {
+	for _, tool := range []string{"dbus-run-session", "gnome-keyring-daemon"} {
+		testenv.Tool(t, tool, "dbus, gnome-keyring")
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmp := t.TempDir()
+	script := `set -u
+gnome-keyring-daemon --start --components=secrets >/dev/null 2>&1
+kr() { KR_TEST_RUN_AS_KR=1 "$KRBIN" "$@"; }
+echo "doctor:"; kr doctor 2>&1
+printf v | kr set db/x 2>&1; echo "set: exit $?"
+kr unlock 2>&1; echo "unlock: exit $?"
+`
+	cmd := exec.Command("dbus-run-session", "--", "sh", "-c", script)
+	cmd.Env = append(os.Environ(), "KRBIN="+exe, "HOME="+tmp, "DISPLAY=", "WAYLAND_DISPLAY=",
+		"XDG_DATA_HOME="+filepath.Join(tmp, "data"), "XDG_CONFIG_HOME="+filepath.Join(tmp, "config"),
+		"XDG_RUNTIME_DIR="+tmp, "KR_BACKEND=secretservice", "KR_CONFIG_DIR=", "KR_VAULT=", "KR_NO_AGENT=1")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	got := string(out)
+	for _, want := range []string{
+		"warn  secretservice  service :", "has no default or login keyring",
+		"kr: error: set db/x: the Secret Service has no default or login keyring, and its prompt to create one was dismissed or could not be shown\n",
+		"kr: hint: on a machine with no display, 'kr backend file' keeps secrets in an age file vault",
+		"set: exit 4\n",
+		"kr: error: kr unlock opens a file vault, and the store in use is the Secret Service",
+		"kr: hint: 'kr unlock --cache NAME...' keeps its values in the agent",
+		"unlock: exit 2\n",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("missing %q in:\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, "prompt was dismissed") || strings.Contains(got, "no vault in") {
+		t.Errorf("the old, misleading words are back:\n%s", got)
+	}
+}

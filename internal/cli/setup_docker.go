@@ -115,7 +115,7 @@ func (a *App) dockerNotes(data []byte) {
 		}
 	}
 	if n > 0 {
-		fmt.Fprintf(a.IO.ErrOut, "kr: note: config.json holds %d login(s) in plain text; 'docker login' to each again moves it into kr\n", n)
+		fmt.Fprintf(a.IO.ErrOut, "kr: note: config.json holds %s in plain text; 'docker login' to each again moves it into kr\n", plural(n, "login"))
 	}
 }
 

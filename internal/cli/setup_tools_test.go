@@ -39,10 +39,28 @@ func TestSetupDocker(t *testing.T) {
 		t.Fatalf("made a link although docker-credential-kr is on PATH: %s", e.err.String())
 	}
 
-	// Not on PATH: the printed configuration says how to link it.
-	e = newTestEnv(t, "", false, map[string]string{"DOCKER_CONFIG": dir, "PATH": t.TempDir()})
-	if code := e.run("setup", "docker"); code != 0 || !strings.Contains(e.out.String(), "# docker-credential-kr is not on PATH; link it next to kr:\nln -s ") {
+	// Not on PATH: the printed configuration says where to link it, a
+	// directory on PATH that is the user's own.
+	own := t.TempDir()
+	e = newTestEnv(t, "", false, map[string]string{"DOCKER_CONFIG": dir, "PATH": own})
+	if code := e.run("setup", "docker"); code != 0 || !strings.Contains(e.out.String(), "# docker-credential-kr is not on PATH; link it into "+own+":\nln -s ") {
 		t.Fatalf("print without the helper on PATH: exit %d\n%s", code, e.out.String())
+	}
+
+	// No directory on PATH is the user's own (here: one anybody may write
+	// to): --apply refuses with exit 2 and config.json stays as it was.
+	shared := t.TempDir()
+	os.Chmod(shared, 0o777)
+	os.WriteFile(path, []byte(`{"auths": {}}`), 0o600)
+	e = newTestEnv(t, "", false, map[string]string{"DOCKER_CONFIG": dir, "PATH": shared + string(os.PathListSeparator) + filepath.Join(dir, "missing")})
+	if code := e.run("setup", "docker", "--apply"); code != 2 || !strings.Contains(e.err.String(), "no directory on PATH is yours to write; nothing was changed") {
+		t.Fatalf("apply with nowhere to link: exit %d, %s", code, e.err.String())
+	}
+	if b, _ := os.ReadFile(path); string(b) != `{"auths": {}}` {
+		t.Fatalf("config.json changed although setup refused:\n%s", b)
+	}
+	if entries, _ := os.ReadDir(shared); len(entries) != 0 {
+		t.Fatalf("linked into a directory others may write: %v", entries)
 	}
 }
 

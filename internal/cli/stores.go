@@ -302,6 +302,9 @@ func (a *App) nativeChecks(ctx context.Context) []check {
 	if err != nil {
 		return []check{{"secretservice", "fail", err.Error()}}
 	}
+	if info.Collection == "" {
+		return []check{{"secretservice", "warn", fmt.Sprintf("service %s has no default or login keyring: the first write asks it to create one, a prompt that a machine with no display cannot show ('kr backend file' uses a file vault instead)", info.Service)}}
+	}
 	state := "unlocked"
 	if info.Locked {
 		state = "locked"

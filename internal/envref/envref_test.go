@@ -451,26 +451,34 @@ func TestFindProjectFile(t *testing.T) {
 	}
 }
 
-// TestNoticeOnce: a notice is due once per content of a file; Deny makes
-// it not due for the current content; Allow and Revoke reset it.
-func TestNoticeOnce(t *testing.T) {
+// TestDenyHoldsForContent: Deny holds for the content denied; a change,
+// Allow and Revoke make the file undecided again; the record holds digests,
+// never content.
+func TestDenyHoldsForContent(t *testing.T) {
 	dir := t.TempDir()
 	tr := &Trust{Path: filepath.Join(dir, "cfg", "allowed.json")}
 	p := filepath.Join(dir, ".kr.env")
+	status := func() Status {
+		t.Helper()
+		st, _, err := tr.Check(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st
+	}
 	os.WriteFile(p, []byte("A=kr://x\n"), 0o600)
-	if !tr.FirstNotice(p) || tr.FirstNotice(p) {
-		t.Fatal("want a notice the first time only")
+	if st := status(); st != NotAllowed {
+		t.Fatalf("undecided: %v", st)
 	}
-	os.WriteFile(p, []byte("A=kr://y\n"), 0o600)
-	if !tr.FirstNotice(p) || tr.FirstNotice(p) {
-		t.Fatal("changed content: want one notice")
-	}
-	os.WriteFile(p, []byte("A=kr://z\n"), 0o600)
 	if err := tr.Deny(p); err != nil {
 		t.Fatal(err)
 	}
-	if tr.FirstNotice(p) {
-		t.Fatal("denied content: no notice")
+	if st := status(); st != Denied {
+		t.Fatalf("denied: %v", st)
+	}
+	os.WriteFile(p, []byte("A=kr://y\n"), 0o600)
+	if st := status(); st != NotAllowed {
+		t.Fatalf("denied, then changed: %v, want undecided", st)
 	}
 	if err := tr.Allow(p); err != nil {
 		t.Fatal(err)
@@ -478,17 +486,20 @@ func TestNoticeOnce(t *testing.T) {
 	if err := tr.Deny(p); err != nil {
 		t.Fatal(err)
 	}
-	if st, _, _ := tr.Check(p); st != NotAllowed {
-		t.Fatalf("deny of an allowed file: %v, want not allowed", st)
+	if st := status(); st != Denied {
+		t.Fatalf("deny of an allowed file: %v", st)
 	}
 	tr.Allow(p)
-	tr.Revoke(p)
-	if !tr.FirstNotice(p) {
-		t.Fatal("after revoke: want a notice again")
+	if st := status(); st != Allowed {
+		t.Fatalf("allowed after a denial: %v", st)
 	}
-	b, _ := os.ReadFile(filepath.Join(dir, "cfg", "notified.json"))
+	tr.Revoke(p)
+	if st := status(); st != NotAllowed {
+		t.Fatalf("after revoke: %v, want undecided", st)
+	}
+	b, _ := os.ReadFile(filepath.Join(dir, "cfg", "denied.json"))
 	if strings.Contains(string(b), "kr://") {
-		t.Fatalf("the notice record holds content: %s", b)
+		t.Fatalf("the denial record holds content: %s", b)
 	}
 }
 

@@ -37,11 +37,11 @@ func DefaultTrust(getenv func(string) string) (*Trust, error) {
 
 func (t *Trust) load() (map[string]string, error) { return loadRecord(t.Path) }
 
-// noticePath holds, next to the trust record, the content of each project
-// file kr already told the user it did not load: path -> hex digest. A
-// notice is shown once per content, not on every command.
-func (t *Trust) noticePath() string {
-	return filepath.Join(filepath.Dir(t.Path), "notified.json")
+// deniedPath holds, next to the trust record, the content of each project
+// file the user denied: path -> hex digest. A denied file is neither loaded
+// nor mentioned until its content changes.
+func (t *Trust) deniedPath() string {
+	return filepath.Join(filepath.Dir(t.Path), "denied.json")
 }
 
 // loadRecord reads a JSON object of path -> digest. Not strictjson: paths
@@ -122,8 +122,7 @@ func (t *Trust) Allow(path string) error {
 	if err != nil {
 		return err
 	}
-	// Once allowed, a later refusal of this file deserves a notice again.
-	return t.forgetNotice(p)
+	return t.forgetDenial(p)
 }
 
 // Revoke forgets path. It reports whether there was a record.
@@ -138,14 +137,15 @@ func (t *Trust) Revoke(path string) (bool, error) {
 		delete(m, p)
 		return had
 	})
-	if err != nil || !had {
+	if err != nil {
 		return had, err
 	}
-	return true, t.forgetNotice(p)
+	// Revoked is undecided again, not denied: the next run asks.
+	return had, t.forgetDenial(p)
 }
 
-// Deny revokes path if it was allowed and silences the notice for its
-// current content: kr neither loads it nor mentions it until it changes.
+// Deny revokes path if it was allowed and records its current content as
+// denied: kr neither loads it nor mentions it until it changes.
 func (t *Trust) Deny(path string) error {
 	p, err := key(path)
 	if err != nil {
@@ -163,42 +163,16 @@ func (t *Trust) Deny(path string) error {
 	if err != nil {
 		return err
 	}
-	return t.markNoticed(p, digest(b))
-}
-
-// FirstNotice reports whether kr should say that path was not loaded: true the first time for each content, recording
-// that it was said. A file that cannot be read (a FIFO, too big) is
-// mentioned once per path. When the record cannot be kept the answer is
-// true: a repeated notice is better than a silent refusal.
-func (t *Trust) FirstNotice(path string) bool {
-	p, err := key(path)
-	if err != nil {
-		return true
-	}
-	d := "unreadable"
-	if b, err := limitio.ReadFile(p, MaxFileSize); err == nil {
-		d = digest(b)
-	}
-	first := true
-	err = updateRecord(t.noticePath(), func(m map[string]string) bool {
-		first = m[p] != d
-		m[p] = d
-		return first
-	})
-	// On an error, say it anyway: see above.
-	return first || err != nil
-}
-
-func (t *Trust) markNoticed(p, d string) error {
-	return updateRecord(t.noticePath(), func(m map[string]string) bool {
+	d := digest(b)
+	return updateRecord(t.deniedPath(), func(m map[string]string) bool {
 		changed := m[p] != d
 		m[p] = d
 		return changed
 	})
 }
 
-func (t *Trust) forgetNotice(p string) error {
-	return updateRecord(t.noticePath(), func(m map[string]string) bool {
+func (t *Trust) forgetDenial(p string) error {
+	return updateRecord(t.deniedPath(), func(m map[string]string) bool {
 		_, had := m[p]
 		delete(m, p)
 		return had
@@ -247,8 +221,9 @@ type Status int
 const (
 	Absent     Status = iota // no file
 	Allowed                  // content matches the record
-	NotAllowed               // never allowed
+	NotAllowed               // never allowed, nor denied as it is now
 	Changed                  // allowed once, changed since
+	Denied                   // denied as it is now
 )
 
 // Check says whether path's content is trusted. The content returned is
@@ -269,7 +244,7 @@ func (t *Trust) Check(path string) (Status, []byte, error) {
 	}
 	want, ok := m[p]
 	if !ok {
-		return NotAllowed, nil, nil
+		return t.checkDenied(p)
 	}
 	b, err := limitio.ReadFile(p, MaxFileSize)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -282,4 +257,27 @@ func (t *Trust) Check(path string) (Status, []byte, error) {
 		return Changed, nil, nil
 	}
 	return Allowed, b, nil
+}
+
+// checkDenied tells a file the user denied as it is now (Denied) from one
+// nobody decided about (NotAllowed). Only a file with a denial on record is
+// read, for the reason Check gives.
+func (t *Trust) checkDenied(p string) (Status, []byte, error) {
+	m, err := loadRecord(t.deniedPath())
+	if err != nil {
+		return Absent, nil, err
+	}
+	want, ok := m[p]
+	if !ok {
+		return NotAllowed, nil, nil
+	}
+	b, err := limitio.ReadFile(p, MaxFileSize)
+	if errors.Is(err, fs.ErrNotExist) {
+		return Absent, nil, nil
+	}
+	if err != nil || want != digest(b) {
+		// A denied file that changed (or cannot be read) is undecided again.
+		return NotAllowed, nil, nil
+	}
+	return Denied, nil, nil
 }
