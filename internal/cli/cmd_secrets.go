@@ -17,9 +17,20 @@ import (
 	"github.com/kr-keyring/kr/internal/limitio"
 )
 
-func newSetCmd(app *App) *cobra.Command {
-	var allowEmpty, force bool
-	var gen generateFlags
+// setOptions is what kr set was asked to do.
+type setOptions struct {
+	Name       string
+	AllowEmpty bool // --allow-empty
+	Force      bool // -f: no overwrite question
+	Gen        generateFlags
+}
+
+func newSetCmd(app *App) *cobra.Command { return setCmd(app, app.runSet) }
+
+// setCmd parses kr set's command line into setOptions and hands them to
+// run: app.runSet, or a test's, to check the parsing alone.
+func setCmd(app *App, run func(context.Context, *setOptions) error) *cobra.Command {
+	var opts setOptions
 	cmd := &cobra.Command{
 		Use:   "set NAME",
 		Short: "Store a secret (hidden prompt, or all of stdin when piped)",
@@ -33,40 +44,50 @@ piped in replaces the old one without it.` + generateHelp,
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: app.completeNames(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			name := args[0]
-			if err := backends.ValidateName(name); err != nil {
+			opts.Name = args[0]
+			if err := opts.Gen.check(cmd); err != nil {
 				return err
 			}
-			if app.IO.InIsTTY && !force {
-				if err := app.confirmOverwrite(cmd.Context(), name); err != nil {
-					return err
-				}
-			}
-			value, err := app.newValue(cmd, name, &gen, allowEmpty)
-			if err != nil {
-				return err
-			}
-			defer clear(value)
-			ctx, cancel := app.context(cmd.Context())
-			defer cancel()
-			b, err := app.secrets()
-			if err != nil {
-				return err
-			}
-			if err := b.Set(ctx, name, value); err != nil {
-				return err // the store names the operation and the secret
-			}
-			app.dropCached(ctx, name)
-			if err := app.recordChoice(); err != nil {
-				return err
-			}
-			return gen.show(app, value)
+			return run(cmd.Context(), &opts)
 		},
 	}
-	cmd.Flags().BoolVar(&allowEmpty, "allow-empty", false, "store an empty value (refused otherwise)")
-	cmd.Flags().BoolVarP(&force, "force", "f", false, "replace an existing value without asking")
-	gen.addFlags(cmd)
+	cmd.Flags().BoolVar(&opts.AllowEmpty, "allow-empty", false, "store an empty value (refused otherwise)")
+	cmd.Flags().BoolVarP(&opts.Force, "force", "f", false, "replace an existing value without asking")
+	opts.Gen.addFlags(cmd)
 	return cmd
+}
+
+// runSet stores a value under opts.Name: generated, typed twice at the
+// terminal (after asking before an overwrite), or all of stdin.
+func (a *App) runSet(parent context.Context, opts *setOptions) error {
+	name := opts.Name
+	if err := backends.ValidateName(name); err != nil {
+		return err
+	}
+	if a.IO.InIsTTY && !opts.Force {
+		if err := a.confirmOverwrite(parent, name); err != nil {
+			return err
+		}
+	}
+	value, err := a.newValue(name, &opts.Gen, opts.AllowEmpty)
+	if err != nil {
+		return err
+	}
+	defer clear(value)
+	ctx, cancel := a.context(parent)
+	defer cancel()
+	b, err := a.secrets()
+	if err != nil {
+		return err
+	}
+	if err := b.Set(ctx, name, value); err != nil {
+		return err // the store names the operation and the secret
+	}
+	a.dropCached(ctx, name)
+	if err := a.recordChoice(); err != nil {
+		return err
+	}
+	return opts.Gen.show(a, value)
 }
 
 // confirmOverwrite asks on the terminal before a value typed there
@@ -231,42 +252,55 @@ func writeJSON(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
-func newRmCmd(app *App) *cobra.Command {
+// rmOptions is what kr rm was asked to do.
+type rmOptions struct {
+	Names []string
+}
+
+func newRmCmd(app *App) *cobra.Command { return rmCmd(app, app.runRm) }
+
+// rmCmd parses kr rm's command line into rmOptions for run.
+func rmCmd(app *App, run func(context.Context, *rmOptions) error) *cobra.Command {
 	return &cobra.Command{
 		Use:               "rm NAME...",
-		Aliases:           []string{"remove", "delete"},
 		Short:             "Remove secrets",
 		Args:              cobra.MinimumNArgs(1),
 		ValidArgsFunction: app.completeNames(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			for _, name := range args {
-				if err := backends.ValidateName(name); err != nil {
-					return err
-				}
-			}
-			ctx, cancel := app.context(cmd.Context())
-			defer cancel()
-			b, err := app.secrets()
-			if err != nil {
-				return err
-			}
-			for _, name := range args {
-				app.dropCached(ctx, name)
-				if err := b.Delete(ctx, name); err != nil {
-					return app.getError(ctx, name, err)
-				}
-			}
-			return nil
+			return run(cmd.Context(), &rmOptions{Names: args})
 		},
 	}
+}
+
+// runRm removes opts.Names in order, stopping at the first that fails.
+// Every name is checked before any is removed: a typo in the last one
+// costs nothing.
+func (a *App) runRm(parent context.Context, opts *rmOptions) error {
+	for _, name := range opts.Names {
+		if err := backends.ValidateName(name); err != nil {
+			return err
+		}
+	}
+	ctx, cancel := a.context(parent)
+	defer cancel()
+	b, err := a.secrets()
+	if err != nil {
+		return err
+	}
+	for _, name := range opts.Names {
+		a.dropCached(ctx, name)
+		if err := b.Delete(ctx, name); err != nil {
+			return a.getError(ctx, name, err)
+		}
+	}
+	return nil
 }
 
 func newLsCmd(app *App) *cobra.Command {
 	var asJSON, long bool
 	cmd := &cobra.Command{
-		Use:     "ls [PREFIX]",
-		Aliases: []string{"list"},
-		Short:   "List secret names (never values)",
+		Use:   "ls [PREFIX]",
+		Short: "List secret names (never values)",
 		Long: `List the names of the secrets that start with PREFIX, sorted, without reading
 any value; --json prints them as a JSON array.
 
