@@ -94,7 +94,9 @@ func (a *App) ensureAgent(ctx context.Context) (*agent.Client, error) {
 		if _, err := a.staleAgent(ctx, err); err != nil {
 			return nil, err
 		}
-		c, err = a.dialAgent(ctx) // stopped: ipc.ErrNoAgent, and on to start one
+		if c, err = a.dialAgent(ctx); err == nil {
+			return c, nil // another kr started its agent meanwhile
+		}
 	}
 	path, perr := a.agentPath()
 	if perr != nil {
