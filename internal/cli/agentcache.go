@@ -53,6 +53,9 @@ func (a *App) cachedValue(ctx context.Context, name string) (v []byte, ok bool) 
 	if errors.As(err, &ce) {
 		a.dropAgentConn()
 	}
+	// An older kr's agent is stopped; a newer one's is left: either way
+	// the value is read from the store.
+	a.staleAgent(ctx, err)
 	return v, err == nil
 }
 
@@ -144,6 +147,10 @@ func (a *App) dropCached(ctx context.Context, name string) {
 		}
 		if err == nil {
 			err = c.CacheDrop(key)
+		}
+		var stopped bool
+		if stopped, err = a.staleAgent(ctx, err); stopped {
+			return // an older kr's agent, stopped with its cache
 		}
 		var ce *agent.ConnError
 		if errors.As(err, &ce) {

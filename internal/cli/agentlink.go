@@ -82,7 +82,21 @@ func (a *App) ensureAgent(ctx context.Context) (*agent.Client, error) {
 	}
 	c, err := a.dialAgent(ctx)
 	if err == nil {
-		return c, nil
+		// One round trip to learn that the agent speaks this kr's protocol:
+		// one an older kr left running is replaced here, not at the
+		// unlock or cache request the caller is about to make.
+		_, err = c.Status()
+		var ve *agent.VersionError
+		if !errors.As(err, &ve) {
+			return c, nil // a failure to answer shows in the caller's own request
+		}
+		c.Close()
+		if _, err := a.staleAgent(ctx, err); err != nil {
+			return nil, err
+		}
+		if c, err = a.dialAgent(ctx); err == nil {
+			return c, nil // another kr started its agent meanwhile
+		}
 	}
 	path, perr := a.agentPath()
 	if perr != nil {
@@ -133,6 +147,49 @@ func (a *App) ensureAgent(ctx context.Context) (*agent.Client, error) {
 		case <-time.After(10 * time.Millisecond):
 		}
 	}
+}
+
+// staleAgent deals with an agent that answered in another protocol
+// version; for any other err it returns false and err. An agent an older
+// kr started holds nothing this kr can use: it is stopped, stopped is
+// true, and the caller carries on as with no agent (starting this kr's
+// when it needs one). One newer than this kr is left running for the kr
+// that started it, and the error says how to replace it.
+func (a *App) staleAgent(ctx context.Context, err error) (stopped bool, _ error) {
+	var ve *agent.VersionError
+	if !errors.As(err, &ve) {
+		return false, err
+	}
+	a.dropAgentConn()
+	if ve.Got > ve.Want {
+		return false, withHint(fmt.Errorf("the agent speaks protocol version %d, newer than this kr's %d", ve.Got, ve.Want),
+			"a newer kr started it: use that kr, or run kr agent stop to replace the agent with this kr's")
+	}
+	if err := a.stopAgentVersion(ctx, ve.Got); err != nil {
+		return false, withHint(fmt.Errorf("stop the agent an older kr started (protocol version %d, this kr's %d): %w", ve.Got, ve.Want, err),
+			"run kr agent stop; the next command that needs the agent starts this kr's")
+	}
+	fmt.Fprintf(a.IO.ErrOut, "kr: stopped the agent an older kr started (protocol version %d, this kr's %d)\n", ve.Got, ve.Want)
+	return true, nil
+}
+
+// stopAgentVersion stops the running agent, which speaks protocol version
+// v, over a connection of its own (an agent closes one on which it refused
+// a request).
+func (a *App) stopAgentVersion(ctx context.Context, v int) error {
+	c, err := a.dialAgent(ctx)
+	if errors.Is(err, ipc.ErrNoAgent) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if err := c.StopVersion(v); err != nil {
+		return err
+	}
+	a.unmarkCached()
+	return nil
 }
 
 // errStartLockBusy: another process held the agent's start lock for as

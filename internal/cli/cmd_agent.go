@@ -118,6 +118,9 @@ func newLockCmd(app *App) *cobra.Command {
 			}
 			defer c.Close()
 			if err := c.Lock(); err != nil {
+				// An older kr's agent cannot be asked to lock: stopping it
+				// forgets its keys as well.
+				_, err = app.staleAgent(ctx, err)
 				return err
 			}
 			app.unmarkCached()
@@ -162,6 +165,11 @@ systemctl status), 1 when it cannot be asked.`,
 			}
 			defer c.Close()
 			st, err := c.Status()
+			var ve *agent.VersionError
+			if errors.As(err, &ve) {
+				return withHint(fmt.Errorf("the agent at %s speaks protocol version %d, this kr %d", path, ve.Got, ve.Want),
+					"run kr agent stop; the next command that needs the agent starts this kr's")
+			}
 			if err != nil {
 				return err
 			}
@@ -216,7 +224,13 @@ its socket is gone and it has finished serving.`,
 				return err
 			}
 			defer c.Close()
-			if err := c.Stop(); err != nil {
+			err = c.Stop()
+			var ve *agent.VersionError
+			if errors.As(err, &ve) {
+				// An agent another kr started: stopped in its own version.
+				return app.stopAgentVersion(ctx, ve.Got)
+			}
+			if err != nil {
 				return err
 			}
 			app.unmarkCached()

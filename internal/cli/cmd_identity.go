@@ -1,7 +1,7 @@
 package cli
 
-// kr identity and kr vault init: a person's own identity, apart from any
-// vault, and vaults shared by recipients that hold no identity.
+// kr identity: a person's own identity, apart from any vault, which reads
+// the shared vaults (cmd_vault.go) the person is a recipient of.
 
 import (
 	"context"
@@ -41,69 +41,6 @@ identity's key instead (one line per key in the file).`,
 			return nil
 		},
 	}
-}
-
-func newVaultCmd(app *App) *cobra.Command {
-	c := &cobra.Command{
-		Use:   "vault",
-		Short: "Shared vaults: vaults read with your identity, not a passphrase of their own",
-		Args:  cobra.NoArgs,
-	}
-	var name, mountAt string
-	initCmd := &cobra.Command{
-		Use:   "init DIR",
-		Short: "Create a shareable vault in DIR whose only recipient is you",
-		Long: `Create a vault in DIR that holds recipients and secrets but no identity:
-each member reads it with their own identity ('kr identity', created on first
-use). Its only recipient is you, named --name (your login name by default).
-Mount it with --mount PREFIX (names under PREFIX/ then live there), or use it
-with 'kr --vault DIR ...' or KR_VAULT; put DIR in git and share it with
-'kr vault sync'.`,
-		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if name == "" {
-				name = loginName()
-			}
-			if err := filevault.ValidMemberName(name); err != nil {
-				return usagef("%v: give --name", err)
-			}
-			ctx, cancel := app.context(cmd.Context())
-			defer cancel()
-			if mountAt != "" {
-				// Before the vault exists: a mount that cannot be made
-				// should leave nothing half done.
-				var err error
-				if mountAt, err = app.checkMount(ctx, mountAt, args[0]); err != nil {
-					return err
-				}
-			}
-			pubs, err := app.myRecipients(ctx, true)
-			if err != nil {
-				return err
-			}
-			v, err := app.openVault(args[0], true, true)
-			if err != nil {
-				return err
-			}
-			// A fresh clone has the modes of the user's umask.
-			if err := filevault.TightenModes(v.Dir()); err != nil {
-				return fmt.Errorf("create the vault: %w", err)
-			}
-			if err := v.InitShared(ctx, name, pubs[0]); err != nil {
-				return fmt.Errorf("create the vault: %w", err)
-			}
-			fmt.Fprintf(app.IO.ErrOut, "kr: created a shared vault in %s; its recipient is you, %s %s\n", v.Dir(), name, pubs[0])
-			if mountAt != "" {
-				return app.mount(ctx, mountAt, v.Dir())
-			}
-			return nil
-		},
-	}
-	initCmd.Flags().StringVar(&name, "name", "", "your name among the vault's members")
-	initCmd.Flags().StringVar(&mountAt, "mount", "", "mount the new vault at this prefix ('kr mount')")
-	c.AddCommand(initCmd)
-	c.AddCommand(newJoinCmd(app), newRecipientsCmd(app), newScopeCmd(app), newSyncCmd(app))
-	return c
 }
 
 // personal is the user's own identity in kr's data directory.

@@ -29,9 +29,8 @@ func newMvCmd(app *App) *cobra.Command {
 	var force bool
 	var from string
 	cmd := &cobra.Command{
-		Use:     "mv OLD NEW",
-		Aliases: []string{"rename", "move"},
-		Short:   "Rename a secret",
+		Use:   "mv OLD NEW",
+		Short: "Rename a secret",
 		Long: `Rename the secret OLD to NEW. The value is written under NEW and read back;
 only when it reads back identical is OLD removed, so a failure at any step
 leaves OLD as it was (when only the removal fails, both names exist and kr

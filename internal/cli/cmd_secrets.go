@@ -18,9 +18,21 @@ import (
 	"github.com/kr-keyring/kr/internal/limitio"
 )
 
-func newSetCmd(app *App) *cobra.Command {
-	var allowEmpty, force, trimNewline bool
-	var gen generateFlags
+// setOptions is what kr set was asked to do.
+type setOptions struct {
+	Name       string
+	AllowEmpty bool // --allow-empty
+	Force      bool // -f: no overwrite question
+	Trim       bool // --trim-newline: drop the newline echo adds
+	Gen        generateFlags
+}
+
+func newSetCmd(app *App) *cobra.Command { return setCmd(app, app.runSet) }
+
+// setCmd parses kr set's command line into setOptions and hands them to
+// run: app.runSet, or a test's, to check the parsing alone.
+func setCmd(app *App, run func(context.Context, *setOptions) error) *cobra.Command {
+	var opts setOptions
 	cmd := &cobra.Command{
 		Use:   "set NAME",
 		Short: "Store a secret (hidden prompt, or all of stdin when piped)",
@@ -36,49 +48,59 @@ piped in replaces the old one without it.` + generateHelp,
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: app.completeNames(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			name := args[0]
-			if err := backends.ValidateName(name); err != nil {
+			opts.Name = args[0]
+			if err := opts.Gen.check(cmd); err != nil {
 				return err
 			}
-			if app.IO.InIsTTY && !force {
-				if err := app.confirmOverwrite(cmd.Context(), name); err != nil {
-					return err
-				}
-			}
-			if trimNewline && (gen.on || app.IO.InIsTTY) {
-				return usagef("--trim-newline is for a value piped to stdin")
-			}
-			value, err := app.newValue(cmd, name, &gen, allowEmpty)
-			if err != nil {
-				return err
-			}
-			defer clear(value)
-			if !gen.on && !app.IO.InIsTTY {
-				if value, err = app.pipedNewline(name, value, trimNewline, allowEmpty); err != nil {
-					return err
-				}
-			}
-			ctx, cancel := app.context(cmd.Context())
-			defer cancel()
-			b, err := app.secrets()
-			if err != nil {
-				return err
-			}
-			if err := b.Set(ctx, name, value); err != nil {
-				return err // the store names the operation and the secret
-			}
-			app.dropCached(ctx, name)
-			if err := app.recordChoice(); err != nil {
-				return err
-			}
-			return gen.show(app, value)
+			return run(cmd.Context(), &opts)
 		},
 	}
-	cmd.Flags().BoolVar(&allowEmpty, "allow-empty", false, "store an empty value (refused otherwise)")
-	cmd.Flags().BoolVarP(&force, "force", "f", false, "replace an existing value without asking")
-	cmd.Flags().BoolVar(&trimNewline, "trim-newline", false, "drop one trailing newline from a piped value (what echo adds)")
-	gen.addFlags(cmd)
+	cmd.Flags().BoolVar(&opts.AllowEmpty, "allow-empty", false, "store an empty value (refused otherwise)")
+	cmd.Flags().BoolVarP(&opts.Force, "force", "f", false, "replace an existing value without asking")
+	cmd.Flags().BoolVar(&opts.Trim, "trim-newline", false, "drop one trailing newline from a piped value (what echo adds)")
+	opts.Gen.addFlags(cmd)
 	return cmd
+}
+
+// runSet stores a value under opts.Name: generated, typed twice at the
+// terminal (after asking before an overwrite), or all of stdin.
+func (a *App) runSet(parent context.Context, opts *setOptions) error {
+	name := opts.Name
+	if err := backends.ValidateName(name); err != nil {
+		return err
+	}
+	if a.IO.InIsTTY && !opts.Force {
+		if err := a.confirmOverwrite(parent, name); err != nil {
+			return err
+		}
+	}
+	if opts.Trim && (opts.Gen.on || a.IO.InIsTTY) {
+		return usagef("--trim-newline is for a value piped to stdin")
+	}
+	value, err := a.newValue(name, &opts.Gen, opts.AllowEmpty)
+	if err != nil {
+		return err
+	}
+	defer clear(value)
+	if !opts.Gen.on && !a.IO.InIsTTY {
+		if value, err = a.pipedNewline(name, value, opts.Trim, opts.AllowEmpty); err != nil {
+			return err
+		}
+	}
+	ctx, cancel := a.context(parent)
+	defer cancel()
+	b, err := a.secrets()
+	if err != nil {
+		return err
+	}
+	if err := b.Set(ctx, name, value); err != nil {
+		return err // the store names the operation and the secret
+	}
+	a.dropCached(ctx, name)
+	if err := a.recordChoice(); err != nil {
+		return err
+	}
+	return opts.Gen.show(a, value)
 }
 
 // pipedNewline handles a piped value that is one line ending in a newline,
@@ -316,12 +338,20 @@ func writeJSON(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
-func newRmCmd(app *App) *cobra.Command {
-	var force bool
+// rmOptions is what kr rm was asked to do.
+type rmOptions struct {
+	Names []string
+	Force bool // -f: no question at a terminal
+}
+
+func newRmCmd(app *App) *cobra.Command { return rmCmd(app, app.runRm) }
+
+// rmCmd parses kr rm's command line into rmOptions for run.
+func rmCmd(app *App, run func(context.Context, *rmOptions) error) *cobra.Command {
+	var opts rmOptions
 	cmd := &cobra.Command{
-		Use:     "rm NAME...",
-		Aliases: []string{"remove", "delete"},
-		Short:   "Remove secrets",
+		Use:   "rm NAME...",
+		Short: "Remove secrets",
 		Long: `Remove each NAME. On a terminal kr asks first ("remove NAME? [y/N]"), as set
 does before it overwrites; -f skips the question. Without a terminal (a script,
 a pipe) nothing is asked. A NAME that does not exist stops rm before anything
@@ -329,41 +359,48 @@ is removed.`,
 		Args:              cobra.MinimumNArgs(1),
 		ValidArgsFunction: app.completeNames(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			for _, name := range args {
-				if err := backends.ValidateName(name); err != nil {
-					return err
-				}
-			}
-			if app.IO.InIsTTY && !force {
-				if err := app.confirmRemove(cmd.Context(), args); err != nil {
-					return err
-				}
-			}
-			ctx, cancel := app.context(cmd.Context())
-			defer cancel()
-			b, err := app.secrets()
-			if err != nil {
-				return err
-			}
-			for _, name := range args {
-				app.dropCached(ctx, name)
-				if err := b.Delete(ctx, name); err != nil {
-					return app.getError(ctx, name, err)
-				}
-			}
-			return nil
+			opts.Names = args
+			return run(cmd.Context(), &opts)
 		},
 	}
-	cmd.Flags().BoolVarP(&force, "force", "f", false, "remove without asking")
+	cmd.Flags().BoolVarP(&opts.Force, "force", "f", false, "remove without asking")
 	return cmd
+}
+
+// runRm removes opts.Names in order, stopping at the first that fails.
+// Every name is checked before any is removed: a typo in the last one
+// costs nothing.
+func (a *App) runRm(parent context.Context, opts *rmOptions) error {
+	for _, name := range opts.Names {
+		if err := backends.ValidateName(name); err != nil {
+			return err
+		}
+	}
+	if a.IO.InIsTTY && !opts.Force {
+		if err := a.confirmRemove(parent, opts.Names); err != nil {
+			return err
+		}
+	}
+	ctx, cancel := a.context(parent)
+	defer cancel()
+	b, err := a.secrets()
+	if err != nil {
+		return err
+	}
+	for _, name := range opts.Names {
+		a.dropCached(ctx, name)
+		if err := b.Delete(ctx, name); err != nil {
+			return a.getError(ctx, name, err)
+		}
+	}
+	return nil
 }
 
 func newLsCmd(app *App) *cobra.Command {
 	var asJSON, long bool
 	cmd := &cobra.Command{
-		Use:     "ls [PREFIX]",
-		Aliases: []string{"list"},
-		Short:   "List secret names (never values)",
+		Use:   "ls [PREFIX]",
+		Short: "List secret names (never values)",
 		Long: `List the names of the secrets that start with PREFIX, sorted, without reading
 any value; --json prints them as a JSON array.
 

@@ -132,6 +132,10 @@ func (d *vaultDecrypter) viaAgent(ctx context.Context, id string, ct []byte) ([]
 		return nil, a.agentFailed(err)
 	}
 	plain, err := d.decrypt(ctx, c, id, ct)
+	stopped, err := a.staleAgent(ctx, err)
+	if stopped {
+		return nil, errNoAgentOfOurs // an older kr's agent, now stopped
+	}
 	var ce *agent.ConnError
 	if errors.As(err, &ce) {
 		a.dropAgentConn()

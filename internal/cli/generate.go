@@ -98,14 +98,8 @@ a-f), base64url (alnum, - and _) or ascii (printable ASCII without space).
 It prints nothing unless --print is given. A value on stdin is refused then.`
 
 // newValue is the value `kr set` stores: generated, or read as usual.
-func (a *App) newValue(cmd *cobra.Command, name string, g *generateFlags, allowEmpty bool) ([]byte, error) {
-	flags := cmd.Flags()
+func (a *App) newValue(name string, g *generateFlags, allowEmpty bool) ([]byte, error) {
 	if !g.on {
-		for _, f := range []string{"length", "charset", "print"} {
-			if flags.Changed(f) {
-				return nil, usagef("--%s goes with --generate", f)
-			}
-		}
 		return a.readValue(name, allowEmpty)
 	}
 	alphabet, ok := charset(g.charset)
@@ -119,6 +113,19 @@ func (a *App) newValue(cmd *cobra.Command, name string, g *generateFlags, allowE
 		return nil, usagef("--generate makes the value, and stdin holds one too; nothing was stored")
 	}
 	return generate(rand.Reader, g.length, alphabet)
+}
+
+// check refuses the flags that only go with --generate without it.
+func (g *generateFlags) check(cmd *cobra.Command) error {
+	if g.on {
+		return nil
+	}
+	for _, f := range []string{"length", "charset", "print"} {
+		if cmd.Flags().Changed(f) {
+			return usagef("--%s goes with --generate", f)
+		}
+	}
+	return nil
 }
 
 // show prints a generated value when --print asked for it, like get: a

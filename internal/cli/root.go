@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/kr-keyring/kr/backends"
 )
@@ -54,7 +55,7 @@ func commandLine(argv []string) []string {
 // Run runs one command line and returns the exit code, having printed any
 // error in kr's output policy.
 func Run(ctx context.Context, app *App, args []string) int {
-	root := newRootCmd(app, invoked(args))
+	root := newRootCmd(app, args)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
 	app.dropAgentConn()
@@ -100,57 +101,78 @@ func typeUsageErrors(c *cobra.Command) {
 // NewRootCmd builds the command tree around app.
 func NewRootCmd(app *App) *cobra.Command { return newRootCmd(app, nil) }
 
-// topCommands are kr's commands in the order help lists them, each with
-// the names it answers to (its name first, then its aliases; a test holds
-// them to the built commands), so that a run can build only the command
-// it invokes: building every command and its flags was a fifth of
-// `kr version`.
-var topCommands = []struct {
-	names []string
-	add   func(*App) *cobra.Command
-}{
-	{[]string{"set"}, newSetCmd}, {[]string{"get"}, newGetCmd}, {[]string{"rm", "remove", "delete"}, newRmCmd},
-	{[]string{"ls", "list"}, newLsCmd}, {[]string{"mv", "rename", "move"}, newMvCmd}, {[]string{"cp"}, newCpCmd},
-	{[]string{"import"}, newImportCmd}, {[]string{"export"}, newExportCmd},
-	{[]string{"init"}, newInitCmd}, {[]string{"passwd"}, newPasswdCmd}, {[]string{"recover"}, newRecoverCmd},
-	{[]string{"identity"}, newIdentityCmd}, {[]string{"vault"}, newVaultCmd},
-	{[]string{"mount"}, newMountCmd}, {[]string{"unmount"}, newUnmountCmd},
-	{[]string{"exec"}, newExecCmd}, {[]string{"env"}, newEnvCmd}, {[]string{"allow"}, newAllowCmd},
-	{[]string{"unlock"}, newUnlockCmd}, {[]string{"lock"}, newLockCmd}, {[]string{"agent"}, newAgentCmd},
-	{[]string{"backend"}, newBackendCmd}, {[]string{"doctor"}, newDoctorCmd}, {[]string{"completion"}, newCompletionCmd},
-	{[]string{"version"}, newVersionCmd},
-	{[]string{"git-credential"}, newGitCredentialCmd}, {[]string{"setup"}, newSetupCmd},
-	{[]string{"docker-credential"}, newDockerCredentialCmd}, {[]string{"aws-credentials"}, newAWSCredentialsCmd},
-	{[]string{"kube-credential"}, newKubeCredentialCmd},
+// addTopCommand builds topCommands[n] under root.
+func addTopCommand(root *cobra.Command, app *App, n int) {
+	c := topCommands[n]
+	cmd := c.add(app)
+	cmd.Aliases = c.aliases
+	root.AddCommand(cmd)
 }
 
-// invoked finds the top-level command args run, building it alone, or nil
-// for every command: when none is named, or help, completion (which
-// describe the whole tree) or anything that is not plainly a command is.
-func invoked(args []string) func(*App) *cobra.Command {
+// topCommands are kr's commands in the order help lists them, each with
+// its name and aliases, given here alone (newRootCmd sets them on the
+// built command), so that a run can build only the command it invokes:
+// building every command and its flags was a fifth of `kr version`.
+var topCommands = []struct {
+	name    string
+	aliases []string
+	add     func(*App) *cobra.Command
+}{
+	{"set", nil, newSetCmd}, {"get", nil, newGetCmd}, {"rm", []string{"remove", "delete"}, newRmCmd},
+	{"ls", []string{"list"}, newLsCmd}, {"mv", []string{"rename", "move"}, newMvCmd}, {"cp", nil, newCpCmd},
+	{"import", nil, newImportCmd}, {"export", nil, newExportCmd},
+	{"init", nil, newInitCmd}, {"passwd", nil, newPasswdCmd}, {"recover", nil, newRecoverCmd},
+	{"identity", nil, newIdentityCmd}, {"vault", nil, newVaultCmd},
+	{"mount", nil, newMountCmd}, {"unmount", nil, newUnmountCmd},
+	{"exec", nil, newExecCmd}, {"env", nil, newEnvCmd}, {"allow", nil, newAllowCmd},
+	{"unlock", nil, newUnlockCmd}, {"lock", nil, newLockCmd}, {"agent", nil, newAgentCmd},
+	{"backend", nil, newBackendCmd}, {"doctor", nil, newDoctorCmd}, {"completion", nil, newCompletionCmd},
+	{"version", nil, newVersionCmd},
+	{"git-credential", nil, newGitCredentialCmd}, {"setup", nil, newSetupCmd},
+	{"docker-credential", nil, newDockerCredentialCmd}, {"aws-credentials", nil, newAWSCredentialsCmd},
+	{"kube-credential", nil, newKubeCredentialCmd},
+}
+
+// invoked finds the top-level command args run, or -1 for every command:
+// when none is named, or help, completion (which describe the whole tree)
+// or anything that is not plainly a command is. Which flags take a value
+// comes from the root's own flag set (every flag but a boolean one, whose
+// NoOptDefVal is set), so a new global flag's value is never taken for a
+// command.
+func invoked(flags *pflag.FlagSet, args []string) int {
 	for i := 0; i < len(args); i++ {
-		switch a := args[i]; {
-		case a == "--backend" || a == "--service" || a == "--vault" || a == "--timeout":
-			i++ // the flag's value, not a command
-		case strings.HasPrefix(a, "-"):
-			if a == "--" {
-				return nil
+		a := args[i]
+		var f *pflag.Flag
+		switch {
+		case a == "--":
+			return -1
+		case strings.HasPrefix(a, "--"):
+			name, _, inline := strings.Cut(a[2:], "=")
+			if !inline {
+				f = flags.Lookup(name)
 			}
+		case len(a) == 2 && a[0] == '-':
+			f = flags.ShorthandLookup(a[1:])
+		case strings.HasPrefix(a, "-"):
+			// -xVALUE, or not a flag kr has: cobra says which
 		default:
-			for _, c := range topCommands {
-				if slices.Contains(c.names, a) && c.names[0] != "completion" {
-					return c.add
+			for n, c := range topCommands {
+				if (c.name == a || slices.Contains(c.aliases, a)) && c.name != "completion" {
+					return n
 				}
 			}
-			return nil
+			return -1
+		}
+		if f != nil && f.NoOptDefVal == "" {
+			i++ // the flag's value, not a command
 		}
 	}
-	return nil
+	return -1
 }
 
-// newRootCmd builds the command tree around app: every command, or only
-// the one only builds.
-func newRootCmd(app *App, only func(*App) *cobra.Command) *cobra.Command {
+// newRootCmd builds the command tree around app: only the command args
+// invoke, or every command.
+func newRootCmd(app *App, args []string) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "kr",
 		Short: "Keep secrets in the OS keyring and hand them to programs",
@@ -197,11 +219,11 @@ Passphrase and identity variables never reach programs kr runs.`,
 	f.DurationVar(&app.Timeout, "timeout", 10*time.Second, "give up on the store after this long")
 	registerCompletion(root, "backend", completeBackends())
 
-	if only != nil {
-		root.AddCommand(only(app))
+	if n := invoked(root.PersistentFlags(), args); n >= 0 {
+		addTopCommand(root, app, n)
 	} else {
-		for _, c := range topCommands {
-			root.AddCommand(c.add(app))
+		for n := range topCommands {
+			addTopCommand(root, app, n)
 		}
 	}
 	typeUsageErrors(root)
