@@ -233,7 +233,7 @@ func (v *Vault) acceptUnlocked(ctx context.Context, m *manifest) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	got, err := v.opts.Decrypter.Decrypt(ctx, Sealed{Ciphertext: ct, Recipient: m.Identity, identity: func() ([]byte, error) { return v.identityFileOf(m) }})
+	got, err := v.opts.Decrypter.Decrypt(ctx, Sealed{Ciphertext: ct, Recipient: m.Identity, Vault: v.opts.Dir, identity: func() ([]byte, error) { return v.identityFileOf(m) }})
 	if err != nil {
 		return false, err
 	}
