@@ -69,7 +69,7 @@ type Sealed struct {
 	// Personal says the identity that reads it is the user's own (a
 	// shared vault), not the vault's identity.age.
 	Personal bool
-	identity   func() ([]byte, error)
+	identity func() ([]byte, error)
 	// identityPath is the identity file's path, for errors about it.
 	identityPath string
 }
