@@ -161,12 +161,12 @@ func (a *App) promptTimeout() (time.Duration, error) {
 	return d, nil
 }
 
-// sentence makes a terminal line into a dialog's sentence.
+// sentence makes a terminal line into a dialog's sentence. The first word
+// keeps its case: it may be a program's name.
 func sentence(s string) string {
 	if s == "" {
 		return ""
 	}
-	s = strings.ToUpper(s[:1]) + s[1:]
 	if !strings.HasSuffix(s, ".") {
 		s += "."
 	}

@@ -22,7 +22,7 @@ import (
 )
 
 // ErrCanceled is a dialog dismissed (Cancel, Escape, a closed window).
-var ErrCanceled = fmt.Errorf("%w: the pinentry dialog was dismissed", backends.ErrCanceled)
+var ErrCanceled = fmt.Errorf("%w in the pinentry dialog", backends.ErrCanceled)
 
 // TimeoutError is a dialog nobody answered within Options.Timeout. It is
 // context.DeadlineExceeded for errors.Is, so it exits as a timeout.
@@ -75,6 +75,9 @@ func GetPIN(ctx context.Context, o Options, p Prompt) ([]byte, error) {
 	})
 	if err != nil {
 		clear(pin)
+		if errors.Is(err, ErrCanceled) {
+			return nil, ErrCanceled // its own words: "Operation cancelled <Pinentry>" adds nothing
+		}
 		return nil, err
 	}
 	return pin, nil
@@ -139,6 +142,9 @@ func run(ctx context.Context, o Options, f func(*session) error) error {
 			close(timedOut)
 		}
 		cmd.Process.Kill()
+		// A child it left behind may hold its stdout open: closing our
+		// end ends the read all the same.
+		out.Close()
 	}()
 	s := &session{opts: o, w: in, r: newLineReader(out)}
 	err = s.greeting()

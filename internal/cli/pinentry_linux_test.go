@@ -1,0 +1,204 @@
+package cli_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// These tests run kr with no controlling terminal (setsid), as under an
+// editor, a GUI git client or a desktop launcher, with Debian's own
+// pinentry programs; the passphrase is typed into them as a person would.
+
+// startXvfb starts a virtual X server and returns its display. Xvfb
+// writes the display number on -displayfd once it accepts connections.
+func startXvfb(t *testing.T) string {
+	t.Helper()
+	needTool(t, "Xvfb", "xvfb")
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	cmd := exec.Command("Xvfb", "-displayfd", "3", "-nolisten", "tcp", "-screen", "0", "800x600x24")
+	cmd.ExtraFiles = []*os.File{w}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	got := make(chan string, 1)
+	go func() {
+		line, _ := bufio.NewReader(r).ReadString('\n')
+		got <- strings.TrimSpace(line)
+	}()
+	select {
+	case n := <-got:
+		if n == "" {
+			t.Fatal("Xvfb did not start")
+		}
+		return ":" + n
+	case <-time.After(60 * time.Second):
+		t.Fatal("Xvfb did not start within a minute")
+	}
+	return ""
+}
+
+// loggingPinentry is a pinentry that is program, with every command kr
+// sends it appended to log (what goes back, the passphrase, is not).
+func loggingPinentry(t *testing.T, dir, program string) (path, log string) {
+	t.Helper()
+	path = filepath.Join(dir, "pinentry-logged")
+	log = filepath.Join(dir, "pinentry.log")
+	script := "#!/bin/sh\ntee -a '" + log + "' | '" + program + "' \"$@\"\n"
+	if err := os.WriteFile(path, []byte(script), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	return path, log
+}
+
+// setsidRun is a program started with no controlling terminal.
+type setsidRun struct {
+	cmd            *exec.Cmd
+	stdout, stderr bytes.Buffer
+	cancel         context.CancelFunc
+}
+
+func startSetsid(t *testing.T, env []string, dir, stdin, name string, args ...string) *setsidRun {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute) // a hang guard only
+	r := &setsidRun{cancel: cancel}
+	r.cmd = exec.CommandContext(ctx, name, args...)
+	r.cmd.Env, r.cmd.Dir = env, dir
+	r.cmd.Stdin = strings.NewReader(stdin)
+	r.cmd.Stdout, r.cmd.Stderr = &r.stdout, &r.stderr
+	r.cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := r.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cancel(); r.cmd.Wait() })
+	return r
+}
+
+// wait returns the exit code.
+func (r *setsidRun) wait(t *testing.T) int {
+	t.Helper()
+	err := r.cmd.Wait()
+	r.cancel()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return ee.ExitCode()
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return 0
+}
+
+// xdotool runs xdotool on display; "search --sync" waits for the window.
+func xdotool(t *testing.T, display string, args ...string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "xdotool", args...)
+	cmd.Env = append(os.Environ(), "DISPLAY="+display)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("xdotool %v: %v\n%s", args, err, out)
+	}
+}
+
+// answerDialog waits for kr's pinentry window (titled "kr") and types
+// keys into it: the dialog grabs the keyboard, as it does for a person.
+func answerDialog(t *testing.T, display string, keys ...string) {
+	t.Helper()
+	xdotool(t, display, "search", "--sync", "--onlyvisible", "--name", "^kr$")
+	for _, k := range keys {
+		if strings.HasPrefix(k, "key:") {
+			xdotool(t, display, "key", strings.TrimPrefix(k, "key:"))
+		} else {
+			xdotool(t, display, "type", "--delay", "20", k)
+		}
+	}
+}
+
+func readLog(t *testing.T, log string) string {
+	t.Helper()
+	b, err := os.ReadFile(log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(log)
+	return string(b)
+}
+
+// TestPinentryDesktopNoTerminal: with no terminal and a display, kr get
+// and git (through git-credential-kr) read a locked file vault with the
+// passphrase typed into Debian's pinentry-gtk-2. The dialog says who asks
+// (git) for which secret from which vault and key; Escape is exit 4 with
+// nothing on stdout, and git gets no password.
+func TestPinentryDesktopNoTerminal(t *testing.T) {
+	needTool(t, "xdotool", "xdotool")
+	gtk := needTool(t, "pinentry-gtk-2", "pinentry-gtk2")
+	display := startXvfb(t)
+	g := newGitEnv(t)
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.ok(t, "", exe, "setup", "git", "--apply")
+	g.ok(t, "protocol=https\nhost=example.com\nusername=alice\npassword=s3cret\n\n", "git", "credential", "approve")
+	g.ok(t, "the value", exe, "set", "app/token")
+	prog, log := loggingPinentry(t, g.dir, gtk)
+	env := append(append([]string(nil), g.env...), "KR_PASSPHRASE=", "DISPLAY="+display, "KR_PINENTRY="+prog)
+	vault := filepath.Join(g.dir, "vault")
+
+	// kr get
+	r := startSetsid(t, env, g.dir, "", exe, "get", "app/token")
+	answerDialog(t, display, "test passphrase", "key:Return")
+	if code := r.wait(t); code != 0 || r.stdout.String() != "the value" {
+		t.Fatalf("kr get: exit %d, stdout %q, stderr %q", code, r.stdout.String(), r.stderr.String())
+	}
+	desc := readLog(t, log)
+	want := "SETDESC " + filepath.Base(os.Args[0]) + " (pid "
+	if !strings.Contains(desc, want) || !strings.Contains(desc, " asks for the secret app/token from the vault "+vault+", key ") {
+		t.Errorf("the dialog did not name the program, the secret, the vault and its key:\n%s", desc)
+	}
+
+	// git credential fill, through git-credential-kr
+	fill := "protocol=https\nhost=example.com\nusername=alice\n\n"
+	r = startSetsid(t, env, g.dir, fill, "git", "credential", "fill")
+	answerDialog(t, display, "test passphrase", "key:Return")
+	if code := r.wait(t); code != 0 || !strings.Contains(r.stdout.String(), "password=s3cret\n") {
+		t.Fatalf("git credential fill: exit %d, stdout %q, stderr %q", code, r.stdout.String(), r.stderr.String())
+	}
+	desc = readLog(t, log)
+	if !strings.Contains(desc, "SETDESC git asks for the secret ") || !strings.Contains(desc, "example.com") ||
+		!strings.Contains(desc, " from the vault "+vault+", key ") {
+		t.Errorf("the dialog did not say that git asks, for which login, from which vault and key:\n%s", desc)
+	}
+
+	// Escape: exit 4, nothing on stdout; git gets no password
+	r = startSetsid(t, env, g.dir, "", exe, "get", "app/token")
+	answerDialog(t, display, "key:Escape")
+	if code := r.wait(t); code != 4 || r.stdout.Len() != 0 || !strings.Contains(r.stderr.String(), "dismissed") {
+		t.Errorf("kr get, Escape: exit %d, stdout %q, stderr %q", code, r.stdout.String(), r.stderr.String())
+	}
+	r = startSetsid(t, env, g.dir, fill, filepath.Join(g.dir, "bin", "git-credential-kr"), "get")
+	answerDialog(t, display, "key:Escape")
+	if code := r.wait(t); code != 4 || r.stdout.Len() != 0 {
+		t.Errorf("git-credential-kr get, Escape: exit %d, stdout %q, stderr %q", code, r.stdout.String(), r.stderr.String())
+	}
+	r = startSetsid(t, env, g.dir, fill, "git", "credential", "fill")
+	answerDialog(t, display, "key:Escape")
+	if code := r.wait(t); code == 0 || strings.Contains(r.stdout.String(), "password=") {
+		t.Errorf("git credential fill, Escape: exit %d, stdout %q, stderr %q", code, r.stdout.String(), r.stderr.String())
+	}
+}
