@@ -202,3 +202,126 @@ func TestPinentryDesktopNoTerminal(t *testing.T) {
 		t.Errorf("git credential fill, Escape: exit %d, stdout %q, stderr %q", code, r.stdout.String(), r.stderr.String())
 	}
 }
+
+// TestPinentryCursesRetry: with no controlling terminal but GPG_TTY
+// naming a terminal, pinentry-curses asks there; a wrong passphrase is
+// asked again with the error in the dialog (SETERROR), then the right one
+// reads the secret.
+func TestPinentryCursesRetry(t *testing.T) {
+	curses := needTool(t, "pinentry-curses", "pinentry-curses")
+	dir := t.TempDir()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := krEnv(t, dir)
+	set := startSetsid(t, append(env, "KR_PASSPHRASE=pw"), dir, "the value", exe, "set", "app/token")
+	if code := set.wait(t); code != 0 {
+		t.Fatalf("kr set: exit %d: %s", code, set.stderr.String())
+	}
+	master, slave := openPty(t)
+	prog, log := loggingPinentry(t, dir, curses)
+	env = append(env, "KR_PINENTRY="+prog, "GPG_TTY="+slave.Name(), "TERM=vt100")
+	screen := make(chan []byte)
+	go func() {
+		defer close(screen)
+		for {
+			b := make([]byte, 4096)
+			n, err := master.Read(b)
+			if n > 0 {
+				screen <- b[:n]
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	var seen bytes.Buffer
+	var r *setsidRun
+	waitFor := func(want string) {
+		t.Helper()
+		guard := time.After(15 * time.Second) // a hang guard only
+		for !strings.Contains(seen.String(), want) {
+			var b []byte
+			ok := true
+			select {
+			case b, ok = <-screen:
+			case <-guard:
+				ok = false
+			}
+			if !ok {
+				t.Fatalf("the terminal never showed %q; it showed:\n%q\nkr's stderr: %s", want, seen.String(), r.stderr.String())
+			}
+			seen.Write(b)
+		}
+	}
+	r = startSetsid(t, env, dir, "", exe, "get", "app/token")
+	waitFor("asks for the secret app/token")
+	master.Write([]byte("wrong\r"))
+	waitFor("Wrong passphrase, try again")
+	master.Write([]byte("pw\r"))
+	if code := r.wait(t); code != 0 || r.stdout.String() != "the value" {
+		t.Fatalf("kr get: exit %d, stdout %q, stderr %q", code, r.stdout.String(), r.stderr.String())
+	}
+	got := readLog(t, log)
+	if strings.Count(got, "GETPIN") != 2 || strings.Count(got, "SETERROR Wrong passphrase, try again.") != 1 ||
+		!strings.Contains(got, "OPTION ttyname="+slave.Name()) {
+		t.Errorf("pinentry-curses was not asked twice, the second time with the error:\n%s", got)
+	}
+}
+
+// TestPinentryUnanswered: a dialog nobody answers ends at the prompt's
+// own timeout (KR_PROMPT_TIMEOUT) with exit 4: not at --timeout, which
+// bounds waits on other programs, whether it is shorter or longer, and
+// not before.
+func TestPinentryUnanswered(t *testing.T) {
+	dir := t.TempDir()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := krEnv(t, dir)
+	set := startSetsid(t, append(env, "KR_PASSPHRASE=pw"), dir, "the value", exe, "set", "app/token")
+	if code := set.wait(t); code != 0 {
+		t.Fatalf("kr set: exit %d: %s", code, set.stderr.String())
+	}
+	// A pinentry that shows its dialog (it takes GETPIN) and never answers.
+	log := filepath.Join(dir, "asked")
+	silent := filepath.Join(dir, "pinentry-silent")
+	script := `#!/bin/sh
+echo "OK Pleased to meet you"
+while read -r line; do
+	case $line in
+	GETPIN*) echo GETPIN >>'` + log + `'; while read -r x; do :; done; exit 0 ;;
+	*) echo OK ;;
+	esac
+done
+`
+	if err := os.WriteFile(silent, []byte(script), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	env = append(env, "KR_PINENTRY="+silent)
+	for _, c := range []struct{ prompt, timeout string }{
+		{"2s", "1h"},    // --timeout far longer: the prompt's own limit ends it
+		{"3s", "200ms"}, // --timeout far shorter: it does not cut the prompt off
+	} {
+		limit, _ := time.ParseDuration(c.prompt)
+		start := time.Now()
+		r := startSetsid(t, append(env, "KR_PROMPT_TIMEOUT="+c.prompt), dir, "", exe, "--timeout", c.timeout, "get", "app/token")
+		code := r.wait(t)
+		took := time.Since(start)
+		if code != 4 || r.stdout.Len() != 0 {
+			t.Errorf("prompt %s, --timeout %s: exit %d, stdout %q, stderr %q", c.prompt, c.timeout, code, r.stdout.String(), r.stderr.String())
+		}
+		if took < limit {
+			t.Errorf("prompt %s, --timeout %s: ended after %v, before the prompt's timeout", c.prompt, c.timeout, took)
+		}
+		if !strings.Contains(r.stderr.String(), "nobody answered") || !strings.Contains(r.stderr.String(), "KR_PROMPT_TIMEOUT") ||
+			strings.Contains(r.stderr.String(), "--timeout") {
+			t.Errorf("prompt %s, --timeout %s: stderr %q, want the prompt's timeout named", c.prompt, c.timeout, r.stderr.String())
+		}
+		if got := readLog(t, log); got != "GETPIN\n" {
+			t.Errorf("the dialog was not shown once: %q", got)
+		}
+	}
+}

@@ -63,7 +63,7 @@ func (a *App) askSecret(ctx context.Context, p secretPrompt) ([]byte, error) {
 		Title:       "kr",
 		Description: sentence(p.about),
 		Prompt:      strings.TrimSuffix(strings.TrimSpace(p.label), ":") + ":",
-		Error:       sentence(note),
+		Error:       sentence(upperFirst(note)),
 	})
 	var te *pinentry.TimeoutError
 	if errors.As(err, &te) {
@@ -171,6 +171,14 @@ func sentence(s string) string {
 		s += "."
 	}
 	return s
+}
+
+// upperFirst starts kr's own words with a capital, as a dialog's line does.
+func upperFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
 }
 
 // asker names the program that asked: the client of a credential helper
