@@ -259,11 +259,12 @@ func (a *App) passphraseInEnv() bool {
 
 // newPassphrase asks for a new passphrase: from the environment, or twice on
 // the terminal.
-func (a *App) newPassphrase(ctx context.Context, what string) ([]byte, error) {
+// about says what it is for, on the terminal before the first entry.
+func (a *App) newPassphrase(ctx context.Context, what, about string) ([]byte, error) {
 	if p, ok, err := a.passphraseFromEnv(); ok || err != nil {
 		return p, err
 	}
-	p, err := a.askNewPassphrase(fmt.Sprintf("New %s: ", what), fmt.Sprintf("Repeat the %s: ", what))
+	p, err := a.askNewPassphrase(about, fmt.Sprintf("New %s: ", what), fmt.Sprintf("Repeat the %s: ", what))
 	if errors.Is(err, errNoTerminal) {
 		return nil, withHint(fmt.Errorf("%w: a new %s is needed and there is no terminal", backends.ErrLocked, what),
 			"set KR_PASSPHRASE_FILE (or KR_PASSPHRASE) for non-interactive use")
@@ -273,19 +274,22 @@ func (a *App) newPassphrase(ctx context.Context, what string) ([]byte, error) {
 
 // askNewPassphrase asks twice on the terminal; an empty passphrase is
 // refused at the first entry, not after it was repeated.
-func (a *App) askNewPassphrase(prompt, repeat string) ([]byte, error) {
-	return a.askTwice(prompt, repeat, "nothing was changed", errors.New("empty passphrase refused; nothing was changed"))
+func (a *App) askNewPassphrase(about, prompt, repeat string) ([]byte, error) {
+	return a.askTwice(about, prompt, repeat, "nothing was changed", errors.New("empty passphrase refused; nothing was changed"))
 }
 
 // askTwice reads a secret twice from the terminal, without echo, and
 // returns it when both entries match. When ifEmpty is set, an empty first
 // entry fails with it at once.
-func (a *App) askTwice(prompt, repeat, onMismatch string, ifEmpty error) ([]byte, error) {
+func (a *App) askTwice(about, prompt, repeat, onMismatch string, ifEmpty error) ([]byte, error) {
 	t, err := a.openTerminal()
 	if err != nil {
 		return nil, err
 	}
 	defer t.Close()
+	if about != "" {
+		fmt.Fprintf(t, "kr: %s\n", about)
+	}
 	p1, err := t.ReadSecret(prompt)
 	if err != nil {
 		return nil, err
@@ -307,7 +311,7 @@ func (a *App) askTwice(prompt, repeat, onMismatch string, ifEmpty error) ([]byte
 }
 
 func (a *App) newVaultPassphrase(ctx context.Context) ([]byte, error) {
-	return a.newPassphrase(ctx, "vault passphrase")
+	return a.newPassphrase(ctx, "vault passphrase", fmt.Sprintf("%s asks to store a secret in %s: a new vault there needs a passphrase", a.asker(), a.VaultDir))
 }
 
 // showRecoveryCode shows the recovery code of a vault created by a first

@@ -63,7 +63,7 @@ comes from KR_PASSPHRASE_FILE, KR_PASSPHRASE or the terminal.`,
 			if err != nil {
 				return err
 			}
-			pass, err := app.passphrase(cmd.Context(), app.unlockPrompt(v.Dir(), id, shared, "", fmt.Sprintf("unlock for %v in the agent", ttl)))
+			pass, err := app.passphrase(cmd.Context(), app.unlockPrompt(v.Dir(), id, shared, "", "unlock %s in the agent for "+ttl.String()))
 			if errors.Is(err, backends.ErrLocked) {
 				// The generic hint would say to run kr unlock: this is it.
 				return withHint(err, "run kr unlock at a terminal, or give it the passphrase in a file named by KR_PASSPHRASE_FILE")

@@ -124,7 +124,7 @@ func (a *App) readValue(name string, allowEmpty bool) ([]byte, error) {
 	var v []byte
 	if a.IO.InIsTTY {
 		var err error
-		if v, err = a.askTwice(fmt.Sprintf("Value for %s: ", name), "Repeat the value: ", "nothing was stored", nil); err != nil {
+		if v, err = a.askTwice("", fmt.Sprintf("Value for %s: ", name), "Repeat the value: ", "nothing was stored", nil); err != nil {
 			return nil, err
 		}
 	} else {

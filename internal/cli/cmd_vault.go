@@ -31,7 +31,7 @@ somewhere safe, it opens the vault if the passphrase is lost ('kr recover').`,
 			if v.Exists() {
 				return withHint(fmt.Errorf("a vault already exists in %s", v.Dir()), "'kr passwd' changes its passphrase; --vault DIR creates another")
 			}
-			pass, err := app.newPassphrase(cmd.Context(), "vault passphrase")
+			pass, err := app.newPassphrase(cmd.Context(), "vault passphrase", fmt.Sprintf("%s asks to create a vault in %s", app.asker(), v.Dir()))
 			if err != nil {
 				return err
 			}
@@ -165,7 +165,7 @@ func (a *App) newPassphraseAsked() bool {
 // currentPassphrase reads the passphrase for passwd and checks it before
 // the new one is asked. Typed at the terminal, it may be typed again.
 func (a *App) currentPassphrase(ctx context.Context, v *filevault.Vault) ([]byte, error) {
-	p, err := a.vaultPrompt(v, "change the passphrase of", "Current passphrase of that vault: ")
+	p, err := a.vaultPrompt(v, "change the passphrase of %s", "Current passphrase of that vault: ")
 	if err != nil {
 		return nil, err
 	}
@@ -197,7 +197,7 @@ func (a *App) currentPassphrase(ctx context.Context, v *filevault.Vault) ([]byte
 // before the new passphrase is asked. Typed at the terminal, it may be
 // typed again.
 func (a *App) checkedRecoveryCode(ctx context.Context, v *filevault.Vault) (string, error) {
-	p, err := a.vaultPrompt(v, "recover", "Recovery code of that vault: ")
+	p, err := a.vaultPrompt(v, "recover %s", "Recovery code of that vault: ")
 	if err != nil {
 		return "", err
 	}
@@ -227,7 +227,7 @@ func (a *App) replacementPassphrase(cmd *cobra.Command) ([]byte, error) {
 	if p, ok, err := a.readSecretFile("KR_NEW_PASSPHRASE_FILE"); ok {
 		return p, err
 	}
-	p, err := a.askNewPassphrase("New vault passphrase: ", "Repeat the new passphrase: ")
+	p, err := a.askNewPassphrase("", "New vault passphrase: ", "Repeat the new passphrase: ")
 	if errors.Is(err, errNoTerminal) {
 		return nil, withHint(errors.New("a new passphrase is needed and there is no terminal"), "set KR_NEW_PASSPHRASE_FILE")
 	}

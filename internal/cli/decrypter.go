@@ -41,7 +41,7 @@ type vaultDecrypter struct {
 // prompt is the ask for the passphrase that opens s: the secret, its
 // vault, the key and who asked.
 func (d *vaultDecrypter) prompt(s filevault.Sealed) secretPrompt {
-	return d.app.unlockPrompt(s.Vault, s.Recipient, s.Personal, s.Name, "read")
+	return d.app.unlockPrompt(s.Vault, s.Recipient, s.Personal, s.Name, "read from %s")
 }
 
 // Decrypt tries the unlock sources in DESIGN's order: the agent (already

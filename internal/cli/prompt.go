@@ -206,8 +206,8 @@ func keyName(vault, recipient string, personal bool) string {
 	return fmt.Sprintf("the vault %s%s", vault, fp)
 }
 
-// unlockPrompt is the ask for the passphrase that reads secret (or, for
-// "", opens the key for what).
+// unlockPrompt is the ask for the passphrase that reads secret; for ""
+// it opens the key for what, a phrase whose %s is the key ("unlock %s").
 func (a *App) unlockPrompt(vault, recipient string, personal bool, secret, what string) secretPrompt {
 	key := keyName(vault, recipient, personal)
 	label := "Passphrase of that vault: "
@@ -217,5 +217,5 @@ func (a *App) unlockPrompt(vault, recipient string, personal bool, secret, what 
 	if secret != "" {
 		return secretPrompt{about: fmt.Sprintf("%s asks for the secret %s from %s", a.asker(), secret, key), label: label}
 	}
-	return secretPrompt{about: fmt.Sprintf("%s asks to %s %s", a.asker(), what, key), label: label}
+	return secretPrompt{about: fmt.Sprintf("%s asks to "+what, a.asker(), key), label: label}
 }
