@@ -12,6 +12,7 @@ import (
 	"github.com/kr-keyring/kr/backends"
 	"github.com/kr-keyring/kr/backends/filevault"
 	"github.com/kr-keyring/kr/internal/config"
+	"github.com/kr-keyring/kr/internal/pinentry"
 	"github.com/kr-keyring/kr/internal/recipients"
 	"github.com/kr-keyring/kr/internal/wait"
 )
@@ -264,7 +265,7 @@ func (a *App) newPassphrase(ctx context.Context, what, about string) ([]byte, er
 	if p, ok, err := a.passphraseFromEnv(); ok || err != nil {
 		return p, err
 	}
-	p, err := a.askNewPassphrase(about, fmt.Sprintf("New %s: ", what), fmt.Sprintf("Repeat the %s: ", what))
+	p, err := a.askNewPassphrase(ctx, about, fmt.Sprintf("New %s: ", what), fmt.Sprintf("Repeat the %s: ", what))
 	if errors.Is(err, errNoTerminal) {
 		return nil, withHint(fmt.Errorf("%w: a new %s is needed and there is no terminal", backends.ErrLocked, what),
 			"set KR_PASSPHRASE_FILE (or KR_PASSPHRASE) for non-interactive use")
@@ -274,17 +275,25 @@ func (a *App) newPassphrase(ctx context.Context, what, about string) ([]byte, er
 
 // askNewPassphrase asks twice on the terminal; an empty passphrase is
 // refused at the first entry, not after it was repeated.
-func (a *App) askNewPassphrase(about, prompt, repeat string) ([]byte, error) {
-	return a.askTwice(about, prompt, repeat, "nothing was changed", errors.New("empty passphrase refused; nothing was changed"))
+func (a *App) askNewPassphrase(ctx context.Context, about, prompt, repeat string) ([]byte, error) {
+	return a.askTwice(ctx, about, prompt, repeat, "nothing was changed", errors.New("empty passphrase refused; nothing was changed"))
 }
 
 // askTwice reads a secret twice from the terminal, without echo, and
 // returns it when both entries match. When ifEmpty is set, an empty first
 // entry fails with it at once.
-func (a *App) askTwice(about, prompt, repeat, onMismatch string, ifEmpty error) ([]byte, error) {
+func (a *App) askTwice(ctx context.Context, about, prompt, repeat, onMismatch string, ifEmpty error) ([]byte, error) {
 	t, err := a.openTerminal()
 	if err != nil {
-		return nil, err
+		// No terminal: a dialog, which asks twice itself.
+		p, err := a.dialog(ctx, secretPrompt{about: about, label: prompt}, "", repeat)
+		if errors.Is(err, pinentry.ErrMismatch) {
+			return nil, fmt.Errorf("the two entries differ; %s", onMismatch)
+		}
+		if err == nil && len(p) == 0 && ifEmpty != nil {
+			return nil, ifEmpty
+		}
+		return p, err
 	}
 	defer t.Close()
 	if about != "" {

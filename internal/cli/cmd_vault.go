@@ -227,7 +227,7 @@ func (a *App) replacementPassphrase(cmd *cobra.Command) ([]byte, error) {
 	if p, ok, err := a.readSecretFile("KR_NEW_PASSPHRASE_FILE"); ok {
 		return p, err
 	}
-	p, err := a.askNewPassphrase("", "New vault passphrase: ", "Repeat the new passphrase: ")
+	p, err := a.askNewPassphrase(cmd.Context(), "", "New vault passphrase: ", "Repeat the new passphrase: ")
 	if errors.Is(err, errNoTerminal) {
 		return nil, withHint(errors.New("a new passphrase is needed and there is no terminal"), "set KR_NEW_PASSPHRASE_FILE")
 	}

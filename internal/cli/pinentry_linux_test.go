@@ -325,3 +325,48 @@ done
 		}
 	}
 }
+
+// TestPinentryNewPassphrase: with no terminal, kr init asks for the new
+// passphrase in a dialog that takes it twice (SETREPEAT), and that is the
+// passphrase of the new vault.
+func TestPinentryNewPassphrase(t *testing.T) {
+	dir := t.TempDir()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := filepath.Join(dir, "asked")
+	answers := filepath.Join(dir, "pinentry-answers")
+	script := `#!/bin/sh
+echo "OK Pleased to meet you"
+while read -r line; do
+	echo "$line" >>'` + log + `'
+	case $line in
+	GETPIN*) echo "S PIN_REPEATED"; echo "D new%25pw"; echo OK ;;
+	BYE*) echo OK; exit 0 ;;
+	*) echo OK ;;
+	esac
+done
+`
+	if err := os.WriteFile(answers, []byte(script), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	env := append(krEnv(t, dir), "KR_PINENTRY="+answers)
+	r := startSetsid(t, env, dir, "", exe, "init")
+	if code := r.wait(t); code != 0 || r.stdout.Len() == 0 {
+		t.Fatalf("kr init: exit %d, stdout %q, stderr %q", code, r.stdout.String(), r.stderr.String())
+	}
+	got := readLog(t, log)
+	if !strings.Contains(got, "SETDESC ") || !strings.Contains(got, " asks to create a vault in "+filepath.Join(dir, "vault")) ||
+		!strings.Contains(got, "SETPROMPT New vault passphrase:") || !strings.Contains(got, "SETREPEAT Repeat the vault passphrase:") {
+		t.Errorf("the dialog got:\n%s", got)
+	}
+	r = startSetsid(t, env, dir, "v", exe, "set", "a")
+	if code := r.wait(t); code != 0 {
+		t.Fatalf("kr set: exit %d: %s", code, r.stderr.String())
+	}
+	r = startSetsid(t, append(env, "KR_PASSPHRASE=new%pw"), dir, "", exe, "get", "a")
+	if code := r.wait(t); code != 0 || r.stdout.String() != "v" {
+		t.Fatalf("kr get with the new passphrase: exit %d, %q, %s", code, r.stdout.String(), r.stderr.String())
+	}
+}

@@ -48,6 +48,12 @@ func (a *App) askSecret(ctx context.Context, p secretPrompt) ([]byte, error) {
 		}
 		return t.ReadSecret(p.label)
 	}
+	return a.dialog(ctx, p, note, "")
+}
+
+// dialog asks in a pinentry dialog; with repeat, twice (a new passphrase).
+// Without a pinentry to run, it fails with errNoTerminal.
+func (a *App) dialog(ctx context.Context, p secretPrompt, note, repeat string) ([]byte, error) {
 	prog, err := a.pinentryProgram()
 	if err != nil {
 		return nil, err
@@ -62,8 +68,9 @@ func (a *App) askSecret(ctx context.Context, p secretPrompt) ([]byte, error) {
 	pin, err := pinentry.GetPIN(ctx, o, pinentry.Prompt{
 		Title:       "kr",
 		Description: sentence(p.about),
-		Prompt:      strings.TrimSuffix(strings.TrimSpace(p.label), ":") + ":",
+		Prompt:      dialogLabel(p.label),
 		Error:       sentence(upperFirst(note)),
+		Repeat:      dialogLabel(repeat),
 	})
 	var te *pinentry.TimeoutError
 	if errors.As(err, &te) {
@@ -73,6 +80,14 @@ func (a *App) askSecret(ctx context.Context, p secretPrompt) ([]byte, error) {
 		return nil, err
 	}
 	return pin, nil
+}
+
+// dialogLabel is a terminal prompt as a dialog's field label.
+func dialogLabel(s string) string {
+	if s == "" {
+		return ""
+	}
+	return strings.TrimSuffix(strings.TrimSpace(s), ":") + ":"
 }
 
 // canAsk reports whether askSecret could ask: a terminal, or a pinentry.

@@ -10,6 +10,7 @@
 package pinentry
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -23,6 +24,9 @@ import (
 
 // ErrCanceled is a dialog dismissed (Cancel, Escape, a closed window).
 var ErrCanceled = fmt.Errorf("%w in the pinentry dialog", backends.ErrCanceled)
+
+// ErrMismatch is a new passphrase typed differently the second time.
+var ErrMismatch = errors.New("the two entries differ")
 
 // TimeoutError is a dialog nobody answered within Options.Timeout. It is
 // context.DeadlineExceeded for errors.Is, so it exits as a timeout.
@@ -59,6 +63,10 @@ type Prompt struct {
 	Description string // what is asked, for what and by whom
 	Prompt      string // the label before the entry field
 	Error       string // why it is asked again, shown in the dialog (SETERROR)
+	// Repeat, when set, asks for the entry twice (a new passphrase): the
+	// label of the second field. A program that cannot show both asks
+	// again in a second step; entries that differ are ErrMismatch.
+	Repeat string
 	OK, Cancel  string // button labels; "" keeps the program's own
 }
 
@@ -69,8 +77,25 @@ func GetPIN(ctx context.Context, o Options, p Prompt) ([]byte, error) {
 		if err := s.setup(p); err != nil {
 			return err
 		}
+		if p.Repeat != "" {
+			if _, err := s.transact(command("SETREPEAT", p.Repeat), false); err != nil && !isAssuanError(err) {
+				return err
+			}
+		}
 		var err error
-		pin, err = s.transact([]byte("GETPIN"), true)
+		s.repeated = false
+		if pin, err = s.transact([]byte("GETPIN"), true); err != nil || p.Repeat == "" || s.repeated {
+			return err
+		}
+		// No PIN_REPEATED: this program showed one field. Ask again.
+		if _, err := s.transact(command("SETPROMPT", p.Repeat), false); err != nil {
+			return err
+		}
+		again, err := s.transact([]byte("GETPIN"), true)
+		defer clear(again)
+		if err == nil && !bytes.Equal(pin, again) {
+			err = ErrMismatch
+		}
 		return err
 	})
 	if err != nil {
@@ -184,9 +209,10 @@ func run(ctx context.Context, o Options, f func(*session) error) error {
 
 // session is one Assuan exchange with a started program.
 type session struct {
-	opts Options
-	w    io.Writer
-	r    *lineReader
+	opts     Options
+	w        io.Writer
+	r        *lineReader
+	repeated bool // the last GETPIN's entry was typed twice, alike (S PIN_REPEATED)
 }
 
 func (s *session) greeting() error {
@@ -280,6 +306,10 @@ func (s *session) read(w io.Writer, data bool) ([]byte, error) {
 			if d, err = appendDecoded(d, r.data); err != nil {
 				clear(d)
 				return nil, err
+			}
+		case kindStatus:
+			if bytes.HasPrefix(r.data, []byte("PIN_REPEATED")) {
+				s.repeated = true
 			}
 		case kindInquire:
 			if w != nil {

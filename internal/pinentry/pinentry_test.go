@@ -37,6 +37,7 @@ func fakePinentry(mode, logPath string) {
 		defer f.Close()
 		log = f
 	}
+	n := 0 // GETPINs so far
 	in := bufio.NewScanner(os.Stdin)
 	fmt.Println("# a comment first, as some pinentries write")
 	fmt.Println("OK Pleased to meet you")
@@ -54,6 +55,18 @@ func fakePinentry(mode, logPath string) {
 				fmt.Fprintln(log, in.Text())
 				fmt.Println("D hun%25ter")
 				fmt.Println("D 2%0A")
+				fmt.Println("OK")
+			case "repeat":
+				fmt.Println("S PIN_REPEATED")
+				fmt.Println("D new")
+				fmt.Println("OK")
+			case "norepeat", "differ":
+				n++
+				if mode == "differ" && n == 2 {
+					fmt.Println("D other")
+				} else {
+					fmt.Println("D new")
+				}
 				fmt.Println("OK")
 			case "cancel":
 				fmt.Println("ERR 83886179 Operation cancelled <Pinentry>")
@@ -127,6 +140,23 @@ BYE
 `
 	if string(b) != want {
 		t.Errorf("the pinentry got:\n%s\nwant:\n%s", b, want)
+	}
+}
+
+// TestRepeat: a new passphrase is typed twice, in one dialog when the
+// program can (S PIN_REPEATED), else in a second step; entries that
+// differ are an error.
+func TestRepeat(t *testing.T) {
+	for mode, want := range map[string]error{"repeat": nil, "norepeat": nil, "differ": ErrMismatch} {
+		o, log := fake(t, mode)
+		pin, err := GetPIN(context.Background(), o, Prompt{Prompt: "New:", Repeat: "Repeat:"})
+		if !errors.Is(err, want) || (err == nil && string(pin) != "new") {
+			t.Errorf("%s: %q, %v; want %v", mode, pin, err, want)
+		}
+		b, _ := os.ReadFile(log)
+		if n := strings.Count(string(b), "GETPIN"); (mode == "repeat") != (n == 1) || !strings.Contains(string(b), "SETREPEAT Repeat:") {
+			t.Errorf("%s: the pinentry got:\n%s", mode, b)
+		}
 	}
 }
 
