@@ -66,8 +66,8 @@ type Prompt struct {
 	// Repeat, when set, asks for the entry twice (a new passphrase): the
 	// label of the second field. A program that cannot show both asks
 	// again in a second step; entries that differ are ErrMismatch.
-	Repeat string
-	OK, Cancel  string // button labels; "" keeps the program's own
+	Repeat     string
+	OK, Cancel string // button labels; "" keeps the program's own
 }
 
 // GetPIN shows p and returns what was typed. The caller wipes it.
