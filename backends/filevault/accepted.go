@@ -234,7 +234,7 @@ func (v *Vault) acceptUnlocked(ctx context.Context, m *format.Manifest) (bool, e
 	if err != nil {
 		return false, err
 	}
-	got, err := v.opts.Decrypter.Decrypt(ctx, Sealed{Ciphertext: ct, Recipient: m.Identity, identity: func() ([]byte, error) { return v.identityFileOf(m) }})
+	got, err := v.opts.Decrypter.Decrypt(ctx, Sealed{Ciphertext: ct, Recipient: m.Identity, Vault: v.opts.Dir, identity: func() ([]byte, error) { return v.identityFileOf(m) }})
 	if err != nil {
 		return false, err
 	}

@@ -140,7 +140,7 @@ func (v *Vault) decryptEach(ctx context.Context, m *format.Manifest, files []sec
 			continue
 		}
 		s := sealed
-		s.Ciphertext = ct
+		s.Ciphertext, s.Name = ct, f.name
 		plain, err := v.opts.Decrypter.Decrypt(ctx, s)
 		var nm *age.NoIdentityMatchError
 		if (errors.Is(err, ErrWrongIdentity) || errors.As(err, &nm)) && unreadable != nil {

@@ -58,7 +58,7 @@ func (v *Vault) Get(ctx context.Context, name string) (_ []byte, err error) {
 	// Everything the Decrypter needs comes from the vault.json read above:
 	// one read per Get, and one consistent view of the vault.
 	sealed, _ := v.sealed(m)
-	sealed.Ciphertext = ct
+	sealed.Ciphertext, sealed.Name = ct, name
 	plain, err := v.opts.Decrypter.Decrypt(ctx, sealed)
 	if err != nil {
 		var ie *IdentityError

@@ -68,7 +68,16 @@ type Decrypter interface {
 type Sealed struct {
 	Ciphertext []byte
 	Recipient  string
-	identity   func() ([]byte, error)
+	// Name is the secret's name, "" when the file is no secret (the
+	// challenge that proves a key): with Vault and Personal, what a
+	// passphrase prompt says it unlocks.
+	Name string
+	// Vault is the vault's directory.
+	Vault string
+	// Personal says the identity that reads it is the user's own (a
+	// shared vault), not the vault's identity.age.
+	Personal bool
+	identity func() ([]byte, error)
 	// identityPath is the identity file's path, for errors about it.
 	identityPath string
 }
@@ -78,7 +87,7 @@ type Sealed struct {
 // personal identity among its members); a Decrypter holding its own keys
 // (KR_IDENTITY) may still read it.
 func (v *Vault) sealed(m *format.Manifest) (s Sealed, idErr error) {
-	s = Sealed{identity: func() ([]byte, error) { return v.identityFileOf(m) }, identityPath: v.identityPathOf(m)}
+	s = Sealed{Vault: v.opts.Dir, Personal: m.Identity == "", identity: func() ([]byte, error) { return v.identityFileOf(m) }, identityPath: v.identityPathOf(m)}
 	if s.Recipient, idErr = v.idOf(m); idErr != nil {
 		s.identity = func() ([]byte, error) { return nil, idErr }
 	}

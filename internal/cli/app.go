@@ -12,6 +12,7 @@ import (
 	"github.com/kr-keyring/kr/backends"
 	"github.com/kr-keyring/kr/backends/filevault"
 	"github.com/kr-keyring/kr/internal/config"
+	"github.com/kr-keyring/kr/internal/pinentry"
 	"github.com/kr-keyring/kr/internal/recipients"
 	"github.com/kr-keyring/kr/internal/wait"
 )
@@ -38,7 +39,14 @@ type App struct {
 	names  *backends.Namespace // the namespace over the store and the mounts, once built
 	vault  *filevault.Vault    // the file vault, once opened
 	link   *agent.Client       // the run's one connection to the agent, once dialled
-	typed  int                 // how many passphrases were typed at the terminal
+	typed  int                 // how many passphrases were typed at a prompt (terminal or dialog)
+
+	// requester names the program a credential helper serves (git,
+	// docker), for prompts; "" is the process that ran kr.
+	requester string
+	// retryNote is why the next prompt asks again (a wrong passphrase),
+	// for a dialog, which cannot be told on a terminal.
+	retryNote string
 
 	// scryptWorkFactor is log2 of scrypt's N for the vaults and identities
 	// this run creates or rewraps; 0 is filevault's default (18). Only kr's
@@ -115,32 +123,22 @@ func (a *App) openVault(dir string, named, create bool) (*filevault.Vault, error
 
 // passphrase finds the vault passphrase without prompting where it can:
 // KR_PASSPHRASE_FILE, then KR_PASSPHRASE, then the controlling terminal
-// (stdin may be a pipe). Without any of them reading is locked (exit 4),
-// never a hang on a closed stdin.
-func (a *App) passphrase(ctx context.Context, prompt string) ([]byte, error) {
+// (stdin may be a pipe), then a pinentry dialog. Without any of them
+// reading is locked (exit 4), never a hang on a closed stdin.
+func (a *App) passphrase(ctx context.Context, p secretPrompt) ([]byte, error) {
 	if p, ok, err := a.passphraseFromEnv(); ok || err != nil {
 		return p, err
 	}
-	p, err := a.askSecret(prompt)
+	pass, err := a.askSecret(ctx, p)
 	if errors.Is(err, errNoTerminal) {
 		return nil, withHint(fmt.Errorf("%w: the vault needs its passphrase and there is no terminal", backends.ErrLocked),
-			"run 'kr unlock' first, or set KR_PASSPHRASE_FILE to a file holding the passphrase")
+			"run 'kr unlock' first, set KR_PASSPHRASE_FILE to a file holding the passphrase, or KR_PINENTRY to a pinentry program")
 	}
 	if err != nil {
 		return nil, err
 	}
 	a.typed++
-	return p, nil
-}
-
-// askSecret asks once on the controlling terminal, without echo.
-func (a *App) askSecret(prompt string) ([]byte, error) {
-	t, err := a.openTerminal()
-	if err != nil {
-		return nil, err
-	}
-	defer t.Close()
-	return t.ReadSecret(prompt)
+	return pass, nil
 }
 
 // openTerminal opens the controlling terminal; every failure is
@@ -154,17 +152,6 @@ func (a *App) openTerminal() (Terminal, error) {
 		err = fmt.Errorf("%w: %v", errNoTerminal, err)
 	}
 	return t, err
-}
-
-// tell writes one line on the terminal (where the prompts are), else on
-// stderr.
-func (a *App) tell(msg string) {
-	if t, err := a.openTerminal(); err == nil {
-		fmt.Fprintln(t, msg)
-		t.Close()
-		return
-	}
-	fmt.Fprintln(a.IO.ErrOut, msg)
 }
 
 // maxTries is how often a passphrase or recovery code typed at the
@@ -190,7 +177,12 @@ func (a *App) retryTyped(wrong, fromEnvHint, lastHint string, attempt func() (ty
 		if try == maxTries {
 			return withHint(err, "%d wrong tries; %s", maxTries, lastHint)
 		}
-		a.tell(fmt.Sprintf("kr: %s, try again", wrong))
+		if t, err := a.openTerminal(); err == nil {
+			fmt.Fprintf(t, "kr: %s, try again\n", wrong)
+			t.Close()
+		} else {
+			a.retryNote = wrong + ", try again" // the dialog's error line
+		}
 	}
 }
 
@@ -268,11 +260,12 @@ func (a *App) passphraseInEnv() bool {
 
 // newPassphrase asks for a new passphrase: from the environment, or twice on
 // the terminal.
-func (a *App) newPassphrase(ctx context.Context, what string) ([]byte, error) {
+// about says what it is for, on the terminal before the first entry.
+func (a *App) newPassphrase(ctx context.Context, what, about string) ([]byte, error) {
 	if p, ok, err := a.passphraseFromEnv(); ok || err != nil {
 		return p, err
 	}
-	p, err := a.askNewPassphrase(fmt.Sprintf("New %s: ", what), fmt.Sprintf("Repeat the %s: ", what))
+	p, err := a.askNewPassphrase(ctx, about, fmt.Sprintf("New %s: ", what), fmt.Sprintf("Repeat the %s: ", what))
 	if errors.Is(err, errNoTerminal) {
 		return nil, withHint(fmt.Errorf("%w: a new %s is needed and there is no terminal", backends.ErrLocked, what),
 			"set KR_PASSPHRASE_FILE (or KR_PASSPHRASE) for non-interactive use")
@@ -282,19 +275,30 @@ func (a *App) newPassphrase(ctx context.Context, what string) ([]byte, error) {
 
 // askNewPassphrase asks twice on the terminal; an empty passphrase is
 // refused at the first entry, not after it was repeated.
-func (a *App) askNewPassphrase(prompt, repeat string) ([]byte, error) {
-	return a.askTwice(prompt, repeat, "nothing was changed", errors.New("empty passphrase refused; nothing was changed"))
+func (a *App) askNewPassphrase(ctx context.Context, about, prompt, repeat string) ([]byte, error) {
+	return a.askTwice(ctx, about, prompt, repeat, "nothing was changed", errors.New("empty passphrase refused; nothing was changed"))
 }
 
 // askTwice reads a secret twice from the terminal, without echo, and
 // returns it when both entries match. When ifEmpty is set, an empty first
 // entry fails with it at once.
-func (a *App) askTwice(prompt, repeat, onMismatch string, ifEmpty error) ([]byte, error) {
+func (a *App) askTwice(ctx context.Context, about, prompt, repeat, onMismatch string, ifEmpty error) ([]byte, error) {
 	t, err := a.openTerminal()
 	if err != nil {
-		return nil, err
+		// No terminal: a dialog, which asks twice itself.
+		p, err := a.dialog(ctx, secretPrompt{about: about, label: prompt}, "", repeat)
+		if errors.Is(err, pinentry.ErrMismatch) {
+			return nil, fmt.Errorf("the two entries differ; %s", onMismatch)
+		}
+		if err == nil && len(p) == 0 && ifEmpty != nil {
+			return nil, ifEmpty
+		}
+		return p, err
 	}
 	defer t.Close()
+	if about != "" {
+		fmt.Fprintf(t, "kr: %s\n", about)
+	}
 	p1, err := t.ReadSecret(prompt)
 	if err != nil {
 		return nil, err
@@ -316,7 +320,7 @@ func (a *App) askTwice(prompt, repeat, onMismatch string, ifEmpty error) ([]byte
 }
 
 func (a *App) newVaultPassphrase(ctx context.Context) ([]byte, error) {
-	return a.newPassphrase(ctx, "vault passphrase")
+	return a.newPassphrase(ctx, "vault passphrase", fmt.Sprintf("%s asks to store a secret in %s: a new vault there needs a passphrase", a.asker(), a.VaultDir))
 }
 
 // showRecoveryCode shows the recovery code of a vault created by a first

@@ -59,7 +59,15 @@ comes from KR_PASSPHRASE_FILE, KR_PASSPHRASE or the terminal.`,
 			if err != nil {
 				return err
 			}
-			pass, err := app.passphrase(cmd.Context(), "Vault passphrase: ")
+			id, err := v.ID()
+			if err != nil {
+				return err
+			}
+			shared, err := v.Shared()
+			if err != nil {
+				return err
+			}
+			pass, err := app.passphrase(cmd.Context(), app.unlockPrompt(v.Dir(), id, shared, "", "unlock %s in the agent for "+ttl.String()))
 			if errors.Is(err, backends.ErrLocked) {
 				// The generic hint would say to run kr unlock: this is it.
 				return withHint(err, "run kr unlock at a terminal, or give it the passphrase in a file named by KR_PASSPHRASE_FILE")
@@ -70,10 +78,6 @@ comes from KR_PASSPHRASE_FILE, KR_PASSPHRASE or the terminal.`,
 			defer clear(pass)
 			ctx, cancel := app.context(cmd.Context())
 			defer cancel()
-			id, err := v.ID()
-			if err != nil {
-				return err
-			}
 			wrapped, err := v.IdentityFile()
 			if err != nil {
 				return err

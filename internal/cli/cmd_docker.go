@@ -73,6 +73,7 @@ func dockerVersion(app *App) error {
 // how a missing login is told); its next step, if any, to stderr, which
 // docker shows as it is.
 func (a *App) dockerServe(parent context.Context, action string) error {
+	a.requester = "docker" // a prompt names the program it serves
 	ctx, cancel := a.context(parent)
 	defer cancel()
 	open := a.dockerStore

@@ -49,6 +49,7 @@ func (a *App) gitCredential(parent context.Context, action string) error {
 		return err
 	}
 	defer q.Wipe()
+	a.requester = "git" // a prompt names the program it serves, not git's shell
 	// stdin was git's pipe and is used up: a passphrase prompt may now go
 	// to the controlling terminal, as git's own prompts do, when there is
 	// one; without one, an unlock fails with ErrLocked.

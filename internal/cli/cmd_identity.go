@@ -74,7 +74,7 @@ func (a *App) myRecipients(ctx context.Context, create bool) ([]string, error) {
 	if err == nil || !create || !errors.Is(err, filevault.ErrNoIdentity) {
 		return []string{pub}, err
 	}
-	pass, err := a.newPassphrase(ctx, "identity passphrase")
+	pass, err := a.newPassphrase(ctx, "identity passphrase", fmt.Sprintf("%s asks to create your identity in %s", a.asker(), p.Dir))
 	if err != nil {
 		return nil, err
 	}

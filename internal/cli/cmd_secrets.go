@@ -231,7 +231,8 @@ func (a *App) readValue(name string, allowEmpty bool) ([]byte, error) {
 	var v []byte
 	if a.IO.InIsTTY {
 		var err error
-		if v, err = a.askTwice(fmt.Sprintf("Value for %s: ", name), "Repeat the value: ", "nothing was stored", nil); err != nil {
+		// A dialog asks only when stdin is a terminal that is not kr's.
+		if v, err = a.askTwice(context.Background(), "", fmt.Sprintf("Value for %s: ", name), "Repeat the value: ", "nothing was stored", nil); err != nil {
 			return nil, err
 		}
 	} else {

@@ -99,7 +99,7 @@ somewhere safe, it opens the vault if the passphrase is lost ('kr recover').`,
 			if v.Exists() {
 				return withHint(fmt.Errorf("a vault already exists in %s", v.Dir()), "'kr passwd' changes its passphrase; --vault DIR creates another")
 			}
-			pass, err := app.newPassphrase(cmd.Context(), "vault passphrase")
+			pass, err := app.newPassphrase(cmd.Context(), "vault passphrase", fmt.Sprintf("%s asks to create a vault in %s", app.asker(), v.Dir()))
 			if err != nil {
 				return err
 			}
@@ -174,7 +174,7 @@ the new passphrase from a prompt or KR_NEW_PASSPHRASE_FILE.`,
 			if err != nil {
 				return err
 			}
-			code, err := app.checkedRecoveryCode(v)
+			code, err := app.checkedRecoveryCode(cmd.Context(), v)
 			if err != nil {
 				return err
 			}
@@ -233,13 +233,17 @@ func (a *App) newPassphraseAsked() bool {
 // currentPassphrase reads the passphrase for passwd and checks it before
 // the new one is asked. Typed at the terminal, it may be typed again.
 func (a *App) currentPassphrase(ctx context.Context, v *filevault.Vault) ([]byte, error) {
+	p, err := a.vaultPrompt(v, "change the passphrase of %s", "Current passphrase of that vault: ")
+	if err != nil {
+		return nil, err
+	}
 	var pass []byte
-	err := a.retryTyped("wrong passphrase",
+	err = a.retryTyped("wrong passphrase",
 		"check KR_PASSPHRASE_FILE or KR_PASSPHRASE; "+lostPassphraseHint, lostPassphraseHint,
 		func() (bool, error) {
 			typed := a.typed
 			var err error
-			if pass, err = a.passphrase(ctx, "Current vault passphrase: "); err != nil {
+			if pass, err = a.passphrase(ctx, p); err != nil {
 				return false, err
 			}
 			if !a.newPassphraseAsked() {
@@ -260,15 +264,19 @@ func (a *App) currentPassphrase(ctx context.Context, v *filevault.Vault) ([]byte
 // checkedRecoveryCode reads the recovery code for recover and checks it
 // before the new passphrase is asked. Typed at the terminal, it may be
 // typed again.
-func (a *App) checkedRecoveryCode(v *filevault.Vault) (string, error) {
+func (a *App) checkedRecoveryCode(ctx context.Context, v *filevault.Vault) (string, error) {
+	p, err := a.vaultPrompt(v, "recover %s", "Recovery code of that vault: ")
+	if err != nil {
+		return "", err
+	}
 	var code string
-	err := a.retryTyped("wrong recovery code",
+	err = a.retryTyped("wrong recovery code",
 		"check KR_RECOVERY_CODE_FILE: it must hold the code 'kr init' printed",
 		"check the code 'kr init' printed (case, spaces and dashes do not matter)",
 		func() (bool, error) {
 			var typed bool
 			var err error
-			if code, typed, err = a.recoveryCode(); err != nil {
+			if code, typed, err = a.recoveryCode(ctx, p); err != nil {
 				return false, err
 			}
 			if !a.newPassphraseAsked() {
@@ -287,7 +295,7 @@ func (a *App) replacementPassphrase(cmd *cobra.Command) ([]byte, error) {
 	if p, ok, err := a.readSecretFile("KR_NEW_PASSPHRASE_FILE"); ok {
 		return p, err
 	}
-	p, err := a.askNewPassphrase("New vault passphrase: ", "Repeat the new passphrase: ")
+	p, err := a.askNewPassphrase(cmd.Context(), "", "New vault passphrase: ", "Repeat the new passphrase: ")
 	if errors.Is(err, errNoTerminal) {
 		return nil, withHint(errors.New("a new passphrase is needed and there is no terminal"), "set KR_NEW_PASSPHRASE_FILE")
 	}
@@ -296,12 +304,12 @@ func (a *App) replacementPassphrase(cmd *cobra.Command) ([]byte, error) {
 
 // recoveryCode reads the recovery code from KR_RECOVERY_CODE_FILE or the
 // terminal; typed says which.
-func (a *App) recoveryCode() (code string, typed bool, err error) {
+func (a *App) recoveryCode(ctx context.Context, p secretPrompt) (code string, typed bool, err error) {
 	if b, ok, err := a.readSecretFile("KR_RECOVERY_CODE_FILE"); ok {
 		defer clear(b)
 		return string(b), false, err
 	}
-	b, err := a.askSecret("Recovery code: ")
+	b, err := a.askSecret(ctx, p)
 	if errors.Is(err, errNoTerminal) {
 		return "", false, withHint(errors.New("the recovery code is needed and there is no terminal"), "set KR_RECOVERY_CODE_FILE")
 	}
@@ -310,6 +318,18 @@ func (a *App) recoveryCode() (code string, typed bool, err error) {
 	}
 	defer clear(b)
 	return strings.TrimSpace(string(b)), true, nil
+}
+
+// vaultPrompt is the ask, for passwd and recover, for what opens v: the
+// vault, its key and who asked.
+func (a *App) vaultPrompt(v *filevault.Vault, what, label string) (secretPrompt, error) {
+	id, err := v.ID()
+	if err != nil {
+		return secretPrompt{}, err
+	}
+	p := a.unlockPrompt(v.Dir(), id, false, "", what)
+	p.label = label
+	return p, nil
 }
 
 func passphraseError(err error, what string) error {

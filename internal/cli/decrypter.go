@@ -18,26 +18,38 @@ import (
 // the vault unlocked; else, when no agent runs or it answers "locked", with
 // the passphrase (an agent that fails to answer is an error: see
 // viaAgent). A passphrase typed at the
-// terminal unlocks the agent (started if needed) so the next command asks
-// nothing; one from KR_PASSPHRASE(_FILE) is used in this process only, so
+// terminal or in a dialog unlocks the agent (started if needed) so the
+// next command asks nothing; one from KR_PASSPHRASE(_FILE) is used in this process only, so
 // scripts and CI leave no agent behind unasked.
 func (a *App) decrypter() filevault.Decrypter {
-	return &vaultDecrypter{app: a, local: &filevault.PassphraseDecrypter{Passphrase: func(ctx context.Context) ([]byte, error) {
-		return a.passphrase(ctx, "Vault passphrase: ")
-	}}}
+	d := &vaultDecrypter{app: a}
+	d.local = &filevault.PassphraseDecrypter{Passphrase: func(ctx context.Context) ([]byte, error) {
+		return a.passphrase(ctx, d.prompt(d.reading))
+	}}
+	return d
 }
 
 type vaultDecrypter struct {
 	app   *App
 	local *filevault.PassphraseDecrypter
 	keys  *filevault.KeyDecrypter // from KR_IDENTITY(_FILE), read once
+	// reading is the file being decrypted, for the wording of a prompt
+	// the local decrypter shows (a Decrypter is used on one goroutine).
+	reading filevault.Sealed
+}
+
+// prompt is the ask for the passphrase that opens s: the secret, its
+// vault, the key and who asked.
+func (d *vaultDecrypter) prompt(s filevault.Sealed) secretPrompt {
+	return d.app.unlockPrompt(s.Vault, s.Recipient, s.Personal, s.Name, "read from %s")
 }
 
 // Decrypt tries the unlock sources in DESIGN's order: the agent (already
 // unlocked), KR_IDENTITY_FILE / KR_IDENTITY, KR_PASSPHRASE_FILE,
-// KR_PASSPHRASE, the terminal.
+// KR_PASSPHRASE, the terminal, a pinentry dialog.
 func (d *vaultDecrypter) Decrypt(ctx context.Context, s filevault.Sealed) ([]byte, error) {
 	a := d.app
+	d.reading = s
 	if a.agentDisabled() {
 		return d.withoutAgent(ctx, s)
 	}
@@ -69,10 +81,10 @@ func (d *vaultDecrypter) Decrypt(ctx context.Context, s filevault.Sealed) ([]byt
 		}
 		return keys.Decrypt(ctx, s)
 	}
-	if a.passphraseInEnv() || !a.IO.CanPrompt() {
+	if a.passphraseInEnv() || !a.canAsk() {
 		return d.local.Decrypt(ctx, s)
 	}
-	pass, err := a.passphrase(ctx, "Vault passphrase: ")
+	pass, err := a.passphrase(ctx, d.prompt(s))
 	if err != nil {
 		return nil, err
 	}

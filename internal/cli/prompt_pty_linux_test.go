@@ -168,7 +168,7 @@ kr get a
 echo "kr status $?"
 ` + stty + ` -a`
 	s := startOnPty(t, krEnv(t, dir), sh, "-c", script)
-	s.waitFor(t, "Vault passphrase: ")
+	s.waitFor(t, "Passphrase of that vault: ")
 	if _, err := s.master.Write([]byte{3}); err != nil { // ^C, as typed
 		t.Fatal(err)
 	}

@@ -27,14 +27,25 @@ func TestMain(m *testing.M) {
 	// Tests that need the kr binary itself re-execute this test binary.
 	if os.Getenv("KR_TEST_RUN_AS_KR") == "1" {
 		detachFromTerminal()
+		stayOffDesktop()
 		os.Exit(cli.MainWithScryptWorkFactor(testScryptWorkFactor()))
 	}
 	testscript.Main(m, map[string]func(){
 		"kr": func() {
 			detachFromTerminal()
+			stayOffDesktop()
 			os.Exit(cli.MainWithScryptWorkFactor(testScryptWorkFactor()))
 		},
 	})
+}
+
+// stayOffDesktop keeps kr, run by a test with no terminal, from opening a
+// pinentry dialog on the desktop of whoever runs the tests: a test that
+// wants a dialog names its pinentry in KR_PINENTRY.
+func stayOffDesktop() {
+	if os.Getenv("KR_PINENTRY") == "" {
+		os.Setenv("KR_PINENTRY", "never")
+	}
 }
 
 // testScryptWorkFactor is the scrypt work factor of the vaults and

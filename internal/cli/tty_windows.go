@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/signal"
 
+	"golang.org/x/sys/windows"
 	"golang.org/x/term"
 )
 
@@ -14,6 +15,13 @@ import (
 // there even when stdin carries data. Only a process without a console
 // gets errNoTerminal.
 func openTerminal() (Terminal, error) {
+	// A console with no window (a program started with CREATE_NO_WINDOW,
+	// as editors and GUI git clients start git and its helpers) opens, but
+	// nobody sees it: a prompt there would wait for ever. It is no
+	// terminal, and a pinentry dialog asks instead.
+	if hwnd, _, _ := getConsoleWindow.Call(); hwnd == 0 {
+		return nil, fmt.Errorf("%w: the console has no window", errNoTerminal)
+	}
 	in, err := os.OpenFile("CONIN$", os.O_RDWR, 0)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", errNoTerminal, err)
@@ -25,6 +33,8 @@ func openTerminal() (Terminal, error) {
 	}
 	return &ttyTerminal{in: in, out: out}, nil
 }
+
+var getConsoleWindow = windows.NewLazySystemDLL("kernel32.dll").NewProc("GetConsoleWindow")
 
 // statusControlCExit is STATUS_CONTROL_C_EXIT, the code of a console
 // program ended by Ctrl-C.
