@@ -1,8 +1,6 @@
 package cli_test
 
 import (
-	"github.com/kr-keyring/kr/internal/testenv"
-
 	"bufio"
 	"bytes"
 	"context"
@@ -14,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/kr-keyring/kr/internal/testenv"
 )
 
 // These tests run kr with no controlling terminal (setsid), as under an
