@@ -117,6 +117,7 @@ var topCommands = []struct {
 	{[]string{"mount"}, newMountCmd}, {[]string{"unmount"}, newUnmountCmd},
 	{[]string{"exec"}, newExecCmd}, {[]string{"env"}, newEnvCmd}, {[]string{"allow"}, newAllowCmd},
 	{[]string{"unlock"}, newUnlockCmd}, {[]string{"lock"}, newLockCmd}, {[]string{"agent"}, newAgentCmd},
+	{[]string{"ssh"}, newSSHCmd},
 	{[]string{"backend"}, newBackendCmd}, {[]string{"doctor"}, newDoctorCmd}, {[]string{"completion"}, newCompletionCmd},
 	{[]string{"version"}, newVersionCmd},
 	{[]string{"git-credential"}, newGitCredentialCmd}, {[]string{"setup"}, newSetupCmd},
