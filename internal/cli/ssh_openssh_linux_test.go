@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/kr-keyring/kr/internal/testenv"
 )
 
 // sshEnv runs kr with an agent whose SSH socket OpenSSH's tools use. The
@@ -23,7 +25,7 @@ type sshEnv struct {
 
 func newSSHEnv(t *testing.T) *sshEnv {
 	for _, tool := range []string{"ssh", "ssh-add", "ssh-keygen"} {
-		needTool(t, tool, "openssh-client")
+		testenv.Tool(t, tool, "openssh-client")
 	}
 	vault, _ := newTestVault(t)
 	e := &sshEnv{t: t, vault: vault, run: t.TempDir(), tmp: t.TempDir(), dir: t.TempDir()}
@@ -127,7 +129,7 @@ func TestSSHAgentWithOpenSSH(t *testing.T) {
 	})
 
 	t.Run("git", func(t *testing.T) {
-		needTool(t, "git", "git")
+		testenv.Tool(t, "git", "git")
 		allowed := e.write("git-allowed", "me@example.com "+pub+"\n")
 		repo := filepath.Join(e.dir, "repo")
 		for _, args := range [][]string{
@@ -171,8 +173,8 @@ func TestSSHAgentWithOpenSSH(t *testing.T) {
 	})
 
 	t.Run("other-user", func(t *testing.T) {
-		needTool(t, "setpriv", "util-linux")
-		needRoot(t)
+		testenv.Tool(t, "setpriv", "util-linux")
+		testenv.Root(t)
 		out, stderr, code := e.tool("", "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "ssh-add", "-L")
 		if code == 0 || strings.Contains(out, "ssh-ed25519") {
 			t.Fatalf("another user's ssh-add -L: exit %d: %s%s", code, out, stderr)
@@ -222,12 +224,9 @@ func (e *sshEnv) sshd(t *testing.T, authorized string) int {
 	t.Helper()
 	sshd := "/usr/sbin/sshd"
 	if _, err := os.Stat(sshd); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("sshd is missing (CI must install openssh-server)")
-		}
-		t.Skip("sshd is not installed (openssh-server)")
+		testenv.Skip(t, "sshd is not installed (openssh-server)")
 	}
-	needRoot(t)
+	testenv.Root(t)
 	os.MkdirAll("/run/sshd", 0o755) // sshd's privilege separation directory
 	dir := t.TempDir()
 	hostKey := filepath.Join(dir, "host")
