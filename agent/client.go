@@ -218,3 +218,13 @@ func (cl *Client) CacheDrop(key string) error {
 	_, err := cl.call(Request{Op: OpCacheDrop, CacheKey: key})
 	return err
 }
+
+// SSH sends one SSH agent protocol message to the agent's SSH key service
+// and returns its answer.
+func (cl *Client) SSH(msg []byte) ([]byte, error) {
+	resp, err := cl.call(Request{Op: OpSSH, Value: msg})
+	if err != nil {
+		return nil, err
+	}
+	return resp.Plaintext, nil
+}

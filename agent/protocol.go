@@ -32,6 +32,11 @@ const (
 	OpCachePut  = "cache-put"
 	OpCacheGet  = "cache-get"
 	OpCacheDrop = "cache-drop"
+	// OpSSH carries one SSH agent protocol message (Value) to the agent's
+	// SSH key service and its answer back (Plaintext): the CLI loads keys
+	// over kr's own checked connection, not over a socket any program of
+	// this user may have taken the name of.
+	OpSSH = "ssh"
 )
 
 // Request is one client message. Byte fields travel base64-encoded and are

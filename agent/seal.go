@@ -72,3 +72,18 @@ func sealKey(key []byte, locked bool) sealed {
 	clear(key)
 	return k
 }
+
+// Sealed is a key held as sealKey holds a vault's, for the agent's other
+// services (the SSH keys of agent/sshagent).
+type Sealed struct{ s sealed }
+
+// Seal takes ownership of key, wiping the caller's copy; locked says
+// whether its pages may be locked in memory (Harden's answer).
+func Seal(key []byte, locked bool) *Sealed { return &Sealed{sealKey(key, locked)} }
+
+// Open lends the key to f for one operation; the buffer is wiped after.
+// A destroyed key is an error.
+func (k *Sealed) Open(f func(key []byte) error) error { return k.s.open(f) }
+
+// Destroy wipes the key.
+func (k *Sealed) Destroy() { k.s.destroy() }

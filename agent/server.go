@@ -139,6 +139,8 @@ func handle(k Keyring, req *Request) Response {
 	case OpCacheDrop:
 		k.CacheDrop(req.CacheKey)
 		return Response{V: Version}
+	case OpSSH:
+		return handleSSH(k, req)
 	case OpStop:
 		k.Lock() // the transport ends once the answer is written
 		return Response{V: Version}

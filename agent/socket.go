@@ -26,6 +26,10 @@ type Options struct {
 	// ExitWhenEmpty ends Serve after this long with no key held and no
 	// request, so an agent nobody uses does not linger; 0 means 10m.
 	ExitWhenEmpty time.Duration
+	// SSH is the SSH key service the same process runs (package
+	// agent/sshagent), or nil: OpSSH reaches it, and a lock, a stop and the
+	// idle exit reach its keys too.
+	SSH SSHService
 }
 
 // Server serves the agent's keyring on a listener: each connection it
@@ -97,7 +101,7 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 			case <-ctx.Done():
 				return
 			case <-t.C:
-				if s.ring.expire(s.opts.ExitWhenEmpty) {
+				if s.ring.expire(s.opts.ExitWhenEmpty) && (s.opts.SSH == nil || !s.opts.SSH.Held()) {
 					s.once.Do(func() { close(s.stop) })
 				}
 			}
@@ -150,13 +154,22 @@ func (s *Server) stopping() bool {
 }
 
 // Wipe forgets every key.
-func (s *Server) Wipe() { s.ring.Lock() }
+func (s *Server) Wipe() { s.keys().Lock() }
+
+// keys is what connections are served from: the keyring, and the SSH
+// keys beside it when there is an SSH service.
+func (s *Server) keys() Keyring {
+	if s.opts.SSH == nil {
+		return s.ring
+	}
+	return sshRing{s.ring, s.opts.SSH}
+}
 
 // ServeConn answers requests on one connection until it closes. Each
 // request, and each answer, must go through within the request timeout.
 func (s *Server) ServeConn(c net.Conn) {
 	deadline := func() { c.SetDeadline(time.Now().Add(s.opts.RequestTimeout)) }
-	stopped := serve(s.ring, c, transport{
+	stopped := serve(s.keys(), c, transport{
 		read:     deadline,
 		received: s.ring.touch,
 		// The answer's own deadline: an unlock's scrypt may have taken
@@ -197,5 +210,5 @@ func (s *Server) halt(c net.Conn, answer func() error) {
 // handle answers one request from the server's keyring.
 func (s *Server) handle(req *Request) Response {
 	s.ring.touch()
-	return handle(s.ring, req)
+	return handle(s.keys(), req)
 }

@@ -6,10 +6,12 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"os/signal"
 	"syscall"
 
 	"github.com/kr-keyring/kr/agent"
+	"github.com/kr-keyring/kr/agent/sshagent"
 	"github.com/kr-keyring/kr/ipc"
 )
 
@@ -34,9 +36,11 @@ func (a *App) serveAgent(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	srv := agent.NewServer(agent.Options{LockedMemory: locked})
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	keys, stopSSH := a.serveSSH(ctx, path, locked)
+	defer stopSSH()
+	srv := agent.NewServer(agent.Options{LockedMemory: locked, SSH: keys})
 	sigs := make(chan os.Signal, 1)
 	// Named signals only: catching everything would include SIGURG, which
 	// the Go runtime uses for preemption.
@@ -52,4 +56,27 @@ func (a *App) serveAgent(ctx context.Context) error {
 	srv.Wipe()
 	a.unmarkCached()
 	return err
+}
+
+// serveSSH starts the SSH key service on its own socket beside path. A
+// socket it cannot take is a warning: the agent still serves kr.
+// stop closes its socket and returns once it is closed.
+func (a *App) serveSSH(ctx context.Context, path string, locked bool) (keys *sshagent.Service, stop func()) {
+	prog := a.Getenv("KR_PINENTRY")
+	if prog == "" {
+		prog, _ = exec.LookPath("pinentry")
+	}
+	keys = sshagent.New(sshagent.Options{LockedMemory: locked, Confirm: &sshagent.Pinentry{Program: prog}})
+	l, addr, err := sshagent.Listen(path, a.Getenv)
+	if err != nil {
+		fmt.Fprintf(a.IO.ErrOut, "kr agent: warning: no SSH agent socket: %v\n", err)
+		return keys, func() {}
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		keys.Serve(ctx, l, addr)
+	}()
+	return keys, func() { cancel(); <-done }
 }

@@ -86,6 +86,13 @@ comes from KR_PASSPHRASE_FILE, KR_PASSPHRASE or the terminal.`,
 			if err != nil {
 				return passphraseError(err, "unlock")
 			}
+			// SSH keys kept in kr go to the agent with the vault key's
+			// ttl; one that fails is named, the unlock stands.
+			if n, err := app.loadSSHKeys(ctx, c, ttl); err != nil {
+				fmt.Fprintf(app.IO.ErrOut, "kr: warning: SSH keys not loaded: %v\n", err)
+			} else if n > 0 {
+				fmt.Fprintf(app.IO.ErrOut, "kr: %d SSH key(s) loaded\n", n)
+			}
 			c.Close()
 			// The passphrase opened the vault's identity.age: its key is
 			// the user's own, accepted from now on (a single-user vault).

@@ -126,6 +126,7 @@ var topCommands = []struct {
 	{"mount", nil, newMountCmd}, {"unmount", nil, newUnmountCmd},
 	{"exec", nil, newExecCmd}, {"env", nil, newEnvCmd}, {"allow", nil, newAllowCmd},
 	{"unlock", nil, newUnlockCmd}, {"lock", nil, newLockCmd}, {"agent", nil, newAgentCmd},
+	{"ssh", nil, newSSHCmd},
 	{"backend", nil, newBackendCmd}, {"doctor", nil, newDoctorCmd}, {"completion", nil, newCompletionCmd},
 	{"version", nil, newVersionCmd},
 	{"git-credential", nil, newGitCredentialCmd}, {"setup", nil, newSetupCmd},
@@ -197,6 +198,8 @@ Environment:
   KR_PASSPHRASE           the vault passphrase itself (CI; prefer the _FILE form)
   KR_NEW_PASSPHRASE_FILE  the new passphrase for kr passwd and kr recover
   KR_RECOVERY_CODE_FILE   the recovery code for kr recover
+  KR_SSH_PASSPHRASE_FILE  the passphrase of a key file for kr ssh add
+  KR_PINENTRY             the agent's pinentry, for SSH keys added with --confirm
 Passphrase and identity variables never reach programs kr runs.`,
 		Version:           versionString(),
 		SilenceErrors:     true,
