@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kr-keyring/kr/backends/filevault"
+	"github.com/kr-keyring/kr/internal/recipients"
 )
 
 func newIdentityCmd(app *App) *cobra.Command {
@@ -24,7 +25,11 @@ you can read it. The first run creates your identity, an age X25519 key kept
 in kr's data directory and wrapped by a passphrase (KR_PASSPHRASE_FILE,
 KR_PASSPHRASE or a prompt asked twice) and a recovery code, shown once on the
 terminal. With KR_IDENTITY_FILE or KR_IDENTITY set, it prints that
-identity's key instead (one line per key in the file).`,
+identity's key instead (one line per key in the file).
+
+Each key's fingerprint goes to stderr ("kr: fingerprint 3f2a:09bc:77d1:e045"),
+the short form teammates compare in 'kr vault recipients ls', so that stdout
+stays the bare key for scripts.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, cancel := app.context(cmd.Context())
@@ -37,6 +42,7 @@ identity's key instead (one line per key in the file).`,
 				if _, err := fmt.Fprintln(app.stdout(), p); err != nil {
 					return err
 				}
+				fmt.Fprintf(app.IO.ErrOut, "kr: fingerprint %s\n", recipients.Fingerprint(p))
 			}
 			return nil
 		},
