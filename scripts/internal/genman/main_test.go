@@ -81,3 +81,33 @@ func TestManPagesKeepEveryWord(t *testing.T) {
 		t.Errorf("kr-ls(1) lost the spacing of its table:\n%s", ls)
 	}
 }
+
+// TestCaskListsEveryPage: a Homebrew cask's manpage stanza takes no
+// pattern, so .goreleaser.yaml names each page; a command added without
+// its page there would be missing from the cask alone.
+func TestCaskListsEveryPage(t *testing.T) {
+	cfg, err := os.ReadFile(filepath.Join("..", "..", "..", ".goreleaser.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	listed := map[string]bool{}
+	for _, line := range strings.Split(string(cfg), "\n") {
+		if p, ok := strings.CutPrefix(strings.TrimSpace(line), "- man/"); ok && !strings.Contains(p, "*") {
+			listed[p] = true
+		}
+	}
+	dir := t.TempDir()
+	if err := genManPages(dir); err != nil {
+		t.Fatal(err)
+	}
+	pages, _ := os.ReadDir(dir)
+	for _, p := range pages {
+		if !listed[p.Name()] {
+			t.Errorf(".goreleaser.yaml's cask lacks man/%s", p.Name())
+		}
+		delete(listed, p.Name())
+	}
+	for p := range listed {
+		t.Errorf(".goreleaser.yaml's cask lists man/%s, which genman does not write", p)
+	}
+}
