@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/kr-keyring/kr/internal/envref"
@@ -177,11 +178,15 @@ func (t *tailBuffer) lastLines(n int) string {
 	return strings.Join(lines, "; ")
 }
 
-// urlPassword matches the password of a URL's user info.
-var urlPassword = regexp.MustCompile(`(://[^/@\s:]*):[^/@\s]*@`)
+// urlPassword matches the password of a URL's user info. Compiled on first
+// use, not at start: kr links this package into every command, `kr version`
+// and `kr get` included, and only sync's errors need it.
+var urlPassword = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(://[^/@\s:]*):[^/@\s]*@`)
+})
 
 // redact hides the password of any URL in s: a remote's URL may carry a
 // token, and errors must not.
 func redact(s string) string {
-	return urlPassword.ReplaceAllString(s, "$1:***@")
+	return urlPassword().ReplaceAllString(s, "$1:***@")
 }

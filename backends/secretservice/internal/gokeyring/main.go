@@ -1,4 +1,4 @@
-// Command gokeyring is the yardstick of scripts/bench-secretservice.sh: the
+// Command gokeyring is the yardstick of scripts/speed for the Secret Service: the
 // smallest program that reads a secret with zalando/go-keyring, the client
 // kr's Secret Service backend is compared against.
 //

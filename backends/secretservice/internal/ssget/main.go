@@ -1,5 +1,5 @@
 // Command ssget reads one secret through kr's Secret Service backend and
-// nothing else (no CLI, no agent): scripts/bench-secretservice.sh times it
+// nothing else (no CLI, no agent): scripts/speed times it
 // beside `kr get` to tell the backend's cost from the CLI's.
 //
 //	ssget SERVICE NAME    prints the value
