@@ -12,7 +12,7 @@ import (
 )
 
 // TestReadmeFirstLine runs the README's first command twice in one shell,
-// as a new user pastes it, in a copy of the module: each run must show the
+// as a new user pastes it, in a copy of the module: each run shows the
 // child its secret, and afterwards the shell holds no KR_ variable, so the
 // next kr set goes to the user's own store, not the demo's throwaway vault
 // under a demo passphrase.
