@@ -10,7 +10,7 @@ import (
 )
 
 // TestNoTrackerCitations: comments, tests and scripts explain themselves in
-// the code's own terms; a tracker's numbers ("issue 12", "must show 3")
+// the code's own terms; a tracker's item numbers mean nothing to the next
 // mean nothing to the next reader, and the tracker is not in the
 // repository.
 func TestNoTrackerCitations(t *testing.T) {
