@@ -11,8 +11,7 @@ import (
 
 // TestNoTrackerCitations: comments, tests and scripts explain themselves in
 // the code's own terms; a tracker's item numbers mean nothing to the next
-// mean nothing to the next reader, and the tracker is not in the
-// repository.
+// reader, and the tracker is not in the repository.
 func TestNoTrackerCitations(t *testing.T) {
 	// Built from parts so that this file does not match itself.
 	cite := regexp.MustCompile(`(?i)` + `issue` + ` [0-9]+|` + `must` + ` show`)
