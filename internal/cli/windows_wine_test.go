@@ -39,7 +39,7 @@ func wineKr(t *testing.T, e *winetest.Env, exe string, stdin []byte, args ...str
 // TestWindowsCLI runs kr.exe under wine on the real Credential Manager:
 // set, get, ls and rm of a 10-byte, a 4,000-byte and a 1 MiB value; interop
 // with zalando/go-keyring both ways; and kr exec injecting a variable into
-// a Windows child and passing its exit code (issues 5 and 6).
+// a Windows child and passing its exit code.
 func TestWindowsCLI(t *testing.T) {
 	e := winetest.Setup(t)
 	kr := e.Build(t, "github.com/kr-keyring/kr/cmd/kr")
