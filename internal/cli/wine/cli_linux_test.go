@@ -1,6 +1,6 @@
 //go:build linux
 
-package cli_test
+package wine_test
 
 import (
 	"bytes"
