@@ -304,3 +304,46 @@ func TestStopRemovesSocketFirst(t *testing.T) {
 		c.Close()
 	}
 }
+
+// TestStatusSaysWhenLocked: a vault whose ttl ran out is listed as locked,
+// "expired", at the end of its ttl (not when someone asked); kr lock makes
+// it "locked" at that moment; a new unlock lists it as unlocked again.
+func TestStatusSaysWhenLocked(t *testing.T) {
+	id, wrapped := newIdentityFile(t, "pw")
+	vault := id.Recipient().String()
+	start := time.Date(2026, 12, 7, 20, 0, 0, 0, time.UTC)
+	now := start
+	s := NewServer(Options{Now: func() time.Time { return now }})
+	c := pipePair(t, s)
+	status := func() VaultStatus {
+		t.Helper()
+		st, err := c.Status()
+		if err != nil || len(st.Vaults) != 1 {
+			t.Fatalf("status: %+v, %v", st, err)
+		}
+		return st.Vaults[0]
+	}
+	if err := c.Unlock(vault, wrapped, []byte("pw"), time.Hour, 0); err != nil {
+		t.Fatal(err)
+	}
+	if v := status(); v.Locked != "" || v.ExpiresAt != "2026-12-07T21:00:00Z" {
+		t.Fatalf("unlocked: %+v", v)
+	}
+	now = start.Add(3 * time.Hour)
+	if v := status(); v.Locked != "expired" || v.LockedAt != "2026-12-07T21:00:00Z" || v.ExpiresAt != "" {
+		t.Fatalf("after the ttl: %+v", v)
+	}
+	if err := c.Unlock(vault, wrapped, []byte("pw"), time.Hour, 0); err != nil {
+		t.Fatal(err)
+	}
+	if v := status(); v.Locked != "" {
+		t.Fatalf("unlocked again: %+v", v)
+	}
+	now = now.Add(time.Minute)
+	if err := c.Lock(); err != nil {
+		t.Fatal(err)
+	}
+	if v := status(); v.Locked != "locked" || v.LockedAt != "2026-12-07T23:01:00Z" {
+		t.Fatalf("after kr lock: %+v", v)
+	}
+}

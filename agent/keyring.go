@@ -40,7 +40,15 @@ type keyring struct {
 	mu     sync.Mutex
 	vaults map[string]*entry // vault keys by vault id
 	cache  map[string]*entry // OS-store values by backend, service and name
+	gone   map[string]gone   // vaults unlocked once and locked since, for status
 	last   time.Time         // the last request, or when the last key went
+}
+
+// gone is when and why a vault's key went: "expired" (its ttl or idle
+// time ran out) or "locked" (kr lock, a stop). It holds no key.
+type gone struct {
+	at  time.Time // wall clock
+	why string
 }
 
 // entry is one thing the keyring holds until it expires: a vault's key or
@@ -57,7 +65,16 @@ type entry struct {
 var _ Keyring = (*keyring)(nil)
 
 func newKeyring(now func() time.Time, lockedMemory bool) *keyring {
-	return &keyring{now: now, locked: lockedMemory, open: agecrypto.OpenIdentityFile, vaults: map[string]*entry{}, cache: map[string]*entry{}}
+	return &keyring{now: now, locked: lockedMemory, open: agecrypto.OpenIdentityFile, vaults: map[string]*entry{}, cache: map[string]*entry{}, gone: map[string]gone{}}
+}
+
+// expiredAt is when an expired entry went, as far as the wall clock
+// says: its ttl's end, else now (an idle timeout, or suspend).
+func (e *entry) expiredAt(now time.Time) time.Time {
+	if wall := now.Round(0); !wall.Before(e.wallExp) {
+		return e.wallExp
+	}
+	return now.Round(0)
 }
 
 func (e *entry) expired(now time.Time) bool {
@@ -77,8 +94,12 @@ func (k *keyring) touch() {
 
 // Lock forgets every key and value.
 func (k *keyring) Lock() {
+	now := k.now().Round(0)
 	k.mu.Lock()
 	defer k.mu.Unlock()
+	for id := range k.vaults {
+		k.gone[id] = gone{at: now, why: "locked"}
+	}
 	for _, m := range []map[string]*entry{k.vaults, k.cache} {
 		for id, e := range m {
 			e.sealed.destroy()
@@ -96,13 +117,17 @@ func (k *keyring) expire(idle time.Duration) bool {
 	if k.last.IsZero() {
 		k.last = now
 	}
-	for _, m := range []map[string]*entry{k.vaults, k.cache} {
-		for id, e := range m {
-			if e.expired(now) {
-				e.sealed.destroy()
-				delete(m, id)
-				k.last = now
-			}
+	for id, e := range k.vaults {
+		if e.expired(now) {
+			k.dropExpired(id, e, now)
+			k.last = now
+		}
+	}
+	for id, e := range k.cache {
+		if e.expired(now) {
+			e.sealed.destroy()
+			delete(k.cache, id)
+			k.last = now
 		}
 	}
 	return len(k.vaults) == 0 && len(k.cache) == 0 && now.Sub(k.last) > idle
@@ -189,6 +214,7 @@ func (k *keyring) CacheDrop(key string) { k.put(k.cache, key, nil) }
 func (k *keyring) put(m map[string]*entry, id string, e *entry) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
+	delete(k.gone, id) // a vault unlocked again is no longer gone
 	if old := m[id]; old != nil {
 		old.sealed.destroy()
 	}
@@ -207,8 +233,12 @@ func (k *keyring) live(m map[string]*entry, id string) *entry {
 	defer k.mu.Unlock()
 	e := m[id]
 	if e != nil && e.expired(now) {
-		e.sealed.destroy()
-		delete(m, id)
+		if _, vault := k.vaults[id]; vault && e == k.vaults[id] {
+			k.dropExpired(id, e, now)
+		} else {
+			e.sealed.destroy()
+			delete(m, id)
+		}
 		return nil
 	}
 	if e != nil && e.idle > 0 {
@@ -217,8 +247,17 @@ func (k *keyring) live(m map[string]*entry, id string) *entry {
 	return e
 }
 
+// dropExpired wipes a vault's expired key and remembers it as gone, so
+// that status can say when it expired.
+func (k *keyring) dropExpired(id string, e *entry, now time.Time) {
+	k.gone[id] = gone{at: e.expiredAt(now), why: "expired"}
+	e.sealed.destroy()
+	delete(k.vaults, id)
+}
+
 // Status lists the unlocked vaults and the cache keys (never values),
-// expired ones left out.
+// expired ones left out, and then the vaults locked since they were
+// unlocked, with when and why (Locked set).
 func (k *keyring) Status() (vaults []VaultStatus, cached []string) {
 	now := k.now()
 	vaults, cached = []VaultStatus{}, []string{}
@@ -226,6 +265,7 @@ func (k *keyring) Status() (vaults []VaultStatus, cached []string) {
 	defer k.mu.Unlock()
 	for id, e := range k.vaults {
 		if e.expired(now) {
+			k.dropExpired(id, e, now)
 			continue
 		}
 		vs := VaultStatus{ID: id, ExpiresAt: e.wallExp.Format(time.RFC3339)}
@@ -234,6 +274,10 @@ func (k *keyring) Status() (vaults []VaultStatus, cached []string) {
 		}
 		vaults = append(vaults, vs)
 	}
+	for id, g := range k.gone {
+		vaults = append(vaults, VaultStatus{ID: id, Locked: g.why, LockedAt: g.at.Format(time.RFC3339)})
+	}
+	sort.Slice(vaults, func(i, j int) bool { return vaults[i].ID < vaults[j].ID })
 	for key, e := range k.cache {
 		if !e.expired(now) {
 			cached = append(cached, key)

@@ -92,9 +92,13 @@ type Status struct {
 	Cached []string      `json:"cached"` // cache keys, never values
 }
 
-// VaultStatus is one unlocked vault.
+// VaultStatus is one vault the agent holds unlocked, or (Locked set) one
+// it held and no longer does.
 type VaultStatus struct {
 	ID        string `json:"id"`
-	ExpiresAt string `json:"expires_at"` // RFC 3339
+	ExpiresAt string `json:"expires_at,omitempty"` // RFC 3339
 	IdleUntil string `json:"idle_until,omitempty"`
+	// Locked says why the key went: "expired" or "locked"; LockedAt when.
+	Locked   string `json:"locked,omitempty"`
+	LockedAt string `json:"locked_at,omitempty"` // RFC 3339
 }

@@ -185,15 +185,26 @@ systemctl status), 1 when it cannot be asked.`,
 				return err
 			}
 			if asJSON {
-				return writeJSON(app.IO.Out, map[string]any{"running": true, "socket": path, "pid": st.PID, "vaults": st.Vaults, "cached": len(st.Cached)})
+				open, locked := []agent.VaultStatus{}, []agent.VaultStatus{}
+				for _, v := range st.Vaults {
+					if v.Locked != "" {
+						locked = append(locked, v)
+					} else {
+						open = append(open, v)
+					}
+				}
+				return writeJSON(app.IO.Out, map[string]any{"running": true, "socket": path, "pid": st.PID, "vaults": open, "locked": locked, "cached": len(st.Cached)})
 			}
 			fmt.Fprintf(app.IO.Out, "agent: running, pid %d (%s)\n", st.PID, path)
 			for _, v := range st.Vaults {
-				until := v.ExpiresAt
-				if t, err := time.Parse(time.RFC3339, v.ExpiresAt); err == nil {
-					until = clock(t)
+				switch v.Locked {
+				case "":
+					fmt.Fprintf(app.IO.Out, "unlocked: %s until %s\n", v.ID, clockOf(v.ExpiresAt))
+				case "expired":
+					fmt.Fprintf(app.IO.Out, "locked: %s (expired at %s)\n", v.ID, clockOf(v.LockedAt))
+				default:
+					fmt.Fprintf(app.IO.Out, "locked: %s (%s at %s)\n", v.ID, v.Locked, clockOf(v.LockedAt))
 				}
-				fmt.Fprintf(app.IO.Out, "unlocked: %s until %s\n", v.ID, until)
 			}
 			for _, k := range st.Cached {
 				fmt.Fprintf(app.IO.Out, "cached: %s\n", strings.ReplaceAll(k, "\x00", " "))

@@ -29,3 +29,13 @@ func pluralIs(n int, what string) string {
 func clock(t time.Time) string {
 	return t.Local().Format("2006-01-02 15:04")
 }
+
+// clockOf is clock for an RFC 3339 time from the agent, shown as given
+// when it does not parse.
+func clockOf(rfc3339 string) string {
+	t, err := time.Parse(time.RFC3339, rfc3339)
+	if err != nil {
+		return rfc3339
+	}
+	return clock(t)
+}
