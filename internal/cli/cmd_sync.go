@@ -154,6 +154,7 @@ func (a *App) reportSync(v *filevault.Vault, rep *vaultgit.Report, rec *filevaul
 				kept = c.KeptAs
 			}
 			fmt.Fprintf(w, "kr: conflict on %s (%s): kept the upstream version; yours is now %s\n", name, c.Kind, kept)
+			fmt.Fprintf(w, "kr: hint: compare 'kr get %s' with 'kr get %s'; 'kr mv -f %s %s' keeps yours, 'kr rm -f %s' drops it\n", name, kept, kept, name, kept)
 		default:
 			fmt.Fprintf(w, "kr: conflict on %s (%s): kept the upstream version\n", name, c.Kind)
 		}
