@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -17,6 +18,11 @@ import (
 // next kr set goes to the user's own store, not the demo's throwaway vault
 // under a demo passphrase.
 func TestReadmeFirstLine(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		// The line is for a POSIX shell; the store a later kr set picks
+		// by default is the file vault only where no OS store answers.
+		t.Skip("the README's first line is checked on Linux")
+	}
 	bash := testenv.Tool(t, "bash", "bash")
 	testenv.Tool(t, "go", "golang")
 	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))

@@ -5,6 +5,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -32,6 +33,11 @@ func render(t *testing.T, man, dir, name string) string {
 // words a Markdown pass used to eat: <concealed by kr>, underscores,
 // quotes, the spacing of indented tables.
 func TestManPagesKeepEveryWord(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		// man -l is man-db's; the packages that carry the pages are
+		// built and checked on Linux.
+		t.Skip("pages are rendered with man-db, on Linux")
+	}
 	man := testenv.Tool(t, "man", "man-db")
 	dir := t.TempDir()
 	if err := genManPages(dir); err != nil {
