@@ -30,6 +30,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"filippo.io/age"
 
@@ -249,4 +250,39 @@ func (h IdentityHome) lock(ctx context.Context) (func(), error) {
 		return nil, fmt.Errorf("lock %s: %w", h.Dir, err)
 	}
 	return l.Unlock, nil
+}
+
+// lastUnlockFile records how the identity was last opened in a kr
+// process ("os", "tpm", "plugin", "passphrase"), for `kr identity status`.
+const lastUnlockFile = "bind-last"
+
+// NoteUnlock records how the identity was opened, writing only when that
+// changed: the usual read costs one small file read. Failure to record is
+// no failure of the read, so it is not reported.
+func (h IdentityHome) NoteUnlock(how string) {
+	if h.Dir == "" {
+		return
+	}
+	if b, err := readFileChecked(h.path(lastUnlockFile), 64); err == nil && strings.TrimSpace(string(b)) == how {
+		return
+	}
+	_ = writeAtomic(h.path(lastUnlockFile), []byte(how+"\n"))
+}
+
+// LastUnlock says how the identity was last opened by a kr process that
+// recorded it, and since when it has been opened that way; "" when none
+// did.
+func (h IdentityHome) LastUnlock() (how string, since time.Time) {
+	f, err := openChecked(h.path(lastUnlockFile))
+	if err != nil {
+		return "", time.Time{}
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return "", time.Time{}
+	}
+	b := make([]byte, 64)
+	n, _ := f.Read(b)
+	return strings.TrimSpace(string(b[:n])), fi.ModTime()
 }
