@@ -27,7 +27,7 @@ func newIdentityWithBindCmd(app *App) *cobra.Command {
 type bindTarget struct {
 	name  string // for people: "your identity", "the vault DIR"
 	label string // name without the directory: "your identity", "the vault"
-	home filevault.IdentityHome
+	home  filevault.IdentityHome
 }
 
 // bindTargets are the user's identities: the personal one (shared vaults)
