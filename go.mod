@@ -9,6 +9,7 @@ require (
 	github.com/danieljoos/wincred v1.2.3
 	github.com/docker/docker-credential-helpers v0.9.12
 	github.com/godbus/dbus/v5 v5.2.4
+	github.com/google/go-tpm v0.9.8
 	github.com/joho/godotenv v1.5.1
 	github.com/keybase/go-keychain v0.0.1
 	github.com/rogpeppe/go-internal v1.16.0
@@ -24,7 +25,6 @@ require (
 
 require (
 	filippo.io/hpke v0.4.0 // indirect
-	github.com/google/go-tpm v0.9.8 // indirect
 	github.com/inconshreveable/mousetrap v1.1.0 // indirect
 	golang.org/x/tools v0.49.0 // indirect
 )
