@@ -67,7 +67,8 @@ func (a *App) bindTargets() ([]bindTarget, error) {
 }
 
 func newIdentityBindCmd(app *App) *cobra.Command {
-	return &cobra.Command{
+	var pin bool
+	cmd := &cobra.Command{
 		Use:   "bind os|tpm|plugin [IDENTITY-FILE]",
 		Short: "Let this device open your identities without the passphrase",
 		Long: `Bind your identity (and the file vault's own, when it has one) to this
@@ -77,9 +78,10 @@ device: a second wrapping of the same key, opened by
            Keychain, Credential Manager). Anything you run can read that
            item while the store is unlocked: this lowers your identity's
            protection to the login keyring's.
-  tpm      a random key sealed to this machine's TPM 2.0, with an optional
-           PIN (asked twice; empty for none). The identity then opens only
-           on this machine, or with the passphrase.
+  tpm      a random key sealed to this machine's TPM 2.0 (KR_TPM names
+           another: a device, or unix:PATH for swtpm), with --pin a PIN the
+           TPM checks. The identity then opens only on this machine, or
+           with the passphrase.
   plugin   a random key encrypted to an age plugin identity, read from
            IDENTITY-FILE ("-" for stdin) as age-plugin-yubikey --identity
            prints it: the plugin (and its token) is asked at each unlock,
@@ -107,12 +109,17 @@ identity: a binding is only tried first. 'kr identity unbind' removes it.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, cancel := app.context(cmd.Context())
 			defer cancel()
-			return app.bind(ctx, args[0], args[1:])
+			if pin && args[0] != "tpm" {
+				return usagef("--pin is for bind tpm")
+			}
+			return app.bind(ctx, args[0], args[1:], pin)
 		},
 	}
+	cmd.Flags().BoolVar(&pin, "pin", false, "bind tpm: ask for a PIN (asked twice) that the TPM checks at each unlock")
+	return cmd
 }
 
-func (a *App) bind(ctx context.Context, kind string, args []string) error {
+func (a *App) bind(ctx context.Context, kind string, args []string, pin bool) error {
 	identity := ""
 	if kind == "plugin" {
 		var b []byte
@@ -132,6 +139,9 @@ func (a *App) bind(ctx context.Context, kind string, args []string) error {
 	k, err := a.keeperOf(kind, identity)
 	if err != nil {
 		return err
+	}
+	if tk, ok := k.(*tpmKeeper); ok {
+		tk.pin = pin
 	}
 	targets, err := a.bindTargets()
 	if err != nil {
