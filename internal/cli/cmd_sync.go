@@ -80,7 +80,7 @@ No git configuration is needed in the clone; --timeout defaults to 5m here.`,
 					Message:  "kr vault sync",
 					Include:  syncedFiles(shared),
 					Exclude:  []string{".lock", "**/" + atomicfile.TempPrefix + "*"},
-					Ignore:   []string{"/.lock", atomicfile.TempPrefix + "*"},
+					Ignore:   []string{"/.lock", atomicfile.TempPrefix + "*", "/bind-*"},
 					AfterMerge: func(ctx context.Context) (string, error) {
 						if err := filevault.TightenModes(v.Dir()); err != nil {
 							return "", err

@@ -33,6 +33,13 @@ type vaultDecrypter struct {
 	app   *App
 	local *filevault.PassphraseDecrypter
 	keys  *filevault.KeyDecrypter // from KR_IDENTITY(_FILE), read once
+	// bound are identities opened by a device binding in this process,
+	// by public key; tried, the identities whose bindings were asked.
+	bound map[string]*filevault.KeyDecrypter
+	tried map[string]bool
+	// fellBack is an identity whose bindings all failed, so that the
+	// passphrase that opens it instead is recorded as its last unlock.
+	fellBack filevault.IdentityHome
 	// reading is the file being decrypted, for the wording of a prompt
 	// the local decrypter shows (a Decrypter is used on one goroutine).
 	reading filevault.Sealed
@@ -45,8 +52,8 @@ func (d *vaultDecrypter) prompt(s filevault.Sealed) secretPrompt {
 }
 
 // Decrypt tries the unlock sources in DESIGN's order: the agent (already
-// unlocked), KR_IDENTITY_FILE / KR_IDENTITY, KR_PASSPHRASE_FILE,
-// KR_PASSPHRASE, the terminal, a pinentry dialog.
+// unlocked), KR_IDENTITY_FILE / KR_IDENTITY, a device binding (bind.go),
+// KR_PASSPHRASE_FILE, KR_PASSPHRASE, the terminal, a pinentry dialog.
 func (d *vaultDecrypter) Decrypt(ctx context.Context, s filevault.Sealed) ([]byte, error) {
 	a := d.app
 	d.reading = s
@@ -81,8 +88,11 @@ func (d *vaultDecrypter) Decrypt(ctx context.Context, s filevault.Sealed) ([]byt
 		}
 		return keys.Decrypt(ctx, s)
 	}
+	if plain, ok, err := d.viaBinding(ctx, s, true); ok {
+		return plain, err
+	}
 	if a.passphraseInEnv() || !a.canAsk() {
-		return d.local.Decrypt(ctx, s)
+		return d.noteFallback(d.local.Decrypt(ctx, s))
 	}
 	pass, err := a.passphrase(ctx, d.prompt(s))
 	if err != nil {
@@ -104,7 +114,7 @@ func (d *vaultDecrypter) Decrypt(ctx context.Context, s filevault.Sealed) ([]byt
 		return d.local.Decrypt(ctx, s)
 	}
 	a.keepAgentConn(c)
-	return d.decrypt(ctx, c, id, ct)
+	return d.noteFallback(d.decrypt(ctx, c, id, ct))
 }
 
 func (d *vaultDecrypter) withoutAgent(ctx context.Context, s filevault.Sealed) ([]byte, error) {
@@ -115,7 +125,20 @@ func (d *vaultDecrypter) withoutAgent(ctx context.Context, s filevault.Sealed) (
 	if keys != nil {
 		return keys.Decrypt(ctx, s)
 	}
-	return d.local.Decrypt(ctx, s)
+	if plain, ok, err := d.viaBinding(ctx, s, false); ok {
+		return plain, err
+	}
+	return d.noteFallback(d.local.Decrypt(ctx, s))
+}
+
+// noteFallback records, for an identity whose bindings failed, that a
+// passphrase opened it.
+func (d *vaultDecrypter) noteFallback(plain []byte, err error) ([]byte, error) {
+	if err == nil && d.fellBack.Dir != "" {
+		d.fellBack.NoteUnlock("passphrase")
+		d.fellBack = filevault.IdentityHome{}
+	}
+	return plain, err
 }
 
 func (d *vaultDecrypter) envKeys() (*filevault.KeyDecrypter, error) {

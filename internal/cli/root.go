@@ -122,7 +122,7 @@ var topCommands = []struct {
 	{"ls", []string{"list"}, newLsCmd}, {"mv", []string{"rename", "move"}, newMvCmd}, {"cp", nil, newCpCmd},
 	{"import", nil, newImportCmd}, {"export", nil, newExportCmd},
 	{"init", nil, newInitCmd}, {"passwd", nil, newPasswdCmd}, {"recover", nil, newRecoverCmd},
-	{"identity", nil, newIdentityCmd}, {"vault", nil, newVaultCmd},
+	{"identity", nil, newIdentityWithBindCmd}, {"vault", nil, newVaultCmd},
 	{"mount", nil, newMountCmd}, {"unmount", nil, newUnmountCmd},
 	{"exec", nil, newExecCmd}, {"env", nil, newEnvCmd}, {"allow", nil, newAllowCmd},
 	{"unlock", nil, newUnlockCmd}, {"lock", nil, newLockCmd}, {"agent", nil, newAgentCmd},

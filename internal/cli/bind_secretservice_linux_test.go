@@ -1,0 +1,95 @@
+package cli_test
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestBindOSKeyring: an identity bound to a real gnome-keyring opens a
+// shared vault with no terminal and no passphrase; once the login
+// collection is locked over D-Bus, kr asks pinentry (or, with none, exits
+// 4 as locked); the identity directory copied to a fresh home, without the
+// keyring item, opens only with the passphrase or the recovery code; and
+// unbind removes the item and the wrapping.
+func TestBindOSKeyring(t *testing.T) {
+	got := runInKeyringSession(t, `
+set -e
+kr identity >/dev/null 2>&1
+kr vault init "$HOME/team" --mount team >/dev/null 2>&1
+printf teamv | kr set team/db
+kr identity bind os 2>&1 | sed 's/^/bind: /'
+# a fake pinentry that answers the passphrase and says it was asked
+cat > "$HOME/pinentry-fake" <<'PIN'
+#!/bin/sh
+echo "asked" >> "$HOME/pinentry.log"
+echo OK
+while read -r cmd rest; do
+	case "$cmd" in
+	GETPIN) echo "D pw"; echo OK ;;
+	BYE) echo OK; exit 0 ;;
+	*) echo OK ;;
+	esac
+done
+PIN
+chmod +x "$HOME/pinentry-fake"
+set +e
+unset KR_PASSPHRASE
+echo "item: $(secret-tool search --all service kr-device-key 2>&1 | grep -c '^secret = ')"
+echo "bound get: $(setsid kr get team/db </dev/null 2>err.txt) exit $?"; cat err.txt
+kr identity status | grep -E 'bindings|last unlock' | sed 's/ (that way since .*//; s/^ */status: /'
+
+# the identity directory (binding and all) on a home without the item:
+# unbind here removes the item (and this home's wrapping)
+fresh="$HOME/fresh"; mkdir -p "$fresh/data/kr"; cp -a "$XDG_DATA_HOME/kr/identity" "$fresh/data/kr/"
+cp -a "$XDG_CONFIG_HOME" "$fresh/config"
+kr identity unbind 2>&1 | sed 's/^/unbind: /'
+echo "item after unbind: $(secret-tool search --all service kr-device-key 2>&1 | grep -c '^secret = ')"
+ls "$XDG_DATA_HOME/kr/identity" | grep -c '^bind-os' | sed 's/^/files after unbind: /'
+KR_PINENTRY=never setsid kr get team/db </dev/null >/dev/null 2>&1; echo "unbound get: exit $?"
+echo "unbound, passphrase: $(KR_PASSPHRASE=pw kr get team/db) exit $?"
+kr identity unbind 2>&1 | sed 's/^/unbind again: /'
+ls "$fresh/data/kr/identity" | grep -c '^bind-os.age$' | sed 's/^/copied binding: /'
+f() { HOME="$fresh" XDG_DATA_HOME="$fresh/data" XDG_CONFIG_HOME="$fresh/config" KR_PINENTRY=never setsid kr "$@" </dev/null; }
+f get team/db >/dev/null 2>err.txt; echo "fresh home, no passphrase: exit $?"; cat err.txt
+echo "fresh home, passphrase: $(KR_PASSPHRASE=pw f get team/db 2>/dev/null) exit $?"
+
+# bound again, then the login collection locked over D-Bus
+KR_PASSPHRASE=pw kr identity bind os >/dev/null 2>&1
+echo "bound again: $(setsid kr get team/db </dev/null 2>/dev/null) exit $?"
+dbus-send --session --print-reply --dest=org.freedesktop.secrets /org/freedesktop/secrets \
+	org.freedesktop.Secret.Service.Lock array:objpath:/org/freedesktop/secrets/collection/login >/dev/null
+KR_PINENTRY=never setsid kr get team/db </dev/null >/dev/null 2>err.txt; echo "locked, no pinentry: exit $?"; cat err.txt
+echo "locked, pinentry: $(KR_PINENTRY="$HOME/pinentry-fake" setsid kr get team/db </dev/null 2>/dev/null) exit $?"
+echo "pinentry asked: $(cat "$HOME/pinentry.log" 2>/dev/null | wc -l)"
+`, "KR_PASSPHRASE=pw", "DISPLAY=", "WAYLAND_DISPLAY=", "KR_PINENTRY=")
+	for _, want := range []string{
+		"bind: kr: bound your identity to the login keyring (Secret Service); its passphrase and recovery code still open it\n",
+		"bind: kr: any program you run can read that key",
+		"item: 1\n",
+		"bound get: teamv exit 0\n",
+		"status: bindings     os (the login keyring (Secret Service)) (then the passphrase or recovery code)\nstatus: last unlock  os\n",
+		"locked, no pinentry: exit 4\n",
+		"kr: the os binding of your identity did not open it: the login keyring (Secret Service) did not give the key",
+		"locked, pinentry: teamv exit 0\npinentry asked: 1\n",
+		"bound again: teamv exit 0\n",
+		"copied binding: 1\n",
+		"fresh home, no passphrase: exit 4\n",
+		"fresh home, passphrase: teamv exit 0\n",
+		"unbind: kr: unbound your identity from os\n",
+		"item after unbind: 0\n",
+		"files after unbind: 0\n",
+		"unbound get: exit 4\n",
+		"unbound, passphrase: teamv exit 0\n",
+		"unbind again: kr: error: no such binding: your identities have no device binding\n",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("output lacks %q", want)
+		}
+	}
+	if strings.Contains(got, "bound get: teamv exit 0\nkr:") {
+		t.Errorf("the bound read said something on stderr")
+	}
+	if t.Failed() || testing.Verbose() {
+		t.Logf("output:\n%s", got)
+	}
+}

@@ -1,0 +1,95 @@
+package cli_test
+
+import (
+	"bytes"
+	"errors"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/kr-keyring/kr/internal/testenv"
+)
+
+// startSWTPM runs a software TPM 2.0 (swtpm) with its state in stateDir,
+// serving the socket it returns. The socket is bound here and handed to
+// swtpm, so it accepts at once: nothing waits for the simulator to start.
+func startSWTPM(t *testing.T, stateDir string) string {
+	t.Helper()
+	testenv.Tool(t, "swtpm", "swtpm")
+	sock := filepath.Join(t.TempDir(), "tpm.sock")
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := l.(*net.UnixListener).File()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("swtpm", "socket", "--tpm2", "--tpmstate", "dir="+stateDir,
+		"--server", "type=unixio,fd=3", "--flags", "not-need-init,startup-clear")
+	cmd.ExtraFiles = []*os.File{f}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	l.(*net.UnixListener).SetUnlinkOnClose(false)
+	l.Close()
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	return sock
+}
+
+// TestBindTPMSWTPM: a vault identity bound to a TPM (swtpm) reads with no
+// passphrase; against a TPM with a fresh state (another machine, or a
+// cleared TPM) the read fails with a clear error and the passphrase still
+// opens the identity.
+func TestBindTPMSWTPM(t *testing.T) {
+	bin := helperBin(t, "kr")
+	env := fileVaultEnv(t)
+	state := t.TempDir()
+	env["KR_TPM"] = "unix:" + startSWTPM(t, state)
+	env["KR_PINENTRY"] = "never"
+	run := func(pass string, stdin string, args ...string) (string, string, int) {
+		t.Helper()
+		cmd := exec.Command(filepath.Join(bin, "kr"), args...)
+		for k, v := range env {
+			cmd.Env = append(cmd.Env, k+"="+v)
+		}
+		cmd.Env = append(cmd.Env, "KR_PASSPHRASE="+pass)
+		cmd.Stdin = strings.NewReader(stdin)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+		var o, e bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &o, &e
+		err := cmd.Run()
+		var ee *exec.ExitError
+		code := 0
+		if errors.As(err, &ee) {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		return o.String(), e.String(), code
+	}
+	if _, e, code := run("pw", "v1", "set", "db/pw"); code != 0 {
+		t.Fatalf("set: %s", e)
+	}
+	if _, e, code := run("pw", "", "identity", "bind", "tpm"); code != 0 {
+		t.Fatalf("bind tpm: %s", e)
+	}
+	if out, e, code := run("", "", "get", "db/pw"); code != 0 || out != "v1" || e != "" {
+		t.Fatalf("bound get: exit %d, %q, %s", code, out, e)
+	}
+
+	env["KR_TPM"] = "unix:" + startSWTPM(t, t.TempDir()) // a fresh state: another TPM
+	_, e, code := run("", "", "get", "db/pw")
+	if code != 4 || !strings.Contains(e, "kr: the tpm binding of the vault") ||
+		!strings.Contains(e, "this TPM does not hold the key the secret was sealed with") {
+		t.Errorf("fresh TPM, no passphrase: exit %d: %s", code, e)
+	}
+	if out, e, code := run("pw", "", "get", "db/pw"); code != 0 || out != "v1" {
+		t.Errorf("fresh TPM, passphrase: exit %d, %q, %s", code, out, e)
+	}
+}
