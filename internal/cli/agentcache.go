@@ -166,7 +166,7 @@ func (a *App) cacheValues(ctx context.Context, names []string, ttl time.Duration
 	if err != nil {
 		return err
 	}
-	if backends.Unwrap(b).Name() == backends.File {
+	if b.Name() == backends.File {
 		return usagef("--cache is for OS-store items; the file vault is unlocked as a whole")
 	}
 	for _, n := range names {

@@ -90,7 +90,7 @@ func (a *App) showBackend(cmd *cobra.Command) error {
 		if err != nil {
 			return err
 		}
-		line = fmt.Sprintf("%s (nothing recorded for service %s yet; the first write records it: %s)", backends.Unwrap(b).Name(), a.Service, a.choice.Why)
+		line = fmt.Sprintf("%s (nothing recorded for service %s yet; the first write records it: %s)", b.Name(), a.Service, a.choice.Why)
 	}
 	_, err = fmt.Fprintln(a.IO.Out, line)
 	return err

@@ -8,7 +8,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/kr-keyring/kr/backends"
 	"github.com/kr-keyring/kr/backends/filevault"
 	"github.com/kr-keyring/kr/internal/recipients"
 )
@@ -110,7 +109,7 @@ func (a *App) doctor(ctx context.Context) []check {
 	if berr != nil {
 		checks = append(checks, check{"backend", "fail", berr.Error()})
 	} else {
-		detail := backends.Unwrap(b).Name() + ", service " + a.Service
+		detail := b.Name() + ", service " + a.Service
 		switch {
 		case a.explicitBackend():
 			detail += " (named by --backend or KR_BACKEND)"

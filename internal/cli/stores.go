@@ -201,7 +201,7 @@ func (a *App) recordChoice() error {
 		return nil
 	}
 	a.choice.New = false
-	name := backends.Unwrap(a.opened).Name()
+	name := a.opened.Name()
 	err := a.updateRecord(func(rec *config.Stores) error {
 		if rec.Get(a.Service, runtime.GOOS) != "" {
 			return errUnchanged // another kr recorded it meanwhile
@@ -228,7 +228,7 @@ func (a *App) recordChoice() error {
 func (a *App) storeName() string {
 	switch {
 	case a.opened != nil:
-		return backends.Unwrap(a.opened).Name()
+		return a.opened.Name()
 	case a.explicitBackend():
 		return a.BackendName
 	}
@@ -252,7 +252,7 @@ func (a *App) elsewhere(ctx context.Context, name string) string {
 	}
 	ctx, cancel := context.WithTimeout(ctx, backends.ProbeTimeout)
 	defer cancel()
-	used := backends.Unwrap(a.opened).Name()
+	used := a.opened.Name()
 	native, fallback := a.stores()
 	for _, c := range append(native, fallback) {
 		if c.Name == used {
@@ -286,7 +286,7 @@ func (a *App) nativeChecks(ctx context.Context) []check {
 	}
 	pctx, cancel := context.WithTimeout(ctx, backends.ProbeTimeout)
 	defer cancel()
-	b, ok := backends.Unwrap(a.opened).(*secretservice.Backend)
+	b, ok := backends.As[*secretservice.Backend](a.opened)
 	if !ok {
 		var err error
 		if b, err = secretservice.Open(pctx, secretservice.Options{Service: a.Service}); err != nil {

@@ -11,10 +11,10 @@ import (
 // and docker-credential-osxkeychain write them (no kr service in any of
 // them: docker's layouts have none), else kr's names under NamePrefix.
 func For(b backends.Backend) Store {
-	if ss, ok := backends.Unwrap(b).(*secretservice.Backend); ok {
+	if ss, ok := backends.As[*secretservice.Backend](b); ok {
 		return SecretServiceStore{SS: ss}
 	}
-	switch backends.Unwrap(b).Name() {
+	switch b.Name() {
 	case backends.DPAPI:
 		return WinCredStore{}
 	case backends.Keychain:

@@ -13,11 +13,10 @@ import (
 // names kr wrote in Credential Manager or the Keychain before it spoke
 // their layouts are not read.
 func For(b backends.Backend) Store {
-	u := backends.Unwrap(b)
-	if ss, ok := u.(*secretservice.Backend); ok {
+	if ss, ok := backends.As[*secretservice.Backend](b); ok {
 		return SecretService{SS: ss}
 	}
-	switch u.Name() {
+	switch b.Name() {
 	case backends.DPAPI:
 		return WinCred{}
 	case backends.Keychain:
