@@ -25,33 +25,7 @@ type Lister interface {
 }
 
 // ListInfo returns the names b.List returns under prefix, in its order, each with
-// what b's Lister knows of it; a store that is no Lister, or that does not
-// describe a name, gives that name with empty details.
+// what b's Lister knows of it (see Checked's ListInfo).
 func ListInfo(ctx context.Context, b Backend, prefix string) ([]Info, error) {
-	names, err := b.List(ctx, prefix)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]Info, len(names))
-	for i, n := range names {
-		out[i] = Info{Name: n}
-	}
-	l, ok := Unwrap(b).(Lister)
-	if !ok || len(names) == 0 {
-		return out, nil
-	}
-	infos, err := l.ListInfo(ctx, prefix)
-	if err != nil {
-		return nil, err
-	}
-	known := make(map[string]Info, len(infos))
-	for _, in := range infos {
-		known[in.Name] = in
-	}
-	for i := range out {
-		if in, ok := known[out[i].Name]; ok {
-			out[i] = in
-		}
-	}
-	return out, nil
+	return Checked(b).(Lister).ListInfo(ctx, prefix)
 }

@@ -161,7 +161,7 @@ func (n *Namespace) Has(ctx context.Context, name string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	if p, ok := Unwrap(b).(Peeker); ok {
+	if p, ok := b.(Peeker); ok {
 		found, err := p.Has(ctx, inner)
 		return found, n.wrap(name, err)
 	}
@@ -299,7 +299,7 @@ func (n *Namespace) Batch(ctx context.Context, names []string) (bs BatchSetter, 
 	if err != nil {
 		return nil, nil, false, err
 	}
-	bs, ok = Unwrap(b).(BatchSetter)
+	bs, ok = b.(BatchSetter)
 	if !ok {
 		return nil, nil, false, nil
 	}
@@ -330,7 +330,7 @@ func (n *Namespace) Close() error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	for k, b := range n.opened {
-		if c, ok := Unwrap(b).(interface{ Close() error }); ok {
+		if c, ok := b.(interface{ Close() error }); ok {
 			c.Close()
 		}
 		delete(n.opened, k)

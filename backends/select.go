@@ -8,7 +8,9 @@ import (
 	"time"
 )
 
-// Names of the backends kr knows, as given to --backend and KR_BACKEND.
+// Names of the stores, as given to --backend and KR_BACKEND. Which of them
+// exist on a system, and what kr knows of each, is the CLI's registry
+// (internal/cli/registry.go).
 const (
 	Auto          = "auto"
 	SecretService = "secretservice"
@@ -16,9 +18,6 @@ const (
 	DPAPI         = "dpapi"
 	File          = "file"
 )
-
-// Known lists every value --backend accepts.
-var Known = []string{Auto, SecretService, Keychain, DPAPI, File}
 
 // ProbeTimeout bounds a look into a store kr is not using for the command
 // (kr doctor, the hint that a name is in another store). The store in use
@@ -103,9 +102,6 @@ func Select(ctx context.Context, want, recorded string, native []Candidate, fall
 	if want != Auto {
 		c, ok := Lookup(want, native, fallback)
 		if !ok {
-			if !IsKnown(want) {
-				return Choice{}, fmt.Errorf("unknown backend %q (choose one of %s)", want, strings.Join(Known, ", "))
-			}
 			return Choice{}, fmt.Errorf("backend %s: %w", want, ErrUnsupported)
 		}
 		b, err := c.Open(ctx)
@@ -159,14 +155,4 @@ func Lookup(name string, native []Candidate, fallback Candidate) (Candidate, boo
 		}
 	}
 	return Candidate{}, false
-}
-
-// IsKnown reports whether name is a value --backend accepts.
-func IsKnown(name string) bool {
-	for _, k := range Known {
-		if k == name {
-			return true
-		}
-	}
-	return false
 }

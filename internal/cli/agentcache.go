@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/kr-keyring/kr/agent"
-	"github.com/kr-keyring/kr/backends"
 	"github.com/kr-keyring/kr/internal/atomicfile"
 	"github.com/kr-keyring/kr/ipc"
 )
@@ -26,7 +25,7 @@ func (a *App) cacheKey(name string) string {
 		return "" // a mounted vault: unlocked as a whole, never cached by value
 	}
 	store := a.storeName()
-	if store == "" || store == backends.File {
+	if !isOSStore(store) {
 		return ""
 	}
 	return store + "\x00" + a.Service + "\x00" + name
@@ -173,8 +172,8 @@ func (a *App) cacheValues(ctx context.Context, names []string, ttl time.Duration
 	if err != nil {
 		return err
 	}
-	if backends.Unwrap(b).Name() == backends.File {
-		return usagef("--cache is for OS-store items; the file vault is unlocked as a whole")
+	if !isOSStore(b.Name()) {
+		return usagef("--cache is for OS-store items; %s is unlocked as a whole", storeLabel(b.Name()))
 	}
 	for _, n := range names {
 		if m, mounted := a.mountOf(n); mounted {

@@ -41,6 +41,13 @@ type testEnv struct {
 	term     *fakeTerminal
 }
 
+// osStoreStandIn is an in-memory store that answers to the name of this
+// system's OS store, so that what kr does for an OS store (the agent's
+// cache by value) runs against it.
+type osStoreStandIn struct{ *memory.Backend }
+
+func (osStoreStandIn) Name() string { return thisOS()[0].Name }
+
 func newTestEnv(t *testing.T, stdin string, tty bool, env map[string]string) *testEnv {
 	if env == nil {
 		env = map[string]string{}
@@ -48,7 +55,7 @@ func newTestEnv(t *testing.T, stdin string, tty bool, env map[string]string) *te
 	if _, ok := env["KR_CONFIG_DIR"]; !ok {
 		env["KR_CONFIG_DIR"] = t.TempDir() // never the records of whoever runs the tests
 	}
-	e := &testEnv{store: backends.Checked(memory.New()), term: &fakeTerminal{}}
+	e := &testEnv{store: backends.Checked(osStoreStandIn{memory.New()}), term: &fakeTerminal{}}
 	e.app = &App{
 		IO: &IOStreams{
 			In: strings.NewReader(stdin), Out: &e.out, ErrOut: &e.err,

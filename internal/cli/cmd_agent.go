@@ -36,8 +36,8 @@ comes from KR_PASSPHRASE_FILE, KR_PASSPHRASE or the terminal.`,
 				return usagef("--idle must be between 0 and the ttl")
 			}
 			if len(cache) > 0 {
-				if app.BackendName == backends.File {
-					return usagef("--cache is for OS-store items; the file vault is unlocked as a whole")
+				if e, ok := lookupStore(app.BackendName); ok && e.Role != osStore {
+					return usagef("--cache is for OS-store items; %s is unlocked as a whole", e.Label)
 				}
 				for _, n := range cache {
 					if err := backends.ValidateName(n); err != nil {

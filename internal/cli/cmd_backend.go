@@ -3,7 +3,6 @@ package cli
 import (
 	"fmt"
 	"runtime"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -17,7 +16,7 @@ func newBackendCmd(app *App) *cobra.Command {
 		Short: "Show or change the store a service uses",
 		Long: `Without NAME, show the store kr uses for the service (--service, KR_SERVICE):
 the one recorded, or, when nothing is recorded yet, the one the first write would
-choose and record. With NAME (secretservice, keychain, dpapi or file), record that
+choose and record. With NAME (` + storeAlternatives(knownStores()[1:]) + `), record that
 store for the service on this operating system; 'auto' forgets the record, so the
 next write chooses again. Secrets already stored stay where they are: move
 them with 'kr mv --from-backend OLD NAME NAME', or copy a whole store with
@@ -25,7 +24,7 @@ them with 'kr mv --from-backend OLD NAME NAME', or copy a whole store with
 
 --backend and KR_BACKEND still choose a store for one command.`,
 		Args:      cobra.MaximumNArgs(1),
-		ValidArgs: backends.Known,
+		ValidArgs: knownStores(),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			// A damaged record is reported, with its hint, before anything.
 			if _, err := app.storeRecord(); err != nil {
@@ -37,8 +36,8 @@ them with 'kr mv --from-backend OLD NAME NAME', or copy a whole store with
 			name := args[0]
 			native, fallback := app.stores()
 			if _, ok := backends.Lookup(name, native, fallback); !ok && name != backends.Auto {
-				if !backends.IsKnown(name) {
-					return usagef("unknown backend %q (choose one of %s)", name, strings.Join(backends.Known, ", "))
+				if !isKnownStore(name) {
+					return usagef("unknown backend %q (choose one of %s)", name, storeChoices(knownStores()))
 				}
 				return usagef("backend %s does not exist on %s", name, runtime.GOOS)
 			}
@@ -90,7 +89,7 @@ func (a *App) showBackend(cmd *cobra.Command) error {
 		if err != nil {
 			return err
 		}
-		line = fmt.Sprintf("%s (nothing recorded for service %s yet; the first write records it: %s)", backends.Unwrap(b).Name(), a.Service, a.choice.Why)
+		line = fmt.Sprintf("%s (nothing recorded for service %s yet; the first write records it: %s)", b.Name(), a.Service, a.choice.Why)
 	}
 	_, err = fmt.Fprintln(a.IO.Out, line)
 	return err

@@ -102,16 +102,16 @@ func (a *App) dockerServe(parent context.Context, action string) error {
 }
 
 // dockerStore opens the store kr uses for the service and the layout of
-// docker's own helper for it: the Secret Service's io.docker.Credentials
-// items, Credential Manager's and the Keychain's as docker-credential-wincred
-// and -osxkeychain write them; the file vault (or any other store) under
-// dockercred.NamePrefix.
+// docker's own helper for it, as the registry's entry for the store says:
+// the Secret Service's io.docker.Credentials items, Credential Manager's
+// and the Keychain's as docker-credential-wincred and -osxkeychain write
+// them; the file vault under dockercred.NamePrefix.
 func (a *App) dockerStore(ctx context.Context) (dockercred.Store, error) {
 	b, err := a.Backend(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return dockercred.For(b), nil
+	return dockerLayout(b)
 }
 
 // dockerStoreForWrite is dockerStore for store and erase, which never
@@ -124,5 +124,5 @@ func (a *App) dockerStoreForWrite(ctx context.Context) (dockercred.Store, error)
 	if err := a.refuseSharedHelperStore(ctx, b, dockerHelperName); err != nil {
 		return nil, err
 	}
-	return dockercred.For(b), nil
+	return dockerLayout(b)
 }

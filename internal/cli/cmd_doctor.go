@@ -8,7 +8,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/kr-keyring/kr/backends"
 	"github.com/kr-keyring/kr/backends/filevault"
 	"github.com/kr-keyring/kr/internal/recipients"
 )
@@ -61,8 +60,33 @@ func (a *App) doctor(ctx context.Context) []check {
 	checks := []check{{"kr", "info", fmt.Sprintf("%s %s/%s %s", versionString(), runtime.GOOS, runtime.GOARCH, runtime.Version())}}
 	// Open the backend first: the OS-store check reuses its connection.
 	b, berr := a.Backend(ctx)
-	checks = append(checks, a.nativeChecks(ctx)...)
+	for _, e := range thisOS() {
+		checks = append(checks, e.Doctor(ctx, a, a.opened)...)
+	}
+	checks = append(checks, a.mountChecks(ctx)...)
+	checks = append(checks, a.agentChecks(ctx)...)
 
+	if berr != nil {
+		checks = append(checks, check{"backend", "fail", berr.Error()})
+	} else {
+		detail := b.Name() + ", service " + a.Service
+		switch {
+		case a.explicitBackend():
+			detail += " (named by --backend or KR_BACKEND)"
+		case a.choice.New:
+			detail += " (chosen by auto; the first write records it)"
+		default:
+			detail += " (recorded)"
+		}
+		checks = append(checks, check{"backend", "ok", detail})
+	}
+	return checks
+}
+
+// vaultChecks reports the file vault: there, readable, writable (no
+// recipient or scope waiting for the user's word) and up to date.
+func (a *App) vaultChecks(ctx context.Context) []check {
+	var checks []check
 	if v, err := a.Vault(); err != nil {
 		checks = append(checks, check{"vault", "fail", err.Error()})
 	} else if !v.Exists() {
@@ -103,23 +127,6 @@ func (a *App) doctor(ctx context.Context) []check {
 			}
 			checks = append(checks, a.helperItemsCheck(ctx, v)...)
 		}
-	}
-	checks = append(checks, a.mountChecks(ctx)...)
-	checks = append(checks, a.agentChecks(ctx)...)
-
-	if berr != nil {
-		checks = append(checks, check{"backend", "fail", berr.Error()})
-	} else {
-		detail := backends.Unwrap(b).Name() + ", service " + a.Service
-		switch {
-		case a.explicitBackend():
-			detail += " (named by --backend or KR_BACKEND)"
-		case a.choice.New:
-			detail += " (chosen by auto; the first write records it)"
-		default:
-			detail += " (recorded)"
-		}
-		checks = append(checks, check{"backend", "ok", detail})
 	}
 	return checks
 }

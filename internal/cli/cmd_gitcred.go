@@ -70,8 +70,13 @@ func (a *App) gitCredential(parent context.Context, action string) error {
 			return err
 		}
 	}
-	// gitcred.For picks the layout git's own helper for the same store uses.
-	h := &gitcred.Helper{Store: gitcred.For(b)}
+	// The registry's entry gives the layout git's own helper for the same
+	// store uses.
+	s, err := gitStore(b)
+	if err != nil {
+		return err
+	}
+	h := &gitcred.Helper{Store: s}
 	var out bytes.Buffer
 	defer func() { clear(out.Bytes()) }()
 	if err := h.Do(ctx, action, q, &out); err != nil {

@@ -180,7 +180,7 @@ func (a *App) checkMount(ctx context.Context, prefix, dir string) (string, error
 			what = fmt.Sprintf("%s and %d more", held[0], len(held)-1)
 		}
 		return "", withHint(fmt.Errorf("the service's store (%s) already holds %s under %s/; a mount there would hide them, so nothing was mounted",
-			backends.Unwrap(b).Name(), what, prefix),
+			b.Name(), what, prefix),
 			"mount at another prefix and move them with 'kr mv %s OTHER/...', or move them out of %s/ first", held[0], prefix)
 	}
 	return prefix, nil

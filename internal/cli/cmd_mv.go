@@ -6,19 +6,18 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/kr-keyring/kr/backends"
 )
 
-const copyHelp = `
+var copyHelp = `
 
 Each name goes to its own home: a name under a mounted prefix to that vault,
 any other to the service's store, so 'kr mv db/prod team/db/prod' moves a
 secret into the vault mounted at team. With --from-backend STORE, OLD is read
-from that store instead (secretservice, keychain, dpapi or file), as after
+from that store instead (` + storeAlternatives(knownStores()[1:]) + `), as after
 'kr backend' switched stores: 'kr mv --from-backend file db/prod db/prod'.
 The value is read and written again, byte for byte: in a file vault each
 file binds its name inside the ciphertext, so there the vault must be
@@ -69,7 +68,7 @@ func newCpCmd(app *App) *cobra.Command {
 }
 
 func addFromBackend(cmd *cobra.Command, from *string) {
-	cmd.Flags().StringVar(from, "from-backend", "", "read OLD from this store instead: secretservice, keychain, dpapi or file")
+	cmd.Flags().StringVar(from, "from-backend", "", "read OLD from this store instead: "+storeAlternatives(knownStores()[1:]))
 	registerCompletion(cmd, "from-backend", completeBackends())
 }
 
@@ -163,8 +162,8 @@ func (a *App) otherStore(ctx context.Context, name, to string) (backends.Backend
 	native, fallback := a.stores()
 	c, ok := backends.Lookup(name, native, fallback)
 	if !ok {
-		if !backends.IsKnown(name) || name == backends.Auto {
-			return nil, usagef("--from-backend: unknown store %q (choose one of %s)", name, strings.Join(backends.Known[1:], ", "))
+		if !isKnownStore(name) || name == backends.Auto {
+			return nil, usagef("--from-backend: unknown store %q (choose one of %s)", name, storeChoices(knownStores()[1:]))
 		}
 		return nil, usagef("--from-backend: %s does not exist on this system", name)
 	}

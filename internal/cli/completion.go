@@ -9,9 +9,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kr-keyring/kr/backends"
-	"github.com/kr-keyring/kr/backends/dpapi"
-	"github.com/kr-keyring/kr/backends/filevault"
-	"github.com/kr-keyring/kr/backends/secretservice"
 	"github.com/kr-keyring/kr/internal/config"
 	"github.com/kr-keyring/kr/internal/envref"
 )
@@ -58,7 +55,7 @@ func (a *App) completeCached(cmd *cobra.Command, args []string, toComplete strin
 	i := strings.LastIndexByte(toComplete, ',') + 1
 	lead, typed := toComplete[:i], toComplete[i:]
 	names, store := a.storeNames(cmd, typed, true)
-	if store == backends.File {
+	if !isOSStore(store) {
 		return nil, cobra.ShellCompDirectiveNoFileComp
 	}
 	return offerNames(names, lead, typed, strings.Split(lead, ","))
@@ -77,7 +74,7 @@ func completeWords(words []string) cobra.CompletionFunc {
 	}
 }
 
-func completeBackends() cobra.CompletionFunc { return completeWords(backends.Known) }
+func completeBackends() cobra.CompletionFunc { return completeWords(knownStores()) }
 func completeFormats() cobra.CompletionFunc  { return completeWords(envref.Formats) }
 
 // registerCompletion attaches fn to cmd's flag; a flag that is not there
@@ -129,11 +126,11 @@ func (a *App) storeNames(cmd *cobra.Command, prefix string, defaultOnly bool) (n
 	defer cancel()
 	mounts, err := a.mounts(func(t config.MountTarget) func(context.Context) (backends.Backend, error) {
 		return func(context.Context) (backends.Backend, error) {
-			if t.Kind != config.MountFile {
+			m, ok := mountEntry(t.Kind)
+			if !ok {
 				return namesOnly{name: t.Kind}, nil
 			}
-			// No Decrypter: List reads file names only.
-			return filevault.Open(filevault.Options{Dir: t.Dir, Named: true})
+			return m.OpenForNames(a, t)
 		}
 	})
 	if err != nil {
@@ -167,51 +164,12 @@ func (a *App) nameStore(ctx context.Context) (backends.Backend, error) {
 			return nil, err
 		}
 	}
-	native, fallback := a.stores()
-	for i := range native {
-		native[i].Open = a.openForNames(native[i].Name)
-	}
-	fallback.Open = a.openForNames(fallback.Name)
+	native, fallback := a.storesOpenedBy(func(e storeEntry) func(context.Context, *App) (backends.Backend, error) { return e.OpenForNames })
 	ch, err := backends.Select(ctx, a.BackendName, recorded, native, fallback)
 	if err != nil {
 		return nil, err
 	}
 	return ch.Backend, nil
-}
-
-// openForNames opens a store so that listing it cannot prompt.
-func (a *App) openForNames(store string) func(context.Context) (backends.Backend, error) {
-	switch store {
-	case backends.File:
-		return func(context.Context) (backends.Backend, error) {
-			dir, named := a.VaultDir, a.VaultDir != ""
-			if !named {
-				var err error
-				if dir, err = filevault.DefaultDir(); err != nil {
-					return nil, err
-				}
-			}
-			// No Decrypter and no Create: nothing to decrypt with, nothing
-			// to create; List reads file names only.
-			return filevault.Open(filevault.Options{Dir: dir, Named: named})
-		}
-	case backends.SecretService:
-		return func(ctx context.Context) (backends.Backend, error) {
-			l, err := secretservice.OpenNameLister(ctx, secretservice.Options{Service: a.Service})
-			if err != nil {
-				return nil, err
-			}
-			return namesOnly{name: store, list: l.List, close: l.Close}, nil
-		}
-	case backends.DPAPI:
-		// Its List is CredEnumerate, which has no UI.
-		return func(ctx context.Context) (backends.Backend, error) {
-			return dpapi.Open(ctx, dpapi.Options{Service: a.Service})
-		}
-	}
-	return func(context.Context) (backends.Backend, error) {
-		return namesOnly{name: store}, nil
-	}
 }
 
 // errNamesOnly: a store opened for completion is only ever listed.

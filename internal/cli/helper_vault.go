@@ -21,7 +21,7 @@ import (
 // there would be encrypted to every member. A vault the user named in
 // `kr setup` (config.HelperVaultsFile) takes logins: that is on purpose.
 func (a *App) refuseSharedHelperStore(ctx context.Context, b backends.Backend, helper string) error {
-	v, ok := backends.Unwrap(b).(*filevault.Vault)
+	v, ok := backends.As[*filevault.Vault](b)
 	if !ok || !v.Exists() {
 		return nil
 	}

@@ -54,15 +54,15 @@ func (a *App) mounts(open func(config.MountTarget) func(context.Context) (backen
 	return out, nil
 }
 
-// openMount opens a mount's store to read and write. A mounted vault is
-// never created by a write: mounting needs one that exists.
+// openMount opens a mount's store to read and write, as the registry's
+// entry for its kind says.
 func (a *App) openMount(t config.MountTarget) func(context.Context) (backends.Backend, error) {
 	return func(context.Context) (backends.Backend, error) {
-		switch t.Kind {
-		case config.MountFile:
-			return a.openVault(t.Dir, true, false)
+		m, ok := mountEntry(t.Kind)
+		if !ok {
+			return nil, fmt.Errorf("mounts of kind %q need a newer kr", t.Kind)
 		}
-		return nil, fmt.Errorf("mounts of kind %q need a newer kr", t.Kind)
+		return m.Open(a, t)
 	}
 }
 

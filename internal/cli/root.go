@@ -216,7 +216,7 @@ Passphrase and identity variables never reach programs kr runs.`,
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return &usageError{err: err, cmd: c.CommandPath()} })
 
 	f := root.PersistentFlags()
-	f.StringVar(&app.BackendName, "backend", "", "store: auto, secretservice, keychain, dpapi or file (env KR_BACKEND)")
+	f.StringVar(&app.BackendName, "backend", "", "store: "+storeAlternatives(knownStores())+" (env KR_BACKEND)")
 	f.StringVar(&app.Service, "service", "", "service name items are filed under (env KR_SERVICE, default \"kr\")")
 	f.StringVar(&app.VaultDir, "vault", "", "file vault directory (env KR_VAULT)")
 	f.DurationVar(&app.Timeout, "timeout", 10*time.Second, "give up on the store after this long")
@@ -243,8 +243,8 @@ func (a *App) applyEnvDefaults(cmd *cobra.Command) error {
 	if a.BackendName == "" {
 		a.BackendName = backends.Auto
 	}
-	if !backends.IsKnown(a.BackendName) {
-		return usagef("unknown backend %q (choose one of %s)", a.BackendName, strings.Join(backends.Known, ", "))
+	if !isKnownStore(a.BackendName) {
+		return usagef("unknown backend %q (choose one of %s)", a.BackendName, storeChoices(knownStores()))
 	}
 	if !flags.Changed("service") {
 		a.Service = a.Getenv("KR_SERVICE")

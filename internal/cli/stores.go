@@ -7,33 +7,26 @@ import (
 	"runtime"
 
 	"github.com/kr-keyring/kr/backends"
-	"github.com/kr-keyring/kr/backends/dpapi"
 	"github.com/kr-keyring/kr/backends/filevault"
-	"github.com/kr-keyring/kr/backends/keychain"
-	"github.com/kr-keyring/kr/backends/secretservice"
 	"github.com/kr-keyring/kr/internal/config"
 )
 
-// stores lists the OS credential store of this system and the file vault.
-// Each Open returns an error wrapping ErrUnavailable only when its store is
-// not there at all.
+// stores lists this system's stores from the registry (registry.go): its
+// OS stores, in order, and the file vault, each opened by Open.
 func (a *App) stores() (native []backends.Candidate, fallback backends.Candidate) {
-	fallback = backends.Candidate{Name: backends.File, Label: "the file vault", Open: func(ctx context.Context) (backends.Backend, error) {
-		return a.Vault()
-	}}
-	switch runtime.GOOS {
-	case "darwin":
-		native = []backends.Candidate{{Name: backends.Keychain, Label: "the Keychain", Open: func(ctx context.Context) (backends.Backend, error) {
-			return keychain.Open(ctx, keychain.Options{Service: a.Service})
-		}}}
-	case "windows":
-		native = []backends.Candidate{{Name: backends.DPAPI, Label: "Credential Manager", Open: func(ctx context.Context) (backends.Backend, error) {
-			return dpapi.Open(ctx, dpapi.Options{Service: a.Service})
-		}}}
-	default:
-		native = []backends.Candidate{{Name: backends.SecretService, Label: "the Secret Service", Open: func(ctx context.Context) (backends.Backend, error) {
-			return secretservice.Open(ctx, secretservice.Options{Service: a.Service})
-		}}}
+	return a.storesOpenedBy(func(e storeEntry) func(context.Context, *App) (backends.Backend, error) { return e.Open })
+}
+
+// storesOpenedBy is stores, each opened by the part of its entry open
+// picks (Open, or OpenForNames for completion).
+func (a *App) storesOpenedBy(open func(storeEntry) func(context.Context, *App) (backends.Backend, error)) (native []backends.Candidate, fallback backends.Candidate) {
+	for _, e := range thisOS() {
+		c := a.candidate(e, open(e))
+		if e.Role == vaultStore {
+			fallback = c
+		} else {
+			native = append(native, c)
+		}
 	}
 	return native, fallback
 }
@@ -201,7 +194,7 @@ func (a *App) recordChoice() error {
 		return nil
 	}
 	a.choice.New = false
-	name := backends.Unwrap(a.opened).Name()
+	name := a.opened.Name()
 	err := a.updateRecord(func(rec *config.Stores) error {
 		if rec.Get(a.Service, runtime.GOOS) != "" {
 			return errUnchanged // another kr recorded it meanwhile
@@ -228,7 +221,7 @@ func (a *App) recordChoice() error {
 func (a *App) storeName() string {
 	switch {
 	case a.opened != nil:
-		return backends.Unwrap(a.opened).Name()
+		return a.opened.Name()
 	case a.explicitBackend():
 		return a.BackendName
 	}
@@ -252,7 +245,7 @@ func (a *App) elsewhere(ctx context.Context, name string) string {
 	}
 	ctx, cancel := context.WithTimeout(ctx, backends.ProbeTimeout)
 	defer cancel()
-	used := backends.Unwrap(a.opened).Name()
+	used := a.opened.Name()
 	native, fallback := a.stores()
 	for _, c := range append(native, fallback) {
 		if c.Name == used {
@@ -267,7 +260,7 @@ func (a *App) elsewhere(ctx context.Context, name string) string {
 		if ok {
 			found, _ = p.Has(ctx, name)
 		}
-		if cl, ok := b.(interface{ Close() error }); ok && c.Name != backends.File {
+		if cl, ok := b.(interface{ Close() error }); ok && isOSStore(c.Name) {
 			cl.Close()
 		}
 		if found {
@@ -276,39 +269,4 @@ func (a *App) elsewhere(ctx context.Context, name string) string {
 		}
 	}
 	return ""
-}
-
-// nativeChecks reports the OS store in `kr doctor`.
-func (a *App) nativeChecks(ctx context.Context) []check {
-	switch runtime.GOOS {
-	case "darwin", "windows":
-		return nil
-	}
-	pctx, cancel := context.WithTimeout(ctx, backends.ProbeTimeout)
-	defer cancel()
-	b, ok := backends.Unwrap(a.opened).(*secretservice.Backend)
-	if !ok {
-		var err error
-		if b, err = secretservice.Open(pctx, secretservice.Options{Service: a.Service}); err != nil {
-			status := "fail"
-			if errors.Is(err, backends.ErrUnavailable) {
-				status = "warn"
-			}
-			return []check{{"secretservice", status, err.Error()}}
-		}
-		defer b.Close()
-	}
-	info, err := b.Info(pctx)
-	if err != nil {
-		return []check{{"secretservice", "fail", err.Error()}}
-	}
-	if info.Collection == "" {
-		return []check{{"secretservice", "warn", fmt.Sprintf("service %s has no default or login keyring: the first write asks it to create one, a prompt that a machine with no display cannot show ('kr backend file' uses a file vault instead)", info.Service)}}
-	}
-	state := "unlocked"
-	if info.Locked {
-		state = "locked"
-	}
-	return []check{{"secretservice", "ok", fmt.Sprintf("service %s, collection %s (%q, %s), session %s",
-		info.Service, info.Collection, info.CollectionLabel, state, info.Algorithm)}}
 }
