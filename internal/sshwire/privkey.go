@@ -398,4 +398,3 @@ func parseOpenSSH(b, pass []byte) (crypto.Signer, error) {
 	}
 	return k, nil
 }
-
