@@ -160,11 +160,6 @@ func parseSign(msg []byte) (signRequest, error) {
 	return s, nil
 }
 
-func encodeSign(s signRequest) []byte {
-	b := sshwire.AppendBytes([]byte{msgSignRequest}, s.blob)
-	return sshwire.AppendUint32(sshwire.AppendBytes(b, s.data), s.flags)
-}
-
 // parseString parses a message of one string: REMOVE_IDENTITY's key blob,
 // LOCK's and UNLOCK's passphrase.
 func parseString(msg []byte) ([]byte, error) {
@@ -256,11 +251,4 @@ func parseSessionBind(b []byte) (sessionBind, error) {
 		return m, fmt.Errorf("session-bind: %w", err)
 	}
 	return m, nil
-}
-
-func encodeSessionBind(m sessionBind) []byte {
-	b := sshwire.AppendBytes(nil, m.hostKey)
-	b = sshwire.AppendBytes(b, m.sessionID)
-	b = sshwire.AppendBytes(b, m.signature)
-	return sshwire.AppendBool(b, m.forwarding)
 }
