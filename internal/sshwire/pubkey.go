@@ -182,8 +182,10 @@ func checkRSAPublic(r *Reader, e, n *big.Int) *rsa.PublicKey {
 		r.fail("an rsa modulus that is no modulus")
 		return nil
 	}
-	if e.BitLen() > 31 || e.Int64() < 3 || e.Bit(0) == 0 {
-		r.fail("an rsa exponent that is not odd and between 3 and 2^31")
+	// Real exponents are 65537 or 3; a 24-bit cap is what OpenSSH's other
+	// readers accept too, and keeps verification cheap.
+	if e.BitLen() > 24 || e.Int64() < 3 || e.Bit(0) == 0 {
+		r.fail("an rsa exponent that is not odd and between 3 and 2^24")
 		return nil
 	}
 	return &rsa.PublicKey{N: n, E: int(e.Int64())}
