@@ -1,79 +1,78 @@
 package sshagent
 
 import (
+	"crypto"
 	"encoding/binary"
 	"errors"
-	"io"
 	"time"
 
-	"golang.org/x/crypto/ssh"
-	sshagent "golang.org/x/crypto/ssh/agent"
+	"github.com/kr-keyring/kr/internal/sshwire"
 )
 
 // Send carries one SSH agent message to the service and returns its
 // answer: agent.Client.SSH, over kr's own connection.
 type Send func(msg []byte) ([]byte, error)
 
-// Client is an SSH agent protocol client whose messages go through send.
-func Client(send Send) sshagent.ExtendedAgent { return sshagent.NewClient(&tunnel{send: send}) }
-
-// tunnel turns the client's length-prefixed writes into Send calls and
-// their answers into reads.
-type tunnel struct {
-	send Send
-	req  []byte
-	resp []byte
+// call sends msg, wiping it after (it may hold a private key), and
+// returns the answer.
+func call(send Send, msg []byte) ([]byte, error) {
+	defer clear(msg)
+	return send(msg)
 }
 
-func (t *tunnel) Write(p []byte) (int, error) {
-	t.req = append(t.req, p...)
-	if len(t.req) < 4 || len(t.req) < 4+int(binary.BigEndian.Uint32(t.req)) {
-		return len(p), nil
-	}
-	out, err := t.send(t.req[4:])
-	clear(t.req) // may hold a private key
-	t.req = t.req[:0]
+// expectSuccess turns an answer that is not SSH_AGENT_SUCCESS into an
+// error.
+func expectSuccess(out []byte, err error) error {
 	if err != nil {
-		return 0, err
+		return err
 	}
-	t.resp = binary.BigEndian.AppendUint32(nil, uint32(len(out)))
-	t.resp = append(t.resp, out...)
-	return len(p), nil
-}
-
-func (t *tunnel) Read(p []byte) (int, error) {
-	if len(t.resp) == 0 {
-		return 0, io.EOF
+	if len(out) == 1 && out[0] == msgSuccess {
+		return nil
 	}
-	n := copy(p, t.resp)
-	t.resp = t.resp[n:]
-	return n, nil
+	return answerError(out)
 }
 
 // Load is how the CLI hands the service a key from kr's store: it is
 // sealed on arrival, listed under comment, its private half wiped after
 // ttl (0: kept) and the whole key removed after lifetime (0: kept).
-func Load(send Send, priv any, comment string, confirm bool, ttl, lifetime time.Duration) error {
-	k := sshagent.AddedKey{PrivateKey: priv, Comment: comment, ConfirmBeforeUse: confirm, LifetimeSecs: uint32(lifetime / time.Second)}
+func Load(send Send, priv crypto.Signer, comment string, confirm bool, ttl, lifetime time.Duration) error {
+	a := addRequest{priv: priv, comment: comment, confirm: confirm, lifetime: uint32(lifetime / time.Second)}
 	if ttl > 0 {
-		k.ConstraintExtensions = []sshagent.ConstraintExtension{{ExtensionName: ttlConstraint,
-			ExtensionDetails: binary.BigEndian.AppendUint32(nil, uint32(ttl/time.Second))}}
+		a.extensions = []constraintExt{{name: ttlConstraint,
+			details: binary.BigEndian.AppendUint32(nil, uint32(ttl/time.Second))}}
 	}
-	return Client(send).Add(k)
+	msg, err := encodeAdd(a)
+	if err != nil {
+		return err
+	}
+	return expectSuccess(call(send, msg))
+}
+
+// List is what the service lists (REQUEST_IDENTITIES).
+func List(send Send) ([]Identity, error) {
+	out, err := call(send, []byte{msgRequestIdentities})
+	if err != nil {
+		return nil, err
+	}
+	return parseIdentities(out)
+}
+
+// Remove removes the key whose public key blob is blob.
+func Remove(send Send, blob []byte) error {
+	return expectSuccess(call(send, encodeString(msgRemoveIdentity, blob)))
 }
 
 // Address asks the service where OpenSSH's clients reach it.
 func Address(send Send) (string, error) {
-	out, err := Client(send).Extension(socketExtension, nil)
+	out, err := call(send, encodeExtension(socketExtension, nil))
 	if err != nil {
 		return "", err
 	}
-	var m struct {
-		Type byte
-		Addr string
-	}
-	if err := ssh.Unmarshal(out, &m); err != nil || m.Addr == "" {
+	r := sshwire.NewReader(out)
+	ok := r.Byte() == msgSuccess
+	addr := r.Text()
+	if !ok || r.Done() != nil || addr == "" {
 		return "", errors.New("the agent serves no SSH socket")
 	}
-	return m.Addr, nil
+	return addr, nil
 }

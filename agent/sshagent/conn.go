@@ -3,6 +3,7 @@ package sshagent
 import (
 	"bytes"
 	"context"
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/rand"
@@ -15,10 +16,8 @@ import (
 	"math/big"
 	"time"
 
-	"golang.org/x/crypto/ssh"
-	sshagent "golang.org/x/crypto/ssh/agent"
-
 	"github.com/kr-keyring/kr/agent"
+	"github.com/kr-keyring/kr/internal/sshwire"
 )
 
 // conn is the agent one connection talks to: the service's keys, and the
@@ -29,8 +28,6 @@ type conn struct {
 	kr    bool
 	binds []binding
 }
-
-var _ sshagent.ExtendedAgent = (*conn)(nil)
 
 // binding is one session-bind@openssh.com: ssh tells the agent which
 // session (and host key) it is about to authenticate in.
@@ -45,76 +42,141 @@ const maxBinds = 16
 // confirmWait bounds one confirmation: a dialog nobody answers denies.
 const confirmWait = 2 * time.Minute
 
-func (c *conn) List() ([]*sshagent.Key, error) {
+// handle answers one message (its type byte first, no length). Every
+// refusal and every malformed message is SSH_AGENT_FAILURE, as ssh-agent
+// answers; the connection goes on.
+func (c *conn) handle(msg []byte) []byte {
+	out, err := c.dispatch(msg)
+	if err != nil {
+		return []byte{msgFailure}
+	}
+	if out == nil {
+		return []byte{msgSuccess}
+	}
+	return out
+}
+
+func (c *conn) dispatch(msg []byte) ([]byte, error) {
+	switch msg[0] {
+	case msgRequestV1Identities:
+		return []byte{msgV1IdentitiesAnswer, 0, 0, 0, 0}, nil
+	case msgRemoveAllV1:
+		return nil, nil
+	case msgRequestIdentities:
+		return encodeIdentities(c.list()), nil
+	case msgSignRequest:
+		req, err := parseSign(msg)
+		if err != nil {
+			return nil, err
+		}
+		sig, err := c.sign(req)
+		if err != nil {
+			return nil, err
+		}
+		return encodeString(msgSignResponse, sig), nil
+	case msgAddIdentity, msgAddIDConstrained:
+		req, err := parseAdd(msg)
+		if err != nil {
+			return nil, err
+		}
+		return nil, c.add(req)
+	case msgRemoveIdentity:
+		blob, err := parseString(msg)
+		if err != nil {
+			return nil, err
+		}
+		return nil, c.remove(blob)
+	case msgRemoveAll:
+		return nil, c.removeAll()
+	case msgLock, msgUnlock:
+		pass, err := parseString(msg)
+		if err != nil {
+			return nil, err
+		}
+		if msg[0] == msgLock {
+			return nil, c.lock(pass)
+		}
+		return nil, c.unlock(pass)
+	case msgExtension:
+		name, contents, err := parseExtension(msg)
+		if err != nil {
+			return nil, err
+		}
+		out, err := c.extension(name, contents)
+		switch {
+		case errors.Is(err, errUnsupportedExtension):
+			return nil, err
+		case err != nil:
+			return []byte{msgExtensionFailure}, nil
+		}
+		return out, nil
+	}
+	// Smartcard adds (20, 26) would have the agent load a PKCS#11 library
+	// a client names; they, their removal and unknown messages fail.
+	return nil, fmt.Errorf("message %d is not served", msg[0])
+}
+
+func (c *conn) list() []Identity {
 	s := c.s
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.passLocked() {
-		return nil, nil // as ssh-agent: a locked agent lists nothing
+		return nil // as ssh-agent: a locked agent lists nothing
 	}
 	s.expireLocked()
-	out := make([]*sshagent.Key, 0, len(s.keys))
+	out := make([]Identity, 0, len(s.keys))
 	for _, k := range s.keys {
-		out = append(out, &sshagent.Key{Format: k.pub.Type(), Blob: k.blob, Comment: k.comment})
+		out = append(out, Identity{Blob: k.blob, Comment: k.comment})
 	}
-	return out, nil
+	return out
 }
 
-func (c *conn) Sign(pub ssh.PublicKey, data []byte) (*ssh.Signature, error) {
-	return c.SignWithFlags(pub, data, 0)
-}
-
-func (c *conn) SignWithFlags(pub ssh.PublicKey, data []byte, flags sshagent.SignatureFlags) (*ssh.Signature, error) {
+func (c *conn) sign(req signRequest) ([]byte, error) {
 	s := c.s
-	blob := pub.Marshal()
 	s.mu.Lock()
 	if s.passLocked() {
 		s.mu.Unlock()
 		return nil, errPassLock
 	}
-	k := s.findLocked(blob)
+	k := s.findLocked(req.blob)
 	if k == nil {
 		s.mu.Unlock()
 		return nil, errNoKey
 	}
-	sealed, confirm, comment, keyPub := k.sealed, k.confirm, k.comment, k.pub
+	sealed, confirm, comment, blob := k.sealed, k.confirm, k.comment, k.blob
 	s.mu.Unlock()
 	if sealed == nil {
 		return nil, errLocked
 	}
-	if err := c.checkSession(data); err != nil {
+	if err := c.checkSession(req.data); err != nil {
 		return nil, err
 	}
 	if confirm {
-		if err := s.confirm(comment, keyPub); err != nil {
+		if err := s.confirm(comment, blob); err != nil {
 			return nil, err
 		}
 	}
-	alg := keyPub.Type()
-	if alg == ssh.KeyAlgoRSA {
+	alg := sshwire.BlobType(blob)
+	if alg == sshwire.TypeRSA {
 		switch {
-		case flags&sshagent.SignatureFlagRsaSha512 != 0:
-			alg = ssh.KeyAlgoRSASHA512
-		case flags&sshagent.SignatureFlagRsaSha256 != 0:
-			alg = ssh.KeyAlgoRSASHA256
+		case req.flags&flagRSASHA512 != 0:
+			alg = sshwire.SigRSASHA512
+		case req.flags&flagRSASHA256 != 0:
+			alg = sshwire.SigRSASHA256
 		}
 	}
-	var sig *ssh.Signature
+	var sig []byte
 	err := sealed.Open(func(der []byte) error {
 		priv, err := x509.ParsePKCS8PrivateKey(der)
 		if err != nil {
 			return err
 		}
 		defer wipePrivate(priv)
-		signer, err := ssh.NewSignerFromKey(priv)
-		if err != nil {
-			return err
-		}
-		as, ok := signer.(ssh.AlgorithmSigner)
+		signer, ok := priv.(crypto.Signer)
 		if !ok {
-			return errors.New("key cannot choose its algorithm")
+			return errors.New("not a signing key")
 		}
-		sig, err = as.SignWithAlgorithm(rand.Reader, data, alg)
+		sig, err = sshwire.Sign(rand.Reader, signer, alg, req.data)
 		return err
 	})
 	if err != nil {
@@ -123,13 +185,13 @@ func (c *conn) SignWithFlags(pub ssh.PublicKey, data []byte, flags sshagent.Sign
 	return sig, nil
 }
 
-func (s *Service) confirm(comment string, pub ssh.PublicKey) error {
+func (s *Service) confirm(comment string, blob []byte) error {
 	if s.opts.Confirm == nil {
 		return errDenied
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), confirmWait)
 	defer cancel()
-	ok, err := s.opts.Confirm.Confirm(ctx, fmt.Sprintf("Allow use of the SSH key %q (%s)?", comment, ssh.FingerprintSHA256(pub)))
+	ok, err := s.opts.Confirm.Confirm(ctx, fmt.Sprintf("Allow use of the SSH key %q (%s)?", comment, sshwire.Fingerprint(blob)))
 	if err != nil || !ok {
 		return errDenied
 	}
@@ -144,58 +206,38 @@ func (c *conn) checkSession(data []byte) error {
 	if len(c.binds) == 0 {
 		return nil
 	}
-	var req struct {
-		Session []byte
-		Type    byte
-		Rest    []byte `ssh:"rest"`
-	}
-	if err := ssh.Unmarshal(data, &req); err != nil || req.Type != 50 { // SSH_MSG_USERAUTH_REQUEST
+	r := sshwire.NewReader(data)
+	session := r.Bytes()
+	if typ := r.Byte(); r.Err() != nil || typ != userAuthRequest {
 		return nil // not a login: signatures of other data are not bound
 	}
-	if !bytes.Equal(req.Session, c.binds[len(c.binds)-1].sessionID) {
+	if !bytes.Equal(session, c.binds[len(c.binds)-1].sessionID) {
 		return errors.New("the request is for another session than the bound one")
 	}
 	return nil
 }
 
-func (c *conn) Add(k sshagent.AddedKey) error {
+func (c *conn) add(req addRequest) error {
 	s := c.s
-	if k.Certificate != nil {
-		return errors.New("certificates are not supported")
-	}
-	var pubKey any
-	switch p := k.PrivateKey.(type) {
-	case *rsa.PrivateKey:
-		pubKey = &p.PublicKey
-	case *ecdsa.PrivateKey:
-		pubKey = &p.PublicKey
-	case ed25519.PrivateKey:
-		pubKey = p.Public()
-	case *ed25519.PrivateKey:
-		k.PrivateKey = *p
-		pubKey = p.Public()
-	default:
-		return fmt.Errorf("unsupported key type %T", k.PrivateKey)
-	}
-	defer wipePrivate(k.PrivateKey)
-	pub, err := ssh.NewPublicKey(pubKey)
+	defer wipeSigner(req.priv)
+	blob, err := sshwire.MarshalPublicKey(req.priv.Public())
 	if err != nil {
 		return err
 	}
 	now := s.opts.Now().Round(0)
-	e := &key{pub: pub, blob: pub.Marshal(), comment: k.Comment, confirm: k.ConfirmBeforeUse, fromKr: c.kr}
-	if k.LifetimeSecs > 0 {
-		e.removeAt = now.Add(time.Duration(k.LifetimeSecs) * time.Second)
+	e := &key{blob: blob, comment: req.comment, confirm: req.confirm, fromKr: c.kr}
+	if req.lifetime > 0 {
+		e.removeAt = now.Add(time.Duration(req.lifetime) * time.Second)
 	}
-	for _, x := range k.ConstraintExtensions {
-		if !c.kr || x.ExtensionName != ttlConstraint || len(x.ExtensionDetails) != 4 {
+	for _, x := range req.extensions {
+		if !c.kr || x.name != ttlConstraint || len(x.details) != 4 {
 			// Destination restrictions among them: a constraint the agent
 			// would not enforce must not be accepted.
-			return fmt.Errorf("unsupported constraint %q", x.ExtensionName)
+			return fmt.Errorf("unsupported constraint %q", x.name)
 		}
-		e.wipeAt = now.Add(time.Duration(binary.BigEndian.Uint32(x.ExtensionDetails)) * time.Second)
+		e.wipeAt = now.Add(time.Duration(binary.BigEndian.Uint32(x.details)) * time.Second)
 	}
-	der, err := x509.MarshalPKCS8PrivateKey(k.PrivateKey)
+	der, err := x509.MarshalPKCS8PrivateKey(req.priv)
 	if err != nil {
 		return err
 	}
@@ -217,9 +259,8 @@ func (c *conn) Add(k sshagent.AddedKey) error {
 	return nil
 }
 
-func (c *conn) Remove(pub ssh.PublicKey) error {
+func (c *conn) remove(blob []byte) error {
 	s := c.s
-	blob := pub.Marshal()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.passLocked() {
@@ -235,7 +276,7 @@ func (c *conn) Remove(pub ssh.PublicKey) error {
 	return errNoKey
 }
 
-func (c *conn) RemoveAll() error {
+func (c *conn) removeAll() error {
 	s := c.s
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -249,7 +290,7 @@ func (c *conn) RemoveAll() error {
 	return nil
 }
 
-func (c *conn) Lock(pass []byte) error {
+func (c *conn) lock(pass []byte) error {
 	s := c.s
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -262,7 +303,7 @@ func (c *conn) Lock(pass []byte) error {
 	return nil
 }
 
-func (c *conn) Unlock(pass []byte) error {
+func (c *conn) unlock(pass []byte) error {
 	s := c.s
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -276,55 +317,46 @@ func (c *conn) Unlock(pass []byte) error {
 	return errors.New("wrong passphrase")
 }
 
-func (c *conn) Signers() ([]ssh.Signer, error) {
-	return nil, errors.New("private keys never leave the agent")
-}
-
-func (c *conn) Extension(typ string, contents []byte) ([]byte, error) {
+func (c *conn) extension(name string, contents []byte) ([]byte, error) {
 	switch {
-	case typ == "session-bind@openssh.com":
+	case name == "session-bind@openssh.com":
 		return nil, c.bind(contents)
-	case typ == socketExtension && c.kr:
+	case name == socketExtension && c.kr:
 		c.s.mu.Lock()
 		addr := c.s.addr
 		c.s.mu.Unlock()
-		return ssh.Marshal(struct {
-			Type byte
-			Addr string
-		}{6, addr}), nil // SSH_AGENT_SUCCESS and the address
+		return sshwire.AppendText([]byte{msgSuccess}, addr), nil
 	}
-	return nil, sshagent.ErrExtensionUnsupported
+	return nil, errUnsupportedExtension
 }
 
 // bind checks a session binding as ssh-agent does: the host key's
 // signature of the session id must verify, at most maxBinds, and none
 // after one made for authentication rather than forwarding.
 func (c *conn) bind(contents []byte) error {
-	var m struct {
-		HostKey    []byte
-		SessionID  []byte
-		Signature  []byte
-		Forwarding bool
-	}
-	if err := ssh.Unmarshal(contents, &m); err != nil {
-		return err
-	}
-	hk, err := ssh.ParsePublicKey(m.HostKey)
+	m, err := parseSessionBind(contents)
 	if err != nil {
 		return err
 	}
-	var sig ssh.Signature
-	if err := ssh.Unmarshal(m.Signature, &sig); err != nil {
+	hk, err := sshwire.ParseHostKey(m.hostKey)
+	if err != nil {
 		return err
 	}
-	if err := hk.Verify(m.SessionID, &sig); err != nil {
+	if err := sshwire.Verify(hk, m.sessionID, m.signature); err != nil {
 		return errors.New("session-bind: bad signature")
 	}
 	if n := len(c.binds); n >= maxBinds || (n > 0 && !c.binds[n-1].forwarding) {
 		return errors.New("session-bind: connection already bound")
 	}
-	c.binds = append(c.binds, binding{sessionID: m.SessionID, forwarding: m.Forwarding})
+	c.binds = append(c.binds, binding{sessionID: bytes.Clone(m.sessionID), forwarding: m.forwarding})
 	return nil
+}
+
+// wipeSigner clears a key parsed from a message once it is sealed.
+func wipeSigner(k crypto.Signer) {
+	if k != nil {
+		wipePrivate(k)
+	}
 }
 
 // wipePrivate clears what it can of a parsed private key. Best effort:

@@ -1,12 +1,14 @@
 // Package sshagent is the SSH key service of kr's agent: it holds SSH
 // private keys sealed as the agent holds vault keys, and serves OpenSSH's
-// agent protocol (golang.org/x/crypto/ssh/agent) on a socket of its own
+// agent protocol (proto.go) on a socket of its own
 // beside the agent's, and over the agent's own connection (agent.OpSSH) for
 // the CLI, which is how keys kept in kr's stores arrive: the service never
 // opens a path or loads code because a client asked.
 //
-// It is a package of its own so that only `kr ssh` and `kr agent serve`
-// reach golang.org/x/crypto/ssh.
+// It is a package of its own so that the agent's protocol and the
+// commands that never touch SSH keys do not depend on it. It speaks SSH's
+// formats through internal/sshwire, not golang.org/x/crypto/ssh, whose
+// package init would run at every start of the kr binary.
 package sshagent
 
 import (
@@ -20,9 +22,6 @@ import (
 	"net"
 	"sync"
 	"time"
-
-	"golang.org/x/crypto/ssh"
-	sshagent "golang.org/x/crypto/ssh/agent"
 
 	"github.com/kr-keyring/kr/agent"
 )
@@ -74,8 +73,7 @@ var _ agent.SSHService = (*Service)(nil)
 // key is one identity. sealed is nil while kr is locked (or its ttl ran
 // out): the key is listed and cannot sign.
 type key struct {
-	pub      ssh.PublicKey
-	blob     []byte
+	blob     []byte // the public key
 	comment  string
 	sealed   *agent.Sealed
 	confirm  bool
@@ -94,37 +92,38 @@ func New(opts Options) *Service {
 
 // Handle answers one SSH agent message that came over kr's connection.
 func (s *Service) Handle(msg []byte) ([]byte, error) {
-	if len(msg) == 0 || len(msg) > agent.MaxMessage {
+	if len(msg) == 0 || len(msg) > min(agent.MaxMessage, maxMessage) {
 		return nil, errors.New("ssh: empty or oversized message")
 	}
-	rw := &oneShot{in: make([]byte, 4+len(msg))}
-	binary.BigEndian.PutUint32(rw.in, uint32(len(msg)))
-	copy(rw.in[4:], msg)
-	defer clear(rw.in)
-	sshagent.ServeAgent(&conn{s: s, kr: true}, rw)
-	if len(rw.out) < 4 {
-		return nil, errors.New("ssh: no answer")
+	return (&conn{s: s, kr: true}).handle(msg), nil
+}
+
+// serveConn answers one connection's messages until it ends or sends one
+// that is empty or over maxMessage (which ends it, as with ssh-agent).
+func (s *Service) serveConn(rw io.ReadWriter) {
+	c := &conn{s: s}
+	var hdr [4]byte
+	for {
+		if _, err := io.ReadFull(rw, hdr[:]); err != nil {
+			return
+		}
+		n := binary.BigEndian.Uint32(hdr[:])
+		if n == 0 || n > maxMessage {
+			return
+		}
+		msg := make([]byte, n)
+		_, err := io.ReadFull(rw, msg)
+		if err != nil {
+			return
+		}
+		out := c.handle(msg)
+		clear(msg) // may have held a private key or a passphrase
+		frame := binary.BigEndian.AppendUint32(make([]byte, 0, 4+len(out)), uint32(len(out)))
+		if _, err := rw.Write(append(frame, out...)); err != nil {
+			return
+		}
 	}
-	return rw.out[4:], nil
 }
-
-// oneShot is one request in, its answer out.
-type oneShot struct {
-	in  []byte
-	off int
-	out []byte
-}
-
-func (o *oneShot) Read(p []byte) (int, error) {
-	if o.off >= len(o.in) {
-		return 0, io.EOF
-	}
-	n := copy(p, o.in[o.off:])
-	o.off += n
-	return n, nil
-}
-
-func (o *oneShot) Write(p []byte) (int, error) { o.out = append(o.out, p...); return len(p), nil }
 
 // Lock wipes every private key: kr's stay listed (kr unlock loads them
 // again), keys ssh-add gave go altogether, for nothing could bring their
@@ -246,7 +245,7 @@ func (s *Service) Serve(ctx context.Context, l net.Listener, addr string) error 
 			defer func() { <-slots }()
 			stop := context.AfterFunc(ctx, func() { c.Close() })
 			defer stop()
-			sshagent.ServeAgent(&conn{s: s}, c)
+			s.serveConn(c)
 			c.Close()
 		}()
 	}

@@ -43,7 +43,7 @@ func (c *clock) add(d time.Duration) {
 // socketClient is a client on the SSH socket side (not kr's connection).
 func socketClient(t *testing.T, s *Service) sshagent.ExtendedAgent {
 	a, b := net.Pipe()
-	go sshagent.ServeAgent(&conn{s: s}, b)
+	go s.serveConn(b)
 	t.Cleanup(func() { a.Close(); b.Close() })
 	return sshagent.NewClient(a)
 }

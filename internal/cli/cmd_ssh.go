@@ -5,14 +5,13 @@ package cli
 
 import (
 	"context"
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
-	"crypto/x509"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -21,13 +20,13 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/crypto/ssh"
 
 	"github.com/kr-keyring/kr/agent"
 	"github.com/kr-keyring/kr/agent/sshagent"
 	"github.com/kr-keyring/kr/backends"
 	"github.com/kr-keyring/kr/internal/config"
 	"github.com/kr-keyring/kr/internal/limitio"
+	"github.com/kr-keyring/kr/internal/sshwire"
 )
 
 // sshPrefix is where SSH keys live among secrets. One prefix makes them
@@ -82,7 +81,7 @@ func newSSHKeygenCmd(app *App) *cobra.Command {
 				return err
 			}
 			o.Lifetime = int64(lifetime / time.Second)
-			var priv any
+			var priv crypto.Signer
 			var err error
 			switch typ {
 			case "ed25519":
@@ -151,16 +150,15 @@ The file itself is left as it is.`,
 				return err
 			}
 			defer clear(b)
-			priv, err := ssh.ParseRawPrivateKey(b)
-			var missing *ssh.PassphraseMissingError
-			if errors.As(err, &missing) {
+			priv, err := sshwire.ParsePrivateKey(b)
+			if errors.Is(err, sshwire.ErrPassphraseNeeded) {
 				pass, perr := app.sshKeyPassphrase(cmd.Context(), args[0])
 				if perr != nil {
 					return perr
 				}
-				priv, err = ssh.ParseRawPrivateKeyWithPassphrase(b, pass)
+				priv, err = sshwire.ParsePrivateKeyWithPassphrase(b, pass)
 				clear(pass)
-				if errors.Is(err, x509.IncorrectPasswordError) {
+				if errors.Is(err, sshwire.ErrWrongPassphrase) {
 					return withHint(fmt.Errorf("%s: wrong passphrase", args[0]), "nothing was stored; try again")
 				}
 			}
@@ -194,16 +192,14 @@ func (a *App) sshKeyPassphrase(ctx context.Context, file string) ([]byte, error)
 
 // storeSSHKey keeps priv as ssh/NAME, records its constraints and loads it
 // into the agent; printPub prints its public key on stdout.
-func (a *App) storeSSHKey(parent context.Context, keyName string, priv any, o sshKeyOpts, printPub bool) error {
+func (a *App) storeSSHKey(parent context.Context, keyName string, priv crypto.Signer, o sshKeyOpts, printPub bool) error {
 	ctx, cancel := a.context(parent)
 	defer cancel()
 	name := sshPrefix + keyName
-	blk, err := ssh.MarshalPrivateKey(priv, keyName)
+	pemBytes, err := sshwire.MarshalPrivateKey(priv, keyName)
 	if err != nil {
 		return err
 	}
-	pemBytes := pem.EncodeToMemory(blk)
-	clear(blk.Bytes)
 	defer clear(pemBytes)
 	b, err := a.secrets()
 	if err != nil {
@@ -221,17 +217,16 @@ func (a *App) storeSSHKey(parent context.Context, keyName string, priv any, o ss
 		a.recordSSHKey(name, nil)
 		return err
 	}
-	signer, err := ssh.NewSignerFromKey(priv)
+	blob, err := sshwire.MarshalPublicKey(priv.Public())
 	if err != nil {
 		return err
 	}
 	if printPub {
-		line := strings.TrimSuffix(string(ssh.MarshalAuthorizedKey(signer.PublicKey())), "\n") + " " + keyName + "\n"
-		if _, err := a.stdout().Write([]byte(line)); err != nil {
+		if _, err := fmt.Fprintf(a.stdout(), "%s %s\n", sshwire.AuthorizedKey(blob), keyName); err != nil {
 			return err
 		}
 	}
-	fmt.Fprintf(a.IO.ErrOut, "kr: stored %s (%s)\n", name, ssh.FingerprintSHA256(signer.PublicKey()))
+	fmt.Fprintf(a.IO.ErrOut, "kr: stored %s (%s)\n", name, sshwire.Fingerprint(blob))
 	if a.agentDisabled() {
 		return nil
 	}
@@ -313,7 +308,7 @@ func (a *App) loadSSHKeys(ctx context.Context, c *agent.Client, ttl time.Duratio
 			errs = append(errs, err)
 			continue
 		}
-		priv, err := ssh.ParseRawPrivateKey(v)
+		priv, err := sshwire.ParsePrivateKey(v)
 		clear(v)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: not a private key: %v", name, err))
@@ -348,9 +343,9 @@ func newSSHLsCmd(app *App) *cobra.Command {
 			held := map[string]string{}
 			if c, err := app.dialAgent(ctx); err == nil {
 				defer c.Close()
-				if keys, err := sshagent.Client(c.SSH).List(); err == nil {
+				if keys, err := sshagent.List(c.SSH); err == nil {
 					for _, k := range keys {
-						held[k.Comment] = ssh.FingerprintSHA256(k)
+						held[k.Comment] = sshwire.Fingerprint(k.Blob)
 					}
 				}
 			}
@@ -385,11 +380,10 @@ func newSSHRmCmd(app *App) *cobra.Command {
 			defer cancel()
 			if c, err := app.dialAgent(ctx); err == nil {
 				defer c.Close()
-				cl := sshagent.Client(c.SSH)
-				if keys, err := cl.List(); err == nil {
+				if keys, err := sshagent.List(c.SSH); err == nil {
 					for _, k := range keys {
 						if k.Comment == args[0] {
-							cl.Remove(k)
+							sshagent.Remove(c.SSH, k.Blob)
 						}
 					}
 				}

@@ -154,8 +154,15 @@ func TestSSHAgentWithOpenSSH(t *testing.T) {
 	t.Run("login", func(t *testing.T) {
 		careful := strings.TrimSpace(e.must("ssh", "keygen", "--confirm", "careful"))
 		port := e.sshd(t, pub+"\n")
-		if out, stderr, code := e.login(port); code != 0 || strings.TrimSpace(out) != "logged in" {
+		out, stderr, code := e.login(port)
+		if code != 0 || strings.TrimSpace(out) != "logged in" {
 			t.Fatalf("ssh login with kr's key: exit %d: %s%s", code, out, stderr)
+		}
+		// ssh bound the connection to the host key before asking for a
+		// signature: the agent verified the host's session-bind signature
+		// (ssh -v says so; a refusal reads "agent_bind_hostkey").
+		if !strings.Contains(stderr, "bound agent to hostkey") {
+			t.Fatalf("the agent refused ssh's session-bind:\n%s", stderr)
 		}
 		// Now only the confirm key is authorized: a denied confirmation
 		// fails the login, an allowed one lets it through.
@@ -292,7 +299,7 @@ func (e *sshEnv) login(port int) (string, string, int) {
 	return e.tool("", "ssh", "-F", "/dev/null", "-p", fmt.Sprint(port),
 		"-o", "UserKnownHostsFile="+filepath.Join(e.dir, "known_hosts"), "-o", "StrictHostKeyChecking=yes",
 		"-o", "BatchMode=yes", "-o", "PasswordAuthentication=no", "-o", "IdentityFile=none",
-		"-o", "IdentityAgent="+e.sock, "-l", currentUser(), "127.0.0.1", "echo logged in")
+		"-o", "IdentityAgent="+e.sock, "-v", "-l", currentUser(), "127.0.0.1", "echo logged in")
 }
 
 func currentUser() string {
