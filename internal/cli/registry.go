@@ -3,7 +3,7 @@ package cli
 // This file is the registry of the stores kr can use: each store is one
 // storeEntry, defined in a file of its own (stores_secretservice.go,
 // stores_keychain.go, stores_dpapi.go, stores_file.go), and listed for
-// each operating system it exists on in storeTables. Every part of kr that
+// each operating system it exists on in storeTable. Every part of kr that
 // differs by store (selection, completion, kr doctor, the agent's cache,
 // the credential helpers' layouts, mounts, help text) reads the entry;
 // TestStoreRegistry fails when an entry lacks a part.
@@ -67,27 +67,26 @@ type mountOpeners struct {
 	OpenForNames func(a *App, t config.MountTarget) (backends.Backend, error)
 }
 
-// storeTables lists each operating system's stores, the OS store before
-// the file vault: auto opens the OS stores in this order and the vault
-// only when every one is absent. A system not listed has linux's (the
-// BSDs have the Secret Service too). Adding a store is its entry's file
-// and a line here.
-var storeTables = map[string][]storeEntry{
-	"linux":   {secretServiceStore, fileStore},
-	"darwin":  {keychainStore, fileStore},
-	"windows": {dpapiStore, fileStore},
+// storeTable lists goos's stores, the OS store before the file vault: auto
+// opens the OS stores in this order and the vault only when every one is
+// absent. A system not listed has linux's (the BSDs have the Secret
+// Service too). Adding a store is its entry's file and a line here. It is
+// a function, not a map, so that no kr start pays for building it.
+func storeTable(goos string) []storeEntry {
+	switch goos {
+	case "darwin":
+		return []storeEntry{keychainStore, fileStore}
+	case "windows":
+		return []storeEntry{dpapiStore, fileStore}
+	}
+	return []storeEntry{secretServiceStore, fileStore}
 }
 
 // tableOrder is the order in which the tables are read for help text.
-var tableOrder = []string{"linux", "darwin", "windows"}
+var tableOrder = [...]string{"linux", "darwin", "windows"}
 
 // registry returns the stores of goos.
-func registry(goos string) []storeEntry {
-	if t, ok := storeTables[goos]; ok {
-		return t
-	}
-	return storeTables["linux"]
-}
+func registry(goos string) []storeEntry { return storeTable(goos) }
 
 // thisOS returns the stores of the system kr runs on.
 func thisOS() []storeEntry { return registry(runtime.GOOS) }
@@ -108,7 +107,7 @@ func knownStores() []string {
 	out := []string{backends.Auto}
 	for _, role := range []storeRole{osStore, vaultStore} {
 		for _, goos := range tableOrder {
-			for _, e := range storeTables[goos] {
+			for _, e := range storeTable(goos) {
 				if e.Role == role && !slices.Contains(out, e.Name) {
 					out = append(out, e.Name)
 				}

@@ -27,7 +27,7 @@ var storeTypes = map[string]backends.Backend{
 // an entry lacking a part, or a table kr cannot choose from, fails here.
 func TestStoreRegistry(t *testing.T) {
 	for _, goos := range tableOrder {
-		table := storeTables[goos]
+		table := storeTable(goos)
 		var names []string
 		vaults := 0
 		for i, e := range table {
