@@ -11,6 +11,7 @@ import (
 	"os"
 	"runtime"
 	"strings"
+	"syscall"
 )
 
 // Open opens the TPM dev names: "" for the system's (/dev/tpmrm0, the
@@ -30,11 +31,14 @@ func Open(dev string) (Device, error) {
 	if dev == "" {
 		dev = "/dev/tpmrm0"
 	}
-	f, err := os.OpenFile(dev, os.O_RDWR, 0)
+	// Opened blocking, as the kernel's TPM device is meant to be used:
+	// the write runs the command and returns when the TPM is done, and
+	// the read after it returns the whole response.
+	fd, err := syscall.Open(dev, syscall.O_RDWR|syscall.O_CLOEXEC, 0)
 	if err != nil {
-		return nil, err
+		return nil, &os.PathError{Op: "open", Path: dev, Err: err}
 	}
-	return &deviceTPM{f}, nil
+	return &deviceTPM{os.NewFile(uintptr(fd), dev)}, nil
 }
 
 // deviceTPM is the kernel's TPM character device: a command goes in one

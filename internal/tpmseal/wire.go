@@ -12,6 +12,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"time"
 )
 
 const (
@@ -136,6 +137,7 @@ const (
 	rcIntegrity = rcFmt1 + 0x01F
 	rcBadAuth   = rcFmt1 + 0x022
 	rcLockout   = 0x900 + 0x021
+	rcRetry     = 0x900 + 0x022
 )
 
 // TPMError is a response code other than success.
@@ -161,6 +163,8 @@ func (e TPMError) Error() string {
 		what = "integrity check failed (TPM_RC_INTEGRITY)"
 	case rcLockout:
 		what = "the TPM is in dictionary-attack lockout (TPM_RC_LOCKOUT)"
+	case rcRetry:
+		what = "the TPM stayed busy (TPM_RC_RETRY)"
 	default:
 		what = "error"
 	}
@@ -232,9 +236,25 @@ func take2B(b []byte) (tpm2b, rest []byte, err error) {
 	return b[:n], b[n:], nil
 }
 
-// exec sends cmd and parses the response.
-func exec(tpm TPM, cmd []byte, nHandles int) (*response, error) {
-	r, err := tpm.Send(cmd)
+// send sends cmd, again while the TPM answers TPM_RC_RETRY: a TPM says so
+// when busy (for one, writing its dictionary-attack state to NV before it
+// checks an auth value), and the caller is to wait and send the command
+// again. The waits double from 1 ms, about 2 s in all.
+func send(tpm TPM, cmd []byte) ([]byte, error) {
+	for wait := time.Millisecond; ; wait *= 2 {
+		r, err := tpm.Send(cmd)
+		if err != nil || len(r) < headerSize || binary.BigEndian.Uint32(r[6:]) != rcRetry || wait > time.Second {
+			return r, err
+		}
+		sleep(wait)
+	}
+}
+
+var sleep = time.Sleep
+
+// execute sends cmd and parses the response.
+func execute(tpm TPM, cmd []byte, nHandles int) (*response, error) {
+	r, err := send(tpm, cmd)
 	if err != nil {
 		return nil, err
 	}
@@ -242,7 +262,7 @@ func exec(tpm TPM, cmd []byte, nHandles int) (*response, error) {
 }
 
 func createPrimary(tpm TPM) (uint32, error) {
-	r, err := exec(tpm, command(ccCreatePrimary, []uint32{rhOwner}, []byte{},
+	r, err := execute(tpm, command(ccCreatePrimary, []uint32{rhOwner}, []byte{},
 		sensitiveCreate(nil, nil), srkTemplate(), put2B(nil, nil), put32(nil, 0)), 1)
 	if err != nil {
 		return 0, err
@@ -252,7 +272,7 @@ func createPrimary(tpm TPM) (uint32, error) {
 
 // create returns the new object's TPM2B_PRIVATE and TPM2B_PUBLIC.
 func create(tpm TPM, parent uint32, sensitive, public []byte) (priv, pub []byte, err error) {
-	r, err := exec(tpm, command(ccCreate, []uint32{parent}, []byte{},
+	r, err := execute(tpm, command(ccCreate, []uint32{parent}, []byte{},
 		sensitive, public, put2B(nil, nil), put32(nil, 0)), 0)
 	if err != nil {
 		return nil, nil, err
@@ -269,7 +289,7 @@ func create(tpm TPM, parent uint32, sensitive, public []byte) (priv, pub []byte,
 }
 
 func load(tpm TPM, parent uint32, priv, pub []byte) (uint32, error) {
-	r, err := exec(tpm, command(ccLoad, []uint32{parent}, []byte{}, priv, pub), 1)
+	r, err := execute(tpm, command(ccLoad, []uint32{parent}, []byte{}, priv, pub), 1)
 	if err != nil {
 		return 0, err
 	}
@@ -280,7 +300,7 @@ func unseal(tpm TPM, item uint32, auth []byte) ([]byte, error) {
 	if auth == nil {
 		auth = []byte{}
 	}
-	raw, err := tpm.Send(command(ccUnseal, []uint32{item}, auth))
+	raw, err := send(tpm, command(ccUnseal, []uint32{item}, auth))
 	if err != nil {
 		return nil, err
 	}
@@ -297,5 +317,5 @@ func unseal(tpm TPM, item uint32, auth []byte) ([]byte, error) {
 }
 
 func flush(tpm TPM, h uint32) {
-	exec(tpm, command(ccFlushContext, nil, nil, put32(nil, h)), 0)
+	execute(tpm, command(ccFlushContext, nil, nil, put32(nil, h)), 0)
 }
