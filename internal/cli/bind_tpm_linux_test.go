@@ -93,3 +93,71 @@ func TestBindTPMSWTPM(t *testing.T) {
 		t.Errorf("fresh TPM, passphrase: exit %d, %q, %s", code, out, e)
 	}
 }
+
+// TestBindTPMPINSWTPM: a TPM binding with a PIN opens with the PIN a
+// pinentry gives; a wrong PIN is refused by the TPM with a clear error, and
+// the passphrase still opens the identity.
+func TestBindTPMPINSWTPM(t *testing.T) {
+	bin := helperBin(t, "kr")
+	env := fileVaultEnv(t)
+	env["KR_TPM"] = "unix:" + startSWTPM(t, t.TempDir())
+	dir := t.TempDir()
+	pinFile := filepath.Join(dir, "pin")
+	pinentry := filepath.Join(dir, "pinentry")
+	if err := os.WriteFile(pinentry, []byte(`#!/bin/sh
+echo OK
+while read -r cmd rest; do
+	case "$cmd" in
+	GETPIN) echo "D $(cat "`+pinFile+`")"; echo OK ;;
+	BYE) echo OK; exit 0 ;;
+	*) echo OK ;;
+	esac
+done
+`), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	env["KR_PINENTRY"] = pinentry
+	env["DISPLAY"], env["WAYLAND_DISPLAY"] = "", ""
+	delete(env, "KR_PASSPHRASE")
+	run := func(pass, pin string, args ...string) (string, string, int) {
+		t.Helper()
+		if err := os.WriteFile(pinFile, []byte(pin), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command(filepath.Join(bin, "kr"), args...)
+		for k, v := range env {
+			cmd.Env = append(cmd.Env, k+"="+v)
+		}
+		if pass != "" {
+			cmd.Env = append(cmd.Env, "KR_PASSPHRASE="+pass)
+		}
+		cmd.Stdin = strings.NewReader("v1")
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+		var o, e bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &o, &e
+		err := cmd.Run()
+		var ee *exec.ExitError
+		code := 0
+		if errors.As(err, &ee) {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		return o.String(), e.String(), code
+	}
+	if _, e, code := run("pw", "", "set", "db/pw"); code != 0 {
+		t.Fatalf("set: %s", e)
+	}
+	if _, e, code := run("pw", "4711", "identity", "bind", "tpm", "--pin"); code != 0 {
+		t.Fatalf("bind tpm --pin: %s", e)
+	}
+	if out, e, code := run("", "4711", "get", "db/pw"); code != 0 || out != "v1" {
+		t.Fatalf("right PIN: exit %d, %q, %s", code, out, e)
+	}
+	if out, e, code := run("", "4712", "get", "db/pw"); code == 0 || out != "" || !strings.Contains(e, "the TPM refused the PIN") {
+		t.Errorf("wrong PIN: exit %d, %q, %s", code, out, e)
+	}
+	if out, e, code := run("pw", "4712", "get", "db/pw"); code != 0 || out != "v1" {
+		t.Errorf("wrong PIN, passphrase: exit %d, %q, %s", code, out, e)
+	}
+}

@@ -11,12 +11,20 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-
-	"github.com/google/go-tpm/tpm2"
-	"github.com/google/go-tpm/tpm2/transport"
 )
 
 const magic = "kr-tpm-seal/v1\n"
+
+// TPM sends a TPM 2.0 command and returns the TPM's response.
+type TPM interface {
+	Send(cmd []byte) ([]byte, error)
+}
+
+// Device is a TPM that Open opened, to close when done.
+type Device interface {
+	TPM
+	Close() error
+}
 
 // ErrNotThisTPM means the TPM cannot load the sealed object: it was sealed
 // by another TPM, or this one's storage seed changed (cleared, a new
@@ -26,47 +34,27 @@ var ErrNotThisTPM = errors.New("this TPM does not hold the key the secret was se
 // ErrBadPIN means the TPM refused the PIN.
 var ErrBadPIN = errors.New("the TPM refused the PIN")
 
-func srk(tpm transport.TPM) (*tpm2.CreatePrimaryResponse, func(), error) {
-	rsp, err := tpm2.CreatePrimary{
-		PrimaryHandle: tpm2.TPMRHOwner,
-		InPublic:      tpm2.New2B(tpm2.ECCSRKTemplate),
-	}.Execute(tpm)
+func srk(tpm TPM) (uint32, func(), error) {
+	h, err := createPrimary(tpm)
 	if err != nil {
-		return nil, nil, fmt.Errorf("create the storage root key: %w", err)
+		return 0, nil, fmt.Errorf("create the storage root key: %w", err)
 	}
-	return rsp, func() { tpm2.FlushContext{FlushHandle: rsp.ObjectHandle}.Execute(tpm) }, nil
+	return h, func() { flush(tpm, h) }, nil
 }
 
 // Seal seals secret (at most 128 bytes) with pin (nil for none).
-func Seal(tpm transport.TPM, secret, pin []byte) ([]byte, error) {
-	s, flush, err := srk(tpm)
+func Seal(tpm TPM, secret, pin []byte) ([]byte, error) {
+	s, flushSRK, err := srk(tpm)
 	if err != nil {
 		return nil, err
 	}
-	defer flush()
-	rsp, err := tpm2.Create{
-		ParentHandle: tpm2.AuthHandle{Handle: s.ObjectHandle, Name: s.Name, Auth: tpm2.PasswordAuth(nil)},
-		InSensitive: tpm2.TPM2BSensitiveCreate{Sensitive: &tpm2.TPMSSensitiveCreate{
-			UserAuth: tpm2.TPM2BAuth{Buffer: pin},
-			Data:     tpm2.NewTPMUSensitiveCreate(&tpm2.TPM2BSensitiveData{Buffer: secret}),
-		}},
-		InPublic: tpm2.New2B(tpm2.TPMTPublic{
-			Type:    tpm2.TPMAlgKeyedHash,
-			NameAlg: tpm2.TPMAlgSHA256,
-			ObjectAttributes: tpm2.TPMAObject{
-				FixedTPM:     true,
-				FixedParent:  true,
-				UserWithAuth: true,
-				// Without a PIN there is nothing to guess; with one, the
-				// TPM's dictionary-attack lockout guards it.
-				NoDA: len(pin) == 0,
-			},
-		}),
-	}.Execute(tpm)
+	defer flushSRK()
+	// Without a PIN there is nothing to guess; with one, the TPM's
+	// dictionary-attack lockout guards it.
+	priv, pub, err := create(tpm, s, sensitiveCreate(pin, secret), sealTemplate(len(pin) == 0))
 	if err != nil {
 		return nil, fmt.Errorf("seal: %w", err)
 	}
-	pub, priv := tpm2.Marshal(rsp.OutPublic), tpm2.Marshal(rsp.OutPrivate)
 	out := []byte(magic)
 	if len(pin) > 0 {
 		out = append(out, 1)
@@ -86,7 +74,9 @@ func HasPIN(blob []byte) bool {
 
 var errDamaged = errors.New("the sealed object is damaged")
 
-func parse(blob []byte) (*tpm2.TPM2BPublic, *tpm2.TPM2BPrivate, error) {
+// parse splits blob into the object's TPM2B_PUBLIC and TPM2B_PRIVATE,
+// each as the TPM wrote it (its own size prefix included).
+func parse(blob []byte) (pub, priv []byte, err error) {
 	if len(blob) < len(magic)+1 || string(blob[:len(magic)]) != magic {
 		return nil, nil, errDamaged
 	}
@@ -101,49 +91,46 @@ func parse(blob []byte) (*tpm2.TPM2BPublic, *tpm2.TPM2BPrivate, error) {
 		}
 		b := rest[2 : 2+n]
 		rest = rest[2+n:]
+		// Each is itself a TPM2B that fills its part exactly.
+		if len(b) < 2 || int(binary.BigEndian.Uint16(b)) != len(b)-2 {
+			return nil
+		}
 		return b
 	}
 	pb, vb := next(), next()
 	if pb == nil || vb == nil || len(rest) != 0 {
 		return nil, nil, errDamaged
 	}
-	pub, err := tpm2.Unmarshal[tpm2.TPM2BPublic](pb)
-	if err != nil {
-		return nil, nil, errDamaged
-	}
-	priv, err := tpm2.Unmarshal[tpm2.TPM2BPrivate](vb)
-	if err != nil {
-		return nil, nil, errDamaged
-	}
-	return pub, priv, nil
+	return pb, vb, nil
 }
 
 // Unseal returns the secret sealed in blob.
-func Unseal(tpm transport.TPM, blob, pin []byte) ([]byte, error) {
+func Unseal(tpm TPM, blob, pin []byte) ([]byte, error) {
 	pub, priv, err := parse(blob)
 	if err != nil {
 		return nil, err
 	}
-	s, flush, err := srk(tpm)
+	s, flushSRK, err := srk(tpm)
 	if err != nil {
 		return nil, err
 	}
-	defer flush()
-	l, err := tpm2.Load{
-		ParentHandle: tpm2.AuthHandle{Handle: s.ObjectHandle, Name: s.Name, Auth: tpm2.PasswordAuth(nil)},
-		InPrivate:    *priv,
-		InPublic:     *pub,
-	}.Execute(tpm)
+	defer flushSRK()
+	l, err := load(tpm, s, priv, pub)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrNotThisTPM, err)
+		var rc TPMError
+		if errors.As(err, &rc) && rc.base() == rcIntegrity {
+			return nil, fmt.Errorf("%w: %v", ErrNotThisTPM, err)
+		}
+		return nil, fmt.Errorf("load the sealed object: %w", err)
 	}
-	defer tpm2.FlushContext{FlushHandle: l.ObjectHandle}.Execute(tpm)
-	u, err := tpm2.Unseal{ItemHandle: tpm2.AuthHandle{Handle: l.ObjectHandle, Name: l.Name, Auth: tpm2.PasswordAuth(pin)}}.Execute(tpm)
+	defer flush(tpm, l)
+	u, err := unseal(tpm, l, pin)
 	if err != nil {
-		if errors.Is(err, tpm2.TPMRCAuthFail) || errors.Is(err, tpm2.TPMRCBadAuth) {
+		var rc TPMError
+		if errors.As(err, &rc) && (rc.base() == rcAuthFail || rc.base() == rcBadAuth) {
 			return nil, ErrBadPIN
 		}
 		return nil, fmt.Errorf("unseal: %w", err)
 	}
-	return u.OutData.Buffer, nil
+	return u, nil
 }
