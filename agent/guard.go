@@ -80,6 +80,7 @@ type guard struct {
 	reason   string
 	lockOn   []string
 	noLockOn []string
+	ignored  int
 	asking   sync.Mutex // one dialog at a time
 }
 
@@ -102,12 +103,12 @@ func (g *guard) locked(reason string, at time.Time) {
 func (g *guard) status() *GuardStatus {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	st := &GuardStatus{LockOn: slices.Clone(g.lockOn), NoLockOn: slices.Clone(g.noLockOn), Confirm: g.opts.Approver != nil, LockReason: g.reason}
+	st := &GuardStatus{LockOn: slices.Clone(g.lockOn), NoLockOn: slices.Clone(g.noLockOn), Confirm: g.opts.Approver != nil, LockReason: g.reason, Ignored: g.ignored}
 	if st.LockOn == nil {
 		st.LockOn = []string{}
 	}
 	if !g.lockedAt.IsZero() {
-		st.LockedAt = g.lockedAt.Format(time.RFC3339)
+		st.LockedAt = g.lockedAt.Format(time.RFC3339Nano)
 	}
 	for _, p := range g.allowed {
 		st.Allowed = append(st.Allowed, p)

@@ -111,6 +111,9 @@ type GuardStatus struct {
 	Confirm bool `json:"confirm"`
 	// Allowed lists the programs allowed until the next lock.
 	Allowed []string `json:"allowed,omitempty"`
+	// Ignored counts lock announcements refused because they did not
+	// come from the owner of the name they speak for.
+	Ignored int `json:"ignored,omitempty"`
 }
 
 // VaultStatus is one unlocked vault.

@@ -85,6 +85,14 @@ func (s *Server) LockFor(reason string) {
 	s.guard.locked(reason, s.opts.Now())
 }
 
+// NoteIgnored counts a lock announcement refused because it did not come
+// from the owner of the name it speaks for.
+func (s *Server) NoteIgnored() {
+	s.guard.mu.Lock()
+	defer s.guard.mu.Unlock()
+	s.guard.ignored++
+}
+
 // SetLockOn records what the agent locks on (on) and, for each event
 // chosen but not listened for, why not (off): for status.
 func (s *Server) SetLockOn(on, off []string) {

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"net"
 	"time"
 
 	"golang.org/x/crypto/ssh"
@@ -27,6 +28,7 @@ import (
 type conn struct {
 	s     *Service
 	kr    bool
+	peer  net.Conn // the SSH client's connection; nil over kr's own
 	binds []binding
 }
 
@@ -88,6 +90,11 @@ func (c *conn) SignWithFlags(pub ssh.PublicKey, data []byte, flags sshagent.Sign
 	if confirm {
 		if err := s.confirm(comment, keyPub); err != nil {
 			return nil, err
+		}
+	}
+	if s.opts.Guard != nil {
+		if err := s.opts.Guard(c.peer, fmt.Sprintf("ssh key %s (%s)", comment, ssh.FingerprintSHA256(keyPub))); err != nil {
+			return nil, errDenied
 		}
 	}
 	alg := keyPub.Type()

@@ -55,6 +55,11 @@ type Options struct {
 	Confirm Confirmer
 	// Now is the clock, for tests.
 	Now func() time.Time
+	// Guard, when set, is asked before every signature: peer is the SSH
+	// client's connection (nil over kr's own), key names the key. An
+	// error refuses the signature. The agent's read guard asks the user
+	// and logs through it.
+	Guard func(peer net.Conn, key string) error
 }
 
 // Service holds the SSH keys. It implements agent.SSHService.
@@ -246,7 +251,7 @@ func (s *Service) Serve(ctx context.Context, l net.Listener, addr string) error 
 			defer func() { <-slots }()
 			stop := context.AfterFunc(ctx, func() { c.Close() })
 			defer stop()
-			sshagent.ServeAgent(&conn{s: s}, c)
+			sshagent.ServeAgent(&conn{s: s, peer: c}, c)
 			c.Close()
 		}()
 	}
