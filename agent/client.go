@@ -8,6 +8,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/kr-keyring/kr/backends"
 	"github.com/kr-keyring/kr/internal/wait"
 )
 
@@ -15,7 +16,18 @@ import (
 var (
 	ErrLocked        = errors.New("agent: vault not unlocked")
 	ErrBadPassphrase = errors.New("agent: wrong passphrase")
+	// ErrDenied: the user did not allow the program to read (a
+	// *DeniedError carries the agent's words). It exits as a dismissed
+	// prompt does.
+	ErrDenied = errors.New("agent: read not allowed")
 )
+
+// DeniedError is the agent's refusal to serve a read the user did not
+// allow: it is ErrDenied and backends.ErrCanceled.
+type DeniedError struct{ Reason string }
+
+func (e *DeniedError) Error() string   { return "the agent refused: " + e.Reason }
+func (e *DeniedError) Unwrap() []error { return []error{ErrDenied, backends.ErrCanceled} }
 
 // ConnError is a failure to talk to the agent, as opposed to an answer
 // from it: a caller must not read it as a verdict on what it sent.
@@ -44,6 +56,11 @@ type deadliner interface{ SetDeadline(time.Time) error }
 // on an agent that is still working and would then hold the key while
 // `kr unlock` reported a failure.
 const unlockWork = 5 * time.Minute
+
+// approveWork is how much longer a read's answer may take: an agent that
+// asks before a program's first read waits for a person at its dialog, up
+// to its ApproveTimeout.
+const approveWork = DefaultApproveTimeout + 5*time.Second
 
 // NewClient talks to the agent at the other end of rw, a connection from
 // ipc.Dial or any stream ServeAgent answers.
@@ -94,8 +111,11 @@ func (cl *Client) exchange(req Request, v int, toEOF bool) (*Response, error) {
 	if !limited {
 		limit = cl.timeout
 	}
-	if req.Op == OpUnlock {
+	switch req.Op {
+	case OpUnlock:
 		limit += unlockWork
+	case OpDecrypt, OpCacheGet:
+		limit += approveWork
 	}
 	deadline := time.Now().Add(limit)
 	ctxDeadline, bounded := ctx.Deadline()
@@ -135,6 +155,8 @@ func (cl *Client) exchange(req Request, v int, toEOF bool) (*Response, error) {
 		return nil, fmt.Errorf("%w: %s", ErrLocked, resp.Error)
 	case resp.Code == CodeBadPassphrase:
 		return nil, ErrBadPassphrase
+	case resp.Code == CodeDenied:
+		return nil, &DeniedError{resp.Error}
 	default:
 		return nil, fmt.Errorf("agent: %s", resp.Error)
 	}

@@ -83,6 +83,9 @@ const (
 	// CodeDecrypt: the ciphertext does not decrypt with the vault's key, or
 	// its plaintext does not fit in an answer.
 	CodeDecrypt Code = "decrypt"
+	// CodeDenied: the user did not allow the requesting program to read
+	// (denied, dismissed, or no dialog could be shown or was answered).
+	CodeDenied Code = "denied"
 )
 
 // Status describes the agent; it never holds key material.
@@ -90,6 +93,27 @@ type Status struct {
 	PID    int           `json:"pid"`
 	Vaults []VaultStatus `json:"vaults"`
 	Cached []string      `json:"cached"` // cache keys, never values
+	Guard  *GuardStatus  `json:"guard,omitempty"`
+}
+
+// GuardStatus is what guards the keys: what locks the agent, the last
+// lock, and whether reads are asked about.
+type GuardStatus struct {
+	// LockOn lists the events the agent locks on and listens for now
+	// ("screen", "sleep", "session"); NoLockOn says why one chosen is not
+	// listened for (no session bus, say).
+	LockOn   []string `json:"lock_on"`
+	NoLockOn []string `json:"no_lock_on,omitempty"`
+	// LockedAt (RFC 3339) and LockReason: the last lock, and what did it.
+	LockedAt   string `json:"locked_at,omitempty"`
+	LockReason string `json:"lock_reason,omitempty"`
+	// Confirm: a program's first read after an unlock is asked about.
+	Confirm bool `json:"confirm"`
+	// Allowed lists the programs allowed until the next lock.
+	Allowed []string `json:"allowed,omitempty"`
+	// Ignored counts lock announcements refused because they did not
+	// come from the owner of the name they speak for.
+	Ignored int `json:"ignored,omitempty"`
 }
 
 // VaultStatus is one vault the agent holds unlocked, or (Locked set) one

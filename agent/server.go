@@ -52,6 +52,9 @@ type transport struct {
 	// transport is ready to go; the loop then ends.
 	halt   func(answer func() error)
 	failed func(error) // the loop ends on this error
+	// guard, when set, serves each request: handle answers it from the
+	// keyring, and guard may add to the answer or refuse it.
+	guard func(req *Request, handle func() Response) Response
 }
 
 // serve is ServeAgent's loop; it reports whether it ended in a stop.
@@ -78,7 +81,12 @@ func serve(k Keyring, rw io.ReadWriter, t transport) (stopped bool) {
 			return fail(err)
 		}
 		call(t.received)
-		resp := handle(k, &req)
+		var resp Response
+		if t.guard != nil {
+			resp = t.guard(&req, func() Response { return handle(k, &req) })
+		} else {
+			resp = handle(k, &req)
+		}
 		wipe(&req)
 		call(t.answer)
 		if req.Op == OpStop {

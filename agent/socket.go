@@ -30,6 +30,16 @@ type Options struct {
 	// agent/sshagent), or nil: OpSSH reaches it, and a lock, a stop and the
 	// idle exit reach its keys too.
 	SSH SSHService
+	// Approver, when set, is asked before a program's first read after
+	// each lock (see Approver); nil serves every read of this user's.
+	Approver Approver
+	// ApproveTimeout bounds one approval (default DefaultApproveTimeout).
+	ApproveTimeout time.Duration
+	// Rules, when set, gives the user's standing rules; it is called
+	// only when a read would otherwise be asked about.
+	Rules func() []Rule
+	// Log, when set, receives every read: its name, program and decision.
+	Log func(Read)
 }
 
 // Server serves the agent's keyring on a listener: each connection it
@@ -41,6 +51,7 @@ type Server struct {
 	slots chan struct{}
 	stop  chan struct{}
 	once  sync.Once
+	guard *guard
 	// While Serve runs: its listener, whether a client asked it to stop,
 	// and that client's connection, which Serve closes last.
 	mu       sync.Mutex
@@ -63,7 +74,31 @@ func NewServer(opts Options) *Server {
 	if opts.ExitWhenEmpty == 0 {
 		opts.ExitWhenEmpty = 10 * time.Minute
 	}
-	return &Server{opts: opts, ring: newKeyring(opts.Now, opts.LockedMemory), slots: make(chan struct{}, opts.MaxConns), stop: make(chan struct{})}
+	return &Server{opts: opts, ring: newKeyring(opts.Now, opts.LockedMemory), slots: make(chan struct{}, opts.MaxConns), stop: make(chan struct{}), guard: newGuard(opts)}
+}
+
+// LockFor forgets every key, value and approval, as kr lock does, and
+// notes why (status shows it): the screen locked, the machine is going to
+// sleep, the session was switched away from.
+func (s *Server) LockFor(reason string) {
+	s.keys().Lock()
+	s.guard.locked(reason, s.opts.Now())
+}
+
+// NoteIgnored counts a lock announcement refused because it did not come
+// from the owner of the name it speaks for.
+func (s *Server) NoteIgnored() {
+	s.guard.mu.Lock()
+	defer s.guard.mu.Unlock()
+	s.guard.ignored++
+}
+
+// SetLockOn records what the agent locks on (on) and, for each event
+// chosen but not listened for, why not (off): for status.
+func (s *Server) SetLockOn(on, off []string) {
+	s.guard.mu.Lock()
+	defer s.guard.mu.Unlock()
+	s.guard.lockOn, s.guard.noLockOn = on, off
 }
 
 // Serve accepts connections until ctx ends, a client asks it to stop, or
@@ -169,7 +204,9 @@ func (s *Server) keys() Keyring {
 // request, and each answer, must go through within the request timeout.
 func (s *Server) ServeConn(c net.Conn) {
 	deadline := func() { c.SetDeadline(time.Now().Add(s.opts.RequestTimeout)) }
+	p := &peer{conn: c}
 	stopped := serve(s.keys(), c, transport{
+		guard:    func(req *Request, handle func() Response) Response { return s.serveGuarded(p, req, handle) },
 		read:     deadline,
 		received: s.ring.touch,
 		// The answer's own deadline: an unlock's scrypt may have taken
@@ -205,6 +242,26 @@ func (s *Server) halt(c net.Conn, answer func() error) {
 	if !keep {
 		c.Close() // no Serve running (or it already returned)
 	}
+}
+
+// serveGuarded answers one request of peer p's: reads go through the
+// guard, locks are noted, and status says what guards the keys.
+func (s *Server) serveGuarded(p *peer, req *Request, handle func() Response) Response {
+	switch req.Op {
+	case OpDecrypt, OpCacheGet:
+		return s.guard.read(p, req, handle)
+	case OpLock:
+		resp := handle()
+		s.guard.locked("kr lock", s.opts.Now())
+		return resp
+	case OpStatus:
+		resp := handle()
+		if resp.Status != nil {
+			resp.Status.Guard = s.guard.status()
+		}
+		return resp
+	}
+	return handle()
 }
 
 // handle answers one request from the server's keyring.

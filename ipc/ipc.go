@@ -62,3 +62,10 @@ var ErrNoAgent = errors.New("no agent is running")
 // ErrUnsafeDir means the socket's directory is not this user's alone, so
 // no agent of ours can be there and none may be started there.
 var ErrUnsafeDir = errors.New("unsafe agent directory")
+
+// PeerPID is the process on the other end of a connection Listen
+// accepted, as the kernel named it when the connection was made
+// (SO_PEERCRED on Linux, LOCAL_PEERPID on macOS, the pipe client's
+// process id on Windows). The process may have exited since, and its id
+// been reused: callers that name a program by it check it still runs.
+func PeerPID(c net.Conn) (int, error) { return peerPID(c) }

@@ -212,3 +212,19 @@ func peerUID(c *net.UnixConn) (int, error) {
 	}
 	return uid, cerr
 }
+
+func peerPID(c net.Conn) (int, error) {
+	uc, ok := c.(*net.UnixConn)
+	if !ok {
+		return -1, fmt.Errorf("not a Unix socket connection: %T", c)
+	}
+	raw, err := uc.SyscallConn()
+	if err != nil {
+		return -1, err
+	}
+	pid, cerr := -1, error(nil)
+	if err := raw.Control(func(fd uintptr) { pid, cerr = peerPIDOf(int(fd)) }); err != nil {
+		return -1, err
+	}
+	return pid, cerr
+}

@@ -115,3 +115,11 @@ type pipeAddr string
 
 func (a pipeAddr) Network() string { return "pipe" }
 func (a pipeAddr) String() string  { return string(a) }
+
+func peerPID(c net.Conn) (int, error) {
+	pc, ok := c.(*pipeConn)
+	if !ok || pc.pid == 0 {
+		return -1, fmt.Errorf("not a pipe connection the agent accepted: %T", c)
+	}
+	return pc.pid, nil
+}

@@ -10,3 +10,8 @@ func peerUIDOf(fd int) (int, error) {
 	}
 	return int(cred.Uid), nil
 }
+
+// peerPIDOf: LOCAL_PEERPID names the process that connected.
+func peerPIDOf(fd int) (int, error) {
+	return unix.GetsockoptInt(fd, unix.SOL_LOCAL, unix.LOCAL_PEERPID)
+}

@@ -22,6 +22,7 @@ type pipeConn struct {
 	h      windows.Handle
 	name   string
 	server bool
+	pid    int // the client's process, as the kernel named it at accept
 
 	mu       sync.Mutex
 	ops      int  // calls using h right now

@@ -128,7 +128,9 @@ func (l *pipeListener) Accept() (net.Conn, error) {
 			windows.CloseHandle(h)
 			continue
 		}
-		return newPipeConn(h, l.name, true), nil
+		c := newPipeConn(h, l.name, true)
+		c.pid = int(pid)
+		return c, nil
 	}
 }
 

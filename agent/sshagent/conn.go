@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"net"
 	"time"
 
 	"github.com/kr-keyring/kr/agent"
@@ -26,6 +27,7 @@ import (
 type conn struct {
 	s     *Service
 	kr    bool
+	peer  net.Conn // the SSH client's connection; nil over kr's own
 	binds []binding
 }
 
@@ -154,6 +156,11 @@ func (c *conn) sign(req signRequest) ([]byte, error) {
 	if confirm {
 		if err := s.confirm(comment, blob); err != nil {
 			return nil, err
+		}
+	}
+	if s.opts.Guard != nil {
+		if err := s.opts.Guard(c.peer, fmt.Sprintf("ssh key %s (%s)", comment, sshwire.Fingerprint(blob))); err != nil {
+			return nil, errDenied
 		}
 	}
 	alg := sshwire.BlobType(blob)

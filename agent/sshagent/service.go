@@ -54,6 +54,11 @@ type Options struct {
 	Confirm Confirmer
 	// Now is the clock, for tests.
 	Now func() time.Time
+	// Guard, when set, is asked before every signature: peer is the SSH
+	// client's connection (nil over kr's own), key names the key. An
+	// error refuses the signature. The agent's read guard asks the user
+	// and logs through it.
+	Guard func(peer net.Conn, key string) error
 }
 
 // Service holds the SSH keys. It implements agent.SSHService.
@@ -102,6 +107,9 @@ func (s *Service) Handle(msg []byte) ([]byte, error) {
 // that is empty or over maxMessage (which ends it, as with ssh-agent).
 func (s *Service) serveConn(rw io.ReadWriter) {
 	c := &conn{s: s}
+	if nc, ok := rw.(net.Conn); ok {
+		c.peer = nc // the guard names the program on the other end
+	}
 	var hdr [4]byte
 	for {
 		if _, err := io.ReadFull(rw, hdr[:]); err != nil {

@@ -38,16 +38,21 @@ func (a *App) cacheKey(name string) string {
 // one lstat. Whatever the marker says, the value comes from the agent or
 // from the store, never from the marker: a marker that is missing or
 // wrong costs a read of the store or one dial, never a stale value.
-func (a *App) cachedValue(ctx context.Context, name string) (v []byte, ok bool) {
+// A read the agent refused (the user did not allow the program) is an
+// error: reading the store instead would step around the refusal.
+func (a *App) cachedValue(ctx context.Context, name string) (v []byte, ok bool, err error) {
 	key := a.cacheKey(name)
 	if a.agentDisabled() || key == "" || !a.mayHaveCached() {
-		return nil, false
+		return nil, false, nil
 	}
 	c, _, err := a.agentConn(ctx)
 	if err != nil {
-		return nil, false
+		return nil, false, nil
 	}
 	v, err = c.CacheGet(key)
+	if errors.Is(err, agent.ErrDenied) {
+		return nil, false, fmt.Errorf("get %s: %w", name, err)
+	}
 	var ce *agent.ConnError
 	if errors.As(err, &ce) {
 		a.dropAgentConn()
@@ -55,7 +60,7 @@ func (a *App) cachedValue(ctx context.Context, name string) (v []byte, ok bool) 
 	// An older kr's agent is stopped; a newer one's is left: either way
 	// the value is read from the store.
 	a.staleAgent(ctx, err)
-	return v, err == nil
+	return v, err == nil, nil
 }
 
 // cacheMarker is the file beside the agent socket, in the directory

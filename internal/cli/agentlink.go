@@ -119,7 +119,7 @@ func (a *App) ensureAgent(ctx context.Context) (*agent.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(exe, "agent", "serve")
+	cmd := exec.Command(exe, append([]string{"agent", "serve"}, a.agentServeArgs...)...)
 	cmd.Env = agentEnv(os.Environ())
 	cmd.SysProcAttr = detached()
 	restore := closeOnExecAll()

@@ -4,20 +4,47 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"os/signal"
+	"path/filepath"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/kr-keyring/kr/agent"
+	"github.com/kr-keyring/kr/agent/lockwatch"
+	"github.com/kr-keyring/kr/agent/readlog"
 	"github.com/kr-keyring/kr/agent/sshagent"
 	"github.com/kr-keyring/kr/ipc"
 )
 
+// agentServeOptions are `kr agent serve`'s flags; unset ones come from
+// agent.json.
+type agentServeOptions struct {
+	confirm    bool
+	confirmSet bool
+	lockOn     []string // nil: from agent.json, else every event
+}
+
 // serveAgent runs the agent until it is stopped or signalled; either way
 // its keys are wiped first.
-func (a *App) serveAgent(ctx context.Context) error {
+func (a *App) serveAgent(ctx context.Context, so agentServeOptions) error {
+	settings, err := a.agentSettings()
+	if err != nil {
+		return err
+	}
+	if !so.confirmSet {
+		so.confirm = settings.Confirm
+	}
+	if so.lockOn == nil {
+		so.lockOn = lockwatch.All
+		if settings.LockOn != "" {
+			so.lockOn, _ = lockwatch.Parse(settings.LockOn) // checked when read
+		}
+	}
 	locked, warning := agent.Harden()
 	if warning != "" {
 		fmt.Fprintf(a.IO.ErrOut, "kr agent: warning: %s\n", warning)
@@ -38,9 +65,49 @@ func (a *App) serveAgent(ctx context.Context) error {
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	keys, stopSSH := a.serveSSH(ctx, path, locked)
+	logPath, err := a.readLogPath()
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(logPath), 0o700); err != nil {
+		return err
+	}
+	reads := &readlog.Log{Path: logPath}
+	opts := agent.Options{
+		LockedMemory: locked,
+		Rules:        a.agentRules,
+		Log: func(r agent.Read) {
+			if err := reads.Append(r); err != nil {
+				fmt.Fprintf(a.IO.ErrOut, "kr agent: warning: read log: %v\n", err)
+			}
+		},
+	}
+	if so.confirm {
+		opts.Approver = approver{a}
+	}
+	// The SSH service asks the server's guard, which exists only once
+	// the server does.
+	var guard atomic.Pointer[agent.Server]
+	keys, stopSSH := a.serveSSH(ctx, path, locked, func(peer net.Conn, key string) error {
+		if s := guard.Load(); s != nil {
+			return s.GuardRead(peer, key)
+		}
+		return errors.New("the agent is starting")
+	})
 	defer stopSSH()
-	srv := agent.NewServer(agent.Options{LockedMemory: locked, SSH: keys})
+	opts.SSH = keys
+	srv := agent.NewServer(opts)
+	guard.Store(srv)
+	// The buses are asked while the agent already serves: each call is
+	// bounded, but a bus that does not answer must not delay kr.
+	srv.SetLockOn(nil, []string{"connecting to the desktop's buses"})
+	go func() {
+		watching, missing := lockwatch.Watch(ctx, lockwatch.Options{
+			On: so.lockOn, Getenv: a.Getenv, Lock: srv.LockFor,
+			Ignored: func(string) { srv.NoteIgnored() },
+		})
+		srv.SetLockOn(watching, missing)
+	}()
 	sigs := make(chan os.Signal, 1)
 	// Named signals only: catching everything would include SIGURG, which
 	// the Go runtime uses for preemption.
@@ -61,12 +128,12 @@ func (a *App) serveAgent(ctx context.Context) error {
 // serveSSH starts the SSH key service on its own socket beside path. A
 // socket it cannot take is a warning: the agent still serves kr.
 // stop closes its socket and returns once it is closed.
-func (a *App) serveSSH(ctx context.Context, path string, locked bool) (keys *sshagent.Service, stop func()) {
+func (a *App) serveSSH(ctx context.Context, path string, locked bool, guard func(net.Conn, string) error) (keys *sshagent.Service, stop func()) {
 	prog := a.Getenv("KR_PINENTRY")
 	if prog == "" {
 		prog, _ = exec.LookPath("pinentry")
 	}
-	keys = sshagent.New(sshagent.Options{LockedMemory: locked, Confirm: &sshagent.Pinentry{Program: prog}})
+	keys = sshagent.New(sshagent.Options{LockedMemory: locked, Confirm: &sshagent.Pinentry{Program: prog}, Guard: guard})
 	l, addr, err := sshagent.Listen(path, a.Getenv)
 	if err != nil {
 		fmt.Fprintf(a.IO.ErrOut, "kr agent: warning: no SSH agent socket: %v\n", err)

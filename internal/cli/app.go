@@ -44,6 +44,9 @@ type App struct {
 	// requester names the program a credential helper serves (git,
 	// docker), for prompts; "" is the process that ran kr.
 	requester string
+	// agentServeArgs are the flags an agent this run starts is given
+	// (kr agent start --confirm, --lock-on).
+	agentServeArgs []string
 	// retryNote is why the next prompt asks again (a wrong passphrase),
 	// for a dialog, which cannot be told on a terminal.
 	retryNote string

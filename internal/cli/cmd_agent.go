@@ -6,12 +6,17 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"io"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/kr-keyring/kr/agent"
+	"github.com/kr-keyring/kr/agent/lockwatch"
+	"github.com/kr-keyring/kr/agent/readlog"
 	"github.com/kr-keyring/kr/backends"
 	"github.com/kr-keyring/kr/internal/config"
 	"github.com/kr-keyring/kr/ipc"
@@ -193,9 +198,10 @@ systemctl status), 1 when it cannot be asked.`,
 						open = append(open, v)
 					}
 				}
-				return writeJSON(app.IO.Out, map[string]any{"running": true, "socket": path, "pid": st.PID, "vaults": open, "locked": locked, "cached": len(st.Cached)})
+				return writeJSON(app.IO.Out, map[string]any{"running": true, "socket": path, "pid": st.PID, "vaults": open, "locked": locked, "cached": len(st.Cached), "guard": st.Guard})
 			}
 			fmt.Fprintf(app.IO.Out, "agent: running, pid %d (%s)\n", st.PID, path)
+			printGuard(app.IO.Out, st.Guard)
 			for _, v := range st.Vaults {
 				switch v.Locked {
 				case "":
@@ -213,13 +219,40 @@ systemctl status), 1 when it cannot be asked.`,
 		},
 	}
 	status.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	var confirm bool
+	var lockOn string
 	start := &cobra.Command{
 		Use:   "start",
 		Short: "Start the agent if it is not running",
-		Args:  cobra.NoArgs,
+		Long: `Start the agent if it is not running. It locks (forgets every key, cached value
+and approval) when the screen locks, before the machine sleeps and when the
+session is switched away from, wherever the desktop announces it (--lock-on
+chooses: screen, session, sleep, or none). With --confirm, a program's first
+read after each unlock is asked about in a pinentry dialog the agent shows:
+allow it until the next lock, allow once, or deny (exit 4). Without flags,
+agent.json in kr's configuration directory decides ("confirm", "lock_on").`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, cancel := app.context(cmd.Context())
 			defer cancel()
+			flagged := cmd.Flags().Changed("confirm") || cmd.Flags().Changed("lock-on")
+			if cmd.Flags().Changed("lock-on") {
+				events, err := lockwatch.Parse(lockOn)
+				if err != nil {
+					return usagef("--lock-on: %v", err)
+				}
+				app.agentServeArgs = append(app.agentServeArgs, "--lock-on", lockOnText(events))
+			}
+			if cmd.Flags().Changed("confirm") {
+				app.agentServeArgs = append(app.agentServeArgs, fmt.Sprintf("--confirm=%t", confirm))
+			}
+			if flagged {
+				if c, err := app.dialAgent(ctx); err == nil {
+					c.Close()
+					return withHint(errors.New("an agent is already running, with the settings it was started with"),
+						"run kr agent stop, then kr agent start with these flags")
+				}
+			}
 			c, err := app.ensureAgent(ctx)
 			if err != nil {
 				return err
@@ -227,6 +260,8 @@ systemctl status), 1 when it cannot be asked.`,
 			return c.Close()
 		},
 	}
+	start.Flags().BoolVar(&confirm, "confirm", false, "ask before each program's first read after an unlock")
+	start.Flags().StringVar(&lockOn, "lock-on", lockOnText(lockwatch.All), "lock on these events: screen, session, sleep (comma-separated), or none")
 	stop := &cobra.Command{
 		Use:   "stop",
 		Short: "Wipe the agent's keys and stop it",
@@ -259,14 +294,28 @@ its socket is gone and it has finished serving.`,
 			return nil
 		},
 	}
+	var serveOpts agentServeOptions
+	var serveLockOn string
 	serve := &cobra.Command{
 		Use:    "serve",
 		Short:  "Run the agent in the foreground (kr starts it itself when needed)",
 		Args:   cobra.NoArgs,
 		Hidden: true,
-		RunE:   func(cmd *cobra.Command, args []string) error { return app.serveAgent(cmd.Context()) },
+		RunE: func(cmd *cobra.Command, args []string) error {
+			serveOpts.confirmSet = cmd.Flags().Changed("confirm")
+			if cmd.Flags().Changed("lock-on") {
+				events, err := lockwatch.Parse(serveLockOn)
+				if err != nil {
+					return usagef("--lock-on: %v", err)
+				}
+				serveOpts.lockOn = events
+			}
+			return app.serveAgent(cmd.Context(), serveOpts)
+		},
 	}
-	cmd.AddCommand(status, start, stop, serve)
+	serve.Flags().BoolVar(&serveOpts.confirm, "confirm", false, "ask before each program's first read after an unlock")
+	serve.Flags().StringVar(&serveLockOn, "lock-on", "", "lock on these events (screen, session, sleep), or none")
+	cmd.AddCommand(status, start, stop, serve, newAgentLogCmd(app), newAgentAllowCmd(app))
 	return cmd
 }
 
@@ -295,4 +344,123 @@ func (a *App) unlockNeedsVault() error {
 	}
 	return withHint(usagef("kr unlock opens a file vault, and the store in use is %s, which unlocks with your login or its own prompt", label),
 		"'kr unlock --cache NAME...' keeps its values in the agent for --ttl; for a file vault, name it with --vault DIR or mount it with 'kr mount'")
+}
+
+// printGuard says what guards the agent's keys: what it locks on, the
+// last lock and why, and whether reads are asked about.
+func printGuard(w io.Writer, g *agent.GuardStatus) {
+	if g == nil {
+		return
+	}
+	if len(g.LockOn) > 0 {
+		fmt.Fprintf(w, "locks on: %s\n", strings.Join(g.LockOn, ", "))
+	}
+	for _, m := range g.NoLockOn {
+		fmt.Fprintf(w, "not watched: %s\n", m)
+	}
+	if len(g.LockOn) == 0 && len(g.NoLockOn) == 0 {
+		fmt.Fprintln(w, "locks on: nothing (kr lock, or the ttl)")
+	}
+	if g.LockedAt != "" {
+		at := g.LockedAt
+		if t, err := time.Parse(time.RFC3339Nano, at); err == nil {
+			at = t.Local().Format("2006-01-02 15:04:05")
+		}
+		fmt.Fprintf(w, "locked: at %s (%s)\n", at, g.LockReason)
+	}
+	if g.Ignored > 0 {
+		fmt.Fprintf(w, "ignored: %s not from the owner of the name they speak for\n", plural(g.Ignored, "lock announcement"))
+	}
+	if g.Confirm {
+		fmt.Fprintln(w, "confirm: on (a program's first read after an unlock is asked about)")
+		for _, p := range g.Allowed {
+			fmt.Fprintf(w, "allowed until lock: %s\n", p)
+		}
+	}
+}
+
+func newAgentLogCmd(app *App) *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "log",
+		Short: "Show the agent's read log: what was read, by which program, and the decision",
+		Long: `Show the agent's read log, oldest first: every read through the agent (a file
+vault's secret, a cached OS-store value, an SSH signature) with its time, the
+secret's name, the program the kernel named and its pid, and what the agent
+decided. Values are never logged. The log lives in kr's configuration directory
+(agent-reads.log, this user's alone) and keeps about the last 2 MiB.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			path, err := app.readLogPath()
+			if err != nil {
+				return err
+			}
+			reads, err := readlog.Read(path)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				if reads == nil {
+					reads = []agent.Read{}
+				}
+				return writeJSON(app.IO.Out, reads)
+			}
+			for _, r := range reads {
+				at := r.Time
+				if t, err := time.Parse(time.RFC3339Nano, r.Time); err == nil {
+					at = t.Local().Format("2006-01-02 15:04:05")
+				}
+				fmt.Fprintf(app.IO.Out, "%s  %s  %s [%d]  %s\n", at, r.Name, r.Program, r.PID, r.Decision)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
+}
+
+func newAgentAllowCmd(app *App) *cobra.Command {
+	return &cobra.Command{
+		Use:   "allow PROGRAM [PREFIX]",
+		Short: "Let a program read without being asked (with kr agent start --confirm)",
+		Long: `Record that PROGRAM (a path, or a name on PATH; symlinks are resolved, as the
+kernel names a running program) may read every secret, or those named PREFIX or
+under PREFIX/, without the agent asking. Rules live in agent.json and apply at
+once. Any process of yours can still ptrace or preload an allowed program: a
+rule trusts the program, not everything that runs as you.`,
+		Args: cobra.RangeArgs(1, 2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			prog, err := exec.LookPath(args[0])
+			if err == nil {
+				prog, err = filepath.Abs(prog)
+			}
+			if err == nil {
+				prog, err = filepath.EvalSymlinks(prog)
+			}
+			if err != nil {
+				return withHint(fmt.Errorf("program %s: %w", args[0], err), "name an executable by its path, or a name on PATH")
+			}
+			r := agent.Rule{Program: prog}
+			if len(args) == 2 {
+				r.Prefix = strings.TrimSuffix(args[1], "/")
+				if err := backends.ValidateName(r.Prefix); err != nil {
+					return usagef("PREFIX: %v", err)
+				}
+			}
+			added, err := app.addAgentRule(r)
+			if err != nil {
+				return err
+			}
+			what := "every secret"
+			if r.Prefix != "" {
+				what = r.Prefix + " and the secrets under it"
+			}
+			if !added {
+				fmt.Fprintf(app.IO.ErrOut, "kr: %s may already read %s\n", prog, what)
+				return nil
+			}
+			fmt.Fprintf(app.IO.ErrOut, "kr: %s may read %s without being asked\n", prog, what)
+			return nil
+		},
+	}
 }

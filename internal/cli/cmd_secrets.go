@@ -293,8 +293,8 @@ func (a *App) get(ctx context.Context, name string) ([]byte, error) {
 	if err := backends.ValidateName(name); err != nil {
 		return nil, err
 	}
-	if v, ok := a.cachedValue(ctx, name); ok {
-		return v, nil
+	if v, ok, err := a.cachedValue(ctx, name); ok || err != nil {
+		return v, err
 	}
 	b, err := a.secrets()
 	if err != nil {

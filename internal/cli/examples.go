@@ -6,7 +6,9 @@ import "github.com/spf13/cobra"
 // so that a test can hold every command to having one.
 var examples = map[string]string{
 	"kr agent":                   "  kr agent status\n  kr agent stop",
-	"kr agent start":             "  kr agent start && kr unlock",
+	"kr agent start":             "  kr agent start && kr unlock\n  kr agent start --confirm --lock-on screen,sleep",
+	"kr agent log":               "  kr agent log\n  kr agent log --json | jq '.[] | select(.decision == \"denied\")'",
+	"kr agent allow":             "  kr agent allow /usr/bin/git        # git reads without being asked\n  kr agent allow /usr/bin/psql db    # psql reads db and db/... only",
 	"kr agent stop":              "  kr agent stop    # forgets every unlocked key and cached value",
 	"kr agent status":            "  kr agent status --json\n  kr agent status >/dev/null || kr unlock",
 	"kr agent serve":             "  kr agent serve   # in the foreground; kr starts it itself when needed",

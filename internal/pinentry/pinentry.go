@@ -68,6 +68,9 @@ type Prompt struct {
 	// again in a second step; entries that differ are ErrMismatch.
 	Repeat     string
 	OK, Cancel string // button labels; "" keeps the program's own
+	// NotOK, when set, is a third button between them (SETNOTOK), for
+	// Choose.
+	NotOK string
 }
 
 // GetPIN shows p and returns what was typed. The caller wipes it.
@@ -126,6 +129,40 @@ func Confirm(ctx context.Context, o Options, p Prompt) (bool, error) {
 		return err
 	})
 	return ok, err
+}
+
+// Choice is the button chosen in a Choose dialog.
+type Choice int
+
+const (
+	ChoseCancel Choice = iota // Cancel, or the dialog dismissed
+	ChoseOK
+	ChoseNotOK
+)
+
+// Choose shows p with its OK, NotOK and Cancel buttons and reports which
+// was chosen; a dismissed dialog is ChoseCancel, not an error.
+func Choose(ctx context.Context, o Options, p Prompt) (Choice, error) {
+	choice := ChoseCancel
+	err := run(ctx, o, func(s *session) error {
+		if err := s.setup(p); err != nil {
+			return err
+		}
+		_, err := s.transact([]byte("CONFIRM"), false)
+		var ae *AssuanError
+		switch {
+		case err == nil:
+			choice = ChoseOK
+		case errors.As(err, &ae) && ae.code() == errNotConfirmed && p.NotOK != "":
+			choice = ChoseNotOK
+		case errors.Is(err, ErrCanceled), errors.As(err, &ae) && ae.code() == errNotConfirmed:
+			choice = ChoseCancel
+		default:
+			return err
+		}
+		return nil
+	})
+	return choice, err
 }
 
 // run starts the program, runs f on the session and ends it: BYE, then
@@ -239,7 +276,7 @@ func (s *session) setup(p Prompt) error {
 	}
 	for _, c := range []struct{ verb, text string }{
 		{"SETTITLE", p.Title}, {"SETDESC", p.Description}, {"SETPROMPT", p.Prompt},
-		{"SETERROR", p.Error}, {"SETOK", p.OK}, {"SETCANCEL", p.Cancel},
+		{"SETERROR", p.Error}, {"SETOK", p.OK}, {"SETCANCEL", p.Cancel}, {"SETNOTOK", p.NotOK},
 	} {
 		if c.text == "" {
 			continue
