@@ -31,7 +31,10 @@ func startAgent(t *testing.T, runDir string, asNobody bool, exe string) int {
 	} else {
 		cmd = exec.Command(exe, "agent", "serve")
 	}
-	cmd.Env = append(os.Environ(), "KR_TEST_RUN_AS_KR=1", "XDG_RUNTIME_DIR="+runDir, "KR_NO_AGENT=", "KR_PASSPHRASE=")
+	// The configuration directory (the agent's settings and read log) is
+	// the agent user's own, beside its runtime directory.
+	cmd.Env = append(os.Environ(), "KR_TEST_RUN_AS_KR=1", "XDG_RUNTIME_DIR="+runDir, "KR_NO_AGENT=", "KR_PASSPHRASE=",
+		"KR_CONFIG_DIR="+filepath.Join(runDir, "config"))
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

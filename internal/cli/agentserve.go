@@ -65,18 +65,26 @@ func (a *App) serveAgent(ctx context.Context, so agentServeOptions) error {
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	// A read log that cannot be kept (a configuration directory this user
+	// cannot create) is said once; the agent still serves: keys held with
+	// no log beat an agent that will not start.
 	logPath, err := a.readLogPath()
+	if err == nil {
+		err = os.MkdirAll(filepath.Dir(logPath), 0o700)
+	}
+	var reads *readlog.Log
 	if err != nil {
-		return err
+		fmt.Fprintf(a.IO.ErrOut, "kr agent: warning: no read log: %v\n", err)
+	} else {
+		reads = &readlog.Log{Path: logPath}
 	}
-	if err := os.MkdirAll(filepath.Dir(logPath), 0o700); err != nil {
-		return err
-	}
-	reads := &readlog.Log{Path: logPath}
 	opts := agent.Options{
 		LockedMemory: locked,
 		Rules:        a.agentRules,
 		Log: func(r agent.Read) {
+			if reads == nil {
+				return
+			}
 			if err := reads.Append(r); err != nil {
 				fmt.Fprintf(a.IO.ErrOut, "kr agent: warning: read log: %v\n", err)
 			}
