@@ -49,7 +49,7 @@ func (a *App) mounts(open func(config.MountTarget) func(context.Context) (backen
 	}
 	var out []backends.Mount
 	for prefix, t := range rec.Mounts(a.Service) {
-		out = append(out, backends.Mount{Prefix: prefix, Label: t.String(), Open: open(t)})
+		out = append(out, backends.Mount{Prefix: prefix, Label: t.String(), Open: open(t), Remote: t.Remote()})
 	}
 	return out, nil
 }
@@ -61,6 +61,8 @@ func (a *App) openMount(t config.MountTarget) func(context.Context) (backends.Ba
 		switch t.Kind {
 		case config.MountFile:
 			return a.openVault(t.Dir, true, false)
+		case config.MountAWSSecrets, config.MountAWSSSM, config.MountVault:
+			return a.openRemote(t, nil)
 		}
 		return nil, fmt.Errorf("mounts of kind %q need a newer kr", t.Kind)
 	}
