@@ -98,6 +98,34 @@ func TestCloudScripts(t *testing.T) {
 			ts.Fatalf("requests Vault would refuse: %s", strings.Join(errs, "; "))
 		}
 	}
+	// hangserver VAR: a server that accepts connections and never
+	// answers, its URL in VAR.
+	cmds["hangserver"] = func(ts *testscript.TestScript, neg bool, args []string) {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		ts.Check(err)
+		var conns []net.Conn
+		var mu sync.Mutex
+		go func() {
+			for {
+				c, err := l.Accept()
+				if err != nil {
+					return
+				}
+				mu.Lock()
+				conns = append(conns, c)
+				mu.Unlock()
+			}
+		}()
+		ts.Defer(func() {
+			l.Close()
+			mu.Lock()
+			for _, c := range conns {
+				c.Close()
+			}
+			mu.Unlock()
+		})
+		ts.Setenv(args[0], "http://"+l.Addr().String())
+	}
 	testscript.Run(t, testscript.Params{
 		Dir:                 "testdata/cloud",
 		RequireExplicitExec: true,

@@ -8,8 +8,8 @@ import (
 	"strings"
 
 	"github.com/kr-keyring/kr/backends"
-	"github.com/kr-keyring/kr/backends/remote/aws"
 	"github.com/kr-keyring/kr/backends/filevault"
+	"github.com/kr-keyring/kr/backends/remote/aws"
 )
 
 // Exit codes, one map for the whole CLI (DESIGN.md, CLI conventions).

@@ -13,6 +13,7 @@ import (
 
 	"github.com/kr-keyring/kr/backends"
 	"github.com/kr-keyring/kr/internal/limitio"
+	"github.com/kr-keyring/kr/internal/wait"
 )
 
 // maxResponse bounds an answer: a value is at most 64 KiB in Secrets
@@ -53,7 +54,7 @@ func newClient(opts Options, service, target, envName string) (*client, error) {
 	}
 	region := firstOf(opts.Region, conf.Region)
 	if region == "" {
-		return nil, fmt.Errorf("%w: no AWS region: the mount names none and AWS_REGION, AWS_DEFAULT_REGION and profile %s set none", backends.ErrUnavailable, conf.Profile)
+		return nil, fmt.Errorf("no AWS region: the mount names none and AWS_REGION, AWS_DEFAULT_REGION and profile %s set none", conf.Profile)
 	}
 	if conf.CredentialProcess != nil && opts.Guard != nil {
 		if err := opts.Guard(conf.CredentialProcess); err != nil {
@@ -86,8 +87,14 @@ var credentialErrors = []string{"UnrecognizedClientException", "InvalidSignature
 // ErrCredentials is wrapped when AWS refused the credentials.
 var ErrCredentials = errors.New("AWS refused the credentials")
 
-// call sends op with in as its JSON body and decodes the answer into out.
+// call sends op with in as its JSON body and decodes the answer into out,
+// within one wait of --timeout.
 func (c *client) call(ctx context.Context, op string, in, out any) error {
+	ctx, end := wait.Bound(ctx, fmt.Sprintf("AWS (%s) did not answer", c.endpoint))
+	return end(c.send(ctx, op, in, out))
+}
+
+func (c *client) send(ctx context.Context, op string, in, out any) error {
 	creds, err := c.conf.Credentials(ctx)
 	if err != nil {
 		return err

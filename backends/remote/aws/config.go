@@ -13,7 +13,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/kr-keyring/kr/backends"
 	"github.com/kr-keyring/kr/internal/awsconfig"
 	"github.com/kr-keyring/kr/internal/limitio"
 )
@@ -128,8 +127,8 @@ func LoadConfig(e Env) (*Config, error) {
 		c.From = fmt.Sprintf("profile %s in %s", c.Profile, confPath)
 		return c, nil
 	}
-	return nil, fmt.Errorf("%w: no AWS credentials: AWS_ACCESS_KEY_ID is unset and profile %s has no keys or credential_process in %s or %s (kr reads no SSO or instance credentials)",
-		backends.ErrUnavailable, c.Profile, credsPath, confPath)
+	return nil, fmt.Errorf("no AWS credentials: AWS_ACCESS_KEY_ID is unset and profile %s has no keys or credential_process in %s or %s (kr reads no SSO or instance credentials)",
+		c.Profile, credsPath, confPath)
 }
 
 func firstOf(vs ...string) string {

@@ -19,6 +19,7 @@ import (
 
 	"github.com/kr-keyring/kr/backends"
 	"github.com/kr-keyring/kr/internal/limitio"
+	"github.com/kr-keyring/kr/internal/wait"
 )
 
 // maxResponse bounds an answer: a KV secret is at most a few MiB.
@@ -70,7 +71,7 @@ func New(opts Options) (*Store, error) {
 		}
 	}
 	if s.token == "" {
-		return nil, fmt.Errorf("%w: no Vault token: VAULT_TOKEN is unset and ~/.vault-token is missing ('vault login' writes it)", backends.ErrUnavailable)
+		return nil, errors.New("no Vault token: VAULT_TOKEN is unset and ~/.vault-token is missing ('vault login' writes it)")
 	}
 	if s.http == nil {
 		s.http = &http.Client{}
@@ -101,8 +102,13 @@ func escapePath(name string) string {
 }
 
 // do sends one request and decodes a 200 answer's JSON into out; a 404 is
-// ErrNotFound.
+// ErrNotFound. Each request is one wait of --timeout.
 func (s *Store) do(ctx context.Context, method, path string, out any) error {
+	ctx, end := wait.Bound(ctx, fmt.Sprintf("vault at %s did not answer", s.addr))
+	return end(s.send(ctx, method, path, out))
+}
+
+func (s *Store) send(ctx context.Context, method, path string, out any) error {
 	req, err := http.NewRequestWithContext(ctx, method, s.addr+"/v1/"+path, nil)
 	if err != nil {
 		return err
