@@ -147,3 +147,36 @@ func isKr(cmd string) bool {
 	self, err := os.Executable()
 	return err == nil && (cmd == self || filepath.Base(self) == filepath.Base(cmd))
 }
+
+// remoteTTL is how long the agent may keep values of the cloud mount m.
+func (a *App) remoteTTL(m backends.Mount) time.Duration {
+	rec, err := a.storeRecord()
+	if err != nil {
+		return 0
+	}
+	return time.Duration(rec.Mounts(a.Service)[m.Prefix].TTL) * time.Second
+}
+
+// keepRemote hands a value the CLI fetched from a cloud mount with a TTL
+// to the agent, starting it when needed. The agent never fetches: it keeps
+// what it is given, in memory, until the TTL ends. A failure costs only a
+// fetch next time, so it is not an error.
+func (a *App) keepRemote(ctx context.Context, name string, v []byte) {
+	m, mounted := a.mountOf(name)
+	if !mounted || !m.Remote || a.agentDisabled() {
+		return
+	}
+	ttl := a.remoteTTL(m)
+	key := a.cacheKey(name)
+	if ttl <= 0 || key == "" {
+		return
+	}
+	c, err := a.ensureAgent(ctx)
+	if err != nil {
+		return
+	}
+	a.keepAgentConn(c)
+	if c.CachePut(key, v, ttl) == nil {
+		a.markCached(time.Now().Add(ttl + time.Second))
+	}
+}
