@@ -16,6 +16,10 @@ type Mount struct {
 	Prefix string // a valid name, without a trailing slash
 	Label  string // how people call the store: "the vault at /home/u/team"
 	Open   func(ctx context.Context) (Backend, error)
+	// Remote marks a store reached over the network: its names are
+	// listed only when the prefix listed lies inside the mount, so that
+	// a plain `kr ls` or a completion never waits on a network.
+	Remote bool
 }
 
 // ValidateMountPrefix checks a mount's prefix: a valid name, so that every
@@ -194,7 +198,7 @@ func (n *Namespace) plan(prefix string) []listing {
 		case strings.HasPrefix(prefix, p):
 			out = append(out, listing{mount: m, prefix: prefix[len(p):], lead: p})
 			inMount = true
-		case strings.HasPrefix(p, prefix):
+		case strings.HasPrefix(p, prefix) && !m.Remote:
 			out = append(out, listing{mount: m, lead: p})
 		}
 	}

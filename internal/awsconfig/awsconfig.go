@@ -406,3 +406,7 @@ func shellSplit(s string) ([]string, error) {
 	}
 	return words, nil
 }
+
+// SplitCommand splits a credential_process value into a command and its
+// arguments as botocore does (shell rules, no shell run).
+func SplitCommand(s string) ([]string, error) { return shellSplit(s) }

@@ -21,7 +21,12 @@ import (
 // used (never how it was spelled: auto and secretservice are one store), the
 // service and the name. "" means the store is not known yet: no cache.
 func (a *App) cacheKey(name string) string {
-	if _, mounted := a.mountOf(name); mounted {
+	if m, mounted := a.mountOf(name); mounted {
+		if m.Remote && a.remoteTTL(m) > 0 {
+			// A cloud store's value, kept for the mount's TTL: keyed by
+			// where it came from, so a remount elsewhere misses.
+			return "remote\x00" + a.Service + "\x00" + m.Label + "\x00" + name
+		}
 		return "" // a mounted vault: unlocked as a whole, never cached by value
 	}
 	store := a.storeName()

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -18,6 +19,7 @@ import (
 
 func newMountCmd(app *App) *cobra.Command {
 	var asJSON bool
+	var ttl time.Duration
 	cmd := &cobra.Command{
 		Use:   "mount [PREFIX DIR]",
 		Short: "Bind the names under PREFIX/ to the file vault in DIR, or list the mounts",
@@ -32,7 +34,17 @@ A mount may not overlap another (team and team/prod), and is refused while
 the service's store holds names under PREFIX/ (move them first with 'kr mv').
 DIR must hold a vault ('kr vault init DIR --mount PREFIX' creates and mounts
 one). Without arguments, list the mounts of the service. Mounts are recorded
-per service in kr's configuration directory; 'kr unmount PREFIX' forgets one.`,
+per service in kr's configuration directory; 'kr unmount PREFIX' forgets one.
+
+A cloud store mounts the same way, read-only:
+  kr mount cloud aws-secretsmanager:[REGION]   the secret NAME is cloud/NAME
+  kr mount params aws-ssm:[REGION]             the parameter /NAME is params/NAME
+  kr mount team vault+https://HOST/MOUNT        Vault or OpenBao KV v2 at MOUNT
+AWS stores read the AWS CLI's configuration (AWS_ACCESS_KEY_ID..., AWS_PROFILE
+with ~/.aws/credentials and ~/.aws/config, AWS_REGION, AWS_ENDPOINT_URL);
+Vault reads VAULT_TOKEN (or ~/.vault-token) and VAULT_CACERT. 'kr ls PREFIX/'
+lists the store; a plain 'kr ls' and completion never reach it. With --ttl
+the agent keeps fetched values that long (in memory only).`,
 		Args: cobra.MatchAll(cobra.RangeArgs(0, 2), func(cmd *cobra.Command, args []string) error {
 			if len(args) == 1 {
 				return usagef("kr mount takes PREFIX and DIR, or nothing to list the mounts")
@@ -45,10 +57,18 @@ per service in kr's configuration directory; 'kr unmount PREFIX' forgets one.`,
 			if len(args) == 0 {
 				return app.listMounts(asJSON)
 			}
+			t, remote, err := remoteTarget(args[1], ttl)
+			if err != nil {
+				return err
+			}
+			if remote {
+				return app.mountRemote(ctx, args[0], t)
+			}
 			return app.mount(ctx, args[0], args[1])
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "list the mounts as JSON")
+	cmd.Flags().DurationVar(&ttl, "ttl", 0, "a cloud store's values may stay in the agent this long (0: never)")
 	return cmd
 }
 
@@ -93,10 +113,14 @@ func (a *App) listMounts(asJSON bool) error {
 			Prefix string `json:"prefix"`
 			Kind   string `json:"kind"`
 			Dir    string `json:"dir,omitempty"`
+			Region string `json:"region,omitempty"`
+			URL    string `json:"url,omitempty"`
+			TTL    int    `json:"ttl,omitempty"`
 		}
 		out := make([]mountJSON, len(prefixes))
 		for i, p := range prefixes {
-			out[i] = mountJSON{Prefix: p + "/", Kind: ms[p].Kind, Dir: ms[p].Dir}
+			t := ms[p]
+			out[i] = mountJSON{Prefix: p + "/", Kind: t.Kind, Dir: t.Dir, Region: t.Region, URL: t.URL, TTL: t.TTL}
 		}
 		return writeJSON(a.IO.Out, out)
 	}

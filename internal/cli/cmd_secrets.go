@@ -304,6 +304,7 @@ func (a *App) get(ctx context.Context, name string) ([]byte, error) {
 	if err != nil {
 		return nil, a.getError(ctx, name, err)
 	}
+	a.keepRemote(ctx, name, v)
 	return v, nil
 }
 

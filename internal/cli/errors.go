@@ -9,6 +9,7 @@ import (
 
 	"github.com/kr-keyring/kr/backends"
 	"github.com/kr-keyring/kr/backends/filevault"
+	"github.com/kr-keyring/kr/backends/remote/aws"
 )
 
 // Exit codes, one map for the whole CLI (DESIGN.md, CLI conventions).
@@ -98,6 +99,8 @@ func defaultHint(err error) string {
 			cmd = "kr"
 		}
 		return fmt.Sprintf("run '%s --help' for usage", cmd)
+	case errors.Is(err, aws.ErrCredentials):
+		return "check the keys or AWS_PROFILE; 'aws sts get-caller-identity' tries the same configuration"
 	case errors.Is(err, backends.ErrLocked):
 		return "run 'kr unlock', or set KR_PASSPHRASE_FILE for non-interactive use"
 	case errors.Is(err, context.DeadlineExceeded):

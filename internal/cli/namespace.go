@@ -49,7 +49,7 @@ func (a *App) mounts(open func(config.MountTarget) func(context.Context) (backen
 	}
 	var out []backends.Mount
 	for prefix, t := range rec.Mounts(a.Service) {
-		out = append(out, backends.Mount{Prefix: prefix, Label: t.String(), Open: open(t)})
+		out = append(out, backends.Mount{Prefix: prefix, Label: t.String(), Open: open(t), Remote: t.Remote()})
 	}
 	return out, nil
 }
@@ -58,6 +58,10 @@ func (a *App) mounts(open func(config.MountTarget) func(context.Context) (backen
 // entry for its kind says.
 func (a *App) openMount(t config.MountTarget) func(context.Context) (backends.Backend, error) {
 	return func(context.Context) (backends.Backend, error) {
+		switch t.Kind {
+		case config.MountAWSSecrets, config.MountAWSSSM, config.MountVault:
+			return a.openRemote(t, nil)
+		}
 		m, ok := mountEntry(t.Kind)
 		if !ok {
 			return nil, fmt.Errorf("mounts of kind %q need a newer kr", t.Kind)

@@ -125,6 +125,7 @@ var topCommands = []struct {
 	{"identity", nil, newIdentityWithBindCmd}, {"vault", nil, newVaultCmd},
 	{"mount", nil, newMountCmd}, {"unmount", nil, newUnmountCmd},
 	{"exec", nil, newExecCmd}, {"env", nil, newEnvCmd}, {"allow", nil, newAllowCmd},
+	{"inject", nil, newInjectCmd}, {"read", nil, newReadCmd}, {"otp", nil, newOTPCmd},
 	{"unlock", nil, newUnlockCmd}, {"lock", nil, newLockCmd}, {"agent", nil, newAgentCmd},
 	{"ssh", nil, newSSHCmd},
 	{"backend", nil, newBackendCmd}, {"doctor", nil, newDoctorCmd}, {"completion", nil, newCompletionCmd},

@@ -50,19 +50,42 @@ type storesRecord struct {
 
 // MountTarget is the store a mounted prefix's names live in. Kind says
 // what the other fields mean: MountFile is the file vault at Dir (an
-// absolute path).
+// absolute path); MountAWSSecrets and MountAWSSSM are AWS services in
+// Region ("": the user's AWS configuration says); MountVault is the KV
+// version 2 engine at URL (https://HOST/MOUNT). A remote store's values
+// may be kept by the agent for TTL seconds (0: never).
 type MountTarget struct {
-	Kind string `json:"kind"`
-	Dir  string `json:"dir,omitempty"`
+	Kind   string `json:"kind"`
+	Dir    string `json:"dir,omitempty"`
+	Region string `json:"region,omitempty"`
+	URL    string `json:"url,omitempty"`
+	TTL    int    `json:"ttl,omitempty"`
 }
 
-// MountFile is the kind of a mount on a file vault.
-const MountFile = "file"
+// Mount kinds.
+const (
+	MountFile       = "file"
+	MountAWSSecrets = "aws-secretsmanager"
+	MountAWSSSM     = "aws-ssm"
+	MountVault      = "vault"
+)
+
+// Remote reports whether the mount's store is reached over the network:
+// such a store is read only when a name in it is asked for.
+func (t MountTarget) Remote() bool { return t.Kind != MountFile }
 
 // String says where the mount's names live, as people call it.
 func (t MountTarget) String() string {
-	if t.Kind == MountFile {
+	switch t.Kind {
+	case MountFile:
 		return "the vault at " + t.Dir
+	case MountAWSSecrets, MountAWSSSM:
+		if t.Region != "" {
+			return t.Kind + ":" + t.Region
+		}
+		return t.Kind + ":"
+	case MountVault:
+		return "vault+" + t.URL
 	}
 	return t.Kind
 }
@@ -208,6 +231,16 @@ func (t MountTarget) check(prefix string) error {
 	case MountFile:
 		if !filepath.IsAbs(t.Dir) {
 			return fmt.Errorf("mount %s: %q is not an absolute path", prefix, t.Dir)
+		}
+		return nil
+	case MountAWSSecrets, MountAWSSSM:
+		if strings.ContainsAny(t.Region, "/: ") {
+			return fmt.Errorf("mount %s: %q is not an AWS region", prefix, t.Region)
+		}
+		return nil
+	case MountVault:
+		if !strings.HasPrefix(t.URL, "https://") && !strings.HasPrefix(t.URL, "http://") {
+			return fmt.Errorf("mount %s: %q is not a Vault URL", prefix, t.URL)
 		}
 		return nil
 	}
