@@ -39,15 +39,21 @@ func parseAgentSettings(b []byte) (*agentSettings, error) {
 		return s, nil
 	}
 	if err := json.Unmarshal(b, s); err != nil || s.V != 1 {
-		return nil, fmt.Errorf("%s: damaged or of another version", agentRecord)
+		return nil, &damagedSettingsError{fmt.Sprintf("%s: damaged or of another version", agentRecord)}
 	}
 	if s.LockOn != "" {
 		if _, err := lockwatch.Parse(s.LockOn); err != nil {
-			return nil, fmt.Errorf("%s: lock_on: %w", agentRecord, err)
+			return nil, &damagedSettingsError{fmt.Sprintf("%s: lock_on: %v", agentRecord, err)}
 		}
 	}
 	return s, nil
 }
+
+// damagedSettingsError is an agent.json that does not parse: the agent
+// does not start on guesses about what the user asked of it.
+type damagedSettingsError struct{ msg string }
+
+func (e *damagedSettingsError) Error() string { return e.msg }
 
 func (a *App) agentSettingsPath() (string, error) {
 	dir, err := config.Dir(a.Getenv)

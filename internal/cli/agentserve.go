@@ -33,8 +33,15 @@ type agentServeOptions struct {
 // its keys are wiped first.
 func (a *App) serveAgent(ctx context.Context, so agentServeOptions) error {
 	settings, err := a.agentSettings()
+	var damaged *damagedSettingsError
+	if errors.As(err, &damaged) {
+		return withHint(err, "fix or remove it; kr agent start --confirm and --lock-on set the same for one agent")
+	}
 	if err != nil {
-		return err
+		// Unreadable (a configuration directory of another user's, say):
+		// the agent still serves, with the defaults, and says so.
+		fmt.Fprintf(a.IO.ErrOut, "kr agent: warning: %v; using the defaults\n", err)
+		settings = &agentSettings{V: 1}
 	}
 	if !so.confirmSet {
 		so.confirm = settings.Confirm
@@ -65,30 +72,21 @@ func (a *App) serveAgent(ctx context.Context, so agentServeOptions) error {
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	// A read log that cannot be kept (a configuration directory this user
-	// cannot create) is said once; the agent still serves: keys held with
-	// no log beat an agent that will not start.
+	opts := agent.Options{LockedMemory: locked, Rules: a.agentRules}
 	logPath, err := a.readLogPath()
 	if err == nil {
 		err = os.MkdirAll(filepath.Dir(logPath), 0o700)
 	}
-	var reads *readlog.Log
 	if err != nil {
 		fmt.Fprintf(a.IO.ErrOut, "kr agent: warning: no read log: %v\n", err)
 	} else {
-		reads = &readlog.Log{Path: logPath}
-	}
-	opts := agent.Options{
-		LockedMemory: locked,
-		Rules:        a.agentRules,
-		Log: func(r agent.Read) {
-			if reads == nil {
-				return
-			}
-			if err := reads.Append(r); err != nil {
+		reads := &readlog.Log{Path: logPath}
+		var warned atomic.Bool
+		opts.Log = func(r agent.Read) {
+			if err := reads.Append(r); err != nil && !warned.Swap(true) {
 				fmt.Fprintf(a.IO.ErrOut, "kr agent: warning: read log: %v\n", err)
 			}
-		},
+		}
 	}
 	if so.confirm {
 		opts.Approver = approver{a}
