@@ -171,6 +171,7 @@ func run(ctx context.Context, o Options, f func(*session) error) error {
 	cmd := exec.Command(o.Program)
 	cmd.Env = o.Env
 	cmd.Stderr = nil // the program's diagnostics are not kr's output
+	dieWithParent(cmd)
 	in, err := cmd.StdinPipe()
 	if err != nil {
 		return err
