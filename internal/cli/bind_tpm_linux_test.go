@@ -3,7 +3,6 @@ package cli_test
 import (
 	"bytes"
 	"errors"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,36 +10,12 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/kr-keyring/kr/internal/testenv"
+	"github.com/kr-keyring/kr/internal/tpmseal/swtpmtest"
 )
 
-// startSWTPM runs a software TPM 2.0 (swtpm) with its state in stateDir,
-// serving the socket it returns. The socket is bound here and handed to
-// swtpm, so it accepts at once: nothing waits for the simulator to start.
-func startSWTPM(t *testing.T, stateDir string) string {
-	t.Helper()
-	testenv.Tool(t, "swtpm", "swtpm")
-	sock := filepath.Join(t.TempDir(), "tpm.sock")
-	l, err := net.Listen("unix", sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f, err := l.(*net.UnixListener).File()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command("swtpm", "socket", "--tpm2", "--tpmstate", "dir="+stateDir,
-		"--server", "type=unixio,fd=3", "--flags", "not-need-init,startup-clear")
-	cmd.ExtraFiles = []*os.File{f}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
-	l.(*net.UnixListener).SetUnlinkOnClose(false)
-	l.Close()
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	return sock
-}
+// startSWTPM runs a software TPM 2.0 with its state in stateDir and
+// returns its socket.
+func startSWTPM(t *testing.T, stateDir string) string { return swtpmtest.Start(t, stateDir) }
 
 // TestBindTPMSWTPM: a vault identity bound to a TPM (swtpm) reads with no
 // passphrase; against a TPM with a fresh state (another machine, or a

@@ -4,14 +4,10 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
-	"net"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
 
 	"github.com/google/go-tpm/tpm2"
-	"github.com/kr-keyring/kr/internal/testenv"
+	"github.com/kr-keyring/kr/internal/tpmseal/swtpmtest"
 )
 
 // startSWTPM runs a software TPM 2.0 (swtpm) with its state in stateDir
@@ -19,26 +15,7 @@ import (
 // accepts at once: nothing waits for the simulator to start.
 func startSWTPM(t *testing.T, stateDir string) Device {
 	t.Helper()
-	testenv.Tool(t, "swtpm", "swtpm")
-	sock := filepath.Join(t.TempDir(), "tpm.sock")
-	l, err := net.Listen("unix", sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f, err := l.(*net.UnixListener).File()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command("swtpm", "socket", "--tpm2", "--tpmstate", "dir="+stateDir,
-		"--server", "type=unixio,fd=3", "--flags", "not-need-init,startup-clear")
-	cmd.ExtraFiles = []*os.File{f}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
-	l.(*net.UnixListener).SetUnlinkOnClose(false)
-	l.Close()
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	sock := swtpmtest.Start(t, stateDir)
 	tpm, err := Open("unix:" + sock)
 	if err != nil {
 		t.Fatal(err)
