@@ -59,10 +59,24 @@ func (r Resolver) ConflictPath(rel string, n int) (string, error) {
 // recipient added on either side is kept, one removed on either side goes
 // (a removal is a revocation). Names follow upstream where both name a key.
 func (r Resolver) Merge(rel string, base, upstream, local []byte) ([]byte, error) {
+	var out []byte
+	var err error
 	if rel == manifestFile {
-		return format.MergeManifest(base, upstream, local)
+		out, err = format.MergeManifest(base, upstream, local)
+	} else {
+		out, err = r.mergeScope(rel, base, upstream, local)
 	}
-	return r.mergeScope(rel, base, upstream, local)
+	if err == nil && out != nil && r.v != nil {
+		// A signed vault's merged file is signed by nobody yet: the sync's
+		// reconcile signs it, as the member who merged.
+		r.v.mu.Lock()
+		if r.v.merged == nil {
+			r.v.merged = map[string]bool{}
+		}
+		r.v.merged[rel] = true
+		r.v.mu.Unlock()
+	}
+	return out, err
 }
 
 // mergeScope merges a scope as format.MergeKeys does. A scope deleted on one side
