@@ -92,7 +92,7 @@ type RefusedError struct {
 	What string
 }
 
-func (e *RefusedError) Error() string  { return fmt.Sprintf("file %s refused: %s", e.Rel, e.What) }
+func (e *RefusedError) Error() string   { return fmt.Sprintf("file %s refused: %s", e.Rel, e.What) }
 func (e *RefusedError) Is(t error) bool { return t == ErrRefused }
 
 func (v *Vault) refused(path, format string, args ...any) *RefusedError {
