@@ -443,11 +443,11 @@ func (v *Vault) signMembers(ctx context.Context, m, next *format.Manifest, entri
 	if !m.Signed() {
 		return func() error { return nil }, nil
 	}
+	// The old list's own signature is not required: a change signs the
+	// whole list again, and is how a member repairs one a pusher spoiled.
+	// Its entries must still lead from what the user trusts.
 	t, err := v.trustOf(m)
 	if err != nil {
-		return nil, err
-	}
-	if err := v.checkList(t); err != nil {
 		return nil, err
 	}
 	w, err := v.signer(ctx, m)
@@ -457,7 +457,7 @@ func (v *Vault) signMembers(ctx context.Context, m, next *format.Manifest, entri
 	if !t.reached[w.key] {
 		return nil, fmt.Errorf("your key %s is not reached by the signatures in %s from any key you trust: the other members would refuse the change", recipients.Fingerprint(w.key), manifestFile)
 	}
-	next.Epoch = m.Epoch + 1
+	next.Epoch = max(m.Epoch, t.state.Epoch) + 1
 	next.SignedBy, next.Signature = "", nil
 	if err := entries(w); err != nil {
 		return nil, err
@@ -533,4 +533,54 @@ func (v *Vault) signMerged(ctx context.Context, m *format.Manifest) error {
 func mustTrusted(v *Vault) []string {
 	keys, _ := v.trustedKeys()
 	return keys
+}
+
+// Vouch signs, in a signed vault, the entries of keys the user has just
+// accepted whose entry no member's signature holds (one a pusher wrote,
+// the user checked and took), and signs the list again when it does not
+// hold: other clones then reach them through the user. It changes nothing
+// in a vault that is not signed, or when every signature holds already.
+func (v *Vault) Vouch(ctx context.Context, keys []string) error {
+	return v.change(ctx, func(m *format.Manifest) error {
+		if !m.Signed() {
+			return nil
+		}
+		t, err := v.trustOf(m)
+		if err != nil {
+			return err
+		}
+		var unsigned []string
+		for _, k := range keys {
+			e, ok := m.Entries[k]
+			if !ok {
+				continue
+			}
+			msg := format.MemberMessage(m.VaultID, e.Epoch, m.Names[k], k, e.AddedBy)
+			if !slices.Contains(m.Recipients, e.AddedBy) || !xeddsa.VerifyRecipient(e.AddedBy, msg, e.Signature) {
+				unsigned = append(unsigned, k)
+			}
+		}
+		if len(unsigned) == 0 && t.listErr == nil {
+			return nil
+		}
+		if err := v.checkAccepted(m); err != nil {
+			return err
+		}
+		next := m.Clone()
+		sign, err := v.signMembers(ctx, m, next, func(w *writer) error {
+			for _, k := range unsigned {
+				if err := next.SignEntry(k, w.key, w.sign); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if err := sign(); err != nil {
+			return err
+		}
+		return writeManifest(v.path(manifestFile), next)
+	})
 }
