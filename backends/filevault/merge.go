@@ -48,6 +48,17 @@ func (r Resolver) ConflictPath(rel string, n int) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	if r.v != nil {
+		// Upstream's version of name wins: reconcile takes its counter as
+		// what this clone has seen, though the local one, now the copy,
+		// was written later here.
+		r.v.mu.Lock()
+		if r.v.merged == nil {
+			r.v.merged = map[string]bool{}
+		}
+		r.v.merged["conflict:"+name] = true
+		r.v.mu.Unlock()
+	}
 	c := format.ConflictName(name, n)
 	if err := backends.ValidateName(c); err != nil {
 		return "", fmt.Errorf("no room for a copy of %s: %w", name, err)
@@ -162,5 +173,12 @@ func (r Resolver) Same(ctx context.Context, rel string, upstream, local []byte) 
 	}
 	l := open(local)
 	defer clear(l)
-	return l != nil && subtle.ConstantTimeCompare(u, l) == 1
+	if l == nil {
+		return false
+	}
+	// The name and value, not the signature lines: two members who
+	// re-encrypted one value each signed it.
+	us, uerr := format.ReadSecret(u)
+	ls, lerr := format.ReadSecret(l)
+	return uerr == nil && lerr == nil && us.Name == ls.Name && subtle.ConstantTimeCompare(us.Value, ls.Value) == 1
 }

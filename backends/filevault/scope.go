@@ -42,6 +42,9 @@ type scopes struct {
 	// trust is a signed vault's chain, to check each scope's signer
 	// against; found when first needed.
 	trust *trust
+	// unsigned skips the scope signatures: the scopes a user's explicit
+	// scope set replaces, only compared with.
+	unsigned bool
 }
 
 // override makes the scope of dir keys (nil: no scope) whatever its file
@@ -83,7 +86,7 @@ func (s *scopes) dir(dir string) (scopeSet, error) {
 	if err != nil {
 		return scopeSet{}, err
 	}
-	if keys != nil && s.m.Signed() {
+	if keys != nil && s.m.Signed() && !s.unsigned {
 		if err := s.checkSigned(dir, keys, sig); err != nil {
 			return scopeSet{}, err
 		}
@@ -391,6 +394,9 @@ func (v *Vault) SetScope(ctx context.Context, folder string, keys []string) ([]s
 		}
 		before := v.scopes(m)
 		before.asWritten = true
+		// The user sets the scope whole: the file it replaces need not
+		// hold (a member repairs one a pusher changed this way).
+		before.unsigned = true
 		after := v.scopes(m)
 		after.override(dir, keys)
 		files, err := v.secretFiles(ctx, after)

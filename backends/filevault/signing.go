@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 
 	"filippo.io/age"
@@ -490,6 +491,13 @@ func (v *Vault) signMerged(ctx context.Context, m *format.Manifest) error {
 	if !m.Signed() || len(merged) == 0 {
 		return nil
 	}
+	for key := range merged {
+		if name, ok := strings.CutPrefix(key, "conflict:"); ok {
+			if err := v.takeUpstreamCounter(ctx, m, name); err != nil {
+				return err
+			}
+		}
+	}
 	if merged[manifestFile] {
 		if err := v.checkAccepted(m); err != nil {
 			return err
@@ -509,7 +517,7 @@ func (v *Vault) signMerged(ctx context.Context, m *format.Manifest) error {
 		}
 	}
 	for rel := range merged {
-		if rel == manifestFile {
+		if rel == manifestFile || strings.HasPrefix(rel, "conflict:") {
 			continue
 		}
 		dir := v.path(filepath.Dir(filepath.FromSlash(rel)))
@@ -582,5 +590,35 @@ func (v *Vault) Vouch(ctx context.Context, keys []string) error {
 			return err
 		}
 		return writeManifest(v.path(manifestFile), next)
+	})
+}
+
+// takeUpstreamCounter makes the counter of name's file, upstream's version
+// a sync kept, what this clone has seen for name: the local version it
+// replaced went to a conflict copy, and its higher counter must not make
+// the kept one read as a rollback. A file that does not open changes
+// nothing; its read says what is wrong.
+func (v *Vault) takeUpstreamCounter(ctx context.Context, m *format.Manifest, name string) error {
+	ct, err := readFileChecked(v.secretPath(name), maxCiphertext)
+	if err != nil {
+		return nil
+	}
+	s, _ := v.sealed(m)
+	s.Ciphertext = ct
+	plain, err := v.opts.Decrypter.Decrypt(ctx, s)
+	if err != nil {
+		return nil
+	}
+	sec, err := format.ReadSecret(plain)
+	clear(plain)
+	if err != nil || sec.Signed == nil || sec.Signed.VaultID != m.VaultID {
+		return nil
+	}
+	return v.opts.State.Update(v.opts.Dir, func(st *vaultstate.State) error {
+		if st.Counters == nil {
+			st.Counters = map[string]uint64{}
+		}
+		st.Counters[name] = sec.Signed.Counter
+		return nil
 	})
 }

@@ -102,6 +102,7 @@ func (a *App) doctor(ctx context.Context) []check {
 				}
 			}
 			checks = append(checks, a.helperItemsCheck(ctx, v)...)
+			checks = append(checks, a.signatureCheck(ctx, v)...)
 		}
 	}
 	checks = append(checks, a.mountChecks(ctx)...)
