@@ -58,7 +58,10 @@ func (v *Vault) secretFiles(ctx context.Context, sc *scopes) ([]secretFile, erro
 // pusher wrote is never re-signed), and is signed again by the local user
 // at the epoch of at (the vault.json the change writes; nil: m), with its
 // counter raised.
-func (v *Vault) reencrypt(ctx context.Context, m, at *format.Manifest, files []secretFile, unreadable func(secretFile)) error {
+//
+// before, when given, are the scopes each file was written under, for the
+// writer check (a scope set replaces one a pusher changed).
+func (v *Vault) reencrypt(ctx context.Context, m, at *format.Manifest, files []secretFile, unreadable func(secretFile), before ...*scopes) error {
 	if len(files) == 0 {
 		return nil
 	}
@@ -68,6 +71,9 @@ func (v *Vault) reencrypt(ctx context.Context, m, at *format.Manifest, files []s
 	sw, err := v.beginSigned(ctx, m, at)
 	if err != nil {
 		return err
+	}
+	if sw != nil && len(before) > 0 {
+		sw.before = before[0]
 	}
 	err = v.sealAll(func(next func(secretFile, []byte)) error {
 		return v.decryptEach(ctx, m, sw, files, unreadable, next)
@@ -141,8 +147,11 @@ func (v *Vault) decryptEach(ctx context.Context, m *format.Manifest, sw *signedW
 	sealed, idErr := v.sealed(m)
 	var asWritten *scopes
 	if sw != nil {
-		asWritten = v.scopes(m)
-		asWritten.asWritten = true
+		asWritten = sw.before
+		if asWritten == nil {
+			asWritten = v.scopes(m)
+			asWritten.asWritten = true
+		}
 		asWritten.trust = sw.t
 	}
 	for _, f := range files {

@@ -427,7 +427,7 @@ func (v *Vault) SetScope(ctx context.Context, folder string, keys []string) ([]s
 				changed = append(changed, f.name)
 			}
 		}
-		if err := v.reencrypt(ctx, m, nil, todo, nil); err != nil {
+		if err := v.reencrypt(ctx, m, nil, todo, nil, before); err != nil {
 			return err
 		}
 		for _, f := range todo {

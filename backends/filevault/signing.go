@@ -380,6 +380,7 @@ type signedWrite struct {
 	t        *trust
 	w        *writer
 	counters map[string]uint64
+	before   *scopes // the scopes files were written under; nil: as written now
 }
 
 // beginSigned starts a change to the signed vault m that signs at the

@@ -116,9 +116,16 @@ func (v *Vault) verify(ctx context.Context, m *format.Manifest) (*Verified, erro
 	return r, nil
 }
 
-// Verify is Vault.Verify under the lock already held (a sync's check
-// before it pushes).
+// Verify is Vault.Verify under the lock already held: a sync's check
+// before it pushes, after it has signed what its merge wrote.
 func (l *Locked) Verify(ctx context.Context) (*Verified, error) {
+	m, err := l.v.manifest()
+	if err != nil {
+		return nil, err
+	}
+	if err := l.v.signMerged(ctx, m); err != nil {
+		return nil, err
+	}
 	return l.v.Verify(ctx)
 }
 
