@@ -224,6 +224,18 @@ func (v *Vault) manifest() (*format.Manifest, error) {
 		v.id = m.Identity
 		v.mu.Unlock()
 	}
+	if err == nil && m.Shared() && !m.Signed() {
+		// A clone that has seen the vault signed takes no unsigned
+		// vault.json: that would undo every check on the word of whoever
+		// pushed it.
+		st, serr := v.opts.State.Load(v.opts.Dir)
+		if serr != nil {
+			return nil, serr
+		}
+		if st.VaultID != "" {
+			return nil, v.refused(v.path(manifestFile), "it is not signed (version %d), and this clone has seen the vault signed (vault %s, epoch %d)", m.Version, st.VaultID, st.Epoch)
+		}
+	}
 	return m, err
 }
 
