@@ -28,6 +28,9 @@ const (
 	OpLock    = "lock"
 	OpStatus  = "status"
 	OpStop    = "stop"
+	// OpSign signs a message with a vault's key (a signed shared vault's
+	// writes), so the key never leaves the agent to sign either.
+	OpSign = "sign"
 	// The value cache for OS-store items (`kr unlock --cache NAME...`).
 	OpCachePut  = "cache-put"
 	OpCacheGet  = "cache-get"
@@ -53,6 +56,7 @@ type Request struct {
 	CacheKey     string `json:"cache_key,omitempty"`
 	Value        []byte `json:"value,omitempty"`
 	IdleSeconds  int64  `json:"idle_seconds,omitempty"`
+	Message      []byte `json:"message,omitempty"`
 }
 
 // Response answers one Request. A failed request has Error, text for
@@ -63,6 +67,7 @@ type Response struct {
 	Code      Code    `json:"code,omitempty"`
 	Plaintext []byte  `json:"plaintext,omitempty"`
 	Status    *Status `json:"status,omitempty"`
+	Signature []byte  `json:"signature,omitempty"`
 }
 
 // Code says why a request failed. The server sends these and the client
