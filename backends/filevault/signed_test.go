@@ -221,3 +221,80 @@ func TestSignedRecordCovered(t *testing.T) {
 	_, err = tm.v.Get(ctx, "db/prod")
 	refusedWith(t, err, "does not match its name, recipients or value")
 }
+
+// A removed member who can still push puts their old entry back, which the
+// founder signed while they were a member, and signs the list themselves.
+// The chain alone reaches them again; a clone that saw the list without
+// them refuses the list, so its next write does not encrypt to them.
+func TestSignedRefusesRemovedMemberReplay(t *testing.T) {
+	ctx := context.Background()
+	tm := newTeam(t)
+	tm.withProd(t, "db/prod")
+	old, err := tm.v.manifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bob := cloneOf(t, tm.v.Dir(), tm.bob, tm.aliceK)
+	if _, err := bob.Get(ctx, "db/prod"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tm.v.RemoveRecipient(ctx, tm.carK); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bob.Get(ctx, "db/prod"); err != nil {
+		t.Fatal(err)
+	}
+	m, err := tm.v.manifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Recipients = append(m.Recipients, tm.carK)
+	m.Names[tm.carK] = "carol"
+	m.Entries[tm.carK] = old.Entries[tm.carK]
+	m.Epoch++
+	if err := m.SignList(tm.carK, func(msg []byte) ([]byte, error) { return signWith(tm.carol, msg) }); err != nil {
+		t.Fatal(err)
+	}
+	if !m.Chain([]string{tm.aliceK})[tm.carK] || m.CheckList(m.Chain([]string{tm.aliceK})) != nil {
+		t.Fatal("the replayed list does not hold by its signatures alone; the test shows nothing")
+	}
+	if err := writeManifest(tm.v.path(manifestFile), m); err != nil {
+		t.Fatal(err)
+	}
+	_, err = bob.Get(ctx, "db/prod")
+	refusedWith(t, err, "carol")
+	refusedWith(t, err, "saw removed")
+	if err := bob.Set(ctx, "db/new", []byte("x")); err == nil {
+		t.Fatal("a write went out to a list holding a removed member")
+	}
+	if tm.opensIfExists(t, tm.carol, "db/new") {
+		t.Fatal("the removed member reads the new write")
+	}
+}
+
+// A member removed and then added again by a member is signed anew, after
+// the removal: a clone that saw the removal takes them back.
+func TestSignedMemberAddedAgain(t *testing.T) {
+	ctx := context.Background()
+	tm := newTeam(t)
+	tm.withProd(t, "db/prod")
+	bob := cloneOf(t, tm.v.Dir(), tm.bob, tm.aliceK)
+	if _, err := tm.v.RemoveRecipient(ctx, tm.carK); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bob.Get(ctx, "db/prod"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tm.v.AddRecipient(ctx, "carol", tm.carK); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bob.Get(ctx, "db/prod"); err != nil {
+		t.Fatalf("after carol was added again: %v", err)
+	}
+	if err := bob.Set(ctx, "db/new", []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	if !tm.opens(t, tm.carol, "db/new") {
+		t.Fatal("carol, added again, does not read a new write")
+	}
+}

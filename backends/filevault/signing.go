@@ -161,7 +161,26 @@ func (v *Vault) trustOf(m *format.Manifest) (*trust, error) {
 	default:
 		t.listErr = m.CheckList(t.reached)
 	}
+	if t.listErr == nil {
+		t.listErr = replayed(m, st)
+	}
 	return t, nil
+}
+
+// replayed finds a member of m whom this clone saw removed and whose
+// entry is signed no later than the first list it saw without them: an
+// entry from before the removal, put back (a removed member who can still
+// push, re-adding themselves; the chain reaches the old entry because it
+// was good when it was made). A member added again is signed anew, at a
+// later epoch. A clone that never saw the removal cannot tell.
+func replayed(m *format.Manifest, st *vaultstate.State) error {
+	for _, k := range m.Recipients {
+		r, ok := st.Removed[k]
+		if e := m.Entries[k]; ok && e.Epoch <= r {
+			return fmt.Errorf("it lists %s, whom this clone saw removed at epoch %d, with their entry from epoch %d: a removed member's entry put back", memberLabel(m, k), r, e.Epoch)
+		}
+	}
+	return nil
 }
 
 // checkList refuses a signed vault.json whose list does not hold, naming
@@ -177,7 +196,7 @@ func (v *Vault) checkList(t *trust) error {
 // counters of names read. It only raises.
 func (v *Vault) seen(m *format.Manifest, t *trust, counters map[string]uint64) error {
 	st := t.state
-	need := st.VaultID != m.VaultID || st.Epoch < m.Epoch
+	need := st.VaultID != m.VaultID || st.Epoch < m.Epoch || (st.Epoch == m.Epoch && st.Members == nil)
 	for n, c := range counters {
 		need = need || st.Counters[n] < c
 	}
@@ -189,7 +208,22 @@ func (v *Vault) seen(m *format.Manifest, t *trust, counters map[string]uint64) e
 			return fmt.Errorf("this clone has seen vault %s here, not %s", st.VaultID, m.VaultID)
 		}
 		st.VaultID = m.VaultID
-		st.Epoch = max(st.Epoch, m.Epoch)
+		if m.Epoch > st.Epoch || (m.Epoch == st.Epoch && st.Members == nil) {
+			for _, k := range st.Members {
+				if !slices.Contains(m.Recipients, k) {
+					if st.Removed == nil {
+						st.Removed = map[string]uint64{}
+					}
+					st.Removed[k] = m.Epoch
+				}
+			}
+			for _, k := range m.Recipients {
+				if r, ok := st.Removed[k]; ok && m.Entries[k].Epoch > r {
+					delete(st.Removed, k) // added again since
+				}
+			}
+			st.Epoch, st.Members = m.Epoch, slices.Clone(m.Recipients)
+		}
 		if st.Counters == nil {
 			st.Counters = map[string]uint64{}
 		}

@@ -524,3 +524,12 @@ func (tm *team) writeScope(by *age.X25519Identity, folder string, keys []string)
 	}
 	return os.WriteFile(filepath.Join(tm.v.folderDir(folder), scopeFile), b, 0o600)
 }
+
+// opensIfExists is opens for a name that may not have been written.
+func (tm *team) opensIfExists(t *testing.T, id age.Identity, name string) bool {
+	t.Helper()
+	if _, err := os.Stat(tm.v.secretPath(name)); errors.Is(err, os.ErrNotExist) {
+		return false
+	}
+	return tm.opens(t, id, name)
+}

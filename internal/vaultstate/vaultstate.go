@@ -1,11 +1,12 @@
 // Package vaultstate keeps what one clone of a signed shared vault has
-// seen: the vault's id, the highest membership epoch and, per secret, the
-// highest counter. A file older than what the clone saw is a rollback, so
+// seen: the vault's id, the highest membership epoch, its members and
+// those it saw removed and, per secret, the highest counter. A file older than what the clone saw is a rollback, so
 // this record lives in kr's config directory, where whoever can push to
 // the vault cannot write (like the accepted recipients, internal/recipients).
 //
 //	vaultstate/<sha256 of the vault's directory, 32 hex>.json
 //	{"version": 1, "dir": "/path", "vault": "<id>", "epoch": 4,
+//	 "members": ["age1..."], "removed": {"age1...": 3},
 //	 "counters": {"db/prod": 7}}
 //
 // One file per clone: a vault of thousands of names does not slow down
@@ -28,10 +29,16 @@ import (
 
 // State is what a clone has seen of a signed vault.
 type State struct {
-	Version  int               `json:"version"`
-	Dir      string            `json:"dir"`
-	VaultID  string            `json:"vault,omitempty"`
-	Epoch    uint64            `json:"epoch,omitempty"`
+	Version int    `json:"version"`
+	Dir     string `json:"dir"`
+	VaultID string `json:"vault,omitempty"`
+	Epoch   uint64 `json:"epoch,omitempty"`
+	// Members are the age keys of the member list at Epoch, and Removed
+	// each key this clone saw leave, with the epoch of the first list it
+	// saw without them. An entry of theirs signed at or before that epoch
+	// is one from before the removal, put back.
+	Members  []string          `json:"members,omitempty"`
+	Removed  map[string]uint64 `json:"removed,omitempty"`
 	Counters map[string]uint64 `json:"counters,omitempty"`
 }
 
