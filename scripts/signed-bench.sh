@@ -11,12 +11,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+# Built before HOME moves, so go uses the user's module and build caches.
+kr="$tmp/kr"
+CGO_ENABLED=0 go build -o "$kr" ./cmd/kr # as released: static, no dynamic loader
 export HOME="$tmp/home" XDG_DATA_HOME="$tmp/home/data" XDG_CONFIG_HOME="$tmp/home/config" \
 	XDG_RUNTIME_DIR="$tmp/run" KR_CONFIG_DIR="$tmp/cfg" KR_BACKEND=file KR_NO_AGENT=1
 unset KR_PASSPHRASE KR_PASSPHRASE_FILE KR_IDENTITY KR_VAULT
 mkdir -p -m 700 "$HOME" "$XDG_RUNTIME_DIR"
-kr="$tmp/kr"
-CGO_ENABLED=0 go build -o "$kr" ./cmd/kr # as released: static, no dynamic loader
 age-keygen -o "$tmp/ci.key" 2>/dev/null
 age-keygen -o "$tmp/bob.key" 2>/dev/null
 pub=$(age-keygen -y "$tmp/ci.key")
