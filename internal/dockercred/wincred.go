@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/kr-keyring/kr/backends"
+	"github.com/kr-keyring/kr/internal/credkit"
 )
 
 // WinCredStore keeps logins in Credential Manager as
@@ -24,7 +25,7 @@ type WinCredStore struct {
 var _ Store = WinCredStore{}
 
 // MaxWinCredBlob is Credential Manager's limit on a credential's blob.
-const MaxWinCredBlob = 5 * 512
+const MaxWinCredBlob = credkit.MaxWinCredBlob
 
 // winCred is a generic credential as far as docker's layout uses it.
 type winCred struct {
@@ -45,8 +46,6 @@ type winCredAPI interface {
 	// remove deletes the generic credential target, or returns errNoCred.
 	remove(target string) error
 }
-
-var errNoCred = errors.New("no such credential")
 
 func (s WinCredStore) sys() winCredAPI {
 	if s.api != nil {
