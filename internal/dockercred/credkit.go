@@ -16,43 +16,20 @@ func systemKeychain() keychainAPI { return sysKeychain{} }
 // sysKeychain is docker's view of the Keychain's internet passwords.
 type sysKeychain struct{}
 
-func rawItem(q keychainItem) credkit.InternetPassword {
-	return credkit.InternetPassword{Protocol: q.Protocol, Server: q.Server, Port: q.Port, Path: q.Path,
-		Account: q.Account, Label: q.Label, Data: q.Data}
-}
-
-func dockerItem(it credkit.InternetPassword) keychainItem {
-	return keychainItem{Protocol: it.Protocol, Server: it.Server, Port: it.Port, Path: it.Path,
-		Account: it.Account, Label: it.Label, Data: it.Data}
-}
-
-func (sysKeychain) add(it keychainItem) error { return credkit.SystemKeychain().Add(rawItem(it)) }
+func (sysKeychain) add(it keychainItem) error { return credkit.SystemKeychain().Add(it) }
 
 // find reads the item at q's address alone: protocol, server, port and
 // path, never the account (docker keeps one login a server).
 func (sysKeychain) find(q keychainItem) (keychainItem, error) {
-	it, err := credkit.SystemKeychain().Read(credkit.InternetPassword{Protocol: q.Protocol, Server: q.Server, Port: q.Port, Path: q.Path})
-	if err != nil {
-		return keychainItem{}, err
-	}
-	return dockerItem(it), nil
+	return credkit.SystemKeychain().Read(keychainItem{Protocol: q.Protocol, Server: q.Server, Port: q.Port, Path: q.Path})
 }
 
 func (sysKeychain) remove(q keychainItem) error {
-	return credkit.SystemKeychain().Delete(credkit.InternetPassword{Protocol: q.Protocol, Server: q.Server, Port: q.Port, Path: q.Path})
+	return credkit.SystemKeychain().Delete(keychainItem{Protocol: q.Protocol, Server: q.Server, Port: q.Port, Path: q.Path})
 }
 
 func (sysKeychain) labelled(label string) ([]keychainItem, error) {
-	items, err := credkit.SystemKeychain().Find(credkit.InternetPassword{Label: label})
-	if err != nil {
-		return nil, err
-	}
-	out := make([]keychainItem, 0, len(items))
-	for _, it := range items {
-		it.Data = nil
-		out = append(out, dockerItem(it))
-	}
-	return out, nil
+	return credkit.SystemKeychain().Find(keychainItem{Label: label})
 }
 
 func systemWinCred() winCredAPI { return sysWinCred{} }

@@ -9,6 +9,7 @@ import (
 	"strconv"
 
 	"github.com/kr-keyring/kr/backends"
+	"github.com/kr-keyring/kr/internal/credkit"
 )
 
 // KeychainStore keeps logins in the Keychain as docker-credential-osxkeychain
@@ -22,16 +23,9 @@ type KeychainStore struct {
 
 var _ Store = KeychainStore{}
 
-// keychainItem is an internet password as far as docker's layout uses it.
-type keychainItem struct {
-	Protocol string // "htps" or "http", the Keychain's spelling
-	Server   string
-	Port     int32
-	Path     string
-	Account  string
-	Data     []byte
-	Label    string
-}
+// keychainItem is an internet password; its Protocol is "htps" or
+// "http" in docker's layout.
+type keychainItem = credkit.InternetPassword
 
 // The Keychain's four-letter protocol codes (kSecAttrProtocolHTTPS is
 // "htps", not a typo).

@@ -21,40 +21,20 @@ type sysKeychain struct{}
 
 func (sysKeychain) kc() credkit.Keychain { return credkit.SystemKeychain() }
 
-func rawAddress(q keychainItem) credkit.InternetPassword {
-	return credkit.InternetPassword{Protocol: q.Protocol, Server: q.Server, Port: q.Port, Path: q.Path, Account: q.Account}
+// address is q without data or label: a query.
+func address(q keychainItem) keychainItem {
+	return keychainItem{Protocol: q.Protocol, Server: q.Server, Port: q.Port, Path: q.Path, Account: q.Account}
 }
 
-func gitItem(it credkit.InternetPassword) keychainItem {
-	return keychainItem{Protocol: it.Protocol, Server: it.Server, Port: it.Port, Path: it.Path,
-		Account: it.Account, Data: it.Data, Modified: it.Modified}
-}
+func (s sysKeychain) find(q keychainItem) ([]keychainItem, error) { return s.kc().Find(address(q)) }
 
-func (s sysKeychain) find(q keychainItem) ([]keychainItem, error) {
-	items, err := s.kc().Find(rawAddress(q))
-	if err != nil {
-		return nil, err
-	}
-	out := make([]keychainItem, 0, len(items))
-	for _, it := range items {
-		out = append(out, gitItem(it))
-	}
-	return out, nil
-}
-
-func (s sysKeychain) read(q keychainItem) (keychainItem, error) {
-	it, err := s.kc().Read(rawAddress(q))
-	if err != nil {
-		return keychainItem{}, err
-	}
-	return gitItem(it), nil
-}
+func (s sysKeychain) read(q keychainItem) (keychainItem, error) { return s.kc().Read(address(q)) }
 
 // only checks that q's address reaches no item at another port (nor, with
 // samePath, another path), since the Keychain reads a zero port or an
 // empty path as "any": an update or delete must not touch those.
 func (s sysKeychain) only(q keychainItem, samePath bool) error {
-	items, err := s.kc().Find(rawAddress(q))
+	items, err := s.kc().Find(address(q))
 	if err != nil {
 		return err
 	}
@@ -69,8 +49,8 @@ func (s sysKeychain) only(q keychainItem, samePath bool) error {
 // put adds the item as git-credential-osxkeychain does (labelled with the
 // server), or replaces the data of the one at its address.
 func (s sysKeychain) put(q keychainItem) error {
-	it := rawAddress(q)
-	it.Label, it.Data = q.Server, q.Data
+	it := address(q)
+	it.Label, it.Data = q.Server, q.Data // as git-credential-osxkeychain labels them
 	err := s.kc().Add(it)
 	if !errors.Is(err, credkit.ErrDuplicate) {
 		return err
@@ -78,7 +58,7 @@ func (s sysKeychain) put(q keychainItem) error {
 	if err := s.only(q, true); err != nil {
 		return err
 	}
-	return s.kc().Update(rawAddress(q), q.Data)
+	return s.kc().Update(address(q), q.Data)
 }
 
 func (s sysKeychain) remove(q keychainItem) error {
@@ -87,7 +67,7 @@ func (s sysKeychain) remove(q keychainItem) error {
 	if err := s.only(q, false); err != nil {
 		return err
 	}
-	return s.kc().Delete(rawAddress(q))
+	return s.kc().Delete(address(q))
 }
 
 func systemWinCred() winCredAPI { return sysWinCred{} }
