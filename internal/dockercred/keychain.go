@@ -83,6 +83,7 @@ func (s KeychainStore) Add(ctx context.Context, c Credentials) error {
 		return fmt.Errorf("store %s: %w", c.ServerURL, err)
 	}
 	it.Account, it.Data, it.Label = c.Username, []byte(c.Secret), Label
+	defer clear(it.Data)
 	if err := api.add(it); err != nil {
 		return fmt.Errorf("store %s: %w", c.ServerURL, err)
 	}
@@ -101,6 +102,7 @@ func (s KeychainStore) Get(ctx context.Context, serverURL string) (Credentials, 
 	if err != nil {
 		return Credentials{}, fmt.Errorf("get %s: %w", serverURL, err)
 	}
+	defer clear(it.Data)
 	return Credentials{ServerURL: serverURL, Username: it.Account, Secret: string(it.Data)}, nil
 }
 

@@ -58,7 +58,9 @@ func (s WinCredStore) Add(ctx context.Context, c Credentials) error {
 	if len(c.Secret) > MaxWinCredBlob {
 		return fmt.Errorf("store %s: %w: Credential Manager keeps at most %d bytes", c.ServerURL, backends.ErrTooBig, MaxWinCredBlob)
 	}
-	err := s.sys().write(winCred{Target: c.ServerURL, UserName: c.Username, Blob: []byte(c.Secret), Label: Label})
+	blob := []byte(c.Secret)
+	defer clear(blob)
+	err := s.sys().write(winCred{Target: c.ServerURL, UserName: c.Username, Blob: blob, Label: Label})
 	if err != nil {
 		return fmt.Errorf("store %s: %w", c.ServerURL, err)
 	}
@@ -75,6 +77,7 @@ func (s WinCredStore) Get(ctx context.Context, serverURL string) (Credentials, e
 		return Credentials{}, fmt.Errorf("%s: %w", serverURL, backends.ErrNotFound)
 	}
 	c, err := api.read(target)
+	defer clear(c.Blob)
 	if errors.Is(err, errNoCred) || (err == nil && c.Label != Label) {
 		return Credentials{}, fmt.Errorf("%s: %w", serverURL, backends.ErrNotFound)
 	}
