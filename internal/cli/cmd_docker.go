@@ -76,14 +76,7 @@ func (a *App) dockerServe(parent context.Context, action string) error {
 	a.requester = "docker" // a prompt names the program it serves
 	ctx, cancel := a.context(parent)
 	defer cancel()
-	open := a.dockerStore
-	if action == dockercred.ActionStore || action == dockercred.ActionErase {
-		open = a.dockerStoreForWrite
-	}
-	err := dockercred.Serve(ctx, action, a.IO.In, a.stdout(), open)
-	if err == nil && action == dockercred.ActionStore {
-		err = a.recordChoice()
-	}
+	err := a.serveHelper(ctx, dockercred.Server{Open: a.dockerLayout, Stored: a.recordChoice}, action)
 	if err == nil {
 		return nil
 	}
@@ -101,28 +94,21 @@ func (a *App) dockerServe(parent context.Context, action string) error {
 	return &ExitCodeError{Code: exitCode(err)}
 }
 
-// dockerStore opens the store kr uses for the service and the layout of
+// dockerLayout opens the store kr uses for the service and the layout of
 // docker's own helper for it, as the registry's entry for the store says:
 // the Secret Service's io.docker.Credentials items, Credential Manager's
 // and the Keychain's as docker-credential-wincred and -osxkeychain write
-// them; the file vault under dockercred.NamePrefix.
-func (a *App) dockerStore(ctx context.Context) (dockercred.Store, error) {
-	b, err := a.Backend(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return dockerLayout(b)
-}
-
-// dockerStoreForWrite is dockerStore for store and erase, which never
+// them; the file vault under dockercred.NamePrefix. store and erase never
 // write into a vault that others read.
-func (a *App) dockerStoreForWrite(ctx context.Context) (dockercred.Store, error) {
+func (a *App) dockerLayout(ctx context.Context, action string) (dockercred.Store, error) {
 	b, err := a.Backend(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if err := a.refuseSharedHelperStore(ctx, b, dockerHelperName); err != nil {
-		return nil, err
+	if action == dockercred.ActionStore || action == dockercred.ActionErase {
+		if err := a.refuseSharedHelperStore(ctx, b, dockerHelperName); err != nil {
+			return nil, err
+		}
 	}
 	return dockerLayout(b)
 }

@@ -1,12 +1,11 @@
 package cli
 
 import (
-	"bytes"
 	"context"
-	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/kr-keyring/kr/internal/credkit"
 	"github.com/kr-keyring/kr/internal/gitcred"
 )
 
@@ -44,12 +43,16 @@ action is ignored, as git asks of helpers.`,
 // Nothing but the answer goes to stdout; a failure is one line on stderr
 // and a non-zero exit, which git reports and moves past.
 func (a *App) gitCredential(parent context.Context, action string) error {
-	q, err := gitcred.Parse(a.IO.In)
-	if err != nil {
-		return err
-	}
-	defer q.Wipe()
 	a.requester = "git" // a prompt names the program it serves, not git's shell
+	ctx, cancel := a.context(parent)
+	defer cancel()
+	h := gitcred.Server{Open: a.gitLayout, Stored: a.recordChoice}
+	return a.serveHelper(ctx, h, action)
+}
+
+// gitLayout opens the store kr uses for the service and gives the layout
+// git's own helper for that store uses, as the registry's entry says.
+func (a *App) gitLayout(ctx context.Context, action string) (gitcred.Store, error) {
 	// stdin was git's pipe and is used up: a passphrase prompt may now go
 	// to the controlling terminal, as git's own prompts do, when there is
 	// one; without one, an unlock fails with ErrLocked.
@@ -59,34 +62,20 @@ func (a *App) gitCredential(parent context.Context, action string) error {
 			a.IO.InIsTTY = true
 		}
 	}
-	ctx, cancel := a.context(parent)
-	defer cancel()
 	b, err := a.Backend(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if action == "store" || action == "erase" {
 		if err := a.refuseSharedHelperStore(ctx, b, "git-credential-kr"); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	// The registry's entry gives the layout git's own helper for the same
-	// store uses.
-	s, err := gitStore(b)
-	if err != nil {
-		return err
-	}
-	h := &gitcred.Helper{Store: s}
-	var out bytes.Buffer
-	defer func() { clear(out.Bytes()) }()
-	if err := h.Do(ctx, action, q, &out); err != nil {
-		return err
-	}
-	if action == "store" && q.Storable(time.Now()) {
-		if err := a.recordChoice(); err != nil {
-			return err
-		}
-	}
-	_, err = a.stdout().Write(out.Bytes())
-	return err
+	return gitStore(b)
+}
+
+// serveHelper answers one action of a credential-helper protocol, its
+// request on stdin and its answer on stdout.
+func (a *App) serveHelper(ctx context.Context, h credkit.Helper, action string) error {
+	return h.Serve(ctx, action, a.IO.In, a.stdout())
 }

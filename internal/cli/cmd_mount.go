@@ -17,9 +17,20 @@ import (
 	"github.com/kr-keyring/kr/internal/config"
 )
 
-func newMountCmd(app *App) *cobra.Command {
-	var asJSON bool
-	var ttl time.Duration
+// mountOptions is kr mount's command line: no Prefix lists the mounts.
+type mountOptions struct {
+	Prefix string
+	Target string        // a vault's directory, or a cloud store (remoteTarget)
+	JSON   bool          // --json: list as JSON
+	TTL    time.Duration // --ttl: how long the agent may keep a cloud store's values
+}
+
+func newMountCmd(app *App) *cobra.Command { return mountCmd(app, app.runMount) }
+
+// mountCmd parses kr mount's command line into mountOptions and hands them
+// to run: app.runMount, or a test's, to check the parsing alone.
+func mountCmd(app *App, run func(context.Context, *mountOptions) error) *cobra.Command {
+	var opts mountOptions
 	cmd := &cobra.Command{
 		Use:   "mount [PREFIX DIR]",
 		Short: "Bind the names under PREFIX/ to the file vault in DIR, or list the mounts",
@@ -52,24 +63,34 @@ the agent keeps fetched values that long (in memory only).`,
 			return nil
 		}),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx, cancel := app.context(cmd.Context())
-			defer cancel()
-			if len(args) == 0 {
-				return app.listMounts(asJSON)
+			if len(args) == 2 {
+				opts.Prefix, opts.Target = args[0], args[1]
 			}
-			t, remote, err := remoteTarget(args[1], ttl)
-			if err != nil {
-				return err
-			}
-			if remote {
-				return app.mountRemote(ctx, args[0], t)
-			}
-			return app.mount(ctx, args[0], args[1])
+			return run(cmd.Context(), &opts)
 		},
 	}
-	cmd.Flags().BoolVar(&asJSON, "json", false, "list the mounts as JSON")
-	cmd.Flags().DurationVar(&ttl, "ttl", 0, "a cloud store's values may stay in the agent this long (0: never)")
+	cmd.Flags().BoolVar(&opts.JSON, "json", false, "list the mounts as JSON")
+	cmd.Flags().DurationVar(&opts.TTL, "ttl", 0, "a cloud store's values may stay in the agent this long (0: never)")
 	return cmd
+}
+
+// runMount lists the mounts, or mounts opts.Target at opts.Prefix: a cloud
+// store when remoteTarget reads it as one, else the vault in that
+// directory.
+func (a *App) runMount(parent context.Context, opts *mountOptions) error {
+	ctx, cancel := a.context(parent)
+	defer cancel()
+	if opts.Prefix == "" {
+		return a.listMounts(opts.JSON)
+	}
+	t, remote, err := remoteTarget(opts.Target, opts.TTL)
+	if err != nil {
+		return err
+	}
+	if remote {
+		return a.mountRemote(ctx, opts.Prefix, t)
+	}
+	return a.mount(ctx, opts.Prefix, opts.Target)
 }
 
 func newUnmountCmd(app *App) *cobra.Command {

@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -104,5 +106,58 @@ func TestStoreRegistry(t *testing.T) {
 	// Every mount kind stores.json accepts opens through the registry.
 	if _, ok := mountEntry(config.MountFile); !ok {
 		t.Errorf("mount kind %q has no entry with Mount", config.MountFile)
+	}
+}
+
+// helperColumns are the columns of storeEntry that give a credential-helper
+// protocol's layout: every func from the opened store to a value and an
+// error. A protocol added as such a column is checked below without being
+// named here.
+func helperColumns(t *testing.T) []reflect.StructField {
+	t.Helper()
+	backend, errType := reflect.TypeFor[backends.Backend](), reflect.TypeFor[error]()
+	var cols []reflect.StructField
+	for _, f := range reflect.VisibleFields(reflect.TypeFor[storeEntry]()) {
+		ft := f.Type
+		if ft.Kind() == reflect.Func && ft.NumIn() == 1 && ft.In(0) == backend && ft.NumOut() == 2 && ft.Out(1) == errType {
+			cols = append(cols, f)
+		}
+	}
+	return cols
+}
+
+// TestStoreRegistryHelperLayouts: every registered store, on every system,
+// has every helper protocol's layout, and it opens over the store's own
+// type; a store added without one, or a protocol added without a layout in
+// one store, fails here rather than as a helper answering nothing.
+func TestStoreRegistryHelperLayouts(t *testing.T) {
+	cols := helperColumns(t)
+	for _, want := range []string{"Git", "Docker"} {
+		if !slices.ContainsFunc(cols, func(f reflect.StructField) bool { return f.Name == want }) {
+			t.Fatalf("storeEntry's %s column is not seen as a helper layout: the check below would pass for nothing", want)
+		}
+	}
+	for _, goos := range tableOrder {
+		for _, e := range storeTable(goos) {
+			b, ok := storeTypes[e.Name]
+			if !ok {
+				t.Errorf("%s %s: no store type in storeTypes", goos, e.Name)
+				continue
+			}
+			for _, col := range cols {
+				where := fmt.Sprintf("%s %s: %s", goos, e.Name, col.Name)
+				layout := reflect.ValueOf(e).FieldByIndex(col.Index)
+				if layout.IsNil() {
+					t.Errorf("%s: no layout, so that protocol's helper has nothing to serve from this store", where)
+					continue
+				}
+				out := layout.Call([]reflect.Value{reflect.ValueOf(backends.Checked(b))})
+				if err, _ := out[1].Interface().(error); err != nil {
+					t.Errorf("%s: the layout does not open over the store's own type: %v", where, err)
+				} else if out[0].IsZero() {
+					t.Errorf("%s: the layout is nil", where)
+				}
+			}
+		}
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"io"
 
 	"github.com/kr-keyring/kr/backends"
+	"github.com/kr-keyring/kr/internal/credkit"
 )
 
 // Actions, the helper's first argument.
@@ -139,6 +140,27 @@ func Serve(ctx context.Context, action string, in io.Reader, out io.Writer, open
 		m = map[string]string{}
 	}
 	return writeJSON(out, m)
+}
+
+// Server is docker's credential helper as credkit serves every protocol.
+type Server struct {
+	// Open returns the layout of docker's own helper in the store the
+	// login goes to or comes from, once the request is read and checked.
+	Open func(ctx context.Context, action string) (Store, error)
+	// Stored, when set, runs once a store kept the login.
+	Stored func() error
+}
+
+var _ credkit.Helper = Server{}
+
+// Serve is Serve's function with s's store; its error's message is what
+// the helper prints on stdout for the client.
+func (s Server) Serve(ctx context.Context, action string, in io.Reader, out io.Writer) error {
+	err := Serve(ctx, action, in, out, func(ctx context.Context) (Store, error) { return s.Open(ctx, action) })
+	if err == nil && action == ActionStore && s.Stored != nil {
+		err = s.Stored()
+	}
+	return err
 }
 
 func writeJSON(w io.Writer, v any) error {

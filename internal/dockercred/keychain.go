@@ -9,6 +9,7 @@ import (
 	"strconv"
 
 	"github.com/kr-keyring/kr/backends"
+	"github.com/kr-keyring/kr/internal/credkit"
 )
 
 // KeychainStore keeps logins in the Keychain as docker-credential-osxkeychain
@@ -22,16 +23,9 @@ type KeychainStore struct {
 
 var _ Store = KeychainStore{}
 
-// keychainItem is an internet password as far as docker's layout uses it.
-type keychainItem struct {
-	Protocol string // "htps" or "http", the Keychain's spelling
-	Server   string
-	Port     int32
-	Path     string
-	Account  string
-	Data     []byte
-	Label    string
-}
+// keychainItem is an internet password; its Protocol is "htps" or
+// "http" in docker's layout.
+type keychainItem = credkit.InternetPassword
 
 // The Keychain's four-letter protocol codes (kSecAttrProtocolHTTPS is
 // "htps", not a typo).
@@ -89,6 +83,7 @@ func (s KeychainStore) Add(ctx context.Context, c Credentials) error {
 		return fmt.Errorf("store %s: %w", c.ServerURL, err)
 	}
 	it.Account, it.Data, it.Label = c.Username, []byte(c.Secret), Label
+	defer clear(it.Data)
 	if err := api.add(it); err != nil {
 		return fmt.Errorf("store %s: %w", c.ServerURL, err)
 	}
@@ -107,6 +102,7 @@ func (s KeychainStore) Get(ctx context.Context, serverURL string) (Credentials, 
 	if err != nil {
 		return Credentials{}, fmt.Errorf("get %s: %w", serverURL, err)
 	}
+	defer clear(it.Data)
 	return Credentials{ServerURL: serverURL, Username: it.Account, Secret: string(it.Data)}, nil
 }
 

@@ -1,6 +1,7 @@
 package dockercred
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -23,11 +24,16 @@ func (f fakeWinCred) list() ([]winCred, error) {
 }
 func (f fakeWinCred) read(t string) (winCred, error) {
 	if c, ok := f[t]; ok {
+		c.Blob = bytes.Clone(c.Blob) // the caller wipes its copy
 		return c, nil
 	}
 	return winCred{}, errNoCred
 }
-func (f fakeWinCred) write(c winCred) error { f[c.Target] = c; return nil }
+func (f fakeWinCred) write(c winCred) error {
+	c.Blob = bytes.Clone(c.Blob) // the caller wipes its own
+	f[c.Target] = c
+	return nil
+}
 func (f fakeWinCred) remove(t string) error {
 	if _, ok := f[t]; !ok {
 		return errNoCred
@@ -96,11 +102,13 @@ func (f fakeKeychain) add(it keychainItem) error {
 	if _, ok := f[key(it)]; ok {
 		return errors.New("duplicate item")
 	}
+	it.Data = bytes.Clone(it.Data) // the caller wipes its own
 	f[key(it)] = it
 	return nil
 }
 func (f fakeKeychain) find(q keychainItem) (keychainItem, error) {
 	if it, ok := f[key(q)]; ok {
+		it.Data = bytes.Clone(it.Data) // the caller wipes its copy
 		return it, nil
 	}
 	return keychainItem{}, errNoCred

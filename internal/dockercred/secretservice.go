@@ -5,10 +5,9 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/godbus/dbus/v5"
-
 	"github.com/kr-keyring/kr/backends"
 	"github.com/kr-keyring/kr/backends/secretservice"
+	"github.com/kr-keyring/kr/internal/credkit"
 )
 
 // The Secret Service layout of docker-credential-secretservice: libsecret
@@ -24,19 +23,11 @@ const (
 	attrCLI      = "docker_cli"
 )
 
-// SchemaStore is the part of the Secret Service backend the layout uses.
-type SchemaStore interface {
-	SearchSchema(ctx context.Context, attrs map[string]string) ([]secretservice.SchemaItem, error)
-	SchemaSecret(ctx context.Context, path dbus.ObjectPath) ([]byte, error)
-	StoreSchema(ctx context.Context, label string, attrs map[string]string, value []byte) error
-	DeleteSchema(ctx context.Context, path dbus.ObjectPath) error
-}
-
 // SecretServiceStore keeps logins as docker-credential-secretservice does.
 // One login per server: storing removes the server's items for other
 // usernames, which docker's helper leaves behind (it replaces only an
 // item with the same username) and then reads in no fixed order.
-type SecretServiceStore struct{ SS SchemaStore }
+type SecretServiceStore struct{ SS credkit.SchemaStore }
 
 var _ Store = SecretServiceStore{}
 

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/kr-keyring/kr/backends"
+	"github.com/kr-keyring/kr/internal/credkit"
 )
 
 // WinCredStore keeps logins in Credential Manager as
@@ -24,7 +25,7 @@ type WinCredStore struct {
 var _ Store = WinCredStore{}
 
 // MaxWinCredBlob is Credential Manager's limit on a credential's blob.
-const MaxWinCredBlob = 5 * 512
+const MaxWinCredBlob = credkit.MaxWinCredBlob
 
 // winCred is a generic credential as far as docker's layout uses it.
 type winCred struct {
@@ -46,8 +47,6 @@ type winCredAPI interface {
 	remove(target string) error
 }
 
-var errNoCred = errors.New("no such credential")
-
 func (s WinCredStore) sys() winCredAPI {
 	if s.api != nil {
 		return s.api
@@ -59,7 +58,9 @@ func (s WinCredStore) Add(ctx context.Context, c Credentials) error {
 	if len(c.Secret) > MaxWinCredBlob {
 		return fmt.Errorf("store %s: %w: Credential Manager keeps at most %d bytes", c.ServerURL, backends.ErrTooBig, MaxWinCredBlob)
 	}
-	err := s.sys().write(winCred{Target: c.ServerURL, UserName: c.Username, Blob: []byte(c.Secret), Label: Label})
+	blob := []byte(c.Secret)
+	defer clear(blob)
+	err := s.sys().write(winCred{Target: c.ServerURL, UserName: c.Username, Blob: blob, Label: Label})
 	if err != nil {
 		return fmt.Errorf("store %s: %w", c.ServerURL, err)
 	}
@@ -76,6 +77,7 @@ func (s WinCredStore) Get(ctx context.Context, serverURL string) (Credentials, e
 		return Credentials{}, fmt.Errorf("%s: %w", serverURL, backends.ErrNotFound)
 	}
 	c, err := api.read(target)
+	defer clear(c.Blob)
 	if errors.Is(err, errNoCred) || (err == nil && c.Label != Label) {
 		return Credentials{}, fmt.Errorf("%s: %w", serverURL, backends.ErrNotFound)
 	}

@@ -5,9 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"time"
 
 	"github.com/kr-keyring/kr/backends"
+	"github.com/kr-keyring/kr/internal/credkit"
 )
 
 // Keychain keeps credentials in the macOS Keychain as
@@ -31,16 +31,9 @@ var keychainProtocols = map[string]string{
 	"https": "htps", "http": "http", "smtp": "smtp",
 }
 
-// keychainItem is an internet password as far as git's layout uses it.
-type keychainItem struct {
-	Protocol string // the Keychain's code
-	Server   string
-	Port     int32 // 0: none
-	Path     string
-	Account  string
-	Data     []byte
-	Modified time.Time
-}
+// keychainItem is an internet password; git's layout sets no Label but
+// the one put gives it.
+type keychainItem = credkit.InternetPassword
 
 type keychainAPI interface {
 	// find returns the items at q's protocol and server, and at q's

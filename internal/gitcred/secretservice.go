@@ -11,6 +11,7 @@ import (
 
 	"github.com/kr-keyring/kr/backends"
 	"github.com/kr-keyring/kr/backends/secretservice"
+	"github.com/kr-keyring/kr/internal/credkit"
 )
 
 // The Secret Service item layout of git-credential-libsecret. Debian's
@@ -32,16 +33,8 @@ const (
 // readSchemas are searched by Entries, in this order.
 var readSchemas = [...]string{schemaNetwork, schemaGit}
 
-// SchemaStore is the part of the Secret Service backend the helper uses.
-type SchemaStore interface {
-	SearchSchema(ctx context.Context, attrs map[string]string) ([]secretservice.SchemaItem, error)
-	SchemaSecret(ctx context.Context, path dbus.ObjectPath) ([]byte, error)
-	StoreSchema(ctx context.Context, label string, attrs map[string]string, value []byte) error
-	DeleteSchema(ctx context.Context, path dbus.ObjectPath) error
-}
-
 // SecretService keeps credentials as git-credential-libsecret does.
-type SecretService struct{ SS SchemaStore }
+type SecretService struct{ SS credkit.SchemaStore }
 
 // attributes are libsecret's for c: the port apart from the host, as a
 // decimal (SECRET_SCHEMA_ATTRIBUTE_INTEGER is stored as its decimal

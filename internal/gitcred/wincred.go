@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/kr-keyring/kr/backends"
+	"github.com/kr-keyring/kr/internal/credkit"
 )
 
 // WinCred keeps credentials in Credential Manager as Git Credential Manager
@@ -47,7 +48,7 @@ type WinCred struct {
 // MaxWinCredBlob is Credential Manager's limit on a credential's blob, in
 // bytes: the password and refresh token are UTF-16, two bytes or four a
 // character.
-const MaxWinCredBlob = 5 * 512
+const MaxWinCredBlob = credkit.MaxWinCredBlob
 
 // wincredComment marks git-credential-wincred's credentials, whose paths
 // are not percent-encoded.
@@ -78,8 +79,6 @@ type winCredAPI interface {
 	// remove deletes the generic credential target, or returns errNoCred.
 	remove(target string) error
 }
-
-var errNoCred = errors.New("no such credential")
 
 func (s WinCred) sys() winCredAPI {
 	if s.api != nil {
