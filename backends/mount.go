@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -218,6 +219,9 @@ func (n *Namespace) List(ctx context.Context, prefix string) ([]string, error) {
 		if err != nil {
 			return err
 		}
+		if out == nil && len(names) > 0 {
+			out = make([]string, 0, len(names))
+		}
 		for _, name := range names {
 			if full := l.lead + name; l.mount != nil || !n.shadowed(full) {
 				out = append(out, full)
@@ -225,7 +229,10 @@ func (n *Namespace) List(ctx context.Context, prefix string) ([]string, error) {
 		}
 		return nil
 	})
-	sort.Strings(out)
+	// One home's names come sorted; only several need sorting together.
+	if !slices.IsSorted(out) {
+		slices.Sort(out)
+	}
 	return out, err
 }
 

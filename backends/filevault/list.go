@@ -19,16 +19,20 @@ import (
 // that nobody else can write, nobody else can have put a name there, and
 // a name says nothing of its file's content, which Get checks before it
 // reads. Names are gathered in one buffer and cut from one string at the
-// end, so a vault of many secrets costs few allocations per name.
+// end, and directories are read into one reused buffer, so a vault of
+// many secrets costs few allocations per name.
 type lister struct {
-	ctx  context.Context
-	buf  []byte // every name, back to back
-	ends []int  // where each name in buf ends
+	ctx    context.Context
+	buf    []byte // every name, back to back
+	ends   []int  // where each name in buf ends
+	dirBuf []byte // directory entries as read (readDirTypes)
 }
 
 // walk lists dir, whose escaped path below secrets/ is rel ("" for
 // secrets/ itself). plain means rel is its own unescaped name: every
 // segment above was a plainSegment, so names below need no unescaping.
+// Subdirectories are walked once dir is read and closed, so that one
+// buffer serves every read and one descriptor is open at a time.
 func (l *lister) walk(dir, rel string, plain bool) error {
 	if err := l.ctx.Err(); err != nil {
 		return err
@@ -37,36 +41,42 @@ func (l *lister) walk(dir, rel string, plain bool) error {
 	if err != nil {
 		return err
 	}
-	ents, err := f.ReadDir(-1)
-	f.Close()
-	if err != nil {
-		return err
+	if l.dirBuf == nil {
+		l.dirBuf = make([]byte, 16<<10)
 	}
-	for _, d := range ents {
-		base := d.Name()
+	var subdirs []string
+	err = readDirTypes(f, dir, l.dirBuf, func(base string, t fs.FileMode) error {
 		if strings.HasPrefix(base, ".") {
-			continue // temp files and anything hidden are kr's own
+			return nil // temp files and anything hidden are kr's own
 		}
-		switch t := d.Type(); {
+		switch {
 		case t&fs.ModeSymlink != 0:
 			return fmt.Errorf("%s is a symlink: kr follows none inside a vault", filepath.Join(dir, base))
 		case t.IsDir():
-			sub := base
-			if rel != "" {
-				sub = rel + "/" + base
-			}
-			if err := l.walk(filepath.Join(dir, base), sub, plain && format.PlainSegment(base, true)); err != nil {
-				return err
-			}
+			subdirs = append(subdirs, strings.Clone(base))
 		default:
 			stem, ok := strings.CutSuffix(base, secretExt)
 			if !ok || !l.add(rel, stem, plain) {
-				continue // not a file kr wrote
+				return nil // not a file kr wrote
 			}
 			if !t.IsRegular() {
 				// A name listed must be one Get will read: not a FIFO.
 				return checkFile(filepath.Join(dir, base))
 			}
+		}
+		return nil
+	})
+	f.Close()
+	if err != nil {
+		return err
+	}
+	for _, base := range subdirs {
+		sub := base
+		if rel != "" {
+			sub = rel + "/" + base
+		}
+		if err := l.walk(filepath.Join(dir, base), sub, plain && format.PlainSegment(base, true)); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -110,11 +120,14 @@ func (l *lister) start(i int) int {
 // result cuts the names under prefix from one string, unsorted.
 func (l *lister) result(prefix string) []string {
 	all := string(l.buf)
-	var names []string
+	names := make([]string, 0, len(l.ends))
 	for i, end := range l.ends {
 		if n := all[l.start(i):end]; strings.HasPrefix(n, prefix) {
 			names = append(names, n)
 		}
+	}
+	if len(names) == 0 {
+		return nil
 	}
 	return names
 }

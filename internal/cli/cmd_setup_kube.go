@@ -2,15 +2,17 @@ package cli
 
 import (
 	"bytes"
+	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
-	"reflect"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
-	"go.yaml.in/yaml/v3"
 
 	"github.com/kr-keyring/kr/backends"
 	"github.com/kr-keyring/kr/internal/kubecred"
@@ -27,9 +29,9 @@ of USER, handing over the token stored under NAME, or the client certificate
 and key stored under the flags' names. The file is --kubeconfig; else, as
 kubectl config chooses, the first file of $KUBECONFIG that has USER (named
 when it is not the first), else its first file that exists; else
-~/.kube/config. A YAML anchor USER shares with other users is broken for
-USER alone. With --apply, write it there;
-running it again changes nothing. A user that already authenticates another
+~/.kube/config. With --apply, write it there through kubectl (kubectl config
+set-credentials, so the file is written as kubectl writes it: comments go and
+YAML anchors are expanded); running it again changes nothing. A user that already authenticates another
 way (another exec plugin, a token, a certificate) is named and left alone
 unless --replace is given. kr prompts for an unlock passphrase only when
 kubectl lets the plugin use the terminal (interactiveMode IfAvailable).`,
@@ -58,7 +60,7 @@ kubectl lets the plugin use the terminal (interactiveMode IfAvailable).`,
 			if user == "" {
 				return usagef("--user names the kubeconfig user to configure")
 			}
-			return app.setupKube(kubeconfig, user, append([]string{"kube-credential"}, pluginArgs...), apply || replace, replace)
+			return app.setupKube(cmd.Context(), kubeconfig, user, append([]string{"kube-credential"}, pluginArgs...), apply || replace, replace)
 		},
 	}
 	cmd.Flags().StringVar(&user, "user", "", "the kubeconfig user (users[].name)")
@@ -70,12 +72,105 @@ kubectl lets the plugin use the terminal (interactiveMode IfAvailable).`,
 	return cmd
 }
 
+// kubectl reads and changes kubeconfig files for kr setup kube. kubectl is
+// the client the configuration is for, so it is there when someone sets kr
+// up for it; kr itself then needs no YAML library, whose initialisation
+// every kr command would otherwise pay for at start.
+type kubectl struct{ path string }
+
+func findKubectl() (kubectl, error) {
+	p, err := exec.LookPath("kubectl")
+	if err != nil {
+		return kubectl{}, withHint(errors.New("kr setup kube reads and changes the kubeconfig with kubectl, and there is no kubectl in PATH"),
+			"install kubectl (the client the kubeconfig is for), then run this again")
+	}
+	return kubectl{path: p}, nil
+}
+
+// run runs kubectl with args on file alone (KUBECONFIG does not apply).
+func (k kubectl) run(ctx context.Context, file string, args ...string) ([]byte, error) {
+	cmd := exec.CommandContext(ctx, k.path, append([]string{"--kubeconfig", file}, args...)...)
+	cmd.Env = agentEnv(os.Environ()) // no passphrase of kr's reaches kubectl
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("kubectl %s %s: %v: %s", args[0], args[1], err, strings.TrimSpace(stderr.String()))
+	}
+	return out, nil
+}
+
+// users reads the users of one kubeconfig file as kubectl reads them
+// (aliases and merge keys expanded), name -> the keys of its user
+// mapping. kubectl redacts the credentials: kr sees only which are set.
+func (k kubectl) users(ctx context.Context, file string) (map[string]map[string]json.RawMessage, error) {
+	out, err := k.run(ctx, file, "config", "view", "-o", "json")
+	if err != nil {
+		return nil, err
+	}
+	var c struct {
+		Users []struct {
+			Name string                     `json:"name"`
+			User map[string]json.RawMessage `json:"user"`
+		} `json:"users"`
+	}
+	if err := json.Unmarshal(out, &c); err != nil {
+		return nil, fmt.Errorf("kubectl config view: %v", err)
+	}
+	users := make(map[string]map[string]json.RawMessage, len(c.Users))
+	for _, u := range c.Users {
+		if _, dup := users[u.Name]; !dup { // kubectl uses the first
+			users[u.Name] = u.User
+		}
+	}
+	return users, nil
+}
+
+// setExec returns the kubeconfig data (nil: no file yet) with user's exec
+// set to run command with args, after unsetting the keys in drop. kubectl
+// edits a copy in a directory of kr's own beside the file, so that the
+// file itself is replaced in one step (writeConfigFile) or not at all.
+func (k kubectl) setExec(ctx context.Context, path string, data []byte, user, command string, args, drop []string) ([]byte, error) {
+	dir := os.TempDir()
+	if data != nil { // the copy holds the file's credentials: keep it where they are
+		target, err := linkTarget(path)
+		if err != nil {
+			return nil, err
+		}
+		dir = filepath.Dir(target)
+	}
+	tmp, err := os.MkdirTemp(dir, ".kr-kube-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(tmp)
+	file := filepath.Join(tmp, "config")
+	if data != nil {
+		if err := os.WriteFile(file, data, 0o600); err != nil {
+			return nil, err
+		}
+	}
+	for _, key := range drop {
+		if _, err := k.run(ctx, file, "config", "unset", "users."+user+"."+key); err != nil {
+			return nil, err
+		}
+	}
+	set := []string{"config", "set-credentials", "--exec-command=" + command, "--exec-api-version=" + kubecred.V1, "--exec-interactive-mode=IfAvailable"}
+	for _, a := range args {
+		set = append(set, "--exec-arg="+a)
+	}
+	if _, err := k.run(ctx, file, append(set, "--", user)...); err != nil {
+		return nil, err
+	}
+	return os.ReadFile(file)
+}
+
 // kubeconfigPath is the file to edit for user: --kubeconfig; else, of
 // $KUBECONFIG's files, the first that has the user (kubectl reads the
 // first entry of a name and writes a change where it read it), else the
 // first that exists, else the last; else ~/.kube/config. The note says
 // which file holds the user when that is not the first one.
-func (a *App) kubeconfigPath(flag, user string) (path, note string, err error) {
+func (a *App) kubeconfigPath(ctx context.Context, k kubectl, flag, user string) (path, note string, err error) {
 	if flag != "" {
 		return flag, "", nil
 	}
@@ -101,11 +196,11 @@ func (a *App) kubeconfigPath(flag, user string) (path, note string, err error) {
 			if firstExisting == "" {
 				firstExisting = p
 			}
-			has, err := kubeHasUser(data, user)
+			users, err := k.users(ctx, p)
 			if err != nil {
 				return "", "", withHint(fmt.Errorf("%s: %w", p, err), "fix the file (kubectl reads it too), then run this again")
 			}
-			if has {
+			if _, has := users[user]; has {
 				if i > 0 {
 					note = fmt.Sprintf("user %s is in %s (file %d of KUBECONFIG), which kubectl reads for it: changing it there", user, p, i+1)
 				}
@@ -124,41 +219,42 @@ func (a *App) kubeconfigPath(flag, user string) (path, note string, err error) {
 	return filepath.Join(home, ".kube", "config"), "", nil
 }
 
-// kubeHasUser reports whether a kubeconfig has an entry for user.
-func kubeHasUser(data []byte, user string) (bool, error) {
-	var c struct {
-		Users []struct {
-			Name string `yaml:"name"`
-		} `yaml:"users"`
-	}
-	if err := yaml.Unmarshal(data, &c); err != nil {
-		return false, fmt.Errorf("not a kubeconfig: %v", err)
-	}
-	for _, u := range c.Users {
-		if u.Name == user {
-			return true, nil
+// The keys of users[].user by which a kubeconfig user authenticates.
+var kubeAuthKeys = []string{"exec", "token", "tokenFile", "client-certificate", "client-certificate-data", "client-key", "client-key-data", "username", "password", "auth-provider"}
+
+// kubeAuth returns the keys by which user (its user mapping as kubectl
+// prints it) authenticates, and whether that is already kr's exec and
+// nothing else.
+func kubeAuth(u map[string]json.RawMessage, command string, args []string) (found []string, isKr bool) {
+	for _, k := range kubeAuthKeys {
+		if _, ok := u[k]; ok {
+			found = append(found, k)
 		}
 	}
-	return false, nil
-}
-
-// kubeExec is the users[].user.exec stanza.
-func kubeExec(command string, args []string) *yaml.Node {
-	seq := &yaml.Node{Kind: yaml.SequenceNode, Style: yaml.FlowStyle}
-	for _, a := range args {
-		seq.Content = append(seq.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: a})
+	if len(found) != 1 || found[0] != "exec" {
+		return found, false
 	}
-	str := func(s string) *yaml.Node { return &yaml.Node{Kind: yaml.ScalarNode, Value: s} }
-	return &yaml.Node{Kind: yaml.MappingNode, Content: []*yaml.Node{
-		str("apiVersion"), str(kubecred.V1),
-		str("command"), str(command),
-		str("args"), seq,
-		str("interactiveMode"), str("IfAvailable"),
-	}}
+	var e struct {
+		APIVersion         string            `json:"apiVersion"`
+		Command            string            `json:"command"`
+		Args               []string          `json:"args"`
+		Env                []json.RawMessage `json:"env"`
+		InteractiveMode    string            `json:"interactiveMode"`
+		ProvideClusterInfo bool              `json:"provideClusterInfo"`
+	}
+	if json.Unmarshal(u["exec"], &e) != nil {
+		return found, false
+	}
+	return found, e.APIVersion == kubecred.V1 && e.Command == command && slices.Equal(e.Args, args) &&
+		len(e.Env) == 0 && e.InteractiveMode == "IfAvailable" && !e.ProvideClusterInfo
 }
 
-func (a *App) setupKube(flag, user string, args []string, apply, replace bool) error {
-	path, note, err := a.kubeconfigPath(flag, user)
+func (a *App) setupKube(ctx context.Context, flag, user string, args []string, apply, replace bool) error {
+	k, err := findKubectl()
+	if err != nil {
+		return err
+	}
+	path, note, err := a.kubeconfigPath(ctx, k, flag, user)
 	if err != nil {
 		return err
 	}
@@ -169,41 +265,41 @@ func (a *App) setupKube(flag, user string, args []string, apply, replace bool) e
 	if err != nil {
 		return err
 	}
-	newData, old, err := setKubeUserExec(data, user, kubeExec(krCommand(), args))
-	if err != nil {
-		return withHint(fmt.Errorf("%s: %w", path, err), "fix the file (kubectl reads it too), then run this again")
-	}
-	if !apply {
-		entry := &yaml.Node{Kind: yaml.SequenceNode, Content: []*yaml.Node{{Kind: yaml.MappingNode, Content: []*yaml.Node{
-			{Kind: yaml.ScalarNode, Value: "name"}, {Kind: yaml.ScalarNode, Value: user},
-			{Kind: yaml.ScalarNode, Value: "user"}, {Kind: yaml.MappingNode, Content: []*yaml.Node{
-				{Kind: yaml.ScalarNode, Value: "exec"}, kubeExec(krCommand(), args)}},
-		}}}}
-		stanza, err := encodeYAML(&yaml.Node{Kind: yaml.MappingNode, Content: []*yaml.Node{{Kind: yaml.ScalarNode, Value: "users"}, entry}})
+	var entry map[string]json.RawMessage
+	if data != nil {
+		users, err := k.users(ctx, path)
 		if err != nil {
-			return err
+			return withHint(fmt.Errorf("%s: %w", path, err), "fix the file (kubectl reads it too), then run this again")
 		}
-		fmt.Fprintf(a.IO.Out, "# kr as the exec credential plugin of user %s, in %s:\n%s", user, path, stanza)
-		switch old {
-		case "":
-		case "kr":
+		entry = users[user]
+	}
+	command := krCommand()
+	found, isKr := kubeAuth(entry, command, args)
+	old := strings.Join(found, ", ")
+	if !apply {
+		fmt.Fprintf(a.IO.Out, "# kr as the exec credential plugin of user %s, in %s:\n%s", user, path, kubeStanza(user, command, args))
+		switch {
+		case isKr:
 			fmt.Fprintln(a.IO.Out, "# already configured")
-		default:
+		case old != "":
 			fmt.Fprintf(a.IO.Out, "# the user now authenticates with %s (kr setup kube --replace replaces it)\n", old)
 		}
 		return nil
 	}
-	switch old {
-	case "kr":
+	switch {
+	case isKr:
 		fmt.Fprintf(a.IO.ErrOut, "kr: user %s already runs kr\n", user)
 		return nil
-	case "":
+	case old == "":
+	case !replace:
+		return withHint(fmt.Errorf("user %s in %s already authenticates with %s; nothing was changed", user, path, old),
+			"'kr setup kube --replace ...' replaces it")
 	default:
-		if !replace {
-			return withHint(fmt.Errorf("user %s in %s already authenticates with %s; nothing was changed", user, path, old),
-				"'kr setup kube --replace ...' replaces it")
-		}
 		fmt.Fprintf(a.IO.ErrOut, "kr: replacing the %s of user %s\n", old, user)
+	}
+	newData, err := k.setExec(ctx, path, data, user, command, args, found)
+	if err != nil {
+		return withHint(fmt.Errorf("%s: %w; nothing was changed", path, err), "fix the file (kubectl reads it too), then run this again")
 	}
 	if err := writeConfigFile(path, newData); err != nil {
 		return err
@@ -212,253 +308,34 @@ func (a *App) setupKube(flag, user string, args []string, apply, replace bool) e
 	return nil
 }
 
-func encodeYAML(n *yaml.Node) ([]byte, error) {
-	var b bytes.Buffer
-	enc := yaml.NewEncoder(&b)
-	enc.SetIndent(2)
-	if err := enc.Encode(n); err != nil {
-		return nil, err
+// kubeStanza is the users[] entry --apply writes, as YAML.
+func kubeStanza(user, command string, args []string) string {
+	q := make([]string, len(args))
+	for i, a := range args {
+		q[i] = yamlString(a)
 	}
-	enc.Close()
-	return b.Bytes(), nil
+	return "users:\n  - name: " + yamlString(user) + "\n    user:\n      exec:\n" +
+		"        apiVersion: " + kubecred.V1 + "\n        command: " + yamlString(command) + "\n" +
+		"        args: [" + strings.Join(q, ", ") + "]\n        interactiveMode: IfAvailable\n"
 }
 
-// The keys of users[].user by which a kubeconfig user authenticates.
-var kubeAuthKeys = []string{"exec", "token", "tokenFile", "client-certificate", "client-certificate-data", "client-key", "client-key-data", "username", "password", "auth-provider"}
-
-// setKubeUserExec returns the kubeconfig with user's exec set to exec
-// (the user, and the users list, added when missing) and what the user
-// authenticated with before: "" for nothing, "kr" when exec was already
-// the same, else the keys found. Comments and the order of keys stay.
-func setKubeUserExec(data []byte, user string, exec *yaml.Node) (out []byte, old string, err error) {
-	var doc yaml.Node
-	if len(bytes.TrimSpace(data)) > 0 {
-		if err := yaml.Unmarshal(data, &doc); err != nil {
-			return nil, "", fmt.Errorf("not YAML: %v", err)
+// yamlString writes s as a YAML string: plain when YAML reads it back as
+// that string in block and flow context alike, else double-quoted (a JSON
+// string is a YAML double-quoted scalar).
+func yamlString(s string) string {
+	plain := s != "" && !strings.ContainsAny(s[:1], ".-+@0123456789")
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("_./@+-", r)) {
+			plain = false
 		}
 	}
-	if doc.Kind == 0 {
-		doc = yaml.Node{Kind: yaml.DocumentNode, Content: []*yaml.Node{{Kind: yaml.MappingNode}}}
-		str := func(s string) *yaml.Node { return &yaml.Node{Kind: yaml.ScalarNode, Value: s} }
-		doc.Content[0].Content = append(doc.Content[0].Content, str("apiVersion"), str("v1"), str("kind"), str("Config"))
+	switch strings.ToLower(s) { // YAML 1.1's booleans and null
+	case "y", "n", "yes", "no", "on", "off", "true", "false", "null":
+		plain = false
 	}
-	root := doc.Content[0]
-	if root.Kind != yaml.MappingNode {
-		return nil, "", errors.New("the top level is not a mapping")
+	if plain {
+		return s
 	}
-	// What is changed below (the users list, the user's entry, its user
-	// mapping) is first made the entry's own: a node it shares with
-	// another user through a YAML anchor and alias would change both.
-	if slot := mapSlot(root, "users"); slot != nil {
-		unshare(&doc, slot)
-	}
-	users := mapGet(root, "users", yaml.SequenceNode)
-	if users == nil {
-		return nil, "", errors.New("users is not a list")
-	}
-	var entry *yaml.Node
-	for i, u := range users.Content {
-		if m := resolveAlias(u); m.Kind == yaml.MappingNode {
-			if n := resolveAlias(mapValueOrNil(m, "name")); n != nil && n.Value == user {
-				entry = unshare(&doc, &users.Content[i])
-				break
-			}
-		}
-	}
-	if entry == nil {
-		entry = &yaml.Node{Kind: yaml.MappingNode, Content: []*yaml.Node{{Kind: yaml.ScalarNode, Value: "name"}, {Kind: yaml.ScalarNode, Value: user}}}
-		users.Content = append(users.Content, entry)
-	}
-	if slot := mapSlot(entry, "user"); slot != nil {
-		unshare(&doc, slot)
-	}
-	u := mapGet(entry, "user", yaml.MappingNode)
-	if u == nil {
-		return nil, "", fmt.Errorf("user %s: user is not a mapping", user)
-	}
-	if mapValue(u, "<<") != nil {
-		return nil, "", fmt.Errorf("user %s takes keys from another through a YAML merge key (<<): change the user yourself", user)
-	}
-	var found []string
-	for _, k := range kubeAuthKeys {
-		if mapValue(u, k) != nil {
-			found = append(found, k)
-		}
-	}
-	if cur := mapValue(u, "exec"); cur != nil {
-		a, _ := encodeYAML(cur)
-		b, _ := encodeYAML(exec)
-		if bytes.Equal(a, b) && len(found) == 1 {
-			return data, "kr", nil
-		}
-	}
-	if len(found) > 0 {
-		old = strings.Join(found, ", ")
-	}
-	// Replace: the other ways to authenticate go, exec is set.
-	for _, k := range kubeAuthKeys {
-		mapDelete(u, k)
-	}
-	u.Content = append(u.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: "exec"}, exec)
-	out, err = encodeYAML(&doc)
-	if err != nil {
-		return nil, "", err
-	}
-	if err := sameBesidesUser(data, out, user); err != nil {
-		return nil, "", err
-	}
-	return out, old, nil
-}
-
-// sameBesidesUser checks that after, read as kubectl reads YAML (aliases
-// expanded), holds what before held except for user's entry.
-func sameBesidesUser(before, after []byte, user string) error {
-	var a, b map[string]any
-	if err := yaml.Unmarshal(before, &a); err != nil {
-		return err
-	}
-	if err := yaml.Unmarshal(after, &b); err != nil {
-		return fmt.Errorf("user %s: kr's edit would not read back (%v): change the user yourself", user, err)
-	}
-	drop := func(m map[string]any) {
-		list, _ := m["users"].([]any)
-		var kept []any
-		for _, e := range list {
-			if em, ok := e.(map[string]any); ok && em["name"] == user {
-				continue
-			}
-			kept = append(kept, e)
-		}
-		m["users"] = kept
-	}
-	if a == nil {
-		a = map[string]any{}
-	}
-	drop(a)
-	drop(b)
-	for _, k := range []string{"apiVersion", "kind"} { // added to a new file
-		if _, ok := a[k]; !ok {
-			delete(b, k)
-		}
-	}
-	if !reflect.DeepEqual(a, b) {
-		return fmt.Errorf("user %s shares YAML nodes with other entries in a way kr cannot untangle: change the user yourself", user)
-	}
-	return nil
-}
-
-func mapValue(m *yaml.Node, key string) *yaml.Node {
-	for i := 0; i+1 < len(m.Content); i += 2 {
-		if m.Content[i].Value == key {
-			return m.Content[i+1]
-		}
-	}
-	return nil
-}
-
-// mapGet returns m[key], made (of kind) when missing or null; nil when it
-// is there but of another kind.
-func mapGet(m *yaml.Node, key string, kind yaml.Kind) *yaml.Node {
-	v := mapValue(m, key)
-	if v != nil && v.Kind == yaml.ScalarNode && (v.Tag == "!!null" || v.Value == "" || v.Value == "null") {
-		v.Kind, v.Tag, v.Value = kind, "", ""
-		return v
-	}
-	if v == nil {
-		v = &yaml.Node{Kind: kind}
-		m.Content = append(m.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: key}, v)
-		return v
-	}
-	if v.Kind != kind {
-		return nil
-	}
-	return v
-}
-
-func mapDelete(m *yaml.Node, key string) {
-	for i := 0; i+1 < len(m.Content); i += 2 {
-		if m.Content[i].Value == key {
-			m.Content = append(m.Content[:i], m.Content[i+2:]...)
-			return
-		}
-	}
-}
-
-func mapValueOrNil(m *yaml.Node, key string) *yaml.Node {
-	if m == nil || m.Kind != yaml.MappingNode {
-		return nil
-	}
-	return mapValue(m, key)
-}
-
-// mapSlot is where m holds the value of key, or nil.
-func mapSlot(m *yaml.Node, key string) **yaml.Node {
-	for i := 0; i+1 < len(m.Content); i += 2 {
-		if m.Content[i].Value == key {
-			return &m.Content[i+1]
-		}
-	}
-	return nil
-}
-
-// resolveAlias is the node an alias stands for, else n.
-func resolveAlias(n *yaml.Node) *yaml.Node {
-	for n != nil && n.Kind == yaml.AliasNode {
-		n = n.Alias
-	}
-	return n
-}
-
-// unshare makes the node in *slot its own, so that changing it changes
-// nothing else in doc, and returns it. An alias is replaced by a copy of
-// what it stands for. An anchored node that aliases elsewhere use moves to
-// the first of them (they come after it, so the rest still find it) and
-// the slot gets a copy without the anchor.
-func unshare(doc *yaml.Node, slot **yaml.Node) *yaml.Node {
-	n := *slot
-	if n.Kind == yaml.AliasNode {
-		*slot = copyNode(resolveAlias(n))
-		return *slot
-	}
-	if n.Anchor == "" {
-		return n
-	}
-	var uses []**yaml.Node
-	walkSlots(doc, func(s **yaml.Node) {
-		if (*s).Kind == yaml.AliasNode && (*s).Alias == n {
-			uses = append(uses, s)
-		}
-	})
-	if len(uses) == 0 {
-		return n
-	}
-	own := copyNode(n)
-	*slot = own
-	*uses[0] = n
-	return own
-}
-
-// walkSlots calls f with every place in the tree below n that holds a
-// node, in document order.
-func walkSlots(n *yaml.Node, f func(**yaml.Node)) {
-	for i := range n.Content {
-		f(&n.Content[i])
-		walkSlots(n.Content[i], f)
-	}
-}
-
-// copyNode copies n deeply, anchors left out (an alias inside still
-// stands for the node it named).
-func copyNode(n *yaml.Node) *yaml.Node {
-	c := *n
-	c.Anchor = ""
-	c.Content = make([]*yaml.Node, len(n.Content))
-	for i, k := range n.Content {
-		if k.Kind == yaml.AliasNode {
-			c.Content[i] = k
-		} else {
-			c.Content[i] = copyNode(k)
-		}
-	}
-	return &c
+	b, _ := json.Marshal(s)
+	return string(b)
 }

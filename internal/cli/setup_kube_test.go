@@ -3,6 +3,7 @@ package cli
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -34,45 +35,88 @@ func kubeUsers(t *testing.T, path string) map[string]map[string]any {
 }
 
 // TestSetupKubeSharedAnchor: a user whose user mapping is shared with
-// another through a YAML anchor and alias is changed alone, whichever of
-// the two holds the anchor.
+// another through a YAML anchor and alias, or taken from another with a
+// merge key, is changed alone, whichever of them holds the anchor.
 func TestSetupKubeSharedAnchor(t *testing.T) {
 	const shared = "apiVersion: v1\nkind: Config\nusers:\n- name: a\n  user: &u\n    token: abc\n- name: b\n  user: *u\n- name: c\n  user: *u\n"
-	for _, edited := range []string{"a", "b", "c"} {
-		t.Run(edited, func(t *testing.T) {
-			path := filepath.Join(t.TempDir(), "config")
-			os.WriteFile(path, []byte(shared), 0o600)
-			e := newTestEnv(t, "", false, map[string]string{"KUBECONFIG": path})
-			if code := e.run("setup", "kube", "--user", edited, "k/t", "--replace"); code != 0 {
-				t.Fatalf("exit %d: %s", code, e.err.String())
-			}
-			users := kubeUsers(t, path)
-			for _, name := range []string{"a", "b", "c"} {
-				_, hasExec := users[name]["exec"]
-				if name == edited {
-					if !hasExec || users[name]["token"] != nil {
-						t.Errorf("edited user %s: %v", name, users[name])
-					}
-				} else if hasExec || users[name]["token"] != "abc" {
-					t.Errorf("user %s was changed too: %v", name, users[name])
+	const merged = "apiVersion: v1\nkind: Config\nusers:\n- name: a\n  user: &u\n    token: abc\n- name: b\n  user:\n    <<: *u\n    username: x\n- name: c\n  user: *u\n"
+	for _, in := range []string{shared, merged} {
+		for _, edited := range []string{"a", "b", "c"} {
+			t.Run(edited, func(t *testing.T) {
+				path := filepath.Join(t.TempDir(), "config")
+				os.WriteFile(path, []byte(in), 0o600)
+				e := newTestEnv(t, "", false, map[string]string{"KUBECONFIG": path})
+				if code := e.run("setup", "kube", "--user", edited, "k/t", "--replace"); code != 0 {
+					t.Fatalf("exit %d: %s", code, e.err.String())
 				}
-			}
-		})
-	}
-	// A merge key, and an anchor inside the shared node that another
-	// entry uses before the node's next use, are refused; the file stays.
-	for user, in := range map[string]string{
-		"b": "users:\n- name: a\n  user: &u\n    token: abc\n- name: b\n  user:\n    <<: *u\n    username: x\n",
-		"a": "users:\n- name: a\n  user: &u\n    token: &t abc\n- name: c\n  user:\n    token: *t\n- name: b\n  user: *u\n",
-	} {
-		path := filepath.Join(t.TempDir(), "config")
-		os.WriteFile(path, []byte(in), 0o600)
-		e := newTestEnv(t, "", false, map[string]string{"KUBECONFIG": path})
-		if code := e.run("setup", "kube", "--user", user, "k/t", "--replace"); code != 1 {
-			t.Fatalf("%q: exit %d: %s", in, code, e.err.String())
+				users := kubeUsers(t, path)
+				for _, name := range []string{"a", "b", "c"} {
+					_, hasExec := users[name]["exec"]
+					if name == edited {
+						if !hasExec || users[name]["token"] != nil || users[name]["username"] != nil {
+							t.Errorf("edited user %s: %v", name, users[name])
+						}
+					} else if hasExec || users[name]["token"] != "abc" {
+						t.Errorf("user %s was changed too: %v", name, users[name])
+					}
+				}
+			})
 		}
-		if b, _ := os.ReadFile(path); string(b) != in {
-			t.Fatalf("changed:\n%s", b)
+	}
+}
+
+// TestSetupKubeRefused: a file kubectl cannot read, and a missing kubectl,
+// are named, and the file stays as it was.
+func TestSetupKubeRefused(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "config")
+	const bad = "users: [\n- name: a\n"
+	os.WriteFile(path, []byte(bad), 0o600)
+	e := newTestEnv(t, "", false, map[string]string{"KUBECONFIG": path})
+	if code := e.run("setup", "kube", "--user", "a", "k/t", "--apply"); code != 1 || !strings.Contains(e.err.String(), "kr: hint: fix the file") {
+		t.Fatalf("a broken file: exit %d: %s", code, e.err.String())
+	}
+	if b, _ := os.ReadFile(path); string(b) != bad {
+		t.Fatalf("changed:\n%s", b)
+	}
+	t.Setenv("PATH", t.TempDir())
+	const good = "apiVersion: v1\nkind: Config\nusers: []\n"
+	os.WriteFile(path, []byte(good), 0o600)
+	if code := e.run("setup", "kube", "--user", "a", "k/t", "--apply"); code != 1 || !strings.Contains(e.err.String(), "no kubectl in PATH") {
+		t.Fatalf("no kubectl: exit %d: %s", code, e.err.String())
+	}
+	if b, _ := os.ReadFile(path); string(b) != good {
+		t.Fatalf("changed:\n%s", b)
+	}
+}
+
+// TestSetupKubePrint: without --apply the entry is printed, as YAML that
+// reads back as what --apply writes, names YAML would take for something
+// else than a string included.
+func TestSetupKubePrint(t *testing.T) {
+	for _, user := range []string{"prod", "true", "@ops", "0x1", "a: b", "-x"} {
+		path := filepath.Join(t.TempDir(), "config")
+		e := newTestEnv(t, "", false, map[string]string{"KUBECONFIG": path})
+		if code := e.run("setup", "kube", "--user", user, "k8s/@x", "--client-certificate", "on", "--client-key", "k.1"); code != 0 {
+			t.Fatalf("%s: exit %d: %s", user, code, e.err.String())
+		}
+		var c struct {
+			Users []struct {
+				Name string `yaml:"name"`
+				User struct {
+					Exec map[string]any `yaml:"exec"`
+				} `yaml:"user"`
+			} `yaml:"users"`
+		}
+		if err := yaml.Unmarshal(e.out.Bytes(), &c); err != nil {
+			t.Fatalf("%s: %v\n%s", user, err, e.out.String())
+		}
+		want := []any{"kube-credential", "k8s/@x", "--client-certificate", "on", "--client-key", "k.1"}
+		if len(c.Users) != 1 || c.Users[0].Name != user || !reflect.DeepEqual(c.Users[0].User.Exec["args"], want) ||
+			c.Users[0].User.Exec["command"] != krCommand() || c.Users[0].User.Exec["interactiveMode"] != "IfAvailable" {
+			t.Errorf("%s: read back as %+v:\n%s", user, c, e.out.String())
+		}
+		if _, err := os.Stat(path); err == nil {
+			t.Errorf("%s: printing wrote %s", user, path)
 		}
 	}
 }

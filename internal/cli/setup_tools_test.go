@@ -3,6 +3,7 @@ package cli
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -138,8 +139,8 @@ func TestSetupAWSHeaderComment(t *testing.T) {
 }
 
 // TestSetupKube: the user's exec stanza is added (with the users list and
-// the user when missing), comments stay, a second run changes nothing, a
-// user with a token keeps it unless --replace.
+// the user when missing), the rest of the file stays, a second run
+// changes nothing, a user with a token keeps it unless --replace.
 func TestSetupKube(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "config")
@@ -149,10 +150,14 @@ func TestSetupKube(t *testing.T) {
 		t.Fatalf("apply: exit %d, %s", code, e.err.String())
 	}
 	b, _ := os.ReadFile(path)
-	for _, want := range []string{"# my users\n", "- name: old\n    user:\n      token: abc\n", "- name: prod\n    user:\n      exec:\n        apiVersion: client.authentication.k8s.io/v1\n        command: " + krCommand() + "\n        args: [kube-credential, k8s/prod]\n        interactiveMode: IfAvailable\n", "current-context: x\n"} {
-		if !strings.Contains(string(b), want) {
-			t.Errorf("kubeconfig lacks %q:\n%s", want, b)
-		}
+	wantExec := map[string]any{"apiVersion": "client.authentication.k8s.io/v1", "command": krCommand(),
+		"args": []any{"kube-credential", "k8s/prod"}, "interactiveMode": "IfAvailable"}
+	users := kubeUsers(t, path)
+	if !sameExec(users["prod"]["exec"], wantExec) || len(users["prod"]) != 1 {
+		t.Errorf("user prod: %v\n%s", users["prod"], b)
+	}
+	if len(users) != 2 || !reflect.DeepEqual(users["old"], map[string]any{"token": "abc"}) || !strings.Contains(string(b), "current-context: x\n") {
+		t.Errorf("the rest of the file changed:\n%s", b)
 	}
 	if code := e.run("setup", "kube", "--user", "prod", "k8s/prod", "--apply"); code != 0 || !strings.Contains(e.err.String(), "already runs kr") {
 		t.Fatalf("again: exit %d, %s", code, e.err.String())
@@ -160,20 +165,49 @@ func TestSetupKube(t *testing.T) {
 	if b2, _ := os.ReadFile(path); string(b2) != string(b) {
 		t.Fatalf("a second run changed the file")
 	}
+	if code := e.run("setup", "kube", "--user", "prod", "k8s/prod"); code != 0 || !strings.Contains(e.out.String(), "# already configured") {
+		t.Fatalf("print: exit %d, %s", code, e.out.String())
+	}
 	if code := e.run("setup", "kube", "--user", "old", "k8s/old", "--apply"); code != 1 || !strings.Contains(e.err.String(), "already authenticates with token") {
 		t.Fatalf("over a token: exit %d, %s", code, e.err.String())
+	}
+	if b2, _ := os.ReadFile(path); string(b2) != string(b) {
+		t.Fatalf("a refused run changed the file")
 	}
 	if code := e.run("setup", "kube", "--user", "old", "k8s/old", "--replace"); code != 0 {
 		t.Fatalf("replace: exit %d, %s", code, e.err.String())
 	}
-	if b, _ := os.ReadFile(path); strings.Contains(string(b), "token: abc") || !strings.Contains(string(b), "args: [kube-credential, k8s/old]") {
-		t.Fatalf("after replace:\n%s", b)
+	wantExec["args"] = []any{"kube-credential", "k8s/old"}
+	if u := kubeUsers(t, path)["old"]; !sameExec(u["exec"], wantExec) || len(u) != 1 {
+		t.Fatalf("after replace: %v", u)
 	}
 	fresh := filepath.Join(dir, "new", "config")
 	if code := e.run("setup", "kube", "--kubeconfig", fresh, "--user", "u", "--client-certificate", "k/c", "--client-key", "k/k", "--apply"); code != 0 {
 		t.Fatalf("new file: exit %d, %s", code, e.err.String())
 	}
-	if b, _ := os.ReadFile(fresh); !strings.HasPrefix(string(b), "apiVersion: v1\nkind: Config\nusers:\n  - name: u\n") {
-		t.Fatalf("new file:\n%s", b)
+	wantExec["args"] = []any{"kube-credential", "--client-certificate", "k/c", "--client-key", "k/k"}
+	if u := kubeUsers(t, fresh)["u"]; !sameExec(u["exec"], wantExec) {
+		t.Fatalf("new file: %v", u)
 	}
+	if fi, err := os.Stat(fresh); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("new file: %v %v", fi, err)
+	}
+	if ents, _ := os.ReadDir(filepath.Dir(fresh)); len(ents) != 1 {
+		t.Fatalf("left behind: %v", ents)
+	}
+}
+
+// sameExec: the exec mapping holds want's keys with want's values (kubectl
+// writes its other keys with their zero values).
+func sameExec(got any, want map[string]any) bool {
+	m, ok := got.(map[string]any)
+	if !ok {
+		return false
+	}
+	for k, v := range want {
+		if !reflect.DeepEqual(m[k], v) {
+			return false
+		}
+	}
+	return true
 }
