@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -30,7 +31,10 @@ func startXvfb(t *testing.T) string {
 		t.Fatal(err)
 	}
 	defer r.Close()
-	cmd := exec.Command("Xvfb", "-displayfd", "3", "-nolisten", "tcp", "-screen", "0", "800x600x24")
+	// -noreset: by default the server regenerates when its last client
+	// leaves, and a client that connects meanwhile (the next xdotool, as a
+	// dialog closes) is refused with "Can't open display".
+	cmd := exec.Command("Xvfb", "-displayfd", "3", "-nolisten", "tcp", "-noreset", "-screen", "0", "800x600x24")
 	cmd.ExtraFiles = []*os.File{w}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -52,6 +56,32 @@ func startXvfb(t *testing.T) string {
 		t.Fatal("Xvfb did not start within a minute")
 	}
 	return ""
+}
+
+// TestXvfbServesBetweenClients: clients that come and go at once, as
+// xdotool and the dialogs do, are each served by the test's display.
+func TestXvfbServesBetweenClients(t *testing.T) {
+	testenv.Tool(t, "xdotool", "xdotool")
+	display := startXvfb(t)
+	errs := make(chan error, 4)
+	for range 4 {
+		go func() {
+			for range 60 {
+				cmd := exec.Command("xdotool", "getmouselocation")
+				cmd.Env = append(os.Environ(), "DISPLAY="+display)
+				if out, err := cmd.CombinedOutput(); err != nil {
+					errs <- fmt.Errorf("%v: %s", err, out)
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Fatalf("a client was refused: %v", err)
+		}
+	}
 }
 
 // loggingPinentry is a pinentry that is program, with every command kr
