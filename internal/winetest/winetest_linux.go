@@ -158,10 +158,16 @@ func (e *Env) waitServer() {
 	cmd.Run()
 }
 
-// Command runs a Windows program under wine. The first call waits until
-// the prefix is this test's alone, for the rest of the test.
+// Hold waits until the prefix is this test's alone, for the rest of the
+// test; Command does it too. Call it before making the context a command
+// runs under: another package's wine test may hold the prefix for
+// minutes, and that wait must not count against the command's deadline.
+func (e *Env) Hold() { e.held.Do(func() { e.exclusive(e.t, e.session) }) }
+
+// Command runs a Windows program under wine, holding the prefix first
+// (see Hold).
 func (e *Env) Command(ctx context.Context, exe string, args ...string) *exec.Cmd {
-	e.held.Do(func() { e.exclusive(e.t, e.session) })
+	e.Hold()
 	cmd := exec.CommandContext(ctx, e.Wine, append([]string{exe}, args...)...)
 	cmd.Env = append([]string(nil), e.env...)
 	cmd.WaitDelay = 10 * time.Second
