@@ -91,6 +91,25 @@ func (v *Vault) Home() (h IdentityHome, ok bool, err error) {
 	return IdentityHome{Dir: v.opts.Dir, Recipient: m.Identity}, true, nil
 }
 
+// UnlockHome is where the identity that opens v lives, with its
+// bindings: the vault's own, or for a shared vault the personal identity
+// its member reads it with. Dir is "" when there is none.
+func (v *Vault) UnlockHome() (IdentityHome, error) {
+	m, err := v.manifest()
+	if err != nil {
+		return IdentityHome{}, err
+	}
+	id, err := v.idOf(m)
+	if err != nil {
+		return IdentityHome{}, err
+	}
+	p := v.identityPathOf(m)
+	if p == "" {
+		return IdentityHome{}, nil
+	}
+	return IdentityHome{Dir: filepath.Dir(p), Recipient: id}, nil
+}
+
 // Home is where the identity that opens s lives, with its bindings; Dir
 // is "" when there is no identity of the user's for s.
 func (s Sealed) Home() IdentityHome {

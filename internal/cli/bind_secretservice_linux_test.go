@@ -93,3 +93,44 @@ echo "pinentry asked: $(cat "$HOME/pinentry.log" 2>/dev/null | wc -l)"
 		t.Logf("output:\n%s", got)
 	}
 }
+
+// TestUnlockUsesOSBinding: kr unlock tries the device binding before any
+// passphrase, as reads do, so a desktop whose identity is bound to the
+// login keyring unlocks the agent with no terminal, no KR_PASSPHRASE and
+// no pinentry; the agent then serves reads with the keyring item gone.
+func TestUnlockUsesOSBinding(t *testing.T) {
+	got := runInKeyringSession(t, `
+set -e
+kr identity >/dev/null 2>&1
+kr vault init "$HOME/team" --mount team >/dev/null 2>&1
+printf teamv | kr set team/db
+kr identity bind os >/dev/null 2>&1
+set +e
+unset KR_PASSPHRASE
+export KR_NO_AGENT= KR_PINENTRY=never
+trap 'kr agent stop >/dev/null 2>&1' EXIT
+setsid kr unlock --ttl 5m </dev/null 2>err.txt; echo "unlock: exit $?"; sed 's/ until .*//' err.txt
+kr identity status | grep 'last unlock' | sed 's/ (that way since .*//; s/^ */status: /'
+secret-tool clear service kr-device-key
+echo "item gone: $(secret-tool search --all service kr-device-key 2>&1 | grep -c '^secret = ')"
+echo "get through the agent: $(setsid kr get team/db </dev/null 2>&1) exit $?"
+kr lock >/dev/null 2>&1
+setsid kr unlock </dev/null >/dev/null 2>err.txt; echo "unlock without the item: exit $?"; cat err.txt
+`, "KR_PASSPHRASE=pw", "DISPLAY=", "WAYLAND_DISPLAY=", "KR_PINENTRY=")
+	for _, want := range []string{
+		"unlock: exit 0\n",
+		"unlocked in the agent by its os binding",
+		"status: last unlock  os\n",
+		"item gone: 0\n",
+		"get through the agent: teamv exit 0\n",
+		"unlock without the item: exit 4\n",
+		"kr: the os binding of your identity did not open it: the login keyring (Secret Service) did not give the key",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("output lacks %q", want)
+		}
+	}
+	if t.Failed() || testing.Verbose() {
+		t.Logf("output:\n%s", got)
+	}
+}
