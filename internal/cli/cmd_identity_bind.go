@@ -19,7 +19,7 @@ import (
 // newIdentityWithBindCmd is `kr identity` with its subcommands.
 func newIdentityWithBindCmd(app *App) *cobra.Command {
 	c := newIdentityCmd(app)
-	c.AddCommand(newIdentityBindCmd(app), newIdentityUnbindCmd(app), newIdentityStatusCmd(app))
+	c.AddCommand(newIdentityBindCmd(app), newIdentityUnbindCmd(app), newIdentityStatusCmd(app), newIdentityRecoverCmd(app))
 	return c
 }
 
