@@ -146,9 +146,10 @@ func NewBindingKey() ([]byte, error) {
 	return key, nil
 }
 
-// Bind opens identity.age with passphrase and writes bind-KIND.age, the
-// same identity wrapped under key, with keeper (nil for none) as
-// bind-KIND.key. A binding of that kind already there is replaced.
+// Bind opens identity.age with passphrase, or recovery.age when what was
+// given is the recovery code, and writes bind-KIND.age, the same identity
+// wrapped under key, with keeper (nil for none) as bind-KIND.key. A
+// binding of that kind already there is replaced.
 func (h IdentityHome) Bind(ctx context.Context, kind string, passphrase, key, keeper []byte) error {
 	if err := checkKind(kind); err != nil {
 		return err
@@ -166,6 +167,17 @@ func (h IdentityHome) Bind(ctx context.Context, kind string, passphrase, key, ke
 		return err
 	}
 	_, plain, err := unwrapIdentity(h.path(identityFile), wrapped, passphrase, h.Recipient)
+	if errors.Is(err, ErrBadPassphrase) && looksLikeRecoveryCode(string(passphrase)) {
+		// The way back when the passphrase is lost opens a binding too.
+		if rec, rerr := readFileChecked(h.path(recoveryFile), maxSmallFile); rerr == nil {
+			code := []byte(normalizeRecoveryCode(string(passphrase)))
+			var rplain []byte
+			if _, rplain, rerr = unwrapIdentity(h.path(recoveryFile), rec, code, h.Recipient); rerr == nil {
+				plain, err = rplain, nil
+			}
+			clear(code)
+		}
+	}
 	if err != nil {
 		return err
 	}

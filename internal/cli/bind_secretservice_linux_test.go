@@ -188,6 +188,17 @@ echo "new passphrase: $(KR_PASSPHRASE=np f get team/db 2>/dev/null) exit $?"
 KR_PASSPHRASE=pw f get team/db >/dev/null 2>&1; echo "old passphrase: exit $?"
 KR_PASSPHRASE=np f identity bind os 2>&1 | sed 's/^/bind again: /'
 echo "bound again, fresh home: $(f get team/db 2>/dev/null) exit $?"
+
+# the recovery code, given in the passphrase's place, binds an identity
+# whose passphrase is not at hand
+fresh2="$HOME/fresh2"; mkdir -p "$fresh2/data/kr"
+cp -a "$XDG_DATA_HOME/kr/identity" "$fresh2/data/kr/"; cp -a "$XDG_CONFIG_HOME" "$fresh2/config"
+secret-tool clear service kr-device-key
+g() { HOME="$fresh2" XDG_DATA_HOME="$fresh2/data" XDG_CONFIG_HOME="$fresh2/config" KR_PINENTRY=never setsid kr "$@" </dev/null; }
+KR_PASSPHRASE="$(cat wrong.txt)" g identity bind os >/dev/null 2>&1; echo "bind with a wrong code: exit $?"
+echo "items: $(secret-tool search --all service kr-device-key 2>&1 | grep -c '^secret = ')"
+KR_PASSPHRASE="$(tr a-z A-Z < "$CODE_FILE" | tr -d '-')" g identity bind os 2>&1 | sed 's/^/bind with the code: /'
+echo "bound by the code: $(g get team/db 2>/dev/null) exit $?"
 `, "KR_PASSPHRASE=pw", "DISPLAY=", "WAYLAND_DISPLAY=", "KR_PINENTRY=", "XDG_DATA_HOME="+data, "CODE_FILE="+codeFile)
 	for _, want := range []string{
 		"bound get: teamv exit 0\n",
@@ -201,6 +212,10 @@ echo "bound again, fresh home: $(f get team/db 2>/dev/null) exit $?"
 		"old passphrase: exit 1\n",
 		"bind again: kr: bound your identity to the login keyring (Secret Service)",
 		"bound again, fresh home: teamv exit 0\n",
+		"bind with a wrong code: exit 1\n",
+		"items: 0\n",
+		"bind with the code: kr: bound your identity to the login keyring (Secret Service)",
+		"bound by the code: teamv exit 0\n",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("output lacks %q", want)
