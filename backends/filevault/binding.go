@@ -91,6 +91,25 @@ func (v *Vault) Home() (h IdentityHome, ok bool, err error) {
 	return IdentityHome{Dir: v.opts.Dir, Recipient: m.Identity}, true, nil
 }
 
+// UnlockHome is where the identity that opens v lives, with its
+// bindings: the vault's own, or for a shared vault the personal identity
+// its member reads it with. Dir is "" when there is none.
+func (v *Vault) UnlockHome() (IdentityHome, error) {
+	m, err := v.manifest()
+	if err != nil {
+		return IdentityHome{}, err
+	}
+	id, err := v.idOf(m)
+	if err != nil {
+		return IdentityHome{}, err
+	}
+	p := v.identityPathOf(m)
+	if p == "" {
+		return IdentityHome{}, nil
+	}
+	return IdentityHome{Dir: filepath.Dir(p), Recipient: id}, nil
+}
+
 // Home is where the identity that opens s lives, with its bindings; Dir
 // is "" when there is no identity of the user's for s.
 func (s Sealed) Home() IdentityHome {
@@ -127,9 +146,10 @@ func NewBindingKey() ([]byte, error) {
 	return key, nil
 }
 
-// Bind opens identity.age with passphrase and writes bind-KIND.age, the
-// same identity wrapped under key, with keeper (nil for none) as
-// bind-KIND.key. A binding of that kind already there is replaced.
+// Bind opens identity.age with passphrase, or recovery.age when what was
+// given is the recovery code, and writes bind-KIND.age, the same identity
+// wrapped under key, with keeper (nil for none) as bind-KIND.key. A
+// binding of that kind already there is replaced.
 func (h IdentityHome) Bind(ctx context.Context, kind string, passphrase, key, keeper []byte) error {
 	if err := checkKind(kind); err != nil {
 		return err
@@ -147,6 +167,17 @@ func (h IdentityHome) Bind(ctx context.Context, kind string, passphrase, key, ke
 		return err
 	}
 	_, plain, err := unwrapIdentity(h.path(identityFile), wrapped, passphrase, h.Recipient)
+	if errors.Is(err, ErrBadPassphrase) && looksLikeRecoveryCode(string(passphrase)) {
+		// The way back when the passphrase is lost opens a binding too.
+		if rec, rerr := readFileChecked(h.path(recoveryFile), maxSmallFile); rerr == nil {
+			code := []byte(normalizeRecoveryCode(string(passphrase)))
+			var rplain []byte
+			if _, rplain, rerr = unwrapIdentity(h.path(recoveryFile), rec, code, h.Recipient); rerr == nil {
+				plain, err = rplain, nil
+			}
+			clear(code)
+		}
+	}
 	if err != nil {
 		return err
 	}

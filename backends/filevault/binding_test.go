@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -71,5 +72,46 @@ func TestBindingWrapsTheSameIdentity(t *testing.T) {
 	}
 	if err := h.Bind(ctx, "usb", []byte("pw"), key, nil); err == nil {
 		t.Errorf("an unknown kind was bound")
+	}
+}
+
+// The recovery code given in the passphrase's place binds the identity,
+// in any case and with or without dashes; a wrong code of the same shape
+// does not; and Recover with it sets a passphrase that opens identity.age.
+func TestBindAndRecoverWithTheRecoveryCode(t *testing.T) {
+	ctx := context.Background()
+	p := &Personal{Dir: filepath.Join(t.TempDir(), "identity"), ScryptWorkFactor: 10}
+	pub, code, err := p.Create(ctx, []byte("pw"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := p.Home()
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, _ := NewBindingKey()
+	wrong := "ABCDE-FGHJK-LMNPQ-RSTUV-WXYZ2-34567"
+	if err := h.Bind(ctx, "os", []byte(wrong), key, nil); !errors.Is(err, ErrBadPassphrase) {
+		t.Fatalf("bind with a wrong code: %v", err)
+	}
+	loose := strings.ToLower(strings.ReplaceAll(code, "-", ""))
+	if err := h.Bind(ctx, "os", []byte(loose), key, nil); err != nil {
+		t.Fatalf("bind with the code: %v", err)
+	}
+	if d, err := h.OpenBinding("os", key); err != nil || d.Recipients()[0] != pub {
+		t.Fatalf("the binding made with the code: %v", err)
+	}
+	if err := p.CheckRecoveryCode(wrong); !errors.Is(err, ErrBadPassphrase) {
+		t.Fatalf("check a wrong code: %v", err)
+	}
+	if err := p.Recover(ctx, wrong, []byte("new")); !errors.Is(err, ErrBadPassphrase) {
+		t.Fatalf("recover with a wrong code: %v", err)
+	}
+	if err := p.Recover(ctx, loose, []byte("new")); err != nil {
+		t.Fatal(err)
+	}
+	wrapped, _ := p.IdentityFile()
+	if _, _, err := unwrapIdentity("", wrapped, []byte("new"), pub); err != nil {
+		t.Fatalf("the new passphrase does not open identity.age: %v", err)
 	}
 }

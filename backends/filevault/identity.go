@@ -189,6 +189,22 @@ func newRecoveryCode() (string, error) {
 	return b.String(), nil
 }
 
+// looksLikeRecoveryCode reports whether s has a recovery code's shape (30
+// characters of its alphabet, in any case, dashes and spaces aside), so
+// that a passphrase is tried on recovery.age only when it could be one.
+func looksLikeRecoveryCode(s string) bool {
+	n := normalizeRecoveryCode(s)
+	if len(n) != 30+5 {
+		return false
+	}
+	for i := 0; i < len(n); i++ {
+		if n[i] != '-' && !strings.ContainsRune(recoveryAlphabet, rune(n[i])) {
+			return false
+		}
+	}
+	return true
+}
+
 // normalizeRecoveryCode accepts the code in any case, with or without
 // dashes and spaces.
 func normalizeRecoveryCode(code string) string {

@@ -137,3 +137,65 @@ func (p *Personal) Create(ctx context.Context, passphrase []byte) (pub, code str
 	}
 	return pub, code, nil
 }
+
+// CheckRecoveryCode reports whether code opens recovery.age, so that a
+// new passphrase is asked only after the code proved right.
+func (p *Personal) CheckRecoveryCode(code string) error {
+	h, err := p.Home()
+	if err != nil {
+		return err
+	}
+	_, plain, err := p.openRecovery(h, code)
+	clear(plain)
+	return err
+}
+
+// Recover opens recovery.age with the recovery code and writes identity.age
+// for a new passphrase. The key is the same, so bindings and shared vaults
+// keep working.
+func (p *Personal) Recover(ctx context.Context, code string, newPass []byte) error {
+	if len(newPass) == 0 {
+		return errors.New("empty passphrase refused")
+	}
+	h, err := p.Home()
+	if err != nil {
+		return err
+	}
+	unlock, err := h.lock(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	_, plain, err := p.openRecovery(h, code)
+	if err != nil {
+		return err
+	}
+	defer clear(plain)
+	wf := p.ScryptWorkFactor
+	if wf == 0 {
+		wf = 18
+	}
+	wrapped, err := wrapWith(plain, newPass, wf)
+	if err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return writeAtomic(p.path(identityFile), wrapped)
+}
+
+func (p *Personal) openRecovery(h IdentityHome, code string) (*age.X25519Identity, []byte, error) {
+	wrapped, err := readFileChecked(p.path(recoveryFile), maxSmallFile)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, nil, fmt.Errorf("%s is missing from %s", recoveryFile, p.Dir)
+		}
+		return nil, nil, err
+	}
+	id, plain, err := unwrapIdentity(p.path(recoveryFile), wrapped, []byte(normalizeRecoveryCode(code)), h.Recipient)
+	if errors.Is(err, ErrBadPassphrase) {
+		return nil, nil, fmt.Errorf("%w: the recovery code does not open %s", ErrBadPassphrase, p.path(recoveryFile))
+	}
+	return id, plain, err
+}

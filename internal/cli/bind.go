@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"time"
 
 	"github.com/kr-keyring/kr/agent"
 	"github.com/kr-keyring/kr/backends"
@@ -204,4 +205,48 @@ func bindingOwner(s filevault.Sealed) string {
 		return "your identity"
 	}
 	return "the vault " + s.Vault
+}
+
+// unlockViaBinding is kr unlock's device-binding step, after the agent and
+// KR_IDENTITY(_FILE) and before any passphrase, as for reads: v's identity
+// goes to the agent opened by a binding's key. c is nil when the identity
+// has none or none opened (each failure is told once on stderr, and the
+// passphrase is asked next); how names the binding used.
+func (a *App) unlockViaBinding(ctx context.Context, v *filevault.Vault, id string, ttl, idle time.Duration) (c *agent.Client, how string, err error) {
+	h, err := v.UnlockHome()
+	if err != nil || h.Dir == "" || h.Recipient != id {
+		return nil, "", nil
+	}
+	kinds, err := h.Bindings()
+	if err != nil || len(kinds) == 0 {
+		return nil, "", nil
+	}
+	owner := "the vault " + v.Dir()
+	if shared, _ := v.Shared(); shared {
+		owner = "your identity"
+	}
+	for _, kind := range kinds {
+		key, err := a.bindingKey(ctx, h, kind)
+		var wrapped []byte
+		if err == nil {
+			wrapped, err = h.BindingFile(kind)
+		}
+		if err == nil {
+			c, err = a.unlockAgent(ctx, id, wrapped, key, ttl, idle)
+			clear(key)
+			if err == nil {
+				h.NoteUnlock(kind)
+				return c, kind, nil
+			}
+			if !errors.Is(err, filevault.ErrBadPassphrase) {
+				// The agent itself failed: a passphrase would fare no better.
+				return nil, "", err
+			}
+		}
+		if ctx.Err() != nil {
+			return nil, "", err
+		}
+		fmt.Fprintf(a.IO.ErrOut, "kr: the %s binding of %s did not open it: %v\n", kind, owner, err)
+	}
+	return nil, "", nil
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/kr-keyring/kr/backends/filevault"
 	"github.com/kr-keyring/kr/internal/tpmseal"
+	"github.com/kr-keyring/kr/internal/wait"
 )
 
 type tpmKeeper struct {
@@ -53,12 +54,15 @@ func (k *tpmKeeper) keep(ctx context.Context, h filevault.IdentityHome, key []by
 		}
 		pin = first
 	}
-	tpm, err := tpmseal.Open(k.app.Getenv("KR_TPM"))
+	// The command's --timeout holds for the TPM, not for the PIN typed.
+	wctx, end := wait.Bound(ctx, "the TPM did not answer")
+	tpm, err := tpmseal.Open(wctx, k.app.Getenv("KR_TPM"))
 	if err != nil {
-		return nil, withHint(fmt.Errorf("open %s: %w", k.what(), err), "KR_TPM names the TPM device, or unix:PATH for a simulator's socket")
+		return nil, withHint(fmt.Errorf("open %s: %w", k.what(), end(err)), "KR_TPM names the TPM device, or unix:PATH for a simulator's socket")
 	}
 	defer tpm.Close()
-	return tpmseal.Seal(tpm, key, pin)
+	blob, err := tpmseal.Seal(tpm, key, pin)
+	return blob, end(err)
 }
 
 func (k *tpmKeeper) give(ctx context.Context, h filevault.IdentityHome, stored []byte) ([]byte, error) {
@@ -75,12 +79,14 @@ func (k *tpmKeeper) give(ctx context.Context, h filevault.IdentityHome, stored [
 		defer clear(p)
 		pin = p
 	}
-	tpm, err := tpmseal.Open(k.app.Getenv("KR_TPM"))
+	wctx, end := wait.Bound(ctx, "the TPM did not answer")
+	tpm, err := tpmseal.Open(wctx, k.app.Getenv("KR_TPM"))
 	if err != nil {
-		return nil, fmt.Errorf("open: %w", err)
+		return nil, fmt.Errorf("open: %w", end(err))
 	}
 	defer tpm.Close()
 	key, err := tpmseal.Unseal(tpm, stored, pin)
+	err = end(err)
 	if errors.Is(err, tpmseal.ErrNotThisTPM) {
 		return nil, withHint(err, "the passphrase or the recovery code opens the identity; 'kr identity bind tpm' binds it to this TPM again")
 	}

@@ -2,13 +2,16 @@ package cli_test
 
 import (
 	"bytes"
+	"context"
 	"errors"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/kr-keyring/kr/internal/tpmseal/swtpmtest"
 )
@@ -29,7 +32,9 @@ func TestBindTPMSWTPM(t *testing.T) {
 	env["KR_PINENTRY"] = "never"
 	run := func(pass string, stdin string, args ...string) (string, string, int) {
 		t.Helper()
-		cmd := exec.Command(filepath.Join(bin, "kr"), args...)
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute) // a hang guard only
+		defer cancel()
+		cmd := exec.CommandContext(ctx, filepath.Join(bin, "kr"), args...)
 		for k, v := range env {
 			cmd.Env = append(cmd.Env, k+"="+v)
 		}
@@ -58,8 +63,21 @@ func TestBindTPMSWTPM(t *testing.T) {
 		t.Fatalf("bound get: exit %d, %q, %s", code, out, e)
 	}
 
+	// A TPM simulator that accepts and never answers: the binding gives up
+	// at the command's --timeout, naming the TPM, instead of hanging, and
+	// the passphrase still opens the identity.
+	env["KR_TPM"] = "unix:" + silentListener(t)
+	start := time.Now()
+	_, e, code := run("", "", "--timeout", "2s", "get", "db/pw")
+	if code != 4 || !strings.Contains(e, "kr: the tpm binding of the vault") || !strings.Contains(e, "the TPM did not answer in time") {
+		t.Errorf("silent TPM: exit %d after %v: %s", code, time.Since(start), e)
+	}
+	if out, e, code := run("pw", "", "--timeout", "2s", "get", "db/pw"); code != 0 || out != "v1" {
+		t.Errorf("silent TPM, passphrase: exit %d, %q, %s", code, out, e)
+	}
+
 	env["KR_TPM"] = "unix:" + startSWTPM(t, t.TempDir()) // a fresh state: another TPM
-	_, e, code := run("", "", "get", "db/pw")
+	_, e, code = run("", "", "get", "db/pw")
 	if code != 4 || !strings.Contains(e, "kr: the tpm binding of the vault") ||
 		!strings.Contains(e, "this TPM does not hold the key the secret was sealed with") {
 		t.Errorf("fresh TPM, no passphrase: exit %d: %s", code, e)
@@ -135,4 +153,34 @@ done
 	if out, e, code := run("pw", "4712", "get", "db/pw"); code != 0 || out != "v1" {
 		t.Errorf("wrong PIN, passphrase: exit %d, %q, %s", code, out, e)
 	}
+}
+
+// silentListener is a unix socket that accepts and never answers, as a
+// hung TPM simulator would.
+func silentListener(t *testing.T) string {
+	t.Helper()
+	sock := filepath.Join(t.TempDir(), "tpm.sock")
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		var conns []net.Conn
+		defer func() {
+			for _, c := range conns {
+				c.Close()
+			}
+		}()
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			conns = append(conns, c) // held open, never read or answered
+		}
+	}()
+	t.Cleanup(func() { l.Close(); <-done })
+	return sock
 }

@@ -4,6 +4,7 @@ package cli
 // status and serve.
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -30,8 +31,9 @@ func newUnlockCmd(app *App) *cobra.Command {
 		Short: "Unlock the file vault in the agent for a while",
 		Long: `Hand the vault's identity to the agent (started if needed), which keeps it,
 sealed in memory, for --ttl (default 15m, at most 24h; time in suspend counts) and
-decrypts for later kr commands, which then need no passphrase. The passphrase
-comes from KR_PASSPHRASE_FILE, KR_PASSPHRASE or the terminal.`,
+decrypts for later kr commands, which then need no passphrase. A device binding
+of the identity ('kr identity bind') is tried first; then the passphrase comes
+from KR_PASSPHRASE_FILE, KR_PASSPHRASE or the terminal.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if ttl <= 0 || ttl > agent.MaxTTL {
@@ -72,6 +74,23 @@ comes from KR_PASSPHRASE_FILE, KR_PASSPHRASE or the terminal.`,
 			if err != nil {
 				return err
 			}
+			// The command's timeout runs for the device and the agent, not
+			// while a person types.
+			bctx, bcancel := app.context(cmd.Context())
+			defer bcancel()
+			c, how, err := app.unlockViaBinding(bctx, v, id, ttl, idle)
+			if err != nil {
+				return fmt.Errorf("unlock: %w", err)
+			}
+			if c != nil {
+				app.loadSSHKeysInto(bctx, c, ttl)
+				c.Close()
+				// What a device binding opened is not proof that the
+				// vault's key is the user's own, as the passphrase is:
+				// nothing is accepted here.
+				fmt.Fprintf(app.IO.ErrOut, "kr: vault %s unlocked in the agent by its %s binding until %s\n", v.Dir(), how, clock(time.Now().Add(ttl)))
+				return nil
+			}
 			pass, err := app.passphrase(cmd.Context(), app.unlockPrompt(v.Dir(), id, shared, "", "unlock %s in the agent for "+ttl.String()))
 			if errors.Is(err, backends.ErrLocked) {
 				// The generic hint would say to run kr unlock: this is it.
@@ -87,17 +106,11 @@ comes from KR_PASSPHRASE_FILE, KR_PASSPHRASE or the terminal.`,
 			if err != nil {
 				return err
 			}
-			c, err := app.unlockAgent(ctx, id, wrapped, pass, ttl, idle)
+			c, err = app.unlockAgent(ctx, id, wrapped, pass, ttl, idle)
 			if err != nil {
 				return passphraseError(err, "unlock")
 			}
-			// SSH keys kept in kr go to the agent with the vault key's
-			// ttl; one that fails is named, the unlock stands.
-			if n, err := app.loadSSHKeys(ctx, c, ttl); err != nil {
-				fmt.Fprintf(app.IO.ErrOut, "kr: warning: SSH keys not loaded: %v\n", err)
-			} else if n > 0 {
-				fmt.Fprintf(app.IO.ErrOut, "kr: %d SSH key(s) loaded\n", n)
-			}
+			app.loadSSHKeysInto(ctx, c, ttl)
 			c.Close()
 			// The passphrase opened the vault's identity.age: its key is
 			// the user's own, accepted from now on (a single-user vault).
@@ -462,5 +475,15 @@ rule trusts the program, not everything that runs as you.`,
 			fmt.Fprintf(app.IO.ErrOut, "kr: %s may read %s without being asked\n", prog, what)
 			return nil
 		},
+	}
+}
+
+// loadSSHKeysInto gives the agent the SSH keys kept in kr, with the vault
+// key's ttl; one that fails is named, the unlock stands.
+func (a *App) loadSSHKeysInto(ctx context.Context, c *agent.Client, ttl time.Duration) {
+	if n, err := a.loadSSHKeys(ctx, c, ttl); err != nil {
+		fmt.Fprintf(a.IO.ErrOut, "kr: warning: SSH keys not loaded: %v\n", err)
+	} else if n > 0 {
+		fmt.Fprintf(a.IO.ErrOut, "kr: %d SSH key(s) loaded\n", n)
 	}
 }

@@ -123,3 +123,71 @@ func memberNameFrom(login string) string {
 	}
 	return name
 }
+
+func newIdentityRecoverCmd(app *App) *cobra.Command {
+	return &cobra.Command{
+		Use:   "recover",
+		Short: "Set a new passphrase for your identity with its recovery code",
+		Long: `Open your identity with the recovery code shown when it was created and set
+a new passphrase: the way back when the passphrase is lost, or on a machine
+where no device binding opens it (the identity directory copied to a new
+home). The code is asked on the terminal, or read from KR_RECOVERY_CODE_FILE;
+the new passphrase from a prompt or KR_NEW_PASSPHRASE_FILE. The key stays the
+same, so shared vaults and device bindings keep opening with it.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			p, err := app.personal()
+			if err != nil {
+				return err
+			}
+			h, err := p.Home()
+			if errors.Is(err, filevault.ErrNoIdentity) {
+				return withHint(err, "'kr identity' creates one; a copied identity goes in %s", p.Dir)
+			}
+			if err != nil {
+				return err
+			}
+			prompt := secretPrompt{
+				about: fmt.Sprintf("%s asks to recover your identity (key %s) in %s", app.asker(), shortKey(h.Recipient), p.Dir),
+				label: "Recovery code of your identity: ",
+			}
+			var code string
+			err = app.retryTyped("wrong recovery code",
+				"check KR_RECOVERY_CODE_FILE: it must hold the code shown when your identity was created",
+				"check the code shown when your identity was created (case, spaces and dashes do not matter)",
+				func() (bool, error) {
+					var typed bool
+					var err error
+					if code, typed, err = app.recoveryCode(cmd.Context(), prompt); err != nil {
+						return false, err
+					}
+					if !app.newPassphraseAsked() {
+						return false, nil // Recover itself checks it, at no extra cost
+					}
+					return typed, p.CheckRecoveryCode(code)
+				})
+			if err != nil {
+				return passphraseError(err, "recover your identity")
+			}
+			next, ok, err := app.readSecretFile("KR_NEW_PASSPHRASE_FILE")
+			if !ok {
+				next, err = app.askNewPassphrase(cmd.Context(), "", "New identity passphrase: ", "Repeat the new passphrase: ")
+				if errors.Is(err, errNoTerminal) {
+					err = withHint(errors.New("a new passphrase is needed and there is no terminal"), "set KR_NEW_PASSPHRASE_FILE")
+				}
+			}
+			if err != nil {
+				return err
+			}
+			defer clear(next)
+			ctx, cancel := app.context(cmd.Context())
+			defer cancel()
+			if err := p.Recover(ctx, code, next); err != nil {
+				return passphraseError(err, "recover your identity")
+			}
+			h.NoteUnlock("recovery code")
+			fmt.Fprintf(app.IO.ErrOut, "kr: new passphrase set for your identity in %s\n", p.Dir)
+			return nil
+		},
+	}
+}

@@ -19,7 +19,7 @@ import (
 // newIdentityWithBindCmd is `kr identity` with its subcommands.
 func newIdentityWithBindCmd(app *App) *cobra.Command {
 	c := newIdentityCmd(app)
-	c.AddCommand(newIdentityBindCmd(app), newIdentityUnbindCmd(app), newIdentityStatusCmd(app))
+	c.AddCommand(newIdentityBindCmd(app), newIdentityUnbindCmd(app), newIdentityStatusCmd(app), newIdentityRecoverCmd(app))
 	return c
 }
 
@@ -87,8 +87,9 @@ device: a second wrapping of the same key, opened by
            prints it: the plugin (and its token) is asked at each unlock,
            then the agent holds the identity as usual.
 
-The passphrase is asked to bind. It and the recovery code keep opening the
-identity: a binding is only tried first. 'kr identity unbind' removes it.`,
+The passphrase is asked to bind (the recovery code, given in its place, opens
+the identity for that too). Both keep opening the identity: a binding is only
+tried first. 'kr identity unbind' removes it.`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 {
 				return usagef("name what to bind to: os, tpm or plugin")
@@ -162,7 +163,7 @@ func (a *App) bind(ctx context.Context, kind string, args []string, pin bool) er
 func (a *App) bindOne(ctx context.Context, t bindTarget, kind string, k keeper) error {
 	pass, err := a.passphrase(ctx, secretPrompt{
 		about: fmt.Sprintf("%s asks to bind %s (key %s) to %s", a.asker(), t.name, shortKey(t.home.Recipient), k.what()),
-		label: "Passphrase of that identity: ",
+		label: "Passphrase (or recovery code) of that identity: ",
 	})
 	if err != nil {
 		return err

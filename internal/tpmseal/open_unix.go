@@ -3,6 +3,7 @@
 package tpmseal
 
 import (
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -12,18 +13,28 @@ import (
 	"runtime"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // Open opens the TPM dev names: "" for the system's (/dev/tpmrm0, the
 // kernel's resource manager), a device path, or "unix:PATH" for a TPM
 // simulator's socket (swtpm socket --server type=unixio).
-func Open(dev string) (Device, error) {
+//
+// A simulator's socket is held to ctx: a simulator that accepts and never
+// answers fails the command at its deadline, or when ctx is cancelled. The
+// kernel's device answers or fails by itself.
+func Open(ctx context.Context, dev string) (Device, error) {
 	if p, ok := strings.CutPrefix(dev, "unix:"); ok {
-		c, err := net.Dial("unix", p)
+		var d net.Dialer
+		c, err := d.DialContext(ctx, "unix", p)
 		if err != nil {
 			return nil, err
 		}
-		return &streamTPM{c}, nil
+		// Once ctx is done (its deadline, or cancelled), a deadline in the
+		// past ends a read or write under way; ctx's own error is then
+		// set, so Send reports it rather than the socket's timeout.
+		stop := context.AfterFunc(ctx, func() { c.SetDeadline(time.Unix(1, 0)) })
+		return &streamTPM{c: c, ctx: ctx, stop: stop}, nil
 	}
 	if runtime.GOOS != "linux" && dev == "" {
 		return nil, errors.New("kr talks to a TPM on Linux and Windows only")
@@ -61,16 +72,31 @@ func (d *deviceTPM) Close() error { return d.f.Close() }
 
 // streamTPM is a TPM simulator's stream socket (swtpm's unixio server):
 // the response's size is in its header, so that many bytes are read.
-type streamTPM struct{ c net.Conn }
+type streamTPM struct {
+	c    net.Conn
+	ctx  context.Context
+	stop func() bool
+}
 
 func (s *streamTPM) Send(cmd []byte) ([]byte, error) {
+	resp, err := s.send(cmd)
+	if err != nil && s.ctx.Err() != nil {
+		return nil, fmt.Errorf("the TPM did not answer in time: %w", s.ctx.Err())
+	}
+	return resp, err
+}
+
+func (s *streamTPM) send(cmd []byte) ([]byte, error) {
 	if _, err := s.c.Write(cmd); err != nil {
 		return nil, err
 	}
 	return readResponse(s.c)
 }
 
-func (s *streamTPM) Close() error { return s.c.Close() }
+func (s *streamTPM) Close() error {
+	s.stop()
+	return s.c.Close()
+}
 
 // readResponse reads one response from a stream, refusing a size outside
 // a header's and maxResponse.

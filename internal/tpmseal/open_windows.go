@@ -1,6 +1,7 @@
 package tpmseal
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"unsafe"
@@ -25,7 +26,7 @@ const (
 )
 
 // Open opens the system's TPM through TBS; dev must be "".
-func Open(dev string) (Device, error) {
+func Open(_ context.Context, dev string) (Device, error) {
 	if dev != "" {
 		return nil, errors.New("on Windows kr uses the system's TPM (TBS): unset KR_TPM")
 	}

@@ -2,6 +2,7 @@ package tpmseal
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"errors"
 	"testing"
@@ -16,7 +17,7 @@ import (
 func startSWTPM(t *testing.T, stateDir string) Device {
 	t.Helper()
 	sock := swtpmtest.Start(t, stateDir)
-	tpm, err := Open("unix:" + sock)
+	tpm, err := Open(context.Background(), "unix:"+sock)
 	if err != nil {
 		t.Fatal(err)
 	}
