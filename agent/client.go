@@ -62,6 +62,17 @@ const unlockWork = 5 * time.Minute
 // to its ApproveTimeout.
 const approveWork = DefaultApproveTimeout + 5*time.Second
 
+// readsForKey is the context key of ReadsFor.
+type readsForKey struct{}
+
+// ReadsFor returns a context under which a client's reads name program (an
+// absolute path) as the one they are for: kr exec reads the secrets of the
+// program it is about to run, and the agent asks about and logs that
+// program, not the one that ran kr.
+func ReadsFor(ctx context.Context, program string) context.Context {
+	return context.WithValue(ctx, readsForKey{}, program)
+}
+
 // NewClient talks to the agent at the other end of rw, a connection from
 // ipc.Dial or any stream ServeAgent answers.
 func NewClient(rw io.ReadWriter) *Client { return &Client{rw: rw, timeout: 30 * time.Second} }
@@ -116,6 +127,7 @@ func (cl *Client) exchange(req Request, v int, toEOF bool) (*Response, error) {
 		limit += unlockWork
 	case OpDecrypt, OpCacheGet:
 		limit += approveWork
+		req.Program, _ = ctx.Value(readsForKey{}).(string)
 	}
 	deadline := time.Now().Add(limit)
 	ctxDeadline, bounded := ctx.Deadline()

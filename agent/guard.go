@@ -53,6 +53,7 @@ type Read struct {
 	Time     string `json:"time"` // RFC 3339, with fractions
 	Name     string `json:"name"`
 	Program  string `json:"program"`
+	RunBy    string `json:"run_by,omitempty"` // what ran kr exec, for a program it runs
 	PID      int    `json:"pid"`
 	Decision string `json:"decision"`
 }
@@ -119,10 +120,11 @@ func (g *guard) status() *GuardStatus {
 
 // peer names the program behind a connection once, when it first reads.
 type peer struct {
-	conn net.Conn
-	once sync.Once
-	prog Program
-	err  error
+	conn   net.Conn
+	once   sync.Once
+	prog   Program // the program kr serves, or the peer itself
+	direct Program // the peer itself
+	err    error
 }
 
 func (p *peer) program(self string) (Program, error) {
@@ -136,9 +138,19 @@ func (p *peer) program(self string) (Program, error) {
 			p.err = err
 			return
 		}
-		p.prog, p.err = programOf(pid, self)
+		p.prog, p.direct, p.err = programOf(pid, self)
 	})
 	return p.prog, p.err
+}
+
+// programFor is the program req is read for: the peer's, or the one kr
+// exec names in it (accepted from kr alone).
+func (p *peer) programFor(self string, req *Request) (Program, error) {
+	prog, err := p.program(self)
+	if err != nil || req == nil || req.Program == "" {
+		return prog, err
+	}
+	return claimed(req.Program, p.direct, prog, self)
 }
 
 // read guards one read request: handle serves it; a value it returns goes
@@ -151,12 +163,12 @@ func (g *guard) read(p *peer, req *Request, handle func() Response) Response {
 	name := readName(req, resp)
 	if resp.Error != "" {
 		if resp.Code == CodeLocked {
-			prog, _ := p.program(g.self)
+			prog, _ := p.programFor(g.self, req)
 			g.log(prog, name, DecisionLocked)
 		}
 		return resp
 	}
-	if err := g.allow(p, name); err != nil {
+	if err := g.allow(p, req, name); err != nil {
 		wipe(&resp)
 		return fail(CodeDenied, "%v", err)
 	}
@@ -188,12 +200,13 @@ func readName(req *Request, resp Response) string {
 // what name names (an SSH key's signature, say), logging the decision;
 // a nil c is kr's own connection. An error says why not.
 func (s *Server) GuardRead(c net.Conn, name string) error {
-	return s.guard.allow(&peer{conn: c}, name)
+	return s.guard.allow(&peer{conn: c}, nil, name)
 }
 
-// allow decides, asking if need be, and logs.
-func (g *guard) allow(p *peer, name string) error {
-	prog, err := p.program(g.self)
+// allow decides, asking if need be, and logs; req is the read request,
+// nil for another use.
+func (g *guard) allow(p *peer, req *Request, name string) error {
+	prog, err := p.programFor(g.self, req)
 	if g.opts.Approver == nil {
 		g.log(prog, name, DecisionAllowed)
 		return nil
@@ -235,7 +248,7 @@ func (g *guard) decide(prog Program, name string) (string, error) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	defer cancel()
-	a, err := g.opts.Approver.Approve(ctx, prog.Path, name)
+	a, err := g.opts.Approver.Approve(ctx, prog.describe(), name)
 	if err != nil {
 		return DecisionDenied, err
 	}
@@ -281,5 +294,5 @@ func (g *guard) log(prog Program, name, decision string) {
 	if path == "" {
 		path = "(unknown)"
 	}
-	g.opts.Log(Read{Time: g.opts.Now().UTC().Format(time.RFC3339Nano), Name: name, Program: path, PID: prog.PID, Decision: decision})
+	g.opts.Log(Read{Time: g.opts.Now().UTC().Format(time.RFC3339Nano), Name: name, Program: path, RunBy: prog.RunBy, PID: prog.PID, Decision: decision})
 }

@@ -15,7 +15,7 @@ package agent
 // Version of the protocol; both ends refuse another, with a *VersionError.
 // Every version keeps the stop request, {"v":N,"op":"stop"}, so that a kr
 // can stop an agent of another version (Client.StopVersion).
-const Version = 1
+const Version = 2
 
 // MaxMessage bounds a message on both ends: a 1 MiB secret file, base64
 // encoded in JSON, with room to spare.
@@ -53,6 +53,9 @@ type Request struct {
 	CacheKey     string `json:"cache_key,omitempty"`
 	Value        []byte `json:"value,omitempty"`
 	IdleSeconds  int64  `json:"idle_seconds,omitempty"`
+	// Program, on a read, is the absolute path of the program kr exec
+	// reads for (and then runs): the agent believes it only from kr.
+	Program string `json:"program,omitempty"`
 }
 
 // Response answers one Request. A failed request has Error, text for

@@ -20,12 +20,16 @@ import (
 // secret. "Allow until lock" lets that program's next read through
 // unasked; another executable asks again; "Deny" is exit 4 with nothing
 // on stdout; "Allow once" is asked again next time; a lock forgets the
-// answers. kr agent log then lists every read with its program and
+// answers. kr exec's reads are the program it runs: allowing it allows
+// neither the shell that ran kr exec nor another program kr exec runs
+// from there. kr agent log then lists every read with its program and
 // decision, and the log file holds no value.
 func TestAgentConfirmsEachProgram(t *testing.T) {
 	curses := testenv.Tool(t, "pinentry-curses", "pinentry-curses")
 	dash := testenv.Tool(t, "/usr/bin/dash", "dash")
 	bash := testenv.Tool(t, "/usr/bin/bash", "bash")
+	printenv := testenv.Tool(t, "/usr/bin/printenv", "coreutils")
+	envProg := testenv.Tool(t, "/usr/bin/env", "coreutils")
 	dir := t.TempDir()
 	master, slave := openPty(t)
 	prog, log := loggingPinentry(t, dir, curses)
@@ -97,11 +101,11 @@ func TestAgentConfirmsEachProgram(t *testing.T) {
 		allowOnce      = "\t\r"
 		deny           = "\t\t\r"
 	)
-	// read runs kr get from shell (so the program kr serves is shell),
-	// answering a dialog with keys unless keys is "".
-	read := func(shell, keys string) (string, string, int) {
+	// run runs script with shell, answering a dialog with keys unless
+	// keys is "".
+	run := func(shell, script, keys string) (string, string, int) {
 		t.Helper()
-		cmd := exec.Command(shell, "-c", "kr get app/token; exit $?")
+		cmd := exec.Command(shell, "-c", script+"; exit $?")
 		cmd.Env = env
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 		var out, errb bytes.Buffer
@@ -121,6 +125,11 @@ func TestAgentConfirmsEachProgram(t *testing.T) {
 			t.Fatalf("%s: kr get hung; stderr %s", shell, errb.String())
 		}
 		return out.String(), errb.String(), cmd.ProcessState.ExitCode()
+	}
+	// read runs kr get from shell: the program kr serves is shell.
+	read := func(shell, keys string) (string, string, int) {
+		t.Helper()
+		return run(shell, "kr get app/token", keys)
 	}
 	confirms := func() int {
 		b, _ := os.ReadFile(log)
@@ -169,6 +178,38 @@ func TestAgentConfirmsEachProgram(t *testing.T) {
 		t.Fatalf("dash was not asked again after the lock")
 	}
 
+	// kr exec reads for the program it runs, which kr names; the shell
+	// that ran kr exec gets nothing from an answer about that program.
+	execSteps := []struct {
+		what, script, keys string
+		out                string // "" for a refusal
+		asks               bool
+	}{
+		{"printenv run by kr exec from bash asks; allowed until lock", "kr exec -e T=app/token -- printenv T", allowUntilLock, value + "\n", true},
+		{"printenv run by kr exec again does not ask", "kr exec -e T=app/token -- printenv T", "", value + "\n", false},
+		{"bash itself was not allowed: it asks; denied", "kr get app/token", deny, "", true},
+		{"env run by kr exec is another program: it asks; denied", "kr exec -e T=app/token -- env", deny, "", true},
+	}
+	for _, s := range execSteps {
+		out, stderr, code := run(bash, s.script, s.keys)
+		if s.asks {
+			asked++
+		}
+		if s.out != "" && (code != 0 || out != s.out) {
+			t.Fatalf("%s: exit %d, stdout %q, stderr %q", s.what, code, out, stderr)
+		}
+		if s.out == "" && (code != 4 || out != "" || !strings.Contains(stderr, "may not read app/token")) {
+			t.Fatalf("%s: exit %d, stdout %q, stderr %q; want exit 4, nothing on stdout", s.what, code, out, stderr)
+		}
+		if got := confirms(); got != asked {
+			t.Fatalf("%s: %d dialogs so far, want %d", s.what, got, asked)
+		}
+	}
+	b, _ = os.ReadFile(log)
+	if !strings.Contains(string(b), "SETDESC "+printenv+" (run by kr exec from "+bash+") asks to read app/token.") {
+		t.Errorf("the dialog does not name the program kr exec runs and what ran it:\n%s", b)
+	}
+
 	// The read log lists every read, with its program and decision.
 	out, stderr, code := kr("", "agent", "log", "--json")
 	if code != 0 {
@@ -176,6 +217,7 @@ func TestAgentConfirmsEachProgram(t *testing.T) {
 	}
 	var reads []struct {
 		Name, Program, Decision string
+		RunBy                   string `json:"run_by"`
 		PID                     int
 	}
 	if err := json.Unmarshal([]byte(out), &reads); err != nil {
@@ -184,13 +226,19 @@ func TestAgentConfirmsEachProgram(t *testing.T) {
 	want := []string{
 		dash + " allowed until lock", dash + " allowed earlier", bash + " denied",
 		bash + " allowed once", bash + " denied", dash + " allowed until lock",
+		printenv + " allowed until lock, run by " + bash, printenv + " allowed earlier, run by " + bash,
+		bash + " denied", envProg + " denied, run by " + bash,
 	}
 	var got []string
 	for _, r := range reads {
 		if r.Name != "app/token" || r.PID <= 0 {
 			t.Errorf("log entry %+v", r)
 		}
-		got = append(got, r.Program+" "+r.Decision)
+		g := r.Program + " " + r.Decision
+		if r.RunBy != "" {
+			g += ", run by " + r.RunBy
+		}
+		got = append(got, g)
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("kr agent log:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
