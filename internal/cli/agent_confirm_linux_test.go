@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kr-keyring/kr/agent"
 	"github.com/kr-keyring/kr/internal/testenv"
 )
 
@@ -305,5 +306,60 @@ func TestAgentConfirmWithoutDialog(t *testing.T) {
 	text, _, _ := run("kr", "agent", "log")
 	if !strings.Contains(text, "app/token  "+dash) || !strings.Contains(text, "allowed by rule") {
 		t.Errorf("kr agent log:\n%s", text)
+	}
+}
+
+// TestAgentNamesGitForItsHelper: kr run by git as its credential helper
+// reads for git, its parent: a read the agent cannot ask about is refused
+// and logged as git's, and a rule for git's executable lets git read.
+func TestAgentNamesGitForItsHelper(t *testing.T) {
+	testenv.Tool(t, "git", "git")
+	dir := t.TempDir()
+	env := append(krEnv(t, dir), "KR_NO_AGENT=", "KR_PINENTRY=never", "KR_PASSPHRASE=pw",
+		"GIT_CONFIG_GLOBAL="+filepath.Join(dir, "gitconfig"), "GIT_CONFIG_NOSYSTEM=1", "GIT_TERMINAL_PROMPT=0")
+	if err := os.Symlink("kr", filepath.Join(dir, "bin", "git-credential-kr")); err != nil {
+		t.Fatal(err)
+	}
+	run := func(stdin, name string, args ...string) (string, string, int) {
+		t.Helper()
+		cmd := exec.Command(name, args...)
+		cmd.Env, cmd.Stdin = env, strings.NewReader(stdin)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+		return runBounded(t, cmd)
+	}
+	must := func(stdin, name string, args ...string) string {
+		t.Helper()
+		out, stderr, code := run(stdin, name, args...)
+		if code != 0 {
+			t.Fatalf("%s %v: exit %d: %s", name, args, code, stderr)
+		}
+		return out
+	}
+	must("", "kr", "init")
+	must("", "git", "config", "--global", "credential.helper", "kr")
+	must("protocol=https\nhost=example.org\nusername=alice\npassword=s3cret\n\n", "git", "credential", "approve")
+	must("", "kr", "agent", "start", "--confirm", "--lock-on", "none")
+	t.Cleanup(func() { run("", "kr", "agent", "stop") })
+	must("", "kr", "unlock")
+	env = append(env, "KR_PASSPHRASE=") // from here on only the agent reads
+
+	const query = "protocol=https\nhost=example.org\n\n"
+	if out, _, _ := run(query, "git", "credential", "fill"); strings.Contains(out, "s3cret") {
+		t.Fatalf("git read a credential nobody allowed:\n%s", out)
+	}
+	var reads []agent.Read
+	if err := json.Unmarshal([]byte(must("", "kr", "agent", "log", "--json")), &reads); err != nil {
+		t.Fatal(err)
+	}
+	if len(reads) == 0 {
+		t.Fatal("no read logged")
+	}
+	last := reads[len(reads)-1]
+	if filepath.Base(last.Program) != "git" || last.Decision != agent.DecisionDenied || last.RunBy != "" {
+		t.Fatalf("the helper's read was logged as %+v, want git's, denied", last)
+	}
+	must("", "kr", "agent", "allow", last.Program)
+	if out := must(query, "git", "credential", "fill"); !strings.Contains(out, "password=s3cret\n") {
+		t.Fatalf("git credential fill with git allowed:\n%s", out)
 	}
 }
