@@ -120,7 +120,10 @@ func (g *guard) status() *GuardStatus {
 
 // peer names the program behind a connection once, when it first reads.
 type peer struct {
-	conn   net.Conn
+	conn net.Conn
+	// asking, when set, tells the peer that its read now waits for a
+	// person; nil where nobody is told (the SSH key service).
+	asking func()
 	once   sync.Once
 	prog   Program // the program kr serves, or the peer itself
 	direct Program // the peer itself
@@ -215,7 +218,7 @@ func (g *guard) allow(p *peer, req *Request, name string) error {
 		g.log(prog, name, DecisionUnknown)
 		return fmt.Errorf("the requesting program cannot be named: %v", err)
 	}
-	decision, err := g.decide(prog, name)
+	decision, err := g.decide(p, prog, name)
 	g.log(prog, name, decision)
 	if decision == DecisionDenied {
 		if err != nil {
@@ -226,18 +229,30 @@ func (g *guard) allow(p *peer, req *Request, name string) error {
 	return nil
 }
 
-func (g *guard) decide(prog Program, name string) (string, error) {
+func (g *guard) decide(p *peer, prog Program, name string) (string, error) {
 	if g.ruled(prog.Path, name) {
 		return DecisionRule, nil
 	}
 	if g.remembered(prog) {
 		return DecisionRemembered, nil
 	}
-	g.asking.Lock()
+	// The client waits longer than for any other answer only once it
+	// hears that a person is being asked: for another read's dialog
+	// first, if one is up, and then for this one's.
+	if p.asking != nil {
+		p.asking()
+	}
+	queued := !g.asking.TryLock()
+	if queued {
+		g.asking.Lock()
+	}
 	defer g.asking.Unlock()
 	// Another read of the same program may have been allowed meanwhile.
 	if g.remembered(prog) {
 		return DecisionRemembered, nil
+	}
+	if queued && p.asking != nil {
+		p.asking() // the wait for the dialog before is over; this one's starts
 	}
 	g.mu.Lock()
 	epoch := g.lockedAt

@@ -66,6 +66,11 @@ type Response struct {
 	Code      Code    `json:"code,omitempty"`
 	Plaintext []byte  `json:"plaintext,omitempty"`
 	Status    *Status `json:"status,omitempty"`
+	// Asking is an interim answer to a read: the agent is about to wait
+	// for a person (its dialog, or another read's dialog before it), and
+	// the answer proper follows. Only then may the client wait longer than
+	// for any other answer.
+	Asking bool `json:"asking,omitempty"`
 }
 
 // Code says why a request failed. The server sends these and the client
