@@ -233,6 +233,15 @@ func (cl *Client) Decrypt(vaultID string, ciphertext []byte) ([]byte, error) {
 	return resp.Plaintext, nil
 }
 
+// Sign asks the agent to sign msg with the vault's key.
+func (cl *Client) Sign(vaultID string, msg []byte) ([]byte, error) {
+	resp, err := cl.call(Request{Op: OpSign, VaultID: vaultID, Message: msg})
+	if err != nil {
+		return nil, err
+	}
+	return resp.Signature, nil
+}
+
 // Lock makes the agent forget every key.
 func (cl *Client) Lock() error { _, err := cl.call(Request{Op: OpLock}); return err }
 

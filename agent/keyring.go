@@ -12,6 +12,7 @@ import (
 
 	"github.com/kr-keyring/kr/agent/internal/agecrypto"
 	"github.com/kr-keyring/kr/internal/limitio"
+	"github.com/kr-keyring/kr/internal/xeddsa"
 )
 
 // TTL limits.
@@ -186,6 +187,24 @@ func (k *keyring) Decrypt(vaultID string, ciphertext []byte) ([]byte, error) {
 		return nil, fmt.Errorf("decrypt: %v", err)
 	}
 	return plain, nil
+}
+
+// Sign signs msg with a vault's key (xeddsa): ErrLocked if the vault is
+// not unlocked.
+func (k *keyring) Sign(vaultID string, msg []byte) ([]byte, error) {
+	e := k.live(k.vaults, vaultID)
+	if e == nil {
+		return nil, ErrLocked
+	}
+	var sig []byte
+	err := e.sealed.open(func(scalar []byte) (err error) {
+		sig, err = xeddsa.Sign(scalar, msg)
+		return err
+	})
+	if errors.Is(err, errDestroyed) {
+		return nil, ErrLocked
+	}
+	return sig, err
 }
 
 // CachePut keeps a copy of value under key for ttl.

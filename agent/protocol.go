@@ -28,6 +28,9 @@ const (
 	OpLock    = "lock"
 	OpStatus  = "status"
 	OpStop    = "stop"
+	// OpSign signs a message with a vault's key (a signed shared vault's
+	// writes), so the key never leaves the agent to sign either.
+	OpSign = "sign"
 	// The value cache for OS-store items (`kr unlock --cache NAME...`).
 	OpCachePut  = "cache-put"
 	OpCacheGet  = "cache-get"
@@ -53,6 +56,7 @@ type Request struct {
 	CacheKey     string `json:"cache_key,omitempty"`
 	Value        []byte `json:"value,omitempty"`
 	IdleSeconds  int64  `json:"idle_seconds,omitempty"`
+	Message      []byte `json:"message,omitempty"`
 	// Program, on a read, is the absolute path of the program kr exec
 	// reads for (and then runs): the agent believes it only from kr.
 	Program string `json:"program,omitempty"`
@@ -66,6 +70,7 @@ type Response struct {
 	Code      Code    `json:"code,omitempty"`
 	Plaintext []byte  `json:"plaintext,omitempty"`
 	Status    *Status `json:"status,omitempty"`
+	Signature []byte  `json:"signature,omitempty"`
 	// Asking is an interim answer to a read: the agent is about to wait
 	// for a person (its dialog, or another read's dialog before it), and
 	// the answer proper follows. Only then may the client wait longer than

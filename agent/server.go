@@ -31,6 +31,13 @@ type Keyring interface {
 	CacheDrop(key string)
 }
 
+// Signer is a Keyring that also signs with a vault's key (XEdDSA: the
+// signature a signed shared vault's member writes). A Keyring without it
+// answers a sign request as an unknown operation.
+type Signer interface {
+	Sign(vaultID string, msg []byte) ([]byte, error)
+}
+
 // ServeAgent answers the requests read from rw with k until rw ends (nil)
 // or fails, a request is malformed (answered, then the error: the stream
 // cannot be trusted to be in step after it), or a stop has been answered
@@ -124,6 +131,19 @@ func handle(k Keyring, req *Request) Response {
 			return fail(CodeDecrypt, "%v", err)
 		}
 		return Response{V: Version, Plaintext: plain}
+	case OpSign:
+		s, ok := k.(Signer)
+		if !ok {
+			break
+		}
+		sig, err := s.Sign(req.VaultID, req.Message)
+		if errors.Is(err, ErrLocked) {
+			return fail(CodeLocked, "vault %s is not unlocked in the agent", req.VaultID)
+		}
+		if err != nil {
+			return fail(CodeDecrypt, "%v", err)
+		}
+		return Response{V: Version, Signature: sig}
 	case OpLock:
 		k.Lock()
 		return Response{V: Version}

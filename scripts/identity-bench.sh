@@ -9,12 +9,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+# Built before HOME moves, so go uses the user's module and build caches.
+kr="$tmp/kr"
+CGO_ENABLED=0 go build -o "$kr" ./cmd/kr # as released: static, no dynamic loader
 export HOME="$tmp/home" XDG_DATA_HOME="$tmp/home/data" XDG_CONFIG_HOME="$tmp/home/config" \
 	XDG_RUNTIME_DIR="$tmp/run" KR_VAULT="$tmp/vault" KR_BACKEND=file
 unset KR_PASSPHRASE KR_PASSPHRASE_FILE KR_NO_AGENT KR_IDENTITY
 mkdir -p -m 700 "$HOME" "$XDG_RUNTIME_DIR"
-kr="$tmp/kr"
-CGO_ENABLED=0 go build -o "$kr" ./cmd/kr # as released: static, no dynamic loader
 age-keygen -o "$tmp/ci.key" 2>/dev/null
 export KR_IDENTITY_FILE="$tmp/ci.key"
 "$kr" vault init "$KR_VAULT" 2>/dev/null

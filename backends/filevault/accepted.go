@@ -147,6 +147,22 @@ func (r *memoryRecord) Forget(dir string, rs ...string) error {
 // vault's own identity is recorded once the user has opened it
 // (AcceptUnlocked).
 func (v *Vault) unaccepted(m *format.Manifest) ([]string, error) {
+	if m.Signed() {
+		// A signed vault's members are those the chain of signatures
+		// reaches from the keys the user trusts; no other.
+		keys, err := v.trustedKeys()
+		if err != nil {
+			return nil, err
+		}
+		reached := m.Chain(keys)
+		var out []string
+		for _, r := range m.Recipients {
+			if !reached[r] {
+				out = append(out, r)
+			}
+		}
+		return out, nil
+	}
 	acc, err := v.opts.Accepted.Accepted(v.opts.Dir)
 	if err != nil {
 		return nil, err

@@ -247,11 +247,14 @@ func TestSharedLoneRecipient(t *testing.T) {
 	me, _ := age.GenerateX25519Identity()
 	for _, c := range []struct {
 		name  string
+		id    *age.X25519Identity
 		key   string
 		write bool
-	}{{"stranger", stranger.Recipient().String(), false}, {"me", me.Recipient().String(), true}} {
+	}{{"stranger", stranger, stranger.Recipient().String(), false}, {"me", me, me.Recipient().String(), true}} {
 		t.Run(c.name, func(t *testing.T) {
-			maker, err := Open(Options{Dir: filepath.Join(t.TempDir(), "team")})
+			// The founder signs their own entry, so the maker holds the key.
+			maker, err := Open(Options{Dir: filepath.Join(t.TempDir(), "team"),
+				Decrypter: &KeyDecrypter{Identities: []age.Identity{c.id}, Source: "test"}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -260,6 +263,7 @@ func TestSharedLoneRecipient(t *testing.T) {
 			}
 			rec := &recipients.Record{Path: filepath.Join(t.TempDir(), recipients.FileName)}
 			v, err := Open(Options{Dir: maker.Dir(), Accepted: rec,
+				Decrypter:  &KeyDecrypter{Identities: []age.Identity{me}, Source: "test"},
 				AcceptAlso: func() ([]string, error) { return []string{me.Recipient().String()}, nil }})
 			if err != nil {
 				t.Fatal(err)

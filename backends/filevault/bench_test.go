@@ -93,13 +93,22 @@ func teamOf10k(b *testing.B) *team {
 	if err != nil {
 		b.Fatal(err)
 	}
+	w, err := tm.v.signer(context.Background(), m)
+	if err != nil {
+		b.Fatal(err)
+	}
 	for i := range 10_000 {
 		name := fmt.Sprintf("team%02d/key%03d", i%100, i/100)
 		p := tm.v.secretPath(name)
 		if err := tm.v.makeDirs(filepath.Dir(p)); err != nil {
 			b.Fatal(err)
 		}
-		ct, err := encryptTo(format.SecretPlaintext(name, []byte("a 32-byte database password here")), m.Recipients)
+		// Signed as alice's kr signs them: the vault is signed.
+		plain, err := w.plaintext(m, name, 1, m.Recipients, []byte("a 32-byte database password here"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		ct, err := encryptTo(plain, m.Recipients)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -101,15 +101,24 @@ func (v *Vault) AddRecipient(ctx context.Context, name, key string) (int, error)
 		if name != "" {
 			next.Names[key] = name
 		}
+		sign, err := v.signMembers(ctx, m, next, func(w *writer) error {
+			return next.SignEntry(key, w.key, w.sign)
+		})
+		if err != nil {
+			return err
+		}
 		files, err := v.secretFiles(ctx, v.scopes(next))
 		if err != nil {
 			return err
 		}
 		files = slices.DeleteFunc(files, func(f secretFile) bool { return f.set.file != "" })
-		if err := v.reencrypt(ctx, m, files, nil); err != nil {
+		if err := v.reencrypt(ctx, m, next, files, nil); err != nil {
 			return err
 		}
 		n = len(files)
+		if err := sign(); err != nil {
+			return err
+		}
 		return writeManifest(v.path(manifestFile), next)
 	})
 	return n, err
@@ -139,6 +148,24 @@ func (v *Vault) RemoveRecipient(ctx context.Context, key string) ([]string, erro
 		if err := v.checkAccepted(next); err != nil {
 			return err
 		}
+		sign, err := v.signMembers(ctx, m, next, func(w *writer) error {
+			if w.key == key {
+				return errors.New("you cannot remove yourself from a signed vault: another member must, so that someone vouches for whom you added")
+			}
+			// Whom the removed member added, the remover vouches for now:
+			// the chain must not break where they were.
+			for _, k := range next.Recipients {
+				if e := next.Entries[k]; e.AddedBy == key {
+					if err := next.SignEntry(k, w.key, w.sign); err != nil {
+						return err
+					}
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
 		before := v.scopes(m)
 		before.asWritten = true
 		after := v.scopes(next)
@@ -166,7 +193,9 @@ func (v *Vault) RemoveRecipient(ctx context.Context, key string) ([]string, erro
 				return err
 			}
 			after.override(dir, keys)
-			scopeWrites[set.file] = format.FormatScope(folder, keys, next.Names)
+			if scopeWrites[set.file], err = v.formatScope(ctx, m, next, folder, keys); err != nil {
+				return err
+			}
 		}
 		files, err := v.secretFiles(ctx, before)
 		if err != nil {
@@ -186,7 +215,7 @@ func (v *Vault) RemoveRecipient(ctx context.Context, key string) ([]string, erro
 			}
 			todo = append(todo, f)
 		}
-		if err := v.reencrypt(ctx, m, todo, nil); err != nil {
+		if err := v.reencrypt(ctx, m, next, todo, nil); err != nil {
 			return err
 		}
 		if err := writeFiles(scopeWrites); err != nil {
@@ -199,6 +228,9 @@ func (v *Vault) RemoveRecipient(ctx context.Context, key string) ([]string, erro
 		}
 		for _, f := range todo {
 			readable = append(readable, f.name)
+		}
+		if err := sign(); err != nil {
+			return err
 		}
 		return writeManifest(v.path(manifestFile), next)
 	})

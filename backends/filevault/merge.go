@@ -48,6 +48,17 @@ func (r Resolver) ConflictPath(rel string, n int) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	if r.v != nil {
+		// Upstream's version of name wins: reconcile takes its counter as
+		// what this clone has seen, though the local one, now the copy,
+		// was written later here.
+		r.v.mu.Lock()
+		if r.v.merged == nil {
+			r.v.merged = map[string]bool{}
+		}
+		r.v.merged["conflict:"+name] = true
+		r.v.mu.Unlock()
+	}
 	c := format.ConflictName(name, n)
 	if err := backends.ValidateName(c); err != nil {
 		return "", fmt.Errorf("no room for a copy of %s: %w", name, err)
@@ -59,10 +70,24 @@ func (r Resolver) ConflictPath(rel string, n int) (string, error) {
 // recipient added on either side is kept, one removed on either side goes
 // (a removal is a revocation). Names follow upstream where both name a key.
 func (r Resolver) Merge(rel string, base, upstream, local []byte) ([]byte, error) {
+	var out []byte
+	var err error
 	if rel == manifestFile {
-		return format.MergeManifest(base, upstream, local)
+		out, err = format.MergeManifest(base, upstream, local)
+	} else {
+		out, err = r.mergeScope(rel, base, upstream, local)
 	}
-	return r.mergeScope(rel, base, upstream, local)
+	if err == nil && out != nil && r.v != nil {
+		// A signed vault's merged file is signed by nobody yet: the sync's
+		// reconcile signs it, as the member who merged.
+		r.v.mu.Lock()
+		if r.v.merged == nil {
+			r.v.merged = map[string]bool{}
+		}
+		r.v.merged[rel] = true
+		r.v.mu.Unlock()
+	}
+	return out, err
 }
 
 // mergeScope merges a scope as format.MergeKeys does. A scope deleted on one side
@@ -148,5 +173,12 @@ func (r Resolver) Same(ctx context.Context, rel string, upstream, local []byte) 
 	}
 	l := open(local)
 	defer clear(l)
-	return l != nil && subtle.ConstantTimeCompare(u, l) == 1
+	if l == nil {
+		return false
+	}
+	// The name and value, not the signature lines: two members who
+	// re-encrypted one value each signed it.
+	us, uerr := format.ReadSecret(u)
+	ls, lerr := format.ReadSecret(l)
+	return uerr == nil && lerr == nil && us.Name == ls.Name && subtle.ConstantTimeCompare(us.Value, ls.Value) == 1
 }

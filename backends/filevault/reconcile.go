@@ -55,6 +55,9 @@ func (l *Locked) Reconcile(ctx context.Context) (*Reconciled, error) {
 
 func (v *Vault) reconcile(ctx context.Context, m *format.Manifest) (*Reconciled, error) {
 	var r Reconciled
+	if err := v.signMerged(ctx, m); err != nil {
+		return nil, err
+	}
 	sc := v.scopes(m)
 	folders, err := v.scopeFolders()
 	if err != nil {
@@ -82,7 +85,9 @@ func (v *Vault) reconcile(ctx context.Context, m *format.Manifest) (*Reconciled,
 			return nil, err
 		}
 		sc.override(dir, kept)
-		scopeWrites[file] = format.FormatScope(folder, kept, m.Names)
+		if scopeWrites[file], err = v.formatScope(ctx, m, m, folder, kept); err != nil {
+			return nil, err
+		}
 		r.Scopes = append(r.Scopes, folder)
 	}
 	files, err := v.secretFiles(ctx, sc)
@@ -100,7 +105,7 @@ func (v *Vault) reconcile(ctx context.Context, m *format.Manifest) (*Reconciled,
 		return nil, err
 	}
 	unreadable := map[string]bool{}
-	if err := v.reencrypt(ctx, m, todo, func(f secretFile) { unreadable[f.name] = true }); err != nil {
+	if err := v.reencrypt(ctx, m, nil, todo, func(f secretFile) { unreadable[f.name] = true }); err != nil {
 		return nil, err
 	}
 	for _, f := range todo {

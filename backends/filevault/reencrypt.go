@@ -53,16 +53,35 @@ func (v *Vault) secretFiles(ctx context.Context, sc *scopes) ([]secretFile, erro
 // Encrypting costs two X25519 operations per recipient and decrypting one,
 // so encryption runs on every CPU. Decryption stays on this goroutine: a
 // Decrypter (the agent's connection) need not be safe for concurrent use.
-func (v *Vault) reencrypt(ctx context.Context, m *format.Manifest, files []secretFile, unreadable func(secretFile)) error {
+//
+// In a signed vault each file must pass the read's checks first (a file a
+// pusher wrote is never re-signed), and is signed again by the local user
+// at the epoch of at (the vault.json the change writes; nil: m), with its
+// counter raised.
+//
+// before, when given, are the scopes each file was written under, for the
+// writer check (a scope set replaces one a pusher changed).
+func (v *Vault) reencrypt(ctx context.Context, m, at *format.Manifest, files []secretFile, unreadable func(secretFile), before ...*scopes) error {
 	if len(files) == 0 {
 		return nil
 	}
 	if v.opts.Decrypter == nil {
 		return fmt.Errorf("%w: re-encrypting needs the vault unlocked", backends.ErrLocked)
 	}
-	return v.sealAll(func(next func(secretFile, []byte)) error {
-		return v.decryptEach(ctx, m, files, unreadable, next)
+	sw, err := v.beginSigned(ctx, m, at)
+	if err != nil {
+		return err
+	}
+	if sw != nil && len(before) > 0 {
+		sw.before = before[0]
+	}
+	err = v.sealAll(func(next func(secretFile, []byte)) error {
+		return v.decryptEach(ctx, m, sw, files, unreadable, next)
 	})
+	if err != nil {
+		return err
+	}
+	return sw.done()
 }
 
 // sealAll encrypts each plaintext feed hands it to its file's set, on
@@ -124,8 +143,17 @@ func (v *Vault) sealAll(feed func(next func(secretFile, []byte)) error) error {
 
 // decryptEach decrypts files in order and hands each plaintext to next,
 // which owns it from then on.
-func (v *Vault) decryptEach(ctx context.Context, m *format.Manifest, files []secretFile, unreadable func(secretFile), next func(secretFile, []byte)) error {
+func (v *Vault) decryptEach(ctx context.Context, m *format.Manifest, sw *signedWrite, files []secretFile, unreadable func(secretFile), next func(secretFile, []byte)) error {
 	sealed, idErr := v.sealed(m)
+	var asWritten *scopes
+	if sw != nil {
+		asWritten = sw.before
+		if asWritten == nil {
+			asWritten = v.scopes(m)
+			asWritten.asWritten = true
+		}
+		asWritten.trust = sw.t
+	}
 	for _, f := range files {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -150,13 +178,26 @@ func (v *Vault) decryptEach(ctx context.Context, m *format.Manifest, files []sec
 		if err != nil {
 			return fmt.Errorf("re-encrypt %s: %w", f.name, err)
 		}
-		bound, _, err := format.ParseSecret(plain)
-		if err == nil && bound != f.name && !format.IsConflictCopy(f.name, bound) {
-			err = fmt.Errorf("it holds secret %s: renamed or swapped?", bound)
+		sec, err := format.ReadSecret(plain)
+		if err == nil && sec.Name != f.name && !format.IsConflictCopy(f.name, sec.Name) {
+			err = fmt.Errorf("it holds secret %s: renamed or swapped?", sec.Name)
 		}
 		if err != nil {
 			clear(plain)
 			return fmt.Errorf("re-encrypt %s: file %s is damaged: %w", f.name, v.rel(f.path), err)
+		}
+		if sw != nil {
+			counter, err := v.checkSecret(m, sw.t, asWritten, f.path, f.name, ct, sec)
+			if err != nil {
+				clear(plain)
+				return fmt.Errorf("re-encrypt %s: %w", f.name, err)
+			}
+			signed, err := sw.seal(ctx, sec.Name, f.path, f.set, counter+1, sec.Value)
+			clear(plain)
+			if err != nil {
+				return fmt.Errorf("re-encrypt %s: %w", f.name, err)
+			}
+			plain = signed
 		}
 		next(f, plain)
 	}

@@ -39,6 +39,12 @@ type scopes struct {
 	// asWritten reads the scopes as the files say, accepted or not: the
 	// state before a change, to compare with, never to encrypt to.
 	asWritten bool
+	// trust is a signed vault's chain, to check each scope's signer
+	// against; found when first needed.
+	trust *trust
+	// unsigned skips the scope signatures: the scopes a user's explicit
+	// scope set replaces, only compared with.
+	unsigned bool
 }
 
 // override makes the scope of dir keys (nil: no scope) whatever its file
@@ -76,9 +82,14 @@ func (s *scopes) dir(dir string) (scopeSet, error) {
 	if dir == root || !strings.HasPrefix(dir, root+string(filepath.Separator)) {
 		return scopeSet{keys: s.m.Recipients}, nil
 	}
-	keys, err := s.v.readScope(dir, s.m)
+	keys, sig, err := s.v.readScopeSigned(dir, s.m)
 	if err != nil {
 		return scopeSet{}, err
+	}
+	if keys != nil && s.m.Signed() && !s.unsigned {
+		if err := s.checkSigned(dir, keys, sig); err != nil {
+			return scopeSet{}, err
+		}
 	}
 	if !s.asWritten {
 		if err := s.checkAccepted(dir, keys); err != nil {
@@ -99,27 +110,56 @@ func (s *scopes) dir(dir string) (scopeSet, error) {
 // nil when it has no scope file. Each member must be a recipient of the
 // vault m.
 func (v *Vault) readScope(dir string, m *format.Manifest) ([]string, error) {
+	keys, _, err := v.readScopeSigned(dir, m)
+	return keys, err
+}
+
+// readScopeSigned is readScope, also returning the scope's signature line.
+func (v *Vault) readScopeSigned(dir string, m *format.Manifest) ([]string, *format.ScopeSignature, error) {
 	f := filepath.Join(dir, scopeFile)
 	b, err := readFileChecked(f, maxSmallFile)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
+		return nil, nil, nil
 	}
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	keys, err := format.ParseScope(b)
+	keys, sig, err := format.ReadScope(b)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", v.rel(f), err)
+		return nil, nil, fmt.Errorf("%s: %w", v.rel(f), err)
 	}
 	if m == nil {
-		return keys, nil
+		return keys, sig, nil
 	}
 	for _, k := range keys {
 		if !slices.Contains(m.Recipients, k) {
-			return nil, fmt.Errorf("%s lists %s, which is not a recipient in %s: add it to the vault first, or remove it from the scope", v.rel(f), k, manifestFile)
+			return nil, nil, fmt.Errorf("%s lists %s, which is not a recipient in %s: add it to the vault first, or remove it from the scope", v.rel(f), k, manifestFile)
 		}
 	}
-	return keys, nil
+	return keys, sig, nil
+}
+
+// checkSigned checks a signed vault's scope of dir: signed, at an epoch
+// of the vault, by a member the chain reaches who is in the scope.
+func (s *scopes) checkSigned(dir string, keys []string, sig *format.ScopeSignature) error {
+	if s.trust == nil {
+		t, err := s.v.trustOf(s.m)
+		if err != nil {
+			return err
+		}
+		s.trust = t
+	}
+	file := filepath.Join(dir, scopeFile)
+	folder := s.v.folderOf(dir)
+	switch {
+	case sig == nil:
+		return s.v.refused(file, "the scope of %s/ is not signed, and the vault is", folder)
+	case !s.trust.reached[sig.Writer]:
+		return s.v.refused(file, "the scope of %s/ is signed by %s, not a member you trust", folder, memberLabel(s.m, sig.Writer))
+	case !sig.Verify(s.m.VaultID, folder, keys):
+		return s.v.refused(file, "the scope of %s/ does not match its signature by %s: changed after it was signed", folder, memberLabel(s.m, sig.Writer))
+	}
+	return nil
 }
 
 // checkAccepted stops kr from widening a scope on anyone's word but the
@@ -336,6 +376,15 @@ func (v *Vault) SetScope(ctx context.Context, folder string, keys []string) ([]s
 		if err := v.checkAccepted(m); err != nil {
 			return err
 		}
+		if m.Signed() && keys != nil {
+			w, err := v.signer(ctx, m)
+			if err != nil {
+				return err
+			}
+			if !slices.Contains(keys, w.key) {
+				return fmt.Errorf("the scope of %s/ would leave you out: in a signed vault only a folder's readers write there, and you would re-encrypt its secrets; include yourself, or ask one of its members to set it", folder)
+			}
+		}
 		dir := v.folderDir(folder)
 		file := filepath.Join(dir, scopeFile)
 		if keys == nil {
@@ -345,6 +394,9 @@ func (v *Vault) SetScope(ctx context.Context, folder string, keys []string) ([]s
 		}
 		before := v.scopes(m)
 		before.asWritten = true
+		// The user sets the scope whole: the file it replaces need not
+		// hold (a member repairs one a pusher changed this way).
+		before.unsigned = true
 		after := v.scopes(m)
 		after.override(dir, keys)
 		files, err := v.secretFiles(ctx, after)
@@ -375,7 +427,7 @@ func (v *Vault) SetScope(ctx context.Context, folder string, keys []string) ([]s
 				changed = append(changed, f.name)
 			}
 		}
-		if err := v.reencrypt(ctx, m, todo, nil); err != nil {
+		if err := v.reencrypt(ctx, m, nil, todo, nil, before); err != nil {
 			return err
 		}
 		for _, f := range todo {
@@ -390,7 +442,11 @@ func (v *Vault) SetScope(ctx context.Context, folder string, keys []string) ([]s
 			if err := v.makeDirs(dir); err != nil {
 				return err
 			}
-			if err := writeAtomic(file, format.FormatScope(folder, keys, m.Names)); err != nil {
+			b, err := v.formatScope(ctx, m, m, folder, keys)
+			if err != nil {
+				return err
+			}
+			if err := writeAtomic(file, b); err != nil {
 				return err
 			}
 		}

@@ -68,16 +68,26 @@ func (v *Vault) Get(ctx context.Context, name string) (_ []byte, err error) {
 		}
 		return nil, &DamagedError{Path: p, err: fmt.Errorf("file %s is damaged or not for this vault: %w", v.rel(p), err)}
 	}
-	bound, value, err := format.ParseSecret(plain)
+	sec, err := format.ReadSecret(plain)
 	if err != nil {
 		clear(plain)
 		return nil, &DamagedError{Path: p, err: fmt.Errorf("file %s is damaged: %w", v.rel(p), err)}
 	}
+	bound := sec.Name
 	if bound != name && !format.IsConflictCopy(name, bound) {
 		clear(plain)
+		if m.Signed() {
+			return nil, v.refused(p, "it holds secret %s: renamed or swapped", bound)
+		}
 		return nil, fmt.Errorf("file %s holds secret %s: renamed or swapped?", v.rel(p), bound)
 	}
-	out := append([]byte(nil), value...)
+	if m.Signed() {
+		if err := v.checkRead(m, p, name, ct, sec); err != nil {
+			clear(plain)
+			return nil, err
+		}
+	}
+	out := append([]byte(nil), sec.Value...)
 	clear(plain)
 	if !m.Shared() {
 		// The read just opened the vault's own key, or a key of another
@@ -144,7 +154,18 @@ func (v *Vault) Set(ctx context.Context, name string, value []byte) (err error) 
 	if err != nil {
 		return err
 	}
-	plain := format.SecretPlaintext(name, value)
+	sw, err := v.beginSigned(ctx, m, nil)
+	if err != nil {
+		return err
+	}
+	var plain []byte
+	if sw != nil {
+		if plain, err = sw.seal(ctx, name, p, set, 0, value); err != nil {
+			return err
+		}
+	} else {
+		plain = format.SecretPlaintext(name, value)
+	}
 	ct, err := encryptTo(plain, set.keys)
 	clear(plain)
 	if err != nil {
@@ -161,7 +182,10 @@ func (v *Vault) Set(ctx context.Context, name string, value []byte) (err error) 
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return writeAtomic(p, ct)
+	if err := writeAtomic(p, ct); err != nil {
+		return err
+	}
+	return sw.done()
 }
 
 // ensureVault creates a missing vault on a first write, when
@@ -292,12 +316,21 @@ func (v *Vault) SetMany(ctx context.Context, names []string, values [][]byte) er
 	if err := v.ensureVault(ctx); err != nil {
 		return err
 	}
-	return v.change(ctx, func(m *format.Manifest) error {
+	return v.change(ctx, func(m *format.Manifest) (err error) {
 		if err := v.checkAccepted(m); err != nil {
 			return err
 		}
 		sc := v.scopes(m)
 		made := map[string]bool{}
+		sw, err := v.beginSigned(ctx, m, nil)
+		if err != nil {
+			return err
+		}
+		defer func() {
+			if err == nil {
+				err = sw.done()
+			}
+		}()
 		return v.sealAll(func(next func(secretFile, []byte)) error {
 			for i, name := range names {
 				if err := ctx.Err(); err != nil {
@@ -319,7 +352,15 @@ func (v *Vault) SetMany(ctx context.Context, names []string, values [][]byte) er
 				if err != nil {
 					return fmt.Errorf("set %s: %w", name, err)
 				}
-				next(secretFile{name: name, path: p, set: set}, format.SecretPlaintext(name, values[i]))
+				var plain []byte
+				if sw != nil {
+					if plain, err = sw.seal(ctx, name, p, set, 0, values[i]); err != nil {
+						return fmt.Errorf("set %s: %w", name, err)
+					}
+				} else {
+					plain = format.SecretPlaintext(name, values[i])
+				}
+				next(secretFile{name: name, path: p, set: set}, plain)
 			}
 			return nil
 		})

@@ -201,7 +201,19 @@ func TestRemoveMemberListsWhatTheyCouldRead(t *testing.T) {
 	if err != nil || len(scopes) != 1 || !slices.Equal(scopes[0].Keys, []string{tm.aliceK}) {
 		t.Fatalf("Scopes = %+v, %v; want ops/ with alice alone", scopes, err)
 	}
-	// The last member of a scope cannot go while the scope stays.
+	// In a signed vault a scope must keep whoever sets it.
+	if _, err := tm.v.AddRecipient(ctx, "bob", tm.bobK); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tm.v.SetScope(ctx, "ops", []string{tm.bobK}); err == nil || !strings.Contains(err.Error(), "leave you out") {
+		t.Fatalf("a scope without its setter: %v", err)
+	}
+	// The last member of a scope cannot go while the scope stays (an
+	// unsigned vault, where a scope may leave its setter out).
+	unsign(t, tm.v)
+	if _, err := tm.v.RemoveRecipient(ctx, tm.bobK); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := tm.v.AddRecipient(ctx, "bob", tm.bobK); err != nil {
 		t.Fatal(err)
 	}
@@ -221,14 +233,27 @@ func TestReconcileAfterConcurrentAdd(t *testing.T) {
 	if err := tm.v.Set(ctx, "old", []byte("v")); err != nil {
 		t.Fatal(err)
 	}
-	stale, err := os.ReadFile(tm.v.secretPath("old"))
+	before, err := tm.v.manifest()
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := tm.v.AddRecipient(ctx, "bob", tm.bobK); err != nil {
 		t.Fatal(err)
 	}
-	// What the merge brings: C's file, encrypted to alice alone.
+	// What the merge brings: C's write of old, signed at the epoch C knew
+	// and encrypted to alice alone (alice's key stands in for C's).
+	w, err := tm.v.signer(ctx, before)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cplain, err := w.plaintext(before, "old", 5, []string{tm.aliceK}, []byte("c's"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stale, err := encryptTo(cplain, []string{tm.aliceK})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := os.WriteFile(tm.v.secretPath("old"), stale, 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -351,7 +376,7 @@ func TestScopeWideningNeedsAcceptance(t *testing.T) {
 	}
 
 	// bob, with push access, adds himself.
-	if err := os.WriteFile(scope, format.FormatScope("prod", []string{tm.aliceK, tm.carK, tm.bobK}, nil), 0o600); err != nil {
+	if err := tm.writeScope(tm.bob, "prod", []string{tm.aliceK, tm.carK, tm.bobK}); err != nil {
 		t.Fatal(err)
 	}
 	stopped("bob added to the scope", false)
@@ -361,13 +386,13 @@ func TestScopeWideningNeedsAcceptance(t *testing.T) {
 	}
 	stopped("scope deleted", true)
 	// A new scope nearer the secrets, with bob in it, is a widening too.
-	if err := os.WriteFile(scope, format.FormatScope("prod", []string{tm.aliceK, tm.carK}, nil), 0o600); err != nil {
+	if err := tm.writeScope(tm.bob, "prod", []string{tm.aliceK, tm.carK}); err != nil {
 		t.Fatal(err)
 	}
 	if err := tm.v.Set(ctx, "prod/sub/z", []byte("v")); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(tm.v.folderDir("prod/sub"), scopeFile), format.FormatScope("prod/sub", []string{tm.aliceK, tm.bobK}, nil), 0o600); err != nil {
+	if err := tm.writeScope(tm.bob, "prod/sub", []string{tm.aliceK, tm.bobK}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := tm.v.Reconcile(ctx); !errors.Is(err, ErrUnacceptedRecipient) {
@@ -387,7 +412,7 @@ func TestScopeWideningNeedsAcceptance(t *testing.T) {
 		t.Fatal("wrong readers after accepting prod/sub")
 	}
 	// Narrowing needs no word: carol taken out of prod upstream.
-	if err := os.WriteFile(scope, format.FormatScope("prod", []string{tm.aliceK}, nil), 0o600); err != nil {
+	if err := tm.writeScope(tm.bob, "prod", []string{tm.aliceK}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := tm.v.Reconcile(ctx); err != nil {
@@ -408,8 +433,7 @@ func TestRemoveMemberKeepsScopeUnwidened(t *testing.T) {
 		t.Fatal(err)
 	}
 	// carol, who may push, adds herself to prod/.
-	scope := filepath.Join(tm.v.folderDir("prod"), scopeFile)
-	if err := os.WriteFile(scope, format.FormatScope("prod", []string{tm.aliceK, tm.bobK, tm.carK}, nil), 0o600); err != nil {
+	if err := tm.writeScope(tm.carol, "prod", []string{tm.aliceK, tm.bobK, tm.carK}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := tm.v.RemoveRecipient(ctx, tm.bobK); !errors.Is(err, ErrUnacceptedRecipient) {
@@ -466,4 +490,46 @@ func TestSetManyAllOrNone(t *testing.T) {
 	if tm.opens(t, tm.bob, "ops/b") || !tm.opens(t, tm.bob, "dev/c") {
 		t.Fatal("SetMany ignored the scope")
 	}
+}
+
+// unsign turns v's signed vault.json into an unsigned one (version 2),
+// members and names kept, as an older kr wrote it.
+func unsign(t *testing.T, v *Vault) {
+	t.Helper()
+	m, err := v.manifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := &format.Manifest{Version: format.SharedVersion, Recipients: m.Recipients, Names: m.Names}
+	v.opts.State = &memoryState{} // a clone that never saw it signed
+	if err := writeManifest(v.path(manifestFile), u); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// writeScope writes folder's scope as the member by signs it, as their kr
+// would: a member with push access changing a scope.
+func (tm *team) writeScope(by *age.X25519Identity, folder string, keys []string) error {
+	m, err := tm.v.manifest()
+	if err != nil {
+		return err
+	}
+	b, err := format.SignedScope(m.VaultID, folder, keys, nil, m.Epoch, by.Recipient().String(),
+		func(msg []byte) ([]byte, error) { return signWith(by, msg) })
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(tm.v.folderDir(folder), 0o700); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(tm.v.folderDir(folder), scopeFile), b, 0o600)
+}
+
+// opensIfExists is opens for a name that may not have been written.
+func (tm *team) opensIfExists(t *testing.T, id age.Identity, name string) bool {
+	t.Helper()
+	if _, err := os.Stat(tm.v.secretPath(name)); errors.Is(err, os.ErrNotExist) {
+		return false
+	}
+	return tm.opens(t, id, name)
 }

@@ -131,6 +131,10 @@ type Options struct {
 	// (version 2: no identity inside). Nil: shared vaults read only
 	// through a Decrypter that holds its own keys.
 	Personal *Personal
+	// State keeps what this clone has seen of a signed vault (the highest
+	// epoch and counters), outside the vault. Nil means a record kept in
+	// memory for this Vault only.
+	State StateStore
 }
 
 // Vault is a vault directory. It implements backends.Backend.
@@ -139,6 +143,10 @@ type Vault struct {
 
 	mu sync.Mutex
 	id string // the vault's own recipient, once read: it never changes
+	// merged are the recipient files a sync's merge wrote (Resolver.Merge),
+	// unsigned: reconcile signs them (vault.json: "", a scope: its
+	// directory).
+	merged map[string]bool
 }
 
 var _ backends.Backend = (*Vault)(nil)
@@ -172,6 +180,9 @@ func Open(opts Options) (*Vault, error) {
 	}
 	if opts.Accepted == nil {
 		opts.Accepted = &memoryRecord{}
+	}
+	if opts.State == nil {
+		opts.State = &memoryState{}
 	}
 	return &Vault{opts: opts}, nil
 }
@@ -221,6 +232,18 @@ func (v *Vault) manifest() (*format.Manifest, error) {
 		v.mu.Lock()
 		v.id = m.Identity
 		v.mu.Unlock()
+	}
+	if err == nil && m.Shared() && !m.Signed() {
+		// A clone that has seen the vault signed takes no unsigned
+		// vault.json: that would undo every check on the word of whoever
+		// pushed it.
+		st, serr := v.opts.State.Load(v.opts.Dir)
+		if serr != nil {
+			return nil, serr
+		}
+		if st.VaultID != "" {
+			return nil, v.refused(v.path(manifestFile), "it is not signed (version %d), and this clone has seen the vault signed (vault %s, epoch %d)", m.Version, st.VaultID, st.Epoch)
+		}
 	}
 	return m, err
 }
@@ -315,9 +338,10 @@ func (v *Vault) identityFileOf(m *format.Manifest) ([]byte, error) {
 	return readFileChecked(v.path(identityFile), maxSmallFile)
 }
 
-// InitShared creates a shared vault (version 2: recipients and secrets,
-// no identity) whose only recipient is pub, the member called name,
-// recorded as accepted.
+// InitShared creates a signed shared vault (version 3: recipients and
+// secrets, no identity) whose only recipient is pub, the member called
+// name, recorded as accepted. The founder signs their own entry, so the
+// Decrypter must be able to sign as pub (see Signer).
 func (v *Vault) InitShared(ctx context.Context, name, pub string) error {
 	if _, err := age.ParseX25519Recipient(pub); err != nil {
 		return fmt.Errorf("recipient %q: %w", pub, err)
@@ -339,11 +363,30 @@ func (v *Vault) InitShared(ctx context.Context, name, pub string) error {
 	if err := v.opts.Accepted.Accept(v.opts.Dir, pub); err != nil {
 		return err
 	}
+	id, err := newVaultID()
+	if err != nil {
+		return err
+	}
+	m := format.NewShared(name, pub)
+	m.Version, m.VaultID, m.Epoch = format.SignedVersion, id, 1
+	w, err := v.signer(ctx, m)
+	if err != nil {
+		return err
+	}
+	if w.key != pub {
+		return fmt.Errorf("%w: the founder %s is not the key that signs (%s)", ErrWrongIdentity, pub, w.key)
+	}
+	if err := m.SignEntry(pub, pub, w.sign); err != nil {
+		return err
+	}
+	if err := m.SignList(pub, w.sign); err != nil {
+		return err
+	}
 	if err := v.makeDirs(v.path(secretsDir)); err != nil {
 		return err
 	}
 	// vault.json last: its presence is what makes the vault exist.
-	return writeManifest(v.path(manifestFile), format.NewShared(name, pub))
+	return writeManifest(v.path(manifestFile), m)
 }
 
 // Init creates the vault with passphrase and returns its recovery code.

@@ -376,7 +376,7 @@ func TestGetReadsManifestOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	shared, err := Open(Options{Dir: filepath.Join(tmp, "shared"), Personal: p})
+	shared, err := Open(Options{Dir: filepath.Join(tmp, "shared"), Personal: p, Decrypter: pass})
 	if err != nil {
 		t.Fatal(err)
 	}

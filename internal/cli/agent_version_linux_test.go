@@ -18,7 +18,9 @@ import (
 // fakeAgent listens on the agent socket under run and answers as an agent
 // of protocol version v would: a request of another version is refused in
 // v and the connection closed; a stop in v is answered and ends it. The
-// channel is closed once it has stopped.
+// channel is closed once it has taken a stop, before the stop's answer is
+// written: a kr that has read that answer finds it closed, however late
+// this goroutine runs after the write.
 func fakeAgent(t *testing.T, run string, v int) <-chan struct{} {
 	t.Helper()
 	path, err := ipc.DefaultPath(func(k string) string { return map[string]string{"XDG_RUNTIME_DIR": run}[k] })
@@ -37,10 +39,8 @@ func fakeAgent(t *testing.T, run string, v int) <-chan struct{} {
 			if err != nil {
 				return
 			}
-			if answerAs(c, v) {
-				l.Close()
+			if answerAs(c, v, func() { l.Close(); close(stopped) }) {
 				c.Close()
-				close(stopped)
 				return
 			}
 			c.Close()
@@ -49,8 +49,9 @@ func fakeAgent(t *testing.T, run string, v int) <-chan struct{} {
 	return stopped
 }
 
-// answerAs answers one request on c in version v; it reports a stop.
-func answerAs(c net.Conn, v int) (stop bool) {
+// answerAs answers one request on c in version v; it reports a stop, and
+// calls onStop before it answers one.
+func answerAs(c net.Conn, v int, onStop func()) (stop bool) {
 	var hdr [4]byte
 	if _, err := io.ReadFull(c, hdr[:]); err != nil {
 		return false
@@ -69,8 +70,12 @@ func answerAs(c net.Conn, v int) (stop bool) {
 		answer["error"], answer["code"] = "agent: protocol version mismatch", agent.CodeBadRequest
 	}
 	out, _ := json.Marshal(answer)
+	stop = req.V == v && req.Op == agent.OpStop
+	if stop {
+		onStop()
+	}
 	c.Write(append(binary.BigEndian.AppendUint32(nil, uint32(len(out))), out...))
-	return req.V == v && req.Op == agent.OpStop
+	return stop
 }
 
 func isClosed(ch <-chan struct{}) bool {

@@ -14,6 +14,7 @@ import (
 	"github.com/kr-keyring/kr/internal/config"
 	"github.com/kr-keyring/kr/internal/pinentry"
 	"github.com/kr-keyring/kr/internal/recipients"
+	"github.com/kr-keyring/kr/internal/vaultstate"
 	"github.com/kr-keyring/kr/internal/wait"
 )
 
@@ -107,12 +108,17 @@ func (a *App) openVault(dir string, named, create bool) (*filevault.Vault, error
 	if err != nil {
 		return nil, err
 	}
+	state, err := vaultstate.Default(a.Getenv)
+	if err != nil {
+		return nil, withHint(err, "set KR_CONFIG_DIR to a directory for kr's records")
+	}
 	// Without a home for the identity, only shared vaults lack a reader.
 	personal, _ := a.personal()
 	opts := filevault.Options{
 		Dir:              dir,
 		Decrypter:        &retryDecrypter{app: a, inner: a.decrypter()},
 		Accepted:         accepted,
+		State:            state,
 		Named:            named,
 		Personal:         personal,
 		AcceptAlso:       a.alsoAccepted(accept),

@@ -126,6 +126,7 @@ func (a *App) vaultChecks(ctx context.Context) []check {
 				}
 			}
 			checks = append(checks, a.helperItemsCheck(ctx, v)...)
+			checks = append(checks, a.signatureCheck(ctx, v)...)
 		}
 	}
 	return checks

@@ -153,6 +153,13 @@ first, because whoever can write vault.json can add a key of their own.`,
 			if err := rec.Accept(v.Dir(), chosen...); err != nil {
 				return err
 			}
+			// In a signed vault the user's word is also a signature: an
+			// entry no member signed is signed now, for the other clones.
+			ctx, cancel := app.context(cmd.Context())
+			defer cancel()
+			if err := v.Vouch(ctx, chosen); err != nil {
+				return err
+			}
 			for _, r := range chosen {
 				fmt.Fprintf(app.IO.ErrOut, "kr: accepted %s %s\n", recipients.Fingerprint(r), r)
 			}

@@ -85,6 +85,13 @@ No git configuration is needed in the clone; --timeout defaults to 5m here.`,
 						if err := filevault.TightenModes(v.Dir()); err != nil {
 							return "", err
 						}
+						// Nothing is pushed on top of a file a read would
+						// refuse: the first one is named, with its commit.
+						if ver, err := l.Verify(ctx); err != nil {
+							return "", err
+						} else if len(ver.Problems) > 0 {
+							return "", refusedBeforePush(ver)
+						}
 						r, err := l.Reconcile(ctx)
 						if err != nil {
 							return "", err
@@ -211,4 +218,13 @@ func (a *App) reportMembers(before, after []filevault.Member) {
 			}
 		}
 	}
+}
+
+// refusedBeforePush is the error that stops a sync on what Verify found.
+func refusedBeforePush(v *filevault.Verified) error {
+	err := v.Problems[0]
+	if n := len(v.Problems); n > 1 {
+		err = fmt.Errorf("%w (and %d more: 'kr vault verify' lists them)", err, n-1)
+	}
+	return withHint(err, "nothing was pushed; check the file's history with whoever made the commit, then restore it ('git checkout COMMIT -- PATH' and commit) or, if the value is right, sign it ('kr vault verify --adopt NAME')")
 }

@@ -78,7 +78,7 @@ with 'kr --vault DIR ...' or KR_VAULT; put DIR in git and share it with
 	initCmd.Flags().StringVar(&name, "name", "", "your name among the vault's members")
 	initCmd.Flags().StringVar(&mountAt, "mount", "", "mount the new vault at this prefix ('kr mount')")
 	c.AddCommand(initCmd)
-	c.AddCommand(newJoinCmd(app), newRecipientsCmd(app), newScopeCmd(app), newSyncCmd(app))
+	c.AddCommand(newJoinCmd(app), newRecipientsCmd(app), newScopeCmd(app), newSyncCmd(app), newVerifyCmd(app), newUpgradeCmd(app))
 	return c
 }
 

@@ -20,12 +20,19 @@ const damageLookup = 5 * time.Second
 // failed read gets here; a good one never runs git.
 func (a *App) traceDamage(ctx context.Context, err error) error {
 	var de *filevault.DamagedError
-	if !errors.As(err, &de) {
+	var re *filevault.RefusedError
+	var path string
+	switch {
+	case errors.As(err, &de):
+		path = de.Path
+	case errors.As(err, &re):
+		path = re.Path
+	default:
 		return err
 	}
 	ctx, cancel := context.WithTimeout(ctx, damageLookup)
 	defer cancel()
-	c, ok := vaultgit.LastChange(ctx, de.Path)
+	c, ok := vaultgit.LastChange(ctx, path)
 	if !ok {
 		return err
 	}

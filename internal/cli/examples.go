@@ -63,6 +63,8 @@ var examples = map[string]string{
 	"kr vault recipients add":    "  kr vault recipients add bob \"$(cat bob.pub)\"   # bob.pub: what 'kr identity' printed for Bob",
 	"kr vault recipients rm":     "  kr vault recipients rm bob > rotate.txt   # the secrets bob could read",
 	"kr vault sync":              "  kr vault sync                    # commit, git pull --rebase, settle conflicts, re-encrypt, push",
+	"kr vault verify":            "  kr vault verify                  # every signature you can read, checked\n  kr vault verify --adopt db/prod  # sign a value you have looked at",
+	"kr vault upgrade":           "  kr vault upgrade                 # sign a vault an older kr made",
 	"kr vault scope":             "  kr vault scope set prod alice carol\n  kr vault scope ls",
 	"kr vault scope ls":          "  kr vault scope ls                # prod/  alice 3f2a:..., carol 9e01:...",
 	"kr vault scope set":         "  kr vault scope set prod alice carol   # only alice and carol read prod/",

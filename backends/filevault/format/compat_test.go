@@ -90,4 +90,52 @@ func TestCompatibility(t *testing.T) {
 	if p := EscapeName(name) + SecretExt; p != "db/%50rod.age" {
 		t.Errorf("db/Prod's file is %s", p)
 	}
+
+	// A signed vault (version 3): its chain from alice reaches bob, its
+	// list and scope verify, and its secret's record verifies against the
+	// header's recipient record. Written back byte for byte.
+	const bobV3 = "age1jw92nzf2559p8puyxfvhv7y2g8gs0ejtmwham5guhr5tugv93deqz56wvg"
+	v3 := read("v3.vault.json")
+	m, err = ParseManifest(v3)
+	if err != nil || !m.Signed() || m.Epoch != 2 || !slices.Equal(m.Recipients, []string{alice, bobV3}) {
+		t.Fatalf("v3.vault.json: %+v, %v", m, err)
+	}
+	reached := m.Chain([]string{alice})
+	if !reached[alice] || !reached[bobV3] || m.CheckList(reached) != nil {
+		t.Fatalf("v3.vault.json: chain %v, list %v", reached, m.CheckList(reached))
+	}
+	if reached := m.Chain([]string{bobV3}); reached[alice] || m.CheckList(reached) == nil {
+		t.Fatal("v3.vault.json: trusting bob alone reaches alice")
+	}
+	if out, err := m.Marshal(); err != nil || !bytes.Equal(out, v3) {
+		t.Errorf("v3.vault.json written back:\n%s%v", out, err)
+	}
+	scope3 := read("v3.scope.age-recipients")
+	keys, sig, err := ReadScope(scope3)
+	if err != nil || sig == nil || !sig.Verify(m.VaultID, "prod", keys) || sig.Verify(m.VaultID, "dev", keys) {
+		t.Fatalf("v3 scope: %q %+v %v", keys, sig, err)
+	}
+	ct = read("v3.secret.age")
+	rec, ok, err = ReadRecord(bytes.NewReader(ct))
+	if err != nil || !ok {
+		t.Fatalf("v3 record: %v", err)
+	}
+	r, err = age.Decrypt(bytes.NewReader(ct), ids...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain.Reset()
+	if _, err := plain.ReadFrom(r); err != nil {
+		t.Fatal(err)
+	}
+	sec, err := ReadSecret(plain.Bytes())
+	if err != nil || sec.Name != "db/Prod" || string(sec.Value) != "s3cret\n" || sec.Signed == nil || sec.Signed.Counter != 3 {
+		t.Fatalf("v3 secret: %+v %v", sec, err)
+	}
+	if !sec.Signed.Verify(sec.Name, rec, sec.Value) || sec.Signed.Verify(sec.Name, rec[:1], sec.Value) {
+		t.Fatal("v3 secret: the signature does not cover name, recipients and value")
+	}
+	if !bytes.Equal(SignedPlaintext(sec.Name, *sec.Signed, sec.Value), plain.Bytes()) {
+		t.Error("v3 secret written back differs")
+	}
 }

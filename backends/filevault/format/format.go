@@ -3,13 +3,17 @@
 // holds, each with its limits and its fuzz target (testdata/fuzz keeps
 // their corpora):
 //
-//	vault.json            ParseManifest, Manifest.Marshal, MergeManifest
+//	vault.json            ParseManifest, Manifest.Marshal, MergeManifest;
+//	                      a signed vault's membership chain (Manifest.Chain)
 //	secrets/NAME.age      EscapeName and UnescapeName map a name to its path;
 //	                      the plaintext starts with a header binding it to
-//	                      its name (SecretPlaintext, ParseSecret); the age
+//	                      its name (SecretPlaintext, ParseSecret) and, in a
+//	                      signed vault, the writer's signed record
+//	                      (SignedPlaintext, ReadSecret); the age
 //	                      header carries the recipient record (Record,
 //	                      ReadRecord)
-//	secrets/DIR/.age-recipients   a scope (ParseScope, FormatScope)
+//	secrets/DIR/.age-recipients   a scope (ParseScope, FormatScope), signed
+//	                      in a # line (ReadScope, SignedScope)
 //
 // A vault may come from anyone who can push to its repository, so every
 // parser here is strict and bounded: it reads only what kr writes, and what
@@ -40,6 +44,9 @@ const (
 const (
 	PersonalVersion = 1
 	SharedVersion   = 2
+	// SignedVersion is a shared vault whose members sign what they write
+	// (signed.go): an older kr refuses it, naming this version.
+	SignedVersion = 3
 )
 
 const (

@@ -22,6 +22,15 @@ type Manifest struct {
 	Identity   string            // the vault's own recipient; "" in a shared vault
 	Recipients []string          // age1 keys, in the file's order
 	Names      map[string]string // key -> member name, where one is given
+
+	// A signed vault (version 3, signed.go) also has an id, a membership
+	// epoch, each member's entry signed by whoever added them, and the
+	// whole list signed by the member who changed it last.
+	VaultID   string
+	Epoch     uint64
+	Entries   map[string]Entry // key -> its signed entry
+	SignedBy  string           // age1 key of the list's signer; "" when unsigned
+	Signature []byte
 }
 
 // NewPersonal is the vault.json of a new personal vault whose identity's
@@ -38,17 +47,33 @@ func NewShared(name, pub string) *Manifest {
 
 // Shared reports whether m is a shared vault's: no identity of its own,
 // and members with names.
-func (m *Manifest) Shared() bool { return m.Version == SharedVersion }
+func (m *Manifest) Shared() bool { return m.Version >= SharedVersion }
+
+// Signed reports whether m is a signed vault's (version 3).
+func (m *Manifest) Signed() bool { return m.Version == SignedVersion }
 
 type manifestJSON struct {
 	Version    int               `json:"version"`
+	VaultID    string            `json:"vault,omitempty"`
+	Epoch      uint64            `json:"epoch,omitempty"`
 	Identity   string            `json:"identity,omitempty"`
 	Recipients []json.RawMessage `json:"recipients"`
+	SignedBy   string            `json:"signed_by,omitempty"`
+	Signature  []byte            `json:"signature,omitempty"`
 }
 
 type memberJSON struct {
 	Name string `json:"name"`
 	Key  string `json:"key"`
+}
+
+// signedMemberJSON is a member of a signed vault.
+type signedMemberJSON struct {
+	Name      string `json:"name"`
+	Key       string `json:"key"`
+	Epoch     uint64 `json:"epoch"`
+	AddedBy   string `json:"added_by"`
+	Signature []byte `json:"signature"`
 }
 
 // Name returns the member name of key, or "" if it has none.
@@ -72,6 +97,13 @@ func (m *Manifest) Clone() *Manifest {
 	for k, n := range m.Names {
 		c.Names[k] = n
 	}
+	if m.Entries != nil {
+		c.Entries = map[string]Entry{}
+		for k, e := range m.Entries {
+			c.Entries[k] = e
+		}
+	}
+	c.Signature = slices.Clone(m.Signature)
 	return &c
 }
 
@@ -79,10 +111,17 @@ func (m *Manifest) Clone() *Manifest {
 // keys, a shared vault's named members as objects.
 func (m *Manifest) Marshal() ([]byte, error) {
 	out := manifestJSON{Version: m.Version, Identity: m.Identity, Recipients: []json.RawMessage{}}
+	if m.Signed() {
+		out.VaultID, out.Epoch, out.SignedBy, out.Signature = m.VaultID, m.Epoch, m.SignedBy, m.Signature
+	}
 	for _, k := range m.Recipients {
 		var v any = k
 		if n := m.Names[k]; n != "" && m.Shared() {
 			v = memberJSON{Name: n, Key: k}
+		}
+		if m.Signed() {
+			e := m.Entries[k]
+			v = signedMemberJSON{Name: m.Names[k], Key: k, Epoch: e.Epoch, AddedBy: e.AddedBy, Signature: e.Signature}
 		}
 		b, err := json.Marshal(v)
 		if err != nil {
@@ -124,35 +163,57 @@ func ParseManifest(b []byte) (*Manifest, error) {
 		return nil, fmt.Errorf("%s: %w", ManifestFile, err)
 	}
 	m := &Manifest{Version: raw.Version, Identity: raw.Identity}
+	if m.Version != SignedVersion && (raw.VaultID != "" || raw.Epoch != 0 || raw.SignedBy != "" || raw.Signature != nil) {
+		return nil, fmt.Errorf("%s: a version %d vault is not signed", ManifestFile, m.Version)
+	}
 	switch m.Version {
 	case PersonalVersion:
 		if _, err := age.ParseX25519Recipient(m.Identity); err != nil {
 			return nil, fmt.Errorf("%s: identity: %w", ManifestFile, err)
 		}
-	case SharedVersion:
+	case SharedVersion, SignedVersion:
 		if m.Identity != "" {
-			return nil, fmt.Errorf("%s: a version %d vault holds no identity", ManifestFile, SharedVersion)
+			return nil, fmt.Errorf("%s: a version %d vault holds no identity", ManifestFile, m.Version)
 		}
 		if len(raw.Recipients) == 0 {
 			return nil, fmt.Errorf("%s: no recipients", ManifestFile)
 		}
 	default:
-		return nil, fmt.Errorf("%s: format version %d is not supported (this kr reads versions %d and %d)", ManifestFile, m.Version, PersonalVersion, SharedVersion)
+		return nil, fmt.Errorf("%s: format version %d is not supported (this kr reads versions %d to %d)", ManifestFile, m.Version, PersonalVersion, SignedVersion)
+	}
+	if m.Signed() {
+		if err := m.parseSigned(raw); err != nil {
+			return nil, fmt.Errorf("%s: %w", ManifestFile, err)
+		}
 	}
 	own := m.Identity == ""
 	for _, e := range raw.Recipients {
 		var mem memberJSON
-		if len(e) > 0 && e[0] == '"' {
+		bare := false
+		switch {
+		case m.Signed():
+			var signed signedMemberJSON
+			if err := strictjson.Unmarshal(e, &signed); err != nil {
+				return nil, fmt.Errorf("%s: recipient: %w", ManifestFile, err)
+			}
+			mem = memberJSON{Name: signed.Name, Key: signed.Key}
+			if err := m.parseEntry(signed); err != nil {
+				return nil, fmt.Errorf("%s: recipient %s: %w", ManifestFile, mem.Name, err)
+			}
+		case len(e) > 0 && e[0] == '"':
+			bare = true
 			if err := json.Unmarshal(e, &mem.Key); err != nil {
 				return nil, fmt.Errorf("%s: %w", ManifestFile, err)
 			}
-		} else {
+		default:
 			if m.Version == PersonalVersion {
 				return nil, fmt.Errorf("%s: a version %d vault lists keys, not members", ManifestFile, PersonalVersion)
 			}
 			if err := strictjson.Unmarshal(e, &mem); err != nil {
 				return nil, fmt.Errorf("%s: recipient: %w", ManifestFile, err)
 			}
+		}
+		if !bare {
 			if err := ValidMemberName(mem.Name); err != nil {
 				return nil, fmt.Errorf("%s: %w", ManifestFile, err)
 			}

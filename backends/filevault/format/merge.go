@@ -48,8 +48,35 @@ func MergeManifest(base, upstream, local []byte) ([]byte, error) {
 	if u.Version != l.Version || u.Identity != l.Identity || b.Version != u.Version || b.Identity != u.Identity {
 		return nil, fmt.Errorf("%s changed its format or identity in one clone: merge it by hand", ManifestFile)
 	}
+	if u.Signed() {
+		if u.VaultID != l.VaultID || (base != nil && b.VaultID != u.VaultID) {
+			return nil, fmt.Errorf("%s names another vault id in one clone: merge it by hand", ManifestFile)
+		}
+		// A side older than the merge base is a rolled-back list: taken
+		// as it is, a member removed since would come back as "added".
+		if base != nil && (u.Epoch < b.Epoch || l.Epoch < b.Epoch) {
+			return nil, fmt.Errorf("%s: one side's membership epoch (%d, %d) is older than the merge base's (%d): a rolled-back member list; check the upstream history", ManifestFile, u.Epoch, l.Epoch, b.Epoch)
+		}
+	}
 	out := u.Clone()
 	out.Recipients = MergeKeys(b.Recipients, u.Recipients, l.Recipients)
+	if u.Signed() {
+		// Each entry keeps its signature; the list is signed afresh, at a
+		// new epoch, by the member who runs the sync (filevault's
+		// reconcile), for neither side signed this list.
+		out.Epoch = max(u.Epoch, l.Epoch) + 1
+		out.SignedBy, out.Signature = "", nil
+		for _, k := range out.Recipients {
+			if _, ok := u.Entries[k]; !ok {
+				out.Entries[k] = l.Entries[k]
+			}
+		}
+		for k := range out.Entries {
+			if !slices.Contains(out.Recipients, k) {
+				delete(out.Entries, k)
+			}
+		}
+	}
 	out.Names = map[string]string{}
 	for _, k := range out.Recipients {
 		if n := u.Name(k); n != "" {
@@ -60,6 +87,10 @@ func MergeManifest(base, upstream, local []byte) ([]byte, error) {
 		n := l.Name(k)
 		if n == "" || out.Names[k] != "" {
 			continue
+		}
+		if _, taken := out.KeyOf(n); taken && u.Signed() {
+			// A signed entry's name is signed: no suffix can be added.
+			return nil, fmt.Errorf("%s: both clones added a member called %s: remove one ('kr vault recipients rm') and sync again", ManifestFile, n)
 		}
 		for i := 2; ; i++ {
 			if _, taken := out.KeyOf(n); !taken {

@@ -2,12 +2,15 @@ package format
 
 import (
 	"bytes"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"slices"
 	"strings"
 
 	"filippo.io/age"
+
+	"github.com/kr-keyring/kr/internal/xeddsa"
 )
 
 // A scope narrows who reads a folder: secrets/FOLDER/.age-recipients
@@ -58,4 +61,85 @@ func FormatScope(folder string, keys []string, names map[string]string) []byte {
 		b.WriteByte('\n')
 	}
 	return b.Bytes()
+}
+
+// In a signed vault, a scope file ends with its signer's comment line,
+// which age -R skips like any other:
+//
+//	# kr-signed v1 EPOCH WRITER SIGNATURE
+//
+// over the vault's id, the folder, the epoch and the sorted keys
+// (ScopeMessage): a scope a pusher widened or moved to another folder no
+// longer verifies.
+const scopeSignedPrefix = "# kr-signed v1 "
+
+// ScopeSignature is a scope file's signature line.
+type ScopeSignature struct {
+	Epoch  uint64
+	Writer string
+	Sig    []byte
+}
+
+// ScopeMessage is what a scope's signer signs; keys are sorted here.
+func ScopeMessage(vaultID, folder string, epoch uint64, writer string, keys []string) []byte {
+	sorted := slices.Clone(keys)
+	slices.Sort(sorted)
+	var b strings.Builder
+	fmt.Fprintf(&b, "kr-scope/v1\nvault %s\nfolder %s\nepoch %d\nwriter %s\n", vaultID, folder, epoch, writer)
+	for _, k := range sorted {
+		b.WriteString("recipient " + k + "\n")
+	}
+	return []byte(b.String())
+}
+
+// ReadScope is ParseScope, also returning the signature line (nil when
+// there is none).
+func ReadScope(b []byte) ([]string, *ScopeSignature, error) {
+	keys, err := ParseScope(b)
+	if err != nil {
+		return nil, nil, err
+	}
+	var sig *ScopeSignature
+	for i, line := range strings.Split(string(b), "\n") {
+		rest, ok := strings.CutPrefix(strings.TrimSuffix(line, "\r"), scopeSignedPrefix)
+		if !ok {
+			continue
+		}
+		if sig != nil {
+			return nil, nil, fmt.Errorf("line %d: a second signature", i+1)
+		}
+		f := strings.Split(rest, " ")
+		if len(f) != 3 {
+			return nil, nil, fmt.Errorf("line %d: a signature has three fields", i+1)
+		}
+		epoch, err := parseCount(f[0])
+		if err != nil || epoch == 0 {
+			return nil, nil, fmt.Errorf("line %d: bad epoch", i+1)
+		}
+		if _, err := age.ParseX25519Recipient(f[1]); err != nil || strings.ToLower(f[1]) != f[1] {
+			return nil, nil, fmt.Errorf("line %d: the signer is not an age1 key", i+1)
+		}
+		s, err := base64.StdEncoding.Strict().DecodeString(f[2])
+		if err != nil || len(s) != xeddsa.SignatureSize || base64.StdEncoding.EncodeToString(s) != f[2] {
+			return nil, nil, fmt.Errorf("line %d: bad signature encoding", i+1)
+		}
+		sig = &ScopeSignature{Epoch: epoch, Writer: f[1], Sig: s}
+	}
+	return keys, sig, nil
+}
+
+// SignedScope is FormatScope with the signature line, signed by writer at
+// epoch.
+func SignedScope(vaultID, folder string, keys []string, names map[string]string, epoch uint64, writer string, sign Signer) ([]byte, error) {
+	sig, err := sign(ScopeMessage(vaultID, folder, epoch, writer, keys))
+	if err != nil {
+		return nil, err
+	}
+	out := FormatScope(folder, keys, names)
+	return fmt.Appendf(out, "%s%d %s %s\n", scopeSignedPrefix, epoch, writer, base64.StdEncoding.EncodeToString(sig)), nil
+}
+
+// Verify checks the scope of folder, holding keys, against its signature.
+func (s *ScopeSignature) Verify(vaultID, folder string, keys []string) bool {
+	return xeddsa.VerifyRecipient(s.Writer, ScopeMessage(vaultID, folder, s.Epoch, s.Writer, keys), s.Sig)
 }

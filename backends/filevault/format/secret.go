@@ -24,8 +24,24 @@ func SecretPlaintext(name string, value []byte) []byte {
 }
 
 // ParseSecret splits a secret's plaintext into its bound name and value;
-// value shares plain's memory.
+// value shares plain's memory. A signed secret's record is left out: see
+// ReadSecret.
 func ParseSecret(plain []byte) (name string, value []byte, err error) {
+	s, err := ReadSecret(plain)
+	return s.Name, s.Value, err
+}
+
+// ReadSecret reads a secret's plaintext, signed (kr-secret/v2) or not
+// (kr-secret/v1); Value shares plain's memory.
+func ReadSecret(plain []byte) (Secret, error) {
+	if bytes.HasPrefix(plain, []byte(signedHeaderPrefix)) {
+		return readSigned(plain)
+	}
+	name, value, err := parseUnsigned(plain)
+	return Secret{Name: name, Value: value}, err
+}
+
+func parseUnsigned(plain []byte) (name string, value []byte, err error) {
 	if !bytes.HasPrefix(plain, []byte(headerPrefix)) {
 		return "", nil, errors.New("no kr-secret/v1 header")
 	}
