@@ -222,10 +222,10 @@ func TestBusyAgentQueues(t *testing.T) {
 }
 
 func FuzzDecode(f *testing.F) {
-	f.Add([]byte(`{"v":1,"op":"status"}`))
-	f.Add([]byte(`{"v":1,"op":"decrypt","vault_id":"age1x","ciphertext":"AAAA"}`))
+	f.Add([]byte(`{"v":2,"op":"status"}`))
+	f.Add([]byte(`{"v":2,"op":"decrypt","vault_id":"age1x","ciphertext":"AAAA"}`))
 	f.Add([]byte(`{"v":2}`))
-	f.Add([]byte(`{"v":1,"op":"unlock","passphrase":"cHc=","ttl_seconds":-1}`))
+	f.Add([]byte(`{"v":2,"op":"unlock","passphrase":"cHc=","ttl_seconds":-1}`))
 	s := NewServer(Options{})
 	f.Fuzz(func(t *testing.T, body []byte) {
 		var req Request

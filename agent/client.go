@@ -57,10 +57,28 @@ type deadliner interface{ SetDeadline(time.Time) error }
 // `kr unlock` reported a failure.
 const unlockWork = 5 * time.Minute
 
-// approveWork is how much longer a read's answer may take: an agent that
-// asks before a program's first read waits for a person at its dialog, up
-// to its ApproveTimeout.
+// approveWork is how much longer a read's answer may take once the agent
+// said it is asking a person (an interim answer, Response.Asking): its
+// dialog waits up to its ApproveTimeout. An agent that asks nobody is
+// waited for as for any other answer.
 const approveWork = DefaultApproveTimeout + 5*time.Second
+
+// maxAsking bounds the interim answers to one read: the agent sends one
+// as it starts to wait for another read's dialog, and one as its own
+// starts. A client must not wait for ever on an agent that keeps saying
+// it is asking.
+const maxAsking = 2
+
+// readsForKey is the context key of ReadsFor.
+type readsForKey struct{}
+
+// ReadsFor returns a context under which a client's reads name program (an
+// absolute path) as the one they are for: kr exec reads the secrets of the
+// program it is about to run, and the agent asks about and logs that
+// program, not the one that ran kr.
+func ReadsFor(ctx context.Context, program string) context.Context {
+	return context.WithValue(ctx, readsForKey{}, program)
+}
 
 // NewClient talks to the agent at the other end of rw, a connection from
 // ipc.Dial or any stream ServeAgent answers.
@@ -98,7 +116,9 @@ func (cl *Client) call(req Request) (*Response, error) {
 // another version is a *VersionError: the agent refused the request. The round trip is one wait on another
 // program (package wait): bounded by the limit the client's context
 // carries, else by the client's own timeout. An unlock also waits for the
-// agent's scrypt, which takes what the machine needs: unlockWork more.
+// agent's scrypt, which takes what the machine needs: unlockWork more. A
+// read waits approveWork more only after an interim answer saying that the
+// agent is asking a person.
 func (cl *Client) exchange(req Request, v int, toEOF bool) (*Response, error) {
 	ctx := cl.ctx
 	if ctx == nil {
@@ -107,15 +127,13 @@ func (cl *Client) exchange(req Request, v int, toEOF bool) (*Response, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, &ConnError{"send", err}
 	}
-	limit, limited := wait.Limit(ctx)
-	if !limited {
-		limit = cl.timeout
-	}
+	limit := cl.waitLimit(ctx)
+	_, limited := wait.Limit(ctx)
 	switch req.Op {
 	case OpUnlock:
 		limit += unlockWork
 	case OpDecrypt, OpCacheGet:
-		limit += approveWork
+		req.Program, _ = ctx.Value(readsForKey{}).(string)
 	}
 	deadline := time.Now().Add(limit)
 	ctxDeadline, bounded := ctx.Deadline()
@@ -143,11 +161,28 @@ func (cl *Client) exchange(req Request, v int, toEOF bool) (*Response, error) {
 		return nil, connErr("send", err)
 	}
 	var resp Response
-	if err := readMsgVersion(cl.rw, &resp, v); err != nil {
-		if ve := (*VersionError)(nil); errors.As(err, &ve) {
-			return nil, ve // an answer, not a failure to get one
+	for asked := 0; ; asked++ {
+		if err := readMsgVersion(cl.rw, &resp, v); err != nil {
+			if ve := (*VersionError)(nil); errors.As(err, &ve) {
+				return nil, ve // an answer, not a failure to get one
+			}
+			return nil, connErr("receive", err)
 		}
-		return nil, connErr("receive", err)
+		if !resp.Asking {
+			break
+		}
+		if asked == maxAsking || (req.Op != OpDecrypt && req.Op != OpCacheGet) {
+			wipe(&resp)
+			return nil, connErr("receive", errors.New("an interim answer too many"))
+		}
+		// A person is being asked: their time, and then the agent's.
+		limit = cl.waitLimit(ctx) + approveWork
+		deadline = time.Now().Add(limit)
+		if bounded && ctxDeadline.Before(deadline) {
+			deadline = ctxDeadline
+		}
+		cl.setDeadline(deadline)
+		resp = Response{}
 	}
 	switch {
 	case resp.Error == "":
@@ -170,6 +205,15 @@ func (cl *Client) exchange(req Request, v int, toEOF bool) (*Response, error) {
 		}
 	}
 	return &resp, nil
+}
+
+// waitLimit is how long one answer may take: the limit ctx carries, else
+// the client's own timeout.
+func (cl *Client) waitLimit(ctx context.Context) time.Duration {
+	if limit, ok := wait.Limit(ctx); ok {
+		return limit
+	}
+	return cl.timeout
 }
 
 // Unlock hands the agent a vault's identity file and passphrase; the agent

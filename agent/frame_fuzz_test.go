@@ -18,16 +18,16 @@ func FuzzReadMsg(f *testing.F) {
 		b := binary.BigEndian.AppendUint32(nil, uint32(len(body)))
 		return append(b, body...)
 	}
-	f.Add(frame(`{"v":1,"op":"status"}`))
-	f.Add(frame(`{"v":1,"op":"decrypt","vault_id":"age1x","ciphertext":"AAAA"}`))
-	f.Add(frame(`{"v":1,"op":"unlock","passphrase":"cHc=","identity_file":null,"ttl_seconds":5}`))
-	f.Add(frame(`{"v":1,"plaintext":"aGk=","status":{"pid":1,"vaults":[{"id":"a","expires_at":"b"}],"cached":["k"]}}`))
-	f.Add(frame(`{"v":1,"status":{"pid":1,"PID":2}}`))
+	f.Add(frame(`{"v":2,"op":"status"}`))
+	f.Add(frame(`{"v":2,"op":"decrypt","vault_id":"age1x","ciphertext":"AAAA"}`))
+	f.Add(frame(`{"v":2,"op":"unlock","passphrase":"cHc=","identity_file":null,"ttl_seconds":5}`))
+	f.Add(frame(`{"v":2,"plaintext":"aGk=","status":{"pid":1,"vaults":[{"id":"a","expires_at":"b"}],"cached":["k"]}}`))
+	f.Add(frame(`{"v":2,"status":{"pid":1,"PID":2}}`))
 	f.Add(frame(`{"v":0,"op":"stop"}`))
 	f.Add([]byte{0, 0, 0, 0})
 	f.Add([]byte{0xff, 0xff, 0xff, 0xff, '{'})
 	f.Add(binary.BigEndian.AppendUint32(nil, MaxMessage+1))
-	f.Add(frame(`{"v":1,"op":"status"`)[:10])
+	f.Add(frame(`{"v":2,"op":"status"`)[:10])
 	f.Fuzz(func(t *testing.T, data []byte) {
 		for _, msg := range []any{&Request{}, &Response{}} {
 			err := readMsg(bytes.NewReader(data), msg)

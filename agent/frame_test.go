@@ -145,7 +145,7 @@ func TestNewFieldNeedsNoOtherEdit(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Refused after the token was decoded: the token is wiped.
-	body := `{"v":1,"op":"future","token":"YSBuZXcgc2VjcmV0","n":"x"}`
+	body := `{"v":2,"op":"future","token":"YSBuZXcgc2VjcmV0","n":"x"}`
 	var refused futureRequest
 	if err := readMsg(bytes.NewReader(frameOf(body)), &refused); err == nil {
 		t.Fatal("accepted a string for an int")
@@ -195,7 +195,7 @@ func TestSchemaRefusesWhatItCannotCarry(t *testing.T) {
 		if err := writeMsg(&bytes.Buffer{}, m); err == nil {
 			t.Errorf("%T was sent", m)
 		}
-		if err := decode([]byte(`{"v":1}`), m); err == nil {
+		if err := decode([]byte(`{"v":2}`), m); err == nil {
 			t.Errorf("%T was read", m)
 		}
 	}
@@ -215,7 +215,7 @@ func TestVersionBeforeKeys(t *testing.T) {
 		got  int
 	}{
 		{`{"v":0,"op":"status","future":"x"}`, &Request{}, 0},
-		{`{"v":2,"passphrase":"c2VjcmV0","op":"unlock"}`, &Request{}, 2},
+		{`{"v":3,"passphrase":"c2VjcmV0","op":"unlock"}`, &Request{}, 3},
 		{`{"future":[1],"v":7,"error":"no"}`, &Response{}, 7},
 	} {
 		err := readMsg(bytes.NewReader(frameOf(tc.body)), tc.msg)

@@ -53,6 +53,7 @@ type Read struct {
 	Time     string `json:"time"` // RFC 3339, with fractions
 	Name     string `json:"name"`
 	Program  string `json:"program"`
+	RunBy    string `json:"run_by,omitempty"` // what ran kr exec, for a program it runs
 	PID      int    `json:"pid"`
 	Decision string `json:"decision"`
 }
@@ -120,9 +121,13 @@ func (g *guard) status() *GuardStatus {
 // peer names the program behind a connection once, when it first reads.
 type peer struct {
 	conn net.Conn
-	once sync.Once
-	prog Program
-	err  error
+	// asking, when set, tells the peer that its read now waits for a
+	// person; nil where nobody is told (the SSH key service).
+	asking func()
+	once   sync.Once
+	prog   Program // the program kr serves, or the peer itself
+	direct Program // the peer itself
+	err    error
 }
 
 func (p *peer) program(self string) (Program, error) {
@@ -136,9 +141,19 @@ func (p *peer) program(self string) (Program, error) {
 			p.err = err
 			return
 		}
-		p.prog, p.err = programOf(pid, self)
+		p.prog, p.direct, p.err = programOf(pid, self)
 	})
 	return p.prog, p.err
+}
+
+// programFor is the program req is read for: the peer's, or the one kr
+// exec names in it (accepted from kr alone).
+func (p *peer) programFor(self string, req *Request) (Program, error) {
+	prog, err := p.program(self)
+	if err != nil || req == nil || req.Program == "" {
+		return prog, err
+	}
+	return claimed(req.Program, p.direct, prog, self)
 }
 
 // read guards one read request: handle serves it; a value it returns goes
@@ -151,12 +166,12 @@ func (g *guard) read(p *peer, req *Request, handle func() Response) Response {
 	name := readName(req, resp)
 	if resp.Error != "" {
 		if resp.Code == CodeLocked {
-			prog, _ := p.program(g.self)
+			prog, _ := p.programFor(g.self, req)
 			g.log(prog, name, DecisionLocked)
 		}
 		return resp
 	}
-	if err := g.allow(p, name); err != nil {
+	if err := g.allow(p, req, name); err != nil {
 		wipe(&resp)
 		return fail(CodeDenied, "%v", err)
 	}
@@ -188,12 +203,13 @@ func readName(req *Request, resp Response) string {
 // what name names (an SSH key's signature, say), logging the decision;
 // a nil c is kr's own connection. An error says why not.
 func (s *Server) GuardRead(c net.Conn, name string) error {
-	return s.guard.allow(&peer{conn: c}, name)
+	return s.guard.allow(&peer{conn: c}, nil, name)
 }
 
-// allow decides, asking if need be, and logs.
-func (g *guard) allow(p *peer, name string) error {
-	prog, err := p.program(g.self)
+// allow decides, asking if need be, and logs; req is the read request,
+// nil for another use.
+func (g *guard) allow(p *peer, req *Request, name string) error {
+	prog, err := p.programFor(g.self, req)
 	if g.opts.Approver == nil {
 		g.log(prog, name, DecisionAllowed)
 		return nil
@@ -202,7 +218,7 @@ func (g *guard) allow(p *peer, name string) error {
 		g.log(prog, name, DecisionUnknown)
 		return fmt.Errorf("the requesting program cannot be named: %v", err)
 	}
-	decision, err := g.decide(prog, name)
+	decision, err := g.decide(p, prog, name)
 	g.log(prog, name, decision)
 	if decision == DecisionDenied {
 		if err != nil {
@@ -213,18 +229,30 @@ func (g *guard) allow(p *peer, name string) error {
 	return nil
 }
 
-func (g *guard) decide(prog Program, name string) (string, error) {
+func (g *guard) decide(p *peer, prog Program, name string) (string, error) {
 	if g.ruled(prog.Path, name) {
 		return DecisionRule, nil
 	}
 	if g.remembered(prog) {
 		return DecisionRemembered, nil
 	}
-	g.asking.Lock()
+	// The client waits longer than for any other answer only once it
+	// hears that a person is being asked: for another read's dialog
+	// first, if one is up, and then for this one's.
+	if p.asking != nil {
+		p.asking()
+	}
+	queued := !g.asking.TryLock()
+	if queued {
+		g.asking.Lock()
+	}
 	defer g.asking.Unlock()
 	// Another read of the same program may have been allowed meanwhile.
 	if g.remembered(prog) {
 		return DecisionRemembered, nil
+	}
+	if queued && p.asking != nil {
+		p.asking() // the wait for the dialog before is over; this one's starts
 	}
 	g.mu.Lock()
 	epoch := g.lockedAt
@@ -235,7 +263,7 @@ func (g *guard) decide(prog Program, name string) (string, error) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	defer cancel()
-	a, err := g.opts.Approver.Approve(ctx, prog.Path, name)
+	a, err := g.opts.Approver.Approve(ctx, prog.describe(), name)
 	if err != nil {
 		return DecisionDenied, err
 	}
@@ -281,5 +309,5 @@ func (g *guard) log(prog Program, name, decision string) {
 	if path == "" {
 		path = "(unknown)"
 	}
-	g.opts.Log(Read{Time: g.opts.Now().UTC().Format(time.RFC3339Nano), Name: name, Program: path, PID: prog.PID, Decision: decision})
+	g.opts.Log(Read{Time: g.opts.Now().UTC().Format(time.RFC3339Nano), Name: name, Program: path, RunBy: prog.RunBy, PID: prog.PID, Decision: decision})
 }

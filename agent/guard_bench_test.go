@@ -15,7 +15,7 @@ func BenchmarkGuardPerRead(b *testing.B) {
 	self := selfID()
 	path := filepath.Join(b.TempDir(), "reads.log")
 	for b.Loop() {
-		p, err := programOf(os.Getppid(), self)
+		p, _, err := programOf(os.Getppid(), self)
 		if err != nil {
 			b.Fatal(err)
 		}

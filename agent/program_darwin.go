@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"os"
 
 	"golang.org/x/sys/unix"
 )
@@ -30,4 +31,12 @@ func processInfo(pid int) (Program, int, error) {
 		return Program{}, 0, fmt.Errorf("process %d exited", pid)
 	}
 	return Program{Path: string(path), PID: pid, id: string(path)}, int(kp.Eproc.Ppid), nil
+}
+
+// executableID is how processInfo names an executable here: its path.
+func executableID(path string) (string, error) {
+	if _, err := os.Stat(path); err != nil {
+		return "", err
+	}
+	return path, nil
 }

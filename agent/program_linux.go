@@ -26,13 +26,9 @@ func processInfo(pid int) (Program, int, error) {
 	if err != nil {
 		return Program{}, 0, fmt.Errorf("process %d: %w", pid, err)
 	}
-	fi, err := os.Stat(dir + "/exe")
+	id, err := executableID(dir + "/exe")
 	if err != nil {
 		return Program{}, 0, fmt.Errorf("process %d: %w", pid, err)
-	}
-	st, ok := fi.Sys().(*syscall.Stat_t)
-	if !ok {
-		return Program{}, 0, fmt.Errorf("process %d: no file identity", pid)
 	}
 	stat, err := os.ReadFile(dir + "/stat")
 	if err != nil {
@@ -53,6 +49,19 @@ func processInfo(pid int) (Program, int, error) {
 			return Program{}, 0, fmt.Errorf("process %d exited", pid)
 		}
 	}
-	id := fmt.Sprintf("%d:%d:%d", st.Dev, st.Ino, st.Ctim.Nano())
 	return Program{Path: exe, PID: pid, id: id}, ppid, nil
+}
+
+// executableID is the identity of the file at path: device, inode and
+// change time, so a file replaced or rewritten there is another program.
+func executableID(path string) (string, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return "", err
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return "", errors.New("no file identity")
+	}
+	return fmt.Sprintf("%d:%d:%d", st.Dev, st.Ino, st.Ctim.Nano()), nil
 }

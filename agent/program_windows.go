@@ -2,6 +2,7 @@ package agent
 
 import (
 	"fmt"
+	"os"
 	"strings"
 	"unsafe"
 
@@ -36,4 +37,13 @@ func processInfo(pid int) (Program, int, error) {
 		windows.CloseHandle(snap)
 	}
 	return Program{Path: path, PID: pid, id: strings.ToLower(path)}, ppid, nil
+}
+
+// executableID is how processInfo names an executable here: its path,
+// whose case Windows ignores.
+func executableID(path string) (string, error) {
+	if _, err := os.Stat(path); err != nil {
+		return "", err
+	}
+	return strings.ToLower(path), nil
 }

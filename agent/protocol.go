@@ -15,7 +15,7 @@ package agent
 // Version of the protocol; both ends refuse another, with a *VersionError.
 // Every version keeps the stop request, {"v":N,"op":"stop"}, so that a kr
 // can stop an agent of another version (Client.StopVersion).
-const Version = 1
+const Version = 2
 
 // MaxMessage bounds a message on both ends: a 1 MiB secret file, base64
 // encoded in JSON, with room to spare.
@@ -57,6 +57,9 @@ type Request struct {
 	Value        []byte `json:"value,omitempty"`
 	IdleSeconds  int64  `json:"idle_seconds,omitempty"`
 	Message      []byte `json:"message,omitempty"`
+	// Program, on a read, is the absolute path of the program kr exec
+	// reads for (and then runs): the agent believes it only from kr.
+	Program string `json:"program,omitempty"`
 }
 
 // Response answers one Request. A failed request has Error, text for
@@ -68,6 +71,11 @@ type Response struct {
 	Plaintext []byte  `json:"plaintext,omitempty"`
 	Status    *Status `json:"status,omitempty"`
 	Signature []byte  `json:"signature,omitempty"`
+	// Asking is an interim answer to a read: the agent is about to wait
+	// for a person (its dialog, or another read's dialog before it), and
+	// the answer proper follows. Only then may the client wait longer than
+	// for any other answer.
+	Asking bool `json:"asking,omitempty"`
 }
 
 // Code says why a request failed. The server sends these and the client

@@ -65,11 +65,11 @@ func TestDuplicateAndCaseVariantKeys(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, body := range []string{
-		`{"v":1,"op":"status","OP":"lock"}`,
-		`{"v":1,"op":"status","op":"lock"}`,
-		`{"v":1,"OP":"lock"}`,
+		`{"v":2,"op":"status","OP":"lock"}`,
+		`{"v":2,"op":"status","op":"lock"}`,
+		`{"v":2,"OP":"lock"}`,
 		`{"V":1,"op":"lock"}`,
-		`{"v":1,"op":"lock","extra":1}`,
+		`{"v":2,"op":"lock","extra":1}`,
 	} {
 		a, b := net.Pipe()
 		go s.ServeConn(a)
@@ -140,8 +140,8 @@ func TestDecryptOverLimit(t *testing.T) {
 // version, a bad value after them) must not leave them behind unwiped.
 func TestRefusedFrameWipesSecrets(t *testing.T) {
 	for _, body := range []string{
-		`{"v":2,"op":"unlock","passphrase":"c2VjcmV0","identity_file":"aWRlbnRpdHk=","value":"dmFsdWU="}`,
-		`{"v":1,"op":"unlock","passphrase":"c2VjcmV0","identity_file":"aWRlbnRpdHk=","value":"dmFsdWU=","ttl_seconds":"x"}`,
+		`{"v":3,"op":"unlock","passphrase":"c2VjcmV0","identity_file":"aWRlbnRpdHk=","value":"dmFsdWU="}`,
+		`{"v":2,"op":"unlock","passphrase":"c2VjcmV0","identity_file":"aWRlbnRpdHk=","value":"dmFsdWU=","ttl_seconds":"x"}`,
 	} {
 		var frame []byte
 		frame = binary.BigEndian.AppendUint32(frame, uint32(len(body)))
@@ -156,7 +156,7 @@ func TestRefusedFrameWipesSecrets(t *testing.T) {
 			}
 		}
 	}
-	body := `{"v":2,"plaintext":"cGxhaW4="}`
+	body := `{"v":3,"plaintext":"cGxhaW4="}`
 	frame := binary.BigEndian.AppendUint32(nil, uint32(len(body)))
 	frame = append(frame, body...)
 	var resp Response

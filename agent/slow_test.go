@@ -64,3 +64,34 @@ func TestClientWaitNamesTheAgent(t *testing.T) {
 		t.Fatalf("the timeout says %q", te.What)
 	}
 }
+
+// TestReadFromSilentAgentEndsAtTheLimit: a read (decrypt or cached value)
+// from an agent that never answers, and never said it was asking anyone,
+// ends at the wait limit like any other request: the extra time for a
+// person at a dialog is not waited for when nobody is asked.
+func TestReadFromSilentAgentEndsAtTheLimit(t *testing.T) {
+	t.Parallel()
+	for _, read := range []func(*Client) error{
+		func(c *Client) error { _, err := c.Decrypt("age1x", []byte("ct")); return err },
+		func(c *Client) error { _, err := c.CacheGet("k"); return err },
+	} {
+		a, b := net.Pipe()
+		t.Cleanup(func() { a.Close(); b.Close() })
+		go func() {
+			var req Request
+			readMsg(a, &req) // and never answer
+		}()
+		c := NewClient(b).WithContext(wait.WithLimit(context.Background(), 50*time.Millisecond))
+		done := make(chan error, 1)
+		go func() { done <- read(c) }()
+		select {
+		case err := <-done:
+			var te *wait.TimeoutError
+			if !errors.As(err, &te) {
+				t.Fatalf("a read from a silent agent: %#v", err)
+			}
+		case <-time.After(30 * time.Second): // a hang guard only; the limit is 50ms
+			t.Fatal("a read from a silent agent was still waiting after 30s")
+		}
+	}
+}

@@ -204,7 +204,11 @@ func (s *Server) keys() Keyring {
 // request, and each answer, must go through within the request timeout.
 func (s *Server) ServeConn(c net.Conn) {
 	deadline := func() { c.SetDeadline(time.Now().Add(s.opts.RequestTimeout)) }
-	p := &peer{conn: c}
+	p := &peer{conn: c, asking: func() {
+		// An interim answer: its write error shows again at the answer's.
+		deadline()
+		writeMsg(c, Response{V: Version, Asking: true})
+	}}
 	stopped := serve(s.keys(), c, transport{
 		guard:    func(req *Request, handle func() Response) Response { return s.serveGuarded(p, req, handle) },
 		read:     deadline,

@@ -30,3 +30,46 @@ func TestNothingChosen(t *testing.T) {
 		t.Errorf("Watch with nothing chosen: %v, %v", w, m)
 	}
 }
+
+// TestMacAnnouncements: what macOS announces maps to the event chosen and
+// its reason; a sleep request is answered whatever the agent does, since
+// an unanswered one holds the machine awake.
+func TestMacAnnouncements(t *testing.T) {
+	only := func(events ...string) func(string) bool {
+		return func(e string) bool { return slices.Contains(events, e) }
+	}
+	if got := macNotificationReason("com.apple.screenIsLocked", only(Screen)); got != "screen locked" {
+		t.Errorf("screen lock with screen chosen: %q", got)
+	}
+	for _, tc := range []struct {
+		name string
+		want func(string) bool
+	}{
+		{"com.apple.screenIsLocked", only(Sleep, Session)},
+		{"com.apple.screenIsUnlocked", only(All...)},
+		{"com.apple.screensaver.didstart", only(All...)},
+	} {
+		if got := macNotificationReason(tc.name, tc.want); got != "" {
+			t.Errorf("%s: locks (%q)", tc.name, got)
+		}
+	}
+	for _, tc := range []struct {
+		msg    uint32
+		want   func(string) bool
+		reason string
+		answer bool
+	}{
+		{macSystemWillSleep, only(Sleep), "system going to sleep", true},
+		{macSystemWillSleep, only(Screen), "", true},
+		{macCanSystemSleep, only(All...), "", true},
+		{0xE0000300, only(All...), "", false}, // has powered on: nothing to answer
+	} {
+		reason, answer := macPowerMessage(tc.msg, tc.want)
+		if reason != tc.reason || answer != tc.answer {
+			t.Errorf("power message %#x: %q, %v; want %q, %v", tc.msg, reason, answer, tc.reason, tc.answer)
+		}
+	}
+	if macMissing(Session) == "" || macMissing(Screen) != "" || macMissing(Sleep) != "" {
+		t.Errorf("macOS listens for screen and sleep, not session")
+	}
+}

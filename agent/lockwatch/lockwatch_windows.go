@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"runtime"
 	"slices"
+	"strconv"
+	"sync/atomic"
 	"syscall"
 	"unsafe"
 
@@ -28,6 +30,7 @@ var (
 	procPostMessageW                = user32.NewProc("PostMessageW")
 	procDestroyWindow               = user32.NewProc("DestroyWindow")
 	procPostQuitMessage             = user32.NewProc("PostQuitMessage")
+	procUnregisterClassW            = user32.NewProc("UnregisterClassW")
 	procWTSRegisterSessionNotif     = wtsapi32.NewProc("WTSRegisterSessionNotification")
 	procWTSUnRegisterSessionNotif   = wtsapi32.NewProc("WTSUnRegisterSessionNotification")
 	procRegisterSuspendResumeNotify = user32.NewProc("RegisterSuspendResumeNotification")
@@ -64,6 +67,11 @@ type msg struct {
 	pt      struct{ x, y int32 }
 }
 
+// watchers counts the watchers started, to name each one's window class.
+var watchers atomic.Int64
+
+func className(n int64) string { return "krAgentLockWatch" + strconv.FormatInt(n, 10) }
+
 func watch(ctx context.Context, o Options) (watching, missing []string) {
 	want := func(e string) bool { return slices.Contains(o.On, e) }
 	ready := make(chan error, 1)
@@ -86,7 +94,9 @@ func watch(ctx context.Context, o Options) (watching, missing []string) {
 // loop creates the window and registers it, calls ready, and runs the
 // message loop until ctx ends. An error is one before ready.
 func loop(ctx context.Context, o Options, want func(string) bool, ready func()) error {
-	name, _ := windows.UTF16PtrFromString("krAgentLockWatch")
+	// A class of its own for each watcher: a class names its window
+	// procedure, and this one's reports to this watcher's o.
+	name, _ := windows.UTF16PtrFromString(className(watchers.Add(1)))
 	proc := syscall.NewCallback(func(hwnd, m, wp, lp uintptr) uintptr {
 		switch uint32(m) {
 		case wmWTSSessionChange:
@@ -113,6 +123,7 @@ func loop(ctx context.Context, o Options, want func(string) bool, ready func()) 
 	if r, _, err := procRegisterClassExW.Call(uintptr(unsafe.Pointer(&wc))); r == 0 {
 		return fmt.Errorf("register window class: %v", err)
 	}
+	defer procUnregisterClassW.Call(uintptr(unsafe.Pointer(name)), 0)
 	hwnd, _, err := procCreateWindowExW.Call(0, uintptr(unsafe.Pointer(name)), 0, 0, 0, 0, 0, 0, hwndMessage, 0, 0, 0)
 	if hwnd == 0 {
 		return fmt.Errorf("create window: %v", err)

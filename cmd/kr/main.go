@@ -3,9 +3,10 @@
 package main
 
 import (
-	"os"
-
+	"github.com/kr-keyring/kr/agent/lockwatch"
 	"github.com/kr-keyring/kr/internal/cli"
 )
 
-func main() { os.Exit(cli.Main()) }
+// lockwatch.Main runs the command; on macOS it keeps the main thread, where
+// the screen-lock announcement arrives, for the agent's lock watcher.
+func main() { lockwatch.Main(cli.Main) }

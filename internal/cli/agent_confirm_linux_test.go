@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kr-keyring/kr/agent"
 	"github.com/kr-keyring/kr/internal/testenv"
 )
 
@@ -20,12 +21,16 @@ import (
 // secret. "Allow until lock" lets that program's next read through
 // unasked; another executable asks again; "Deny" is exit 4 with nothing
 // on stdout; "Allow once" is asked again next time; a lock forgets the
-// answers. kr agent log then lists every read with its program and
+// answers. kr exec's reads are the program it runs: allowing it allows
+// neither the shell that ran kr exec nor another program kr exec runs
+// from there. kr agent log then lists every read with its program and
 // decision, and the log file holds no value.
 func TestAgentConfirmsEachProgram(t *testing.T) {
 	curses := testenv.Tool(t, "pinentry-curses", "pinentry-curses")
 	dash := testenv.Tool(t, "/usr/bin/dash", "dash")
 	bash := testenv.Tool(t, "/usr/bin/bash", "bash")
+	printenv := testenv.Tool(t, "/usr/bin/printenv", "coreutils")
+	envProg := testenv.Tool(t, "/usr/bin/env", "coreutils")
 	dir := t.TempDir()
 	master, slave := openPty(t)
 	prog, log := loggingPinentry(t, dir, curses)
@@ -97,11 +102,11 @@ func TestAgentConfirmsEachProgram(t *testing.T) {
 		allowOnce      = "\t\r"
 		deny           = "\t\t\r"
 	)
-	// read runs kr get from shell (so the program kr serves is shell),
-	// answering a dialog with keys unless keys is "".
-	read := func(shell, keys string) (string, string, int) {
+	// run runs script with shell, answering a dialog with keys unless
+	// keys is "".
+	run := func(shell, script, keys string) (string, string, int) {
 		t.Helper()
-		cmd := exec.Command(shell, "-c", "kr get app/token; exit $?")
+		cmd := exec.Command(shell, "-c", script+"; exit $?")
 		cmd.Env = env
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 		var out, errb bytes.Buffer
@@ -121,6 +126,11 @@ func TestAgentConfirmsEachProgram(t *testing.T) {
 			t.Fatalf("%s: kr get hung; stderr %s", shell, errb.String())
 		}
 		return out.String(), errb.String(), cmd.ProcessState.ExitCode()
+	}
+	// read runs kr get from shell: the program kr serves is shell.
+	read := func(shell, keys string) (string, string, int) {
+		t.Helper()
+		return run(shell, "kr get app/token", keys)
 	}
 	confirms := func() int {
 		b, _ := os.ReadFile(log)
@@ -169,6 +179,38 @@ func TestAgentConfirmsEachProgram(t *testing.T) {
 		t.Fatalf("dash was not asked again after the lock")
 	}
 
+	// kr exec reads for the program it runs, which kr names; the shell
+	// that ran kr exec gets nothing from an answer about that program.
+	execSteps := []struct {
+		what, script, keys string
+		out                string // "" for a refusal
+		asks               bool
+	}{
+		{"printenv run by kr exec from bash asks; allowed until lock", "kr exec -e T=app/token -- printenv T", allowUntilLock, value + "\n", true},
+		{"printenv run by kr exec again does not ask", "kr exec -e T=app/token -- printenv T", "", value + "\n", false},
+		{"bash itself was not allowed: it asks; denied", "kr get app/token", deny, "", true},
+		{"env run by kr exec is another program: it asks; denied", "kr exec -e T=app/token -- env", deny, "", true},
+	}
+	for _, s := range execSteps {
+		out, stderr, code := run(bash, s.script, s.keys)
+		if s.asks {
+			asked++
+		}
+		if s.out != "" && (code != 0 || out != s.out) {
+			t.Fatalf("%s: exit %d, stdout %q, stderr %q", s.what, code, out, stderr)
+		}
+		if s.out == "" && (code != 4 || out != "" || !strings.Contains(stderr, "may not read app/token")) {
+			t.Fatalf("%s: exit %d, stdout %q, stderr %q; want exit 4, nothing on stdout", s.what, code, out, stderr)
+		}
+		if got := confirms(); got != asked {
+			t.Fatalf("%s: %d dialogs so far, want %d", s.what, got, asked)
+		}
+	}
+	b, _ = os.ReadFile(log)
+	if !strings.Contains(string(b), "SETDESC "+printenv+" (run by kr exec from "+bash+") asks to read app/token.") {
+		t.Errorf("the dialog does not name the program kr exec runs and what ran it:\n%s", b)
+	}
+
 	// The read log lists every read, with its program and decision.
 	out, stderr, code := kr("", "agent", "log", "--json")
 	if code != 0 {
@@ -176,6 +218,7 @@ func TestAgentConfirmsEachProgram(t *testing.T) {
 	}
 	var reads []struct {
 		Name, Program, Decision string
+		RunBy                   string `json:"run_by"`
 		PID                     int
 	}
 	if err := json.Unmarshal([]byte(out), &reads); err != nil {
@@ -184,13 +227,19 @@ func TestAgentConfirmsEachProgram(t *testing.T) {
 	want := []string{
 		dash + " allowed until lock", dash + " allowed earlier", bash + " denied",
 		bash + " allowed once", bash + " denied", dash + " allowed until lock",
+		printenv + " allowed until lock, run by " + bash, printenv + " allowed earlier, run by " + bash,
+		bash + " denied", envProg + " denied, run by " + bash,
 	}
 	var got []string
 	for _, r := range reads {
 		if r.Name != "app/token" || r.PID <= 0 {
 			t.Errorf("log entry %+v", r)
 		}
-		got = append(got, r.Program+" "+r.Decision)
+		g := r.Program + " " + r.Decision
+		if r.RunBy != "" {
+			g += ", run by " + r.RunBy
+		}
+		got = append(got, g)
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("kr agent log:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
@@ -257,5 +306,60 @@ func TestAgentConfirmWithoutDialog(t *testing.T) {
 	text, _, _ := run("kr", "agent", "log")
 	if !strings.Contains(text, "app/token  "+dash) || !strings.Contains(text, "allowed by rule") {
 		t.Errorf("kr agent log:\n%s", text)
+	}
+}
+
+// TestAgentNamesGitForItsHelper: kr run by git as its credential helper
+// reads for git, its parent: a read the agent cannot ask about is refused
+// and logged as git's, and a rule for git's executable lets git read.
+func TestAgentNamesGitForItsHelper(t *testing.T) {
+	testenv.Tool(t, "git", "git")
+	dir := t.TempDir()
+	env := append(krEnv(t, dir), "KR_NO_AGENT=", "KR_PINENTRY=never", "KR_PASSPHRASE=pw",
+		"GIT_CONFIG_GLOBAL="+filepath.Join(dir, "gitconfig"), "GIT_CONFIG_NOSYSTEM=1", "GIT_TERMINAL_PROMPT=0")
+	if err := os.Symlink("kr", filepath.Join(dir, "bin", "git-credential-kr")); err != nil {
+		t.Fatal(err)
+	}
+	run := func(stdin, name string, args ...string) (string, string, int) {
+		t.Helper()
+		cmd := exec.Command(name, args...)
+		cmd.Env, cmd.Stdin = env, strings.NewReader(stdin)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+		return runBounded(t, cmd)
+	}
+	must := func(stdin, name string, args ...string) string {
+		t.Helper()
+		out, stderr, code := run(stdin, name, args...)
+		if code != 0 {
+			t.Fatalf("%s %v: exit %d: %s", name, args, code, stderr)
+		}
+		return out
+	}
+	must("", "kr", "init")
+	must("", "git", "config", "--global", "credential.helper", "kr")
+	must("protocol=https\nhost=example.org\nusername=alice\npassword=s3cret\n\n", "git", "credential", "approve")
+	must("", "kr", "agent", "start", "--confirm", "--lock-on", "none")
+	t.Cleanup(func() { run("", "kr", "agent", "stop") })
+	must("", "kr", "unlock")
+	env = append(env, "KR_PASSPHRASE=") // from here on only the agent reads
+
+	const query = "protocol=https\nhost=example.org\n\n"
+	if out, _, _ := run(query, "git", "credential", "fill"); strings.Contains(out, "s3cret") {
+		t.Fatalf("git read a credential nobody allowed:\n%s", out)
+	}
+	var reads []agent.Read
+	if err := json.Unmarshal([]byte(must("", "kr", "agent", "log", "--json")), &reads); err != nil {
+		t.Fatal(err)
+	}
+	if len(reads) == 0 {
+		t.Fatal("no read logged")
+	}
+	last := reads[len(reads)-1]
+	if filepath.Base(last.Program) != "git" || last.Decision != agent.DecisionDenied || last.RunBy != "" {
+		t.Fatalf("the helper's read was logged as %+v, want git's, denied", last)
+	}
+	must("", "kr", "agent", "allow", last.Program)
+	if out := must(query, "git", "credential", "fill"); !strings.Contains(out, "password=s3cret\n") {
+		t.Fatalf("git credential fill with git allowed:\n%s", out)
 	}
 }

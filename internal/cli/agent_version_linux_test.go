@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"path/filepath"
@@ -104,7 +105,7 @@ func TestStaleAgentAfterUpgrade(t *testing.T) {
 
 	run := filepath.Join(t.TempDir(), "run")
 	stopped := fakeAgent(t, run, old)
-	if _, stderr, code := kr(run, "agent", "status"); code != 1 || !strings.Contains(stderr, "protocol version 0, this kr 1") ||
+	if _, stderr, code := kr(run, "agent", "status"); code != 1 || !strings.Contains(stderr, fmt.Sprintf("protocol version %d, this kr %d", old, agent.Version)) ||
 		!strings.Contains(stderr, "kr: hint: run kr agent stop;") || isClosed(stopped) {
 		t.Fatalf("agent status: exit %d, %s", code, stderr)
 	}
@@ -138,5 +139,73 @@ func TestStaleAgentAfterUpgrade(t *testing.T) {
 	}
 	if _, stderr, code := kr(run, "agent", "stop"); code != 0 || !isClosed(stopped) {
 		t.Fatalf("agent stop of a newer agent: exit %d, %s", code, stderr)
+	}
+}
+
+// TestGetFromSilentAgentEndsAtTimeout: an agent that takes a read and
+// never answers (one that asks nobody: it never says it is asking a
+// person) makes kr get fail at --timeout, not at the longer wait kept for
+// a person at the agent's dialog.
+func TestGetFromSilentAgentEndsAtTimeout(t *testing.T) {
+	vault, v := newTestVault(t)
+	if err := v.Set(context.Background(), "x", []byte("value")); err != nil {
+		t.Fatal(err)
+	}
+	run := filepath.Join(t.TempDir(), "run")
+	path, err := ipc.DefaultPath(func(k string) string { return map[string]string{"XDG_RUNTIME_DIR": run}[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := ipc.Listen(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	reads := make(chan string, 8)
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			t.Cleanup(func() { c.Close() })
+			go func() {
+				for {
+					var hdr [4]byte
+					if _, err := io.ReadFull(c, hdr[:]); err != nil {
+						return
+					}
+					body := make([]byte, binary.BigEndian.Uint32(hdr[:]))
+					if _, err := io.ReadFull(c, body); err != nil {
+						return
+					}
+					var req struct {
+						Op      string `json:"op"`
+						VaultID string `json:"vault_id"`
+					}
+					json.Unmarshal(body, &req)
+					if req.Op == agent.OpDecrypt || req.Op == agent.OpCacheGet {
+						reads <- req.Op
+						continue // and never answer
+					}
+					// Every vault is unlocked, as far as kr can tell.
+					out, _ := json.Marshal(map[string]any{"v": agent.Version, "status": map[string]any{"pid": 1, "vaults": []map[string]any{{"id": req.VaultID}}, "cached": []string{}}})
+					if req.Op != agent.OpStatus {
+						out, _ = json.Marshal(map[string]any{"v": agent.Version})
+					}
+					c.Write(append(binary.BigEndian.AppendUint32(nil, uint32(len(out))), out...))
+				}
+			}()
+		}
+	}()
+	cmd := krWithAgent(t, vault, run, t.TempDir(), "--timeout", "1s", "get", "x")
+	stdout, stderr, code := runBounded(t, cmd) // fails the test past 30s
+	if code != 4 || stdout != "" || !strings.Contains(stderr, "did not answer") {
+		t.Fatalf("get through a silent agent: exit %d, %q, %s", code, stdout, stderr)
+	}
+	select {
+	case <-reads:
+	default:
+		t.Fatalf("kr get never asked the agent to read: exit %d, %s", code, stderr)
 	}
 }

@@ -54,7 +54,7 @@ func (a *App) cachedValue(ctx context.Context, name string) (v []byte, ok bool, 
 	if err != nil {
 		return nil, false, nil
 	}
-	v, err = c.CacheGet(key)
+	v, err = c.WithContext(ctx).CacheGet(key)
 	if errors.Is(err, agent.ErrDenied) {
 		return nil, false, fmt.Errorf("get %s: %w", name, err)
 	}

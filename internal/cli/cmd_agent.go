@@ -423,7 +423,11 @@ decided. Values are never logged. The log lives in kr's configuration directory
 				if t, err := time.Parse(time.RFC3339Nano, r.Time); err == nil {
 					at = t.Local().Format("2006-01-02 15:04:05")
 				}
-				fmt.Fprintf(app.IO.Out, "%s  %s  %s [%d]  %s\n", at, r.Name, r.Program, r.PID, r.Decision)
+				prog := r.Program
+				if r.RunBy != "" {
+					prog += " (run by kr exec from " + r.RunBy + ")"
+				}
+				fmt.Fprintf(app.IO.Out, "%s  %s  %s [%d]  %s\n", at, r.Name, prog, r.PID, r.Decision)
 			}
 			return nil
 		},

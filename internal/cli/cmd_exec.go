@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/kr-keyring/kr/agent"
 	"github.com/kr-keyring/kr/internal/envref"
 	"github.com/kr-keyring/kr/internal/execenv"
 )
@@ -108,6 +109,20 @@ func (a *App) projectLayer() (*envref.Layer, error) {
 	return &envref.Layer{Source: path, Vars: vars}, nil
 }
 
+// readsFor is the absolute path of the program kr exec runs as file,
+// found in env's PATH; where it cannot be found, file itself (the agent
+// then cannot name it, and refuses rather than ask about kr's parent).
+func readsFor(file string, env []string) string {
+	path, err := execenv.LookPath(file, env)
+	if err != nil {
+		return file
+	}
+	if abs, err := filepath.Abs(path); err == nil {
+		return abs
+	}
+	return path
+}
+
 // lazyGetter opens the backend only when a reference needs it, so that
 // `kr exec` without references works with no store at all.
 type lazyGetter struct{ app *App }
@@ -138,7 +153,11 @@ KR_PASSPHRASE and the other KR_*_FILE passphrase variables never reach it.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx, cancel := app.context(cmd.Context())
-			res, err := app.resolve(ctx, &src)
+			// The secrets are read for the program kr runs, not for
+			// whatever ran kr: the agent asks about and logs that
+			// program, so it is named before anything is read.
+			runs := readsFor(args[0], os.Environ())
+			res, err := app.resolve(agent.ReadsFor(ctx, runs), &src)
 			cancel()
 			if err != nil {
 				return err
@@ -149,6 +168,12 @@ KR_PASSPHRASE and the other KR_*_FILE passphrase variables never reach it.`,
 			path, err := execenv.LookPath(args[0], res.Env)
 			if err != nil {
 				return withHint(&exitWithMessage{code: 127, err: err}, "check the command name and PATH")
+			}
+			if abs, _ := filepath.Abs(path); abs != runs && filepath.IsAbs(runs) && len(res.Secrets) > 0 {
+				// The environment moved the command (a PATH of its own):
+				// what was read was read for another program.
+				return withHint(&exitWithMessage{code: 126, err: fmt.Errorf("%s is %s in the environment kr gives it but %s in kr's, which its secrets were read for", args[0], abs, runs)},
+					"run the command by its full path, or set its PATH before kr runs")
 			}
 			if !mask && execenv.CanExec {
 				err := execenv.Exec(path, args, res.Env)
