@@ -203,6 +203,7 @@ func goBuild(t testing.TB, args ...string) {
 // passes. Each Windows test's outcome line is logged.
 func (e *Env) RunTest(t testing.TB, exe string, args ...string) {
 	t.Helper()
+	e.Hold()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	var out bytes.Buffer
