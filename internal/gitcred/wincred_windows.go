@@ -13,9 +13,6 @@ func systemWinCred() winCredAPI { return sysWinCred{} }
 
 type sysWinCred struct{}
 
-// expiryAttr is git-credential-wincred's attribute for password_expiry_utc.
-const expiryAttr = "git_password_expiry_utc"
-
 func fromSys(c *wincred.Credential) winCred {
 	w := winCred{Target: c.TargetName, UserName: c.UserName, Comment: c.Comment, Blob: c.CredentialBlob, Modified: c.LastWritten}
 	for _, a := range c.Attributes {
