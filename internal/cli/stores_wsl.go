@@ -77,8 +77,11 @@ func (a *App) wslExe() (string, error) {
 		return "", err
 	}
 	exe, err := config.WSLExe(dir)
-	if err != nil || exe != "" {
-		return exe, err
+	if err != nil {
+		return "", withHint(err, "fix or remove the file; KR_WSL_EXE names kr.exe too")
+	}
+	if exe != "" {
+		return exe, nil
 	}
 	exe, err = exec.LookPath("kr.exe")
 	if err != nil {
