@@ -11,6 +11,9 @@ import (
 // in WSL and on Windows share their logins.
 func WinCredVia(api credman.API) WinCredStore { return WinCredStore{api: viaAPI{api}} }
 
+// systemWinCred is this system's Credential Manager (none but on Windows).
+func systemWinCred() winCredAPI { return viaAPI{credman.System()} }
+
 type viaAPI struct{ api credman.API }
 
 func fromCred(c credman.Cred) winCred {

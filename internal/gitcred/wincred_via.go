@@ -14,6 +14,9 @@ const expiryAttr = "git_password_expiry_utc"
 // WSL and Git for Windows share their logins.
 func WinCredVia(api credman.API) WinCred { return WinCred{api: viaAPI{api}} }
 
+// systemWinCred is this system's Credential Manager (none but on Windows).
+func systemWinCred() winCredAPI { return viaAPI{credman.System()} }
+
 type viaAPI struct{ api credman.API }
 
 func fromCred(c credman.Cred) winCred {

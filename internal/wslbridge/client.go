@@ -109,10 +109,11 @@ func Start(ctx context.Context, exe string) (*Client, error) {
 	exited := func() string {
 		<-dead
 		// stderr ends with the process, unless a program it started
-		// keeps it: then what came so far.
+		// keeps it open: then what came within a few seconds (this is
+		// only the error's text; the error itself is already certain).
 		select {
 		case <-copied:
-		case <-time.After(100 * time.Millisecond):
+		case <-time.After(5 * time.Second):
 		}
 		s := "exited"
 		if status != nil {
@@ -171,20 +172,25 @@ func (c *Client) call(ctx context.Context, req *Request, resp *Response) (err er
 	}
 	req.V = Version
 	wctx, end := wait.Bound(ctx, notAnswering)
+	fired := make(chan struct{})
 	stop := context.AfterFunc(wctx, func() {
 		past := time.Unix(1, 0)
 		c.conn.SetReadDeadline(past)
 		c.conn.SetWriteDeadline(past)
+		close(fired)
 	})
 	err = agent.WriteFrame(c.conn, req)
 	if err == nil {
 		err = agent.ReadFrame(c.conn, resp, Version)
 	}
-	if !stop() && err == nil {
-		// The answer came as the deadline passed: it is whole, and the
-		// next call sets its own deadlines afresh.
-		c.conn.SetReadDeadline(time.Time{})
-		c.conn.SetWriteDeadline(time.Time{})
+	if !stop() {
+		<-fired // the deadlines are set; none is set after this
+		if err == nil {
+			// The answer came as the deadline passed: it is whole, and
+			// the next call must not find the pipes already expired.
+			c.conn.SetReadDeadline(time.Time{})
+			c.conn.SetWriteDeadline(time.Time{})
+		}
 	}
 	if err == nil {
 		return nil
