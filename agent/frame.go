@@ -407,3 +407,16 @@ func wipe(msg any) {
 		}
 	}
 }
+
+// WriteFrame, ReadFrame and WipeFrame give another protocol kr speaks (the
+// WSL bridge to kr.exe) this framing for messages of its own: a struct
+// whose first field is its version, `json:"v"`, and whose byte fields are
+// base64-framed by hand and wiped, as the agent's are.
+func WriteFrame(w io.Writer, msg any) error { return writeMsg(w, msg) }
+
+// ReadFrame reads one message of the given version into the struct msg
+// points to; a message of another version is a *VersionError.
+func ReadFrame(r io.Reader, msg any, version int) error { return readMsgVersion(r, msg, version) }
+
+// WipeFrame clears msg's byte fields.
+func WipeFrame(msg any) { wipe(msg) }

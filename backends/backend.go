@@ -38,6 +38,10 @@ var (
 	// ErrUnsupported is returned by the stub of a backend on an operating
 	// system it does not support.
 	ErrUnsupported = fmt.Errorf("not supported on this system: %w", ErrUnavailable)
+	// ErrNotThisSystem is a store of this OS's table that this machine
+	// cannot have (the WSL bridge outside WSL): auto passes it by without
+	// naming it among the stores that did not answer.
+	ErrNotThisSystem = fmt.Errorf("%w here", ErrUnavailable)
 )
 
 // MaxValueSize is the largest value every backend must store.

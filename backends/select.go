@@ -16,6 +16,7 @@ const (
 	SecretService = "secretservice"
 	Keychain      = "keychain"
 	DPAPI         = "dpapi"
+	WSL           = "wsl" // dpapi's items, from WSL through kr.exe
 	File          = "file"
 )
 
@@ -126,13 +127,15 @@ func Select(ctx context.Context, want, recorded string, native []Candidate, fall
 	for _, c := range native {
 		b, err := c.Open(ctx)
 		if err == nil {
-			ch.Backend, ch.New, ch.Why = Checked(b), true, c.Label+" answered"
+			ch.Backend, ch.New, ch.Why = Checked(b), true, strings.Join(append(why, c.Label+" answered"), "; ")
 			return ch, nil
 		}
 		if !errors.Is(err, ErrUnavailable) || ctx.Err() != nil {
 			return Choice{}, &PresentError{Store: c, Err: err}
 		}
-		why = append(why, fmt.Sprintf("%s: %v", c.Label, err.Error()))
+		if !errors.Is(err, ErrNotThisSystem) {
+			why = append(why, fmt.Sprintf("%s: %v", c.Label, err.Error()))
+		}
 	}
 	b, err := fallback.Open(ctx)
 	if err != nil {

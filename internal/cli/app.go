@@ -16,6 +16,7 @@ import (
 	"github.com/kr-keyring/kr/internal/recipients"
 	"github.com/kr-keyring/kr/internal/vaultstate"
 	"github.com/kr-keyring/kr/internal/wait"
+	"github.com/kr-keyring/kr/internal/wslbridge"
 )
 
 // App holds what every command shares: the streams, the environment and the
@@ -40,6 +41,7 @@ type App struct {
 	names  *backends.Namespace // the namespace over the store and the mounts, once built
 	vault  *filevault.Vault    // the file vault, once opened
 	link   *agent.Client       // the run's one connection to the agent, once dialled
+	wsl    *wslbridge.Client   // the run's one kr.exe inside WSL, once started
 	typed  int                 // how many passphrases were typed at a prompt (terminal or dialog)
 
 	// requester names the program a credential helper serves (git,

@@ -2,7 +2,7 @@ package cli
 
 // This file is the registry of the stores kr can use: each store is one
 // storeEntry, defined in a file of its own (stores_secretservice.go,
-// stores_keychain.go, stores_dpapi.go, stores_file.go), and listed for
+// stores_keychain.go, stores_dpapi.go, stores_wsl.go, stores_file.go), and listed for
 // each operating system it exists on in storeTable. Every part of kr that
 // differs by store (selection, completion, kr doctor, the agent's cache,
 // the credential helpers' layouts, mounts, help text) reads the entry;
@@ -79,7 +79,9 @@ func storeTable(goos string) []storeEntry {
 	case "windows":
 		return []storeEntry{dpapiStore, fileStore}
 	}
-	return []storeEntry{secretServiceStore, fileStore}
+	// Inside WSL, Windows' Credential Manager when no Secret Service
+	// answers; elsewhere wslStore is not there (ErrNotThisSystem).
+	return []storeEntry{secretServiceStore, wslStore, fileStore}
 }
 
 // tableOrder is the order in which the tables are read for help text.

@@ -13,6 +13,7 @@ import (
 	"github.com/kr-keyring/kr/backends/keychain"
 	"github.com/kr-keyring/kr/backends/secretservice"
 	"github.com/kr-keyring/kr/internal/config"
+	"github.com/kr-keyring/kr/internal/wslbridge"
 )
 
 // storeTypes is a value of each registered store's type, as its entry's
@@ -22,6 +23,7 @@ var storeTypes = map[string]backends.Backend{
 	backends.SecretService: &secretservice.Backend{},
 	backends.Keychain:      &keychain.Backend{},
 	backends.DPAPI:         &dpapi.Backend{},
+	backends.WSL:           &wslbridge.Backend{},
 	backends.File:          &filevault.Vault{},
 }
 

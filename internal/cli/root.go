@@ -132,7 +132,7 @@ var topCommands = []struct {
 	{"version", nil, newVersionCmd},
 	{"git-credential", nil, newGitCredentialCmd}, {"setup", nil, newSetupCmd},
 	{"docker-credential", nil, newDockerCredentialCmd}, {"aws-credentials", nil, newAWSCredentialsCmd},
-	{"kube-credential", nil, newKubeCredentialCmd},
+	{"kube-credential", nil, newKubeCredentialCmd}, {"bridge", nil, newBridgeCmd},
 }
 
 // invoked finds the top-level command args run, or -1 for every command:
@@ -187,7 +187,7 @@ into programs as environment variables.
   kr exec -e API_TOKEN=api/token -- ./deploy
 
 Environment:
-  KR_BACKEND              store for one command: auto, secretservice, keychain, dpapi, file
+  KR_BACKEND              store for one command: auto, secretservice, wsl, keychain, dpapi, file
   KR_SERVICE              service items are filed under (default kr)
   KR_VAULT                file vault directory
   KR_CONFIG_DIR           kr's records: chosen stores, allowed .kr.env files, accepted recipients

@@ -32,10 +32,15 @@ func (sysKeychain) labelled(label string) ([]keychainItem, error) {
 	return credkit.SystemKeychain().Find(keychainItem{Label: label})
 }
 
-func systemWinCred() winCredAPI { return sysWinCred{} }
+func systemWinCred() winCredAPI { return sysWinCred{credkit.SystemCredentialManager()} }
+
+// WinCredVia is the Credential Manager layout over cm, a Credential Manager
+// reached from elsewhere: kr in WSL reaches Windows' through kr.exe, so that
+// docker in WSL and on Windows share their logins.
+func WinCredVia(cm credkit.CredentialManager) WinCredStore { return WinCredStore{api: sysWinCred{cm}} }
 
 // sysWinCred is docker's view of Credential Manager's generic credentials.
-type sysWinCred struct{}
+type sysWinCred struct{ cm credkit.CredentialManager }
 
 // labelAttr is the attribute by which docker-credential-wincred tells its
 // credentials from others', holding Label.
@@ -47,8 +52,8 @@ func fromRaw(g credkit.GenericCredential) winCred {
 
 // list returns every credential of the user: docker's targets share no
 // prefix to filter on.
-func (sysWinCred) list() ([]winCred, error) {
-	all, err := credkit.SystemCredentialManager().List("")
+func (s sysWinCred) list() ([]winCred, error) {
+	all, err := s.cm.List("")
 	if err != nil {
 		return nil, err
 	}
@@ -59,19 +64,19 @@ func (sysWinCred) list() ([]winCred, error) {
 	return out, nil
 }
 
-func (sysWinCred) read(target string) (winCred, error) {
-	g, err := credkit.SystemCredentialManager().Read(target)
+func (s sysWinCred) read(target string) (winCred, error) {
+	g, err := s.cm.Read(target)
 	if err != nil {
 		return winCred{}, err
 	}
 	return fromRaw(g), nil
 }
 
-func (sysWinCred) write(c winCred) error {
-	return credkit.SystemCredentialManager().Write(credkit.GenericCredential{Target: c.Target, UserName: c.UserName, Blob: c.Blob,
+func (s sysWinCred) write(c winCred) error {
+	return s.cm.Write(credkit.GenericCredential{Target: c.Target, UserName: c.UserName, Blob: c.Blob,
 		Attributes: []credkit.Attribute{{Keyword: labelAttr, Value: []byte(c.Label)}}})
 }
 
-func (sysWinCred) remove(target string) error {
-	return credkit.SystemCredentialManager().Delete(target)
+func (s sysWinCred) remove(target string) error {
+	return s.cm.Delete(target)
 }

@@ -52,7 +52,7 @@ func TestDockerHelperCredentialManager(t *testing.T) {
 	var rnd [6]byte
 	rand.Read(rnd[:])
 	server := "https://kr-" + hex.EncodeToString(rnd[:]) + ".example:5000"
-	api := sysWinCred{}
+	api := systemWinCred()
 	t.Cleanup(func() {
 		for _, s := range []string{server, server + "/probe"} {
 			api.remove(s)

@@ -70,10 +70,15 @@ func (s sysKeychain) remove(q keychainItem) error {
 	return s.kc().Delete(address(q))
 }
 
-func systemWinCred() winCredAPI { return sysWinCred{} }
+func systemWinCred() winCredAPI { return sysWinCred{credkit.SystemCredentialManager()} }
+
+// WinCredVia is the Credential Manager layout over cm, a Credential Manager
+// reached from elsewhere: kr in WSL reaches Windows' through kr.exe, so that
+// git in WSL and Git for Windows share their logins.
+func WinCredVia(cm credkit.CredentialManager) WinCred { return WinCred{api: sysWinCred{cm}} }
 
 // sysWinCred is git's view of Credential Manager's generic credentials.
-type sysWinCred struct{}
+type sysWinCred struct{ cm credkit.CredentialManager }
 
 // expiryAttr is git-credential-wincred's attribute for
 // password_expiry_utc, a UTF-16LE decimal.
@@ -89,8 +94,8 @@ func fromRaw(g credkit.GenericCredential) winCred {
 	return w
 }
 
-func (sysWinCred) list(prefix string) ([]winCred, error) {
-	all, err := credkit.SystemCredentialManager().List(prefix)
+func (s sysWinCred) list(prefix string) ([]winCred, error) {
+	all, err := s.cm.List(prefix)
 	if err != nil {
 		return nil, err
 	}
@@ -101,23 +106,23 @@ func (sysWinCred) list(prefix string) ([]winCred, error) {
 	return out, nil
 }
 
-func (sysWinCred) read(target string) (winCred, error) {
-	g, err := credkit.SystemCredentialManager().Read(target)
+func (s sysWinCred) read(target string) (winCred, error) {
+	g, err := s.cm.Read(target)
 	if err != nil {
 		return winCred{}, err
 	}
 	return fromRaw(g), nil
 }
 
-func (sysWinCred) write(w winCred) error {
+func (s sysWinCred) write(w winCred) error {
 	g := credkit.GenericCredential{Target: w.Target, UserName: w.UserName, Blob: w.Blob}
 	if w.Expiry != "" {
 		v, _ := toUTF16([]byte(w.Expiry)) // digits
 		g.Attributes = []credkit.Attribute{{Keyword: expiryAttr, Value: v}}
 	}
-	return credkit.SystemCredentialManager().Write(g)
+	return s.cm.Write(g)
 }
 
-func (sysWinCred) remove(target string) error {
-	return credkit.SystemCredentialManager().Delete(target)
+func (s sysWinCred) remove(target string) error {
+	return s.cm.Delete(target)
 }

@@ -46,7 +46,7 @@ func TestCredentialManagerInterop(t *testing.T) {
 	var rnd [6]byte
 	rand.Read(rnd[:])
 	host := "kr-" + hex.EncodeToString(rnd[:]) + ".example"
-	api := sysWinCred{}
+	api := systemWinCred()
 	t.Cleanup(func() {
 		creds, _ := api.list("git:")
 		for _, c := range creds {

@@ -174,6 +174,11 @@ func (e *Env) Command(ctx context.Context, exe string, args ...string) *exec.Cmd
 	return cmd
 }
 
+// Environ is the environment Command gives wine, for a program that runs
+// wine itself (a wrapper script standing in for a Windows program). Call
+// Command once first: the prefix is this test's only from then on.
+func (e *Env) Environ() []string { return append([]string(nil), e.env...) }
+
 // Build cross-compiles the main package pkg (e.g. "./cmd/kr") to an .exe.
 func (e *Env) Build(t testing.TB, pkg string) string {
 	t.Helper()

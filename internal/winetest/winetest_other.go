@@ -19,3 +19,4 @@ func (e *Env) Command(ctx context.Context, exe string, args ...string) *exec.Cmd
 func (e *Env) Build(t testing.TB, pkg string) string                             { return "" }
 func (e *Env) BuildTest(t testing.TB, pkg string) string                         { return "" }
 func (e *Env) RunTest(t testing.TB, exe string, args ...string)                  {}
+func (e *Env) Environ() []string                                                 { return nil }

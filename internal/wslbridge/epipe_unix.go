@@ -1,0 +1,7 @@
+//go:build unix
+
+package wslbridge
+
+import "syscall"
+
+const syscallEPIPE = syscall.EPIPE
