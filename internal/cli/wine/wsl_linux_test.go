@@ -73,6 +73,9 @@ func TestWSLBridge(t *testing.T) {
 	}
 	run := filepath.Join(dir, "run")
 	os.Mkdir(run, 0o700)
+	// kr starts kr.exe through wine itself, not through e.Command: hold
+	// the shared prefix as Command would.
+	e.Hold()
 	env := append(e.Environ(),
 		"KR_WSL=1", "KR_WSL_EXE="+wrapper,
 		"KR_CONFIG_DIR="+filepath.Join(dir, "config"),
