@@ -4,17 +4,18 @@ package xeddsa
 // of the keys the vault already names.
 
 import (
-	"bytes"
 	"errors"
 	"strings"
 
 	"filippo.io/age"
+
+	"github.com/kr-keyring/kr/internal/bech32"
 )
 
 // RecipientBytes returns the 32-byte X25519 public key of an age1
 // recipient.
 func RecipientBytes(recipient string) ([]byte, error) {
-	hrp, data, err := bech32Decode([]byte(recipient))
+	hrp, data, err := bech32.Decode([]byte(recipient))
 	if err != nil || string(hrp) != "age" || len(data) != 32 {
 		return nil, errors.New("xeddsa: not an age X25519 recipient")
 	}
@@ -27,7 +28,7 @@ func RecipientBytes(recipient string) ([]byte, error) {
 func IdentityScalar(id *age.X25519Identity) ([]byte, error) {
 	s := []byte(id.String())
 	defer clear(s)
-	hrp, data, err := bech32Decode(s)
+	hrp, data, err := bech32.Decode(s)
 	if err != nil || !strings.EqualFold(string(hrp), "age-secret-key-") || len(data) != 32 {
 		clear(data)
 		return nil, errors.New("xeddsa: not an age X25519 identity")
@@ -39,93 +40,4 @@ func IdentityScalar(id *age.X25519Identity) ([]byte, error) {
 func VerifyRecipient(recipient string, msg, sig []byte) bool {
 	u, err := RecipientBytes(recipient)
 	return err == nil && Verify(u, msg, sig)
-}
-
-// bech32 (BIP 173), as age uses it, on bytes.
-const charset = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
-
-func polymod(values []byte) uint32 {
-	gen := [5]uint32{0x3b6a57b2, 0x26508e6d, 0x1ea119fa, 0x3d4233dd, 0x2a1462b3}
-	chk := uint32(1)
-	for _, v := range values {
-		b := chk >> 25
-		chk = (chk&0x1ffffff)<<5 ^ uint32(v)
-		for i := 0; i < 5; i++ {
-			if (b>>uint(i))&1 == 1 {
-				chk ^= gen[i]
-			}
-		}
-	}
-	return chk
-}
-
-func hrpExpand(hrp []byte) []byte {
-	out := make([]byte, 0, len(hrp)*2+1)
-	for _, c := range hrp {
-		out = append(out, c>>5)
-	}
-	out = append(out, 0)
-	for _, c := range hrp {
-		out = append(out, c&31)
-	}
-	return out
-}
-
-func bech32Decode(s []byte) (hrp, data []byte, err error) {
-	hasLower, hasUpper := false, false
-	for _, c := range s {
-		hasLower = hasLower || 'a' <= c && c <= 'z'
-		hasUpper = hasUpper || 'A' <= c && c <= 'Z'
-	}
-	if hasLower && hasUpper {
-		return nil, nil, errors.New("mixed case")
-	}
-	lower := bytes.ToLower(s)
-	defer clear(lower)
-	pos := bytes.LastIndexByte(lower, '1')
-	if pos < 1 || pos+7 > len(lower) {
-		return nil, nil, errors.New("malformed bech32")
-	}
-	hrp = append([]byte(nil), lower[:pos]...) // "age-secret-key-": not secret
-	vals := make([]byte, 0, len(lower)-pos-1)
-	defer clear(vals)
-	for _, c := range lower[pos+1:] {
-		i := strings.IndexByte(charset, c)
-		if i < 0 {
-			return nil, nil, errors.New("invalid bech32 character")
-		}
-		vals = append(vals, byte(i))
-	}
-	check := append(hrpExpand(hrp), vals...)
-	defer clear(check)
-	if polymod(check) != 1 {
-		return nil, nil, errors.New("bad bech32 checksum")
-	}
-	data, err = convertBits(vals[:len(vals)-6], 5, 8, false)
-	return hrp, data, err
-}
-
-func convertBits(data []byte, from, to uint, pad bool) ([]byte, error) {
-	var acc uint32
-	var bits uint
-	out := make([]byte, 0, len(data)*int(from)/int(to)+1)
-	maxv := uint32(1)<<to - 1
-	for _, v := range data {
-		acc = acc<<from | uint32(v)
-		bits += from
-		for bits >= to {
-			bits -= to
-			out = append(out, byte(acc>>bits&maxv))
-		}
-	}
-	acc &= uint32(1)<<bits - 1 // keep no consumed bits of the key around
-	if pad {
-		if bits > 0 {
-			out = append(out, byte(acc<<(to-bits)&maxv))
-		}
-	} else if bits >= from || acc<<(to-bits)&maxv != 0 {
-		clear(out) // key bytes, decoded so far
-		return nil, errors.New("invalid padding")
-	}
-	return out, nil
 }

@@ -27,6 +27,8 @@ import (
 	"filippo.io/age"
 	"golang.org/x/crypto/chacha20poly1305"
 	"golang.org/x/crypto/hkdf"
+
+	"github.com/kr-keyring/kr/internal/bech32"
 )
 
 // ParseIdentity finds the AGE-SECRET-KEY-1 line in an age identity file
@@ -39,7 +41,7 @@ func ParseIdentity(plain []byte) ([]byte, error) {
 		if len(line) == 0 || line[0] == '#' {
 			continue
 		}
-		hrp, data, err := bech32Decode(line)
+		hrp, data, err := bech32.Decode(line)
 		if err != nil {
 			return nil, fmt.Errorf("identity: %w", err)
 		}
@@ -58,7 +60,7 @@ func Recipient(scalar []byte) (id string, pub []byte, err error) {
 	if err != nil {
 		return "", nil, err
 	}
-	id, err = bech32Encode("age", pub)
+	id, err = bech32.Encode("age", pub)
 	return id, pub, err
 }
 

@@ -1,4 +1,7 @@
-package agecrypto
+// Package bech32 is BIP 173's encoding as age writes its keys, on byte
+// slices the caller can wipe: an identity's secret key passes through
+// Decode, and nothing of it is left in a string.
+package bech32
 
 import (
 	"bytes"
@@ -6,7 +9,6 @@ import (
 	"strings"
 )
 
-// bech32 (BIP 173), as age uses it, on bytes.
 const charset = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
 
 func polymod(values []byte) uint32 {
@@ -36,7 +38,9 @@ func hrpExpand(hrp []byte) []byte {
 	return out
 }
 
-func bech32Decode(s []byte) (hrp, data []byte, err error) {
+// Decode returns the human-readable part and the data of s. The data of
+// an identity is its key: the caller wipes it.
+func Decode(s []byte) (hrp, data []byte, err error) {
 	hasLower, hasUpper := false, false
 	for _, c := range s {
 		hasLower = hasLower || 'a' <= c && c <= 'z'
@@ -70,7 +74,8 @@ func bech32Decode(s []byte) (hrp, data []byte, err error) {
 	return hrp, data, err
 }
 
-func bech32Encode(hrp string, data []byte) (string, error) {
+// Encode writes data under hrp, as age writes a recipient.
+func Encode(hrp string, data []byte) (string, error) {
 	vals, err := convertBits(data, 8, 5, true)
 	if err != nil {
 		return "", err
