@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kr-keyring/kr/backends"
+	"github.com/kr-keyring/kr/internal/atomicfile"
 	"github.com/kr-keyring/kr/internal/kubecred"
 )
 
@@ -31,7 +32,8 @@ kubectl config chooses, the first file of $KUBECONFIG that has USER (named
 when it is not the first), else its first file that exists; else
 ~/.kube/config. With --apply, write it there through kubectl (kubectl config
 set-credentials, so the file is written as kubectl writes it: comments go and
-YAML anchors are expanded); running it again changes nothing. A user that already authenticates another
+YAML anchors are expanded; a file that had any is first kept as FILE.before-kr);
+running it again changes nothing. A user that already authenticates another
 way (another exec plugin, a token, a certificate) is named and left alone
 unless --replace is given. kr prompts for an unlock passphrase only when
 kubectl lets the plugin use the terminal (interactiveMode IfAvailable).`,
@@ -301,11 +303,32 @@ func (a *App) setupKube(ctx context.Context, flag, user string, args []string, a
 	if err != nil {
 		return withHint(fmt.Errorf("%s: %w; nothing was changed", path, err), "fix the file (kubectl reads it too), then run this again")
 	}
+	if mayLoseWriting(data) {
+		// kubectl writes the file back without its comments, and with
+		// anchors and merge keys expanded: what the user wrote is kept
+		// beside it first. A later run finds nothing to lose and leaves
+		// this copy as it is.
+		kept := path + ".before-kr"
+		if err := atomicfile.Write(kept, data); err != nil {
+			return fmt.Errorf("keep %s as it was: %w; nothing was changed", path, err)
+		}
+		if err := os.Chmod(kept, 0o600); err != nil {
+			return fmt.Errorf("keep %s as it was: %w; nothing was changed", path, err)
+		}
+		fmt.Fprintf(a.IO.ErrOut, "kr: note: kubectl writes %s without its comments and anchors; the file as it was is in %s\n", path, kept)
+	}
 	if err := writeConfigFile(path, newData); err != nil {
 		return err
 	}
 	fmt.Fprintf(a.IO.ErrOut, "kr: user %s in %s runs kr %s\n", user, path, strings.Join(args, " "))
 	return nil
+}
+
+// mayLoseWriting reports whether a kubeconfig holds what kubectl does not
+// write back: a comment, an anchor or alias, a merge key. It errs towards
+// yes (a '#' or '&' in a URL counts), which only keeps a copy.
+func mayLoseWriting(data []byte) bool {
+	return bytes.ContainsAny(data, "#&*") || bytes.Contains(data, []byte("<<"))
 }
 
 // kubeStanza is the users[] entry --apply writes, as YAML.

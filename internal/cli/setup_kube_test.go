@@ -148,3 +148,36 @@ func TestSetupKubeConfigList(t *testing.T) {
 		t.Fatalf("a new user is not in the first file")
 	}
 }
+
+// TestSetupKubeKeepsWhatKubectlDrops: kubectl writes a kubeconfig back
+// without its comments, so --apply keeps the file as it was beside it and
+// says where; a later run that changes nothing leaves that copy alone.
+func TestSetupKubeKeepsWhatKubectlDrops(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "config")
+	const mine = "# staging cluster: ask ops before changing\napiVersion: v1\nkind: Config\nusers:\n- name: a # the CI user\n  user: {}\n"
+	os.WriteFile(path, []byte(mine), 0o600)
+	e := newTestEnv(t, "", false, map[string]string{"KUBECONFIG": path})
+	if code := e.run("setup", "kube", "--user", "a", "k/t", "--apply"); code != 0 {
+		t.Fatalf("exit %d: %s", code, e.err.String())
+	}
+	if b, _ := os.ReadFile(path); strings.Contains(string(b), "ask ops") {
+		t.Fatal("this kubectl keeps comments: the copy beside the file is needed no more")
+	}
+	kept, err := os.ReadFile(path + ".before-kr")
+	if err != nil || string(kept) != mine {
+		t.Fatalf("the file as it was: %q, %v", kept, err)
+	}
+	if fi, _ := os.Stat(path + ".before-kr"); fi.Mode().Perm() != 0o600 {
+		t.Errorf("the copy has mode %v", fi.Mode().Perm())
+	}
+	if !strings.Contains(e.err.String(), path+".before-kr") {
+		t.Errorf("not said where the file as it was is: %s", e.err.String())
+	}
+	e = newTestEnv(t, "", false, map[string]string{"KUBECONFIG": path})
+	if code := e.run("setup", "kube", "--user", "b", "k/u", "--apply"); code != 0 {
+		t.Fatalf("second user: exit %d: %s", code, e.err.String())
+	}
+	if kept, _ := os.ReadFile(path + ".before-kr"); string(kept) != mine {
+		t.Fatalf("a later run replaced the copy: %q", kept)
+	}
+}
