@@ -131,7 +131,7 @@ func (e *Env) prepare(root string) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	boot := e.Command(ctx, "wineboot", "-i")
+	boot := e.command(ctx, "wineboot", "-i") // the setup lock is held; no test holds the prefix yet
 	if out, err := boot.CombinedOutput(); err != nil {
 		return fmt.Errorf("wineboot: %v\n%s", err, out)
 	}
@@ -159,15 +159,25 @@ func (e *Env) waitServer() {
 }
 
 // Hold waits until the prefix is this test's alone, for the rest of the
-// test; Command does it too. Call it before making the context a command
-// runs under: another package's wine test may hold the prefix for
-// minutes, and that wait must not count against the command's deadline.
+// test; Command and Context do it too.
 func (e *Env) Hold() { e.held.Do(func() { e.exclusive(e.t, e.session) }) }
+
+// Context is a context that ends d from now, made once the prefix is this
+// test's: another package's wine test may hold the prefix for minutes, and
+// that wait must not count against the commands' time.
+func (e *Env) Context(d time.Duration) (context.Context, context.CancelFunc) {
+	e.Hold()
+	return context.WithTimeout(context.Background(), d)
+}
 
 // Command runs a Windows program under wine, holding the prefix first
 // (see Hold).
 func (e *Env) Command(ctx context.Context, exe string, args ...string) *exec.Cmd {
 	e.Hold()
+	return e.command(ctx, exe, args...)
+}
+
+func (e *Env) command(ctx context.Context, exe string, args ...string) *exec.Cmd {
 	cmd := exec.CommandContext(ctx, e.Wine, append([]string{exe}, args...)...)
 	cmd.Env = append([]string(nil), e.env...)
 	cmd.WaitDelay = 10 * time.Second
@@ -176,7 +186,7 @@ func (e *Env) Command(ctx context.Context, exe string, args ...string) *exec.Cmd
 
 // Environ is the environment Command gives wine, for a program that runs
 // wine itself (a wrapper script standing in for a Windows program). Call
-// Command once first: the prefix is this test's only from then on.
+// Hold (or Context) first: the prefix is this test's only from then on.
 func (e *Env) Environ() []string { return append([]string(nil), e.env...) }
 
 // Build cross-compiles the main package pkg (e.g. "./cmd/kr") to an .exe.
@@ -208,8 +218,7 @@ func goBuild(t testing.TB, args ...string) {
 // passes. Each Windows test's outcome line is logged.
 func (e *Env) RunTest(t testing.TB, exe string, args ...string) {
 	t.Helper()
-	e.Hold()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	ctx, cancel := e.Context(5 * time.Minute)
 	defer cancel()
 	var out bytes.Buffer
 	cmd := e.Command(ctx, exe, append([]string{"-test.v", "-test.timeout=4m"}, args...)...)

@@ -40,8 +40,7 @@ func TestWindowsAgent(t *testing.T) {
 	env := []string{"KR_BACKEND=file", "KR_VAULT=Z:" + strings.ReplaceAll(dir, "/", `\`), "KR_NO_AGENT=", "KR_PASSPHRASE=", "KR_PASSPHRASE_FILE=", "KR_ACCEPT=" + id}
 	run := func(stdin string, extra []string, args ...string) (string, string, int) {
 		t.Helper()
-		e.Hold() // the wait for the prefix is not the command's time
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		ctx, cancel := e.Context(2 * time.Minute)
 		defer cancel()
 		cmd := e.Command(ctx, kr, args...)
 		cmd.Env = append(append(cmd.Env, env...), extra...)

@@ -42,8 +42,7 @@ func TestWindowsBindCredentialManager(t *testing.T) {
 		"KR_ACCEPT=" + id, "KR_PINENTRY=never", "LOCALAPPDATA=" + winPath(filepath.Join(tmp, "appdata"))}
 	run := func(stdin string, extra []string, args ...string) (string, string, int) {
 		t.Helper()
-		e.Hold() // the wait for the prefix is not the command's time
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		ctx, cancel := e.Context(2 * time.Minute)
 		defer cancel()
 		cmd := e.Command(ctx, kr, args...)
 		cmd.Env = append(append(cmd.Env, env...), extra...)

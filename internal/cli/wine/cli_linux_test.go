@@ -4,7 +4,6 @@ package wine_test
 
 import (
 	"bytes"
-	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -19,8 +18,7 @@ import (
 // wineKr runs kr.exe under wine; it returns stdout, stderr and the exit code.
 func wineKr(t *testing.T, e *winetest.Env, exe string, stdin []byte, args ...string) (string, string, int) {
 	t.Helper()
-	e.Hold() // the wait for the prefix is not the command's time
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := e.Context(2 * time.Minute)
 	defer cancel()
 	cmd := e.Command(ctx, exe, args...)
 	cmd.Stdin = bytes.NewReader(stdin)

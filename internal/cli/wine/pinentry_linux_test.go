@@ -45,8 +45,7 @@ func TestWindowsPinentry(t *testing.T) {
 		"KR_ACCEPT=" + id, "KR_PINENTRY=" + winPath(fake), "FAKE_PINENTRY_LOG=" + winPath(log)}
 	run := func(extra ...string) (string, string, int) {
 		t.Helper()
-		e.Hold() // the wait for the prefix is not the command's time
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		ctx, cancel := e.Context(2 * time.Minute)
 		defer cancel()
 		cmd := e.Command(ctx, kr, "get", "db/pw")
 		cmd.Env = append(append(cmd.Env, env...), extra...)

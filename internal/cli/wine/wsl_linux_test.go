@@ -4,7 +4,6 @@ package wine_test
 
 import (
 	"bytes"
-	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -74,7 +73,7 @@ func TestWSLBridge(t *testing.T) {
 	run := filepath.Join(dir, "run")
 	os.Mkdir(run, 0o700)
 	// kr starts kr.exe through wine itself, not through e.Command: hold
-	// the shared prefix as Command would.
+	// the shared prefix before anything runs in it.
 	e.Hold()
 	env := append(e.Environ(),
 		"KR_WSL=1", "KR_WSL_EXE="+wrapper,
@@ -85,7 +84,7 @@ func TestWSLBridge(t *testing.T) {
 		"KR_SERVICE="+svc)
 	linux := func(stdin []byte, args ...string) (string, string, int) {
 		t.Helper()
-		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+		ctx, cancel := e.Context(3 * time.Minute)
 		defer cancel()
 		cmd := exec.CommandContext(ctx, krLinux, args...)
 		cmd.Env, cmd.Stdin = env, bytes.NewReader(stdin)
