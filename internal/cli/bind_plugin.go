@@ -13,12 +13,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 
 	"filippo.io/age"
 	"filippo.io/age/plugin"
 
 	"github.com/kr-keyring/kr/backends/filevault"
+	"github.com/kr-keyring/kr/internal/envref"
 	"github.com/kr-keyring/kr/internal/limitio"
 )
 
@@ -90,7 +92,33 @@ func (k *pluginKeeper) ui(ctx context.Context) *plugin.ClientUI {
 	}
 }
 
+// withoutPassphrases runs f with kr's passphrase and identity variables out
+// of the process environment, and puts them back after. age starts a
+// plugin with exec.Command and no Env of its own, so the plugin would
+// inherit them; kr's other children get agentEnv, which age offers no way
+// to pass.
+func withoutPassphrases[T any](f func() (T, error)) (T, error) {
+	var saved []string
+	for _, kv := range os.Environ() {
+		if k, _, _ := strings.Cut(kv, "="); envref.IsPassphraseVar(k) {
+			saved = append(saved, kv)
+			os.Unsetenv(k)
+		}
+	}
+	defer func() {
+		for _, kv := range saved {
+			k, v, _ := strings.Cut(kv, "=")
+			os.Setenv(k, v)
+		}
+	}()
+	return f()
+}
+
 func (k *pluginKeeper) keep(ctx context.Context, _ filevault.IdentityHome, key []byte) ([]byte, error) {
+	return withoutPassphrases(func() ([]byte, error) { return k.keepHere(ctx, key) })
+}
+
+func (k *pluginKeeper) keepHere(ctx context.Context, key []byte) ([]byte, error) {
 	id, err := plugin.NewIdentity(k.identity, k.ui(ctx))
 	if err != nil {
 		return nil, err
@@ -114,6 +142,10 @@ func (k *pluginKeeper) keep(ctx context.Context, _ filevault.IdentityHome, key [
 const maxBindingKey = 256
 
 func (k *pluginKeeper) give(ctx context.Context, _ filevault.IdentityHome, stored []byte) ([]byte, error) {
+	return withoutPassphrases(func() ([]byte, error) { return k.giveHere(ctx, stored) })
+}
+
+func (k *pluginKeeper) giveHere(ctx context.Context, stored []byte) ([]byte, error) {
 	line, ct, ok := bytes.Cut(stored, []byte("\n"))
 	if !ok {
 		return nil, errors.New("bind-plugin.key is damaged: run 'kr identity bind plugin' again")

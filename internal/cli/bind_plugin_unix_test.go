@@ -73,6 +73,9 @@ func TestBindPluginAgent(t *testing.T) {
 	if _, e, code := run(noAgent, "", "identity", "bind", "plugin", idFile); code != 0 || !strings.Contains(e, "to the age plugin age-plugin-krtest") {
 		t.Fatalf("bind plugin: exit %d: %s", code, e)
 	}
+	if b, _ := os.ReadFile(log); bytes.Contains(b, []byte("passphrase variable")) {
+		t.Fatalf("the plugin was started with a passphrase of kr's in its environment:\n%s", b)
+	}
 	os.Remove(log)
 	t.Cleanup(func() { run(nil, "", "agent", "stop") })
 	unset := map[string]string{"KR_PASSPHRASE": ""}

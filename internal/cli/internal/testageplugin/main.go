@@ -20,6 +20,15 @@ func main() {
 		os.Exit(1)
 	}
 	if log := os.Getenv("KRTEST_PLUGIN_LOG"); log != "" {
+		// A passphrase of kr's must never reach a program kr starts.
+		for _, v := range []string{"KR_PASSPHRASE", "KR_PASSPHRASE_FILE", "KR_NEW_PASSPHRASE", "KR_NEW_PASSPHRASE_FILE"} {
+			if _, ok := os.LookupEnv(v); ok {
+				if f, err := os.OpenFile(log, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600); err == nil {
+					fmt.Fprintln(f, "passphrase variable in the environment: "+v)
+					f.Close()
+				}
+			}
+		}
 		for i, a := range os.Args {
 			if i > 0 {
 				if f, err := os.OpenFile(log, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600); err == nil {
