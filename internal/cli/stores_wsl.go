@@ -101,7 +101,7 @@ func (a *App) wslBridge(ctx context.Context) (*wslbridge.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	c, err := wslbridge.Start(ctx, exe)
+	c, err := wslbridge.Start(ctx, exe, agentEnv(os.Environ())) // no passphrase of kr's reaches kr.exe
 	if err != nil {
 		return nil, err
 	}

@@ -297,14 +297,14 @@ func script(t *testing.T, body string) string {
 // never answers, one that is not there.
 func TestStartFailures(t *testing.T) {
 	t.Run("exits", func(t *testing.T) {
-		_, err := Start(limited(time.Minute), script(t, "echo 'kr: error: no such command' >&2; exit 3"))
+		_, err := Start(limited(time.Minute), script(t, "echo 'kr: error: no such command' >&2; exit 3"), nil)
 		if err == nil || !strings.Contains(err.Error(), "exit status 3: kr: error: no such command") {
 			t.Fatalf("err = %v", err)
 		}
 	})
 	t.Run("silent", func(t *testing.T) {
 		start := time.Now()
-		_, err := Start(limited(300*time.Millisecond), script(t, "exec sleep 600"))
+		_, err := Start(limited(300*time.Millisecond), script(t, "exec sleep 600"), nil)
 		if !errors.Is(err, context.DeadlineExceeded) {
 			t.Fatalf("err = %v, want a timeout", err)
 		}
@@ -313,7 +313,7 @@ func TestStartFailures(t *testing.T) {
 		}
 	})
 	t.Run("missing", func(t *testing.T) {
-		_, err := Start(limited(time.Minute), filepath.Join(t.TempDir(), "kr.exe"))
+		_, err := Start(limited(time.Minute), filepath.Join(t.TempDir(), "kr.exe"), nil)
 		var he interface{ Hint() string }
 		if err == nil || !errors.As(err, &he) || !strings.Contains(he.Hint(), "KR_WSL_EXE") {
 			t.Fatalf("err = %v", err)

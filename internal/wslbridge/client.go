@@ -56,9 +56,10 @@ func newClient(c conn, kill func(), dead <-chan struct{}, exited func() string) 
 	return &Client{conn: c, kill: kill, dead: dead, exited: exited}
 }
 
-// Start runs exe (kr.exe) as `exe bridge serve` and checks that it
-// answers, within ctx's --timeout.
-func Start(ctx context.Context, exe string) (*Client, error) {
+// Start runs exe (kr.exe) as `exe bridge serve` in the environment env
+// (KEY=value; nil: this process's) and checks that it answers, within
+// ctx's --timeout.
+func Start(ctx context.Context, exe string, env []string) (*Client, error) {
 	inR, inW, err := os.Pipe()
 	if err != nil {
 		return nil, err
@@ -78,6 +79,7 @@ func Start(ctx context.Context, exe string) (*Client, error) {
 		return nil, err
 	}
 	cmd := exec.Command(exe, "bridge", "serve")
+	cmd.Env = env
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = inR, outW, errW
 	err = cmd.Start()
 	inR.Close()

@@ -37,7 +37,7 @@ func TestProcessDiesMidRequest(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Setenv(fakeEnv, "crash")
-	c, err := Start(limited(time.Minute), exe)
+	c, err := Start(limited(time.Minute), exe, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
