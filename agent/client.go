@@ -129,10 +129,10 @@ func (cl *Client) exchange(req Request, v int, toEOF bool) (*Response, error) {
 	}
 	limit := cl.waitLimit(ctx)
 	_, limited := wait.Limit(ctx)
-	switch req.Op {
-	case OpUnlock:
+	switch {
+	case req.Op == OpUnlock:
 		limit += unlockWork
-	case OpDecrypt, OpCacheGet:
+	case guarded(req.Op):
 		req.Program, _ = ctx.Value(readsForKey{}).(string)
 	}
 	deadline := time.Now().Add(limit)
@@ -171,7 +171,7 @@ func (cl *Client) exchange(req Request, v int, toEOF bool) (*Response, error) {
 		if !resp.Asking {
 			break
 		}
-		if asked == maxAsking || (req.Op != OpDecrypt && req.Op != OpCacheGet) {
+		if asked == maxAsking || !guarded(req.Op) {
 			wipe(&resp)
 			return nil, connErr("receive", errors.New("an interim answer too many"))
 		}

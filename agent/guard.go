@@ -195,6 +195,8 @@ func readName(req *Request, resp Response) string {
 			}
 		}
 		return "a file of vault " + req.VaultID
+	case OpSign:
+		return "a signature with the key of vault " + req.VaultID
 	}
 	return ""
 }

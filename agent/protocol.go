@@ -139,3 +139,8 @@ type VaultStatus struct {
 	Locked   string `json:"locked,omitempty"`
 	LockedAt string `json:"locked_at,omitempty"` // RFC 3339
 }
+
+// guarded reports whether op uses an unlocked key or a value for its
+// client: a read or a signature. The guard asks about and logs exactly
+// these, and only their answers may be preceded by an "asking" one.
+func guarded(op string) bool { return op == OpDecrypt || op == OpCacheGet || op == OpSign }

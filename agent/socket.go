@@ -251,14 +251,14 @@ func (s *Server) halt(c net.Conn, answer func() error) {
 // serveGuarded answers one request of peer p's: reads go through the
 // guard, locks are noted, and status says what guards the keys.
 func (s *Server) serveGuarded(p *peer, req *Request, handle func() Response) Response {
-	switch req.Op {
-	case OpDecrypt, OpCacheGet:
+	switch {
+	case guarded(req.Op):
 		return s.guard.read(p, req, handle)
-	case OpLock:
+	case req.Op == OpLock:
 		resp := handle()
 		s.guard.locked("kr lock", s.opts.Now())
 		return resp
-	case OpStatus:
+	case req.Op == OpStatus:
 		resp := handle()
 		if resp.Status != nil {
 			resp.Status.Guard = s.guard.status()
