@@ -12,7 +12,10 @@ import (
 	"github.com/kr-keyring/kr/backends"
 )
 
-var copyHelp = `
+// copyHelp is the help mv and cp share; a function, so that no start
+// builds the store table for it.
+func copyHelp() string {
+	return `
 
 Each name goes to its own home: a name under a mounted prefix to that vault,
 any other to the service's store, so 'kr mv db/prod team/db/prod' moves a
@@ -23,6 +26,7 @@ The value is read and written again, byte for byte: in a file vault each
 file binds its name inside the ciphertext, so there the vault must be
 unlocked (the agent, KR_PASSPHRASE_FILE or a prompt), as for 'kr get'. NEW is
 refused when it exists, unless --force.`
+}
 
 func newMvCmd(app *App) *cobra.Command {
 	var force bool
@@ -33,7 +37,7 @@ func newMvCmd(app *App) *cobra.Command {
 		Long: `Rename the secret OLD to NEW. The value is written under NEW and read back;
 only when it reads back identical is OLD removed, so a failure at any step
 leaves OLD as it was (when only the removal fails, both names exist and kr
-says so).` + copyHelp,
+says so).` + copyHelp(),
 		Args:              cobra.ExactArgs(2),
 		ValidArgsFunction: app.completeNames(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -53,7 +57,7 @@ func newCpCmd(app *App) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:               "cp OLD NEW",
 		Short:             "Copy a secret to another name",
-		Long:              `Store the value of the secret OLD under NEW as well.` + copyHelp,
+		Long:              `Store the value of the secret OLD under NEW as well.` + copyHelp(),
 		Args:              cobra.ExactArgs(2),
 		ValidArgsFunction: app.completeNames(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
