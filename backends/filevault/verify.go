@@ -25,6 +25,15 @@ type Verified struct {
 	Problems   []error  // each a *RefusedError or *DamagedError naming its file
 }
 
+// Signed reports whether the vault is a signed one (vault.json version 3).
+func (v *Vault) Signed() (bool, error) {
+	m, err := v.manifest()
+	if err != nil {
+		return false, err
+	}
+	return m.Signed(), nil
+}
+
 // Verify checks every file of the vault the local keys can read: in a
 // signed vault, vault.json's chain and list, every scope's signature and
 // every secret as a read would; in another, that each secret decrypts and

@@ -85,12 +85,19 @@ No git configuration is needed in the clone; --timeout defaults to 5m here.`,
 						if err := filevault.TightenModes(v.Dir()); err != nil {
 							return "", err
 						}
-						// Nothing is pushed on top of a file a read would
-						// refuse: the first one is named, with its commit.
-						if ver, err := l.Verify(ctx); err != nil {
+						// In a signed vault nothing is pushed on top of a
+						// file a read would refuse: the first one is named,
+						// with its commit. An unsigned vault's files carry no
+						// writer to check, so its sync does not decrypt
+						// every secret first.
+						if signed, err := v.Signed(); err != nil {
 							return "", err
-						} else if len(ver.Problems) > 0 {
-							return "", refusedBeforePush(ver)
+						} else if signed {
+							if ver, err := l.Verify(ctx); err != nil {
+								return "", err
+							} else if len(ver.Problems) > 0 {
+								return "", refusedBeforePush(ver)
+							}
 						}
 						r, err := l.Reconcile(ctx)
 						if err != nil {
