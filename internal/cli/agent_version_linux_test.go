@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/kr-keyring/kr/agent"
 	"github.com/kr-keyring/kr/ipc"
@@ -203,9 +204,11 @@ func TestGetFromSilentAgentEndsAtTimeout(t *testing.T) {
 	if code != 4 || stdout != "" || !strings.Contains(stderr, "did not answer") {
 		t.Fatalf("get through a silent agent: exit %d, %q, %s", code, stdout, stderr)
 	}
+	// The fake agent's goroutine reports the read on its own time: wait
+	// for it (kr has exited, so it is sent or never will be).
 	select {
 	case <-reads:
-	default:
+	case <-time.After(30 * time.Second):
 		t.Fatalf("kr get never asked the agent to read: exit %d, %s", code, stderr)
 	}
 }
